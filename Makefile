@@ -1,0 +1,33 @@
+# rds_task_fdw/Makefile
+#
+# PGXS build of the extension.  libcurl comes from curl-config, json-c from
+# pkg-config; both are needed at build and run time.
+
+MODULE_big = rds_task_fdw
+OBJS = \
+	$(WIN32RES) \
+	auth.o \
+	connection.o \
+	decode.o \
+	deparse.o \
+	http.o \
+	option.o \
+	rds_task_fdw.o
+
+EXTENSION = rds_task_fdw
+DATA = rds_task_fdw--1.0.sql
+PGFILEDESC = "rds_task_fdw - foreign data wrapper for the OTC RDS task list"
+
+CURL_CONFIG ?= curl-config
+PKG_CONFIG ?= pkg-config
+
+PG_CPPFLAGS = $(shell $(CURL_CONFIG) --cflags) $(shell $(PKG_CONFIG) --cflags json-c)
+SHLIB_LINK = $(shell $(CURL_CONFIG) --libs) $(shell $(PKG_CONFIG) --libs json-c)
+PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+
+REGRESS_OPTS = --load-extension=rds_task_fdw
+REGRESS = options import scan types auth errors
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)

@@ -1,0 +1,413 @@
+/*-------------------------------------------------------------------------
+ *
+ * decode.c
+ *		  The json-c side of rds_task_fdw: response bodies of the task list,
+ *		  the API's error envelopes and IAM token bodies, decoded into plain
+ *		  C strings for the rest of the extension.
+ *
+ * This is the only file that includes json-c.  json-c's json_object type
+ * clashes with PostgreSQL's json_object() SQL function, so no header that
+ * declares the latter (utils/builtins.h, fmgrprotos.h) is included here.
+ *
+ * A decoded page owns a json-c tree; the tree is released by a reset
+ * callback on the memory context the page was decoded in, so an ERROR
+ * anywhere later cannot leak it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include <json.h>
+
+#include "fmgr.h"
+#include "mb/pg_wchar.h"
+#include "utils/datetime.h"
+#include "utils/timestamp.h"
+
+#include "rds_task_fdw.h"
+
+/* Nesting deeper than this is not a task list; refuse it early. */
+#define RDS_JSON_MAX_DEPTH 32
+
+struct RdsPage
+{
+	struct json_object *root;
+	struct json_object *tasks;	/* array of objects, never NULL */
+	struct json_object *actions;	/* array of strings, or NULL */
+	int64		total_count;	/* -1 when absent */
+	const char *desc;			/* request description for messages */
+	MemoryContextCallback cb;
+};
+
+static void
+page_release(void *arg)
+{
+	RdsPage    *page = (RdsPage *) arg;
+
+	if (page->root)
+		json_object_put(page->root);
+	page->root = NULL;
+}
+
+/*
+ * Parse a whole body into a json-c tree, or return NULL and set *why.
+ * The caller owns the tree (json_object_put).
+ */
+static struct json_object *
+parse_body(const char *body, size_t len, const char **why)
+{
+	struct json_tokener *tok;
+	struct json_object *root;
+	enum json_tokener_error jerr;
+
+	if (len > INT_MAX)
+	{
+		*why = "body too large";
+		return NULL;
+	}
+
+	tok = json_tokener_new_ex(RDS_JSON_MAX_DEPTH);
+	if (tok == NULL)
+	{
+		*why = "out of memory";
+		return NULL;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	root = json_tokener_parse_ex(tok, body, (int) len);
+	jerr = json_tokener_get_error(tok);
+
+	if (jerr == json_tokener_continue)
+	{
+		*why = "unexpected end of input";
+		if (root)
+			json_object_put(root);
+		root = NULL;
+	}
+	else if (jerr != json_tokener_success)
+	{
+		*why = json_tokener_error_desc(jerr);
+		if (root)
+			json_object_put(root);
+		root = NULL;
+	}
+	else
+	{
+		/* only whitespace may follow the value */
+		size_t		pos = json_tokener_get_parse_end(tok);
+
+		while (pos < len && (body[pos] == ' ' || body[pos] == '\t' ||
+							 body[pos] == '\n' || body[pos] == '\r'))
+			pos++;
+		if (pos < len)
+		{
+			*why = "trailing data after the JSON value";
+			json_object_put(root);
+			root = NULL;
+		}
+	}
+	json_tokener_free(tok);
+	return root;
+}
+
+/*
+ * Print at most 60 bytes of a body, printable ASCII only, for a detail line.
+ */
+static char *
+body_excerpt(const char *body, size_t len)
+{
+	StringInfoData buf;
+	size_t		i;
+
+	initStringInfo(&buf);
+	for (i = 0; i < len && i < 60; i++)
+	{
+		unsigned char c = (unsigned char) body[i];
+
+		appendStringInfoChar(&buf, (c >= 0x20 && c < 0x7f) ? (char) c : '?');
+	}
+	if (len > 60)
+		appendStringInfoString(&buf, "...");
+	return buf.data;
+}
+
+/*
+ * Decode one task-list page.  Throws ERROR (naming request_desc) when the
+ * body is not JSON or not the expected envelope.  The result and its json-c
+ * tree belong to CurrentMemoryContext.
+ */
+RdsPage *
+rds_page_parse(const char *body, size_t len, const char *request_desc)
+{
+	RdsPage    *page;
+	struct json_object *root;
+	struct json_object *val;
+	const char *why = NULL;
+	int			i,
+				n;
+
+	root = parse_body(body, len, &why);
+	if (root == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_REPLY_HANDLE),
+				 errmsg("invalid JSON in the response to %s: %s",
+						request_desc, why),
+				 errdetail_internal("The body starts with: %s",
+									body_excerpt(body, len))));
+
+	/* From here on the tree is owned by the page's context callback. */
+	page = palloc0(sizeof(RdsPage));
+	page->root = root;
+	page->desc = pstrdup(request_desc);
+	page->cb.func = page_release;
+	page->cb.arg = page;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &page->cb);
+
+	if (!json_object_is_type(root, json_type_object))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_REPLY_HANDLE),
+				 errmsg("unexpected response to %s: the body is not a JSON object",
+						request_desc)));
+
+	if (!json_object_object_get_ex(root, "tasks", &val) ||
+		!json_object_is_type(val, json_type_array))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_REPLY_HANDLE),
+				 errmsg("unexpected response to %s: \"tasks\" is missing or not an array",
+						request_desc)));
+	page->tasks = val;
+
+	n = (int) json_object_array_length(page->tasks);
+	for (i = 0; i < n; i++)
+	{
+		if (!json_object_is_type(json_object_array_get_idx(page->tasks, i),
+								 json_type_object))
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_REPLY_HANDLE),
+					 errmsg("unexpected response to %s: element %d of \"tasks\" is not an object",
+							request_desc, i)));
+	}
+
+	page->total_count = -1;
+	if (json_object_object_get_ex(root, "total_count", &val) &&
+		!json_object_is_type(val, json_type_null))
+	{
+		int64		tc = -1;
+
+		if (json_object_is_type(val, json_type_int))
+		{
+			errno = 0;
+			tc = json_object_get_int64(val);
+			if (errno != 0)
+				tc = -1;
+		}
+		else if (json_object_is_type(val, json_type_string))
+		{
+			const char *s = json_object_get_string(val);
+			char	   *end;
+
+			errno = 0;
+			tc = strtoll(s, &end, 10);
+			if (errno != 0 || end == s || *end != '\0')
+				tc = -1;
+		}
+		if (tc < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_REPLY_HANDLE),
+					 errmsg("unexpected response to %s: \"total_count\" is not a non-negative integer",
+							request_desc)));
+		page->total_count = tc;
+	}
+
+	if (json_object_object_get_ex(root, "actions", &val) &&
+		json_object_is_type(val, json_type_array))
+		page->actions = val;
+
+	return page;
+}
+
+int
+rds_page_ntasks(RdsPage *page)
+{
+	return (int) json_object_array_length(page->tasks);
+}
+
+/* total_count of the page, or -1 when the response had none. */
+int64
+rds_page_total_count(RdsPage *page)
+{
+	return page->total_count;
+}
+
+/*
+ * The value of one field of task i as a C string, or NULL when the field is
+ * missing, null or "".  The API sends every task field as a string; any
+ * other JSON type is an ERROR naming the request.  The string lives as long
+ * as the page.
+ */
+const char *
+rds_page_task_field(RdsPage *page, int i, const char *field)
+{
+	struct json_object *task = json_object_array_get_idx(page->tasks, i);
+	struct json_object *val;
+	const char *s;
+
+	if (!json_object_object_get_ex(task, field, &val) || val == NULL)
+		return NULL;
+	if (!json_object_is_type(val, json_type_string))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
+				 errmsg("unexpected response to %s: field \"%s\" of a task is a JSON %s, not a string",
+						page->desc, field,
+						json_type_to_name(json_object_get_type(val)))));
+	s = json_object_get_string(val);
+	return (s[0] == '\0') ? NULL : s;
+}
+
+/* Task i as compact JSON text, palloc'd. */
+char *
+rds_page_task_json(RdsPage *page, int i)
+{
+	struct json_object *task = json_object_array_get_idx(page->tasks, i);
+
+	return pstrdup(json_object_to_json_string_ext(task,
+												  JSON_C_TO_STRING_PLAIN |
+												  JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+int
+rds_page_nactions(RdsPage *page)
+{
+	return page->actions ? (int) json_object_array_length(page->actions) : 0;
+}
+
+/* Action i as a string, or NULL for an element that is not a non-empty string. */
+const char *
+rds_page_action(RdsPage *page, int i)
+{
+	struct json_object *val = json_object_array_get_idx(page->actions, i);
+	const char *s;
+
+	if (val == NULL || !json_object_is_type(val, json_type_string))
+		return NULL;
+	s = json_object_get_string(val);
+	return (s[0] == '\0') ? NULL : s;
+}
+
+/* pstrdup of a string member, or NULL. */
+static char *
+get_string_member(struct json_object *obj, const char *key)
+{
+	struct json_object *val;
+
+	if (obj && json_object_object_get_ex(obj, key, &val) && val &&
+		(json_object_is_type(val, json_type_string) ||
+		 json_object_is_type(val, json_type_int)))
+		return pstrdup(json_object_get_string(val));
+	return NULL;
+}
+
+/*
+ * Decode an error body: the API's {"error_code", "error_msg", "request_id"}
+ * or IAM's {"error": {"code", "message", "title"}}.  Returns false when the
+ * body is neither; otherwise the outputs are palloc'd (request_id may be NULL).
+ */
+bool
+rds_decode_error(const char *body, size_t len, char **error_code,
+				 char **error_msg, char **request_id)
+{
+	struct json_object *root;
+	struct json_object *inner;
+	const char *why;
+	bool		found = false;
+
+	*error_code = *error_msg = *request_id = NULL;
+	if (body == NULL || len == 0)
+		return false;
+	root = parse_body(body, len, &why);
+	if (root == NULL)
+		return false;
+
+	if (json_object_is_type(root, json_type_object))
+	{
+		*error_code = get_string_member(root, "error_code");
+		*error_msg = get_string_member(root, "error_msg");
+		*request_id = get_string_member(root, "request_id");
+		if (*error_code == NULL && *error_msg == NULL &&
+			json_object_object_get_ex(root, "error", &inner) &&
+			json_object_is_type(inner, json_type_object))
+		{
+			*error_code = get_string_member(inner, "title");
+			*error_msg = get_string_member(inner, "message");
+		}
+		found = (*error_code != NULL || *error_msg != NULL);
+	}
+	json_object_put(root);
+
+	/* Remote text ends up in messages: it must be valid in our encoding. */
+	if (*error_code)
+		*error_code = pg_any_to_server(*error_code, strlen(*error_code), PG_UTF8);
+	if (*error_msg)
+		*error_msg = pg_any_to_server(*error_msg, strlen(*error_msg), PG_UTF8);
+	if (*request_id)
+		*request_id = pg_any_to_server(*request_id, strlen(*request_id), PG_UTF8);
+	return found;
+}
+
+/*
+ * Parse an ISO 8601 timestamp with zone without throwing; false if invalid.
+ */
+static bool
+parse_timestamptz(const char *str, TimestampTz *result)
+{
+	char		workbuf[MAXDATELEN + MAXDATEFIELDS];
+	char	   *field[MAXDATEFIELDS];
+	int			ftype[MAXDATEFIELDS];
+	int			nf;
+	int			dtype;
+	struct pg_tm tm;
+	fsec_t		fsec;
+	int			tz = 0;
+
+	if (strlen(str) >= MAXDATELEN)
+		return false;
+	if (ParseDateTime(str, workbuf, sizeof(workbuf), field, ftype,
+					  MAXDATEFIELDS, &nf) != 0)
+		return false;
+	if (DecodeDateTime(field, ftype, nf, &dtype, &tm, &fsec, &tz) != 0 ||
+		dtype != DTK_DATE)
+		return false;
+	return tm2timestamp(&tm, fsec, &tz, result) == 0;
+}
+
+/*
+ * Read token.expires_at from an IAM token body.  Returns false when it is
+ * missing or not a timestamp.
+ */
+bool
+rds_decode_token_expiry(const char *body, size_t len, TimestampTz *expires_at)
+{
+	struct json_object *root;
+	struct json_object *token;
+	char	   *s = NULL;
+	const char *why;
+
+	root = parse_body(body, len, &why);
+	if (root == NULL)
+		return false;
+	if (json_object_is_type(root, json_type_object) &&
+		json_object_object_get_ex(root, "token", &token))
+		s = get_string_member(token, "expires_at");
+	json_object_put(root);
+	if (s == NULL)
+		return false;
+
+	return parse_timestamptz(s, expires_at);
+}
+
+const char *
+rds_json_c_version(void)
+{
+	return json_c_version();
+}

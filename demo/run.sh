@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# demo/run.sh: the main job on a fresh Debian 12 machine.
+#
+# Installs what is missing, builds and installs rds_task_fdw, starts the API
+# simulator over HTTPS with a realistic data set (IAM password auth, a
+# throwaway CA), starts a throwaway PostgreSQL 15 cluster and runs
+# demo/demo.sql in it: server, user mapping, IMPORT FOREIGN SCHEMA and the
+# example queries.  Everything is removed afterwards.
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+. test/lib.sh
+
+bash test/install_deps.sh
+echo "== building and installing rds_task_fdw"
+build_and_install
+
+work=$(mktemp -d /tmp/rds_task_fdw_demo.XXXXXX)
+chmod 755 "$work"
+trap 'stop_sim; rm -rf "$work"' EXIT
+
+echo "== starting the RDS API simulator (3 weeks of tasks, HTTPS)"
+start_sim "$work" --tasks ${DEMO_TASKS:-1200} --seed 7 --base-time now \
+  --project 54623db08b174c858ba779d2aa7923a3 \
+  --user alice:Demo-Passw0rd:OTC-EU-DE-00000000001000000001 \
+  --latency-ms ${DEMO_LATENCY_MS:-20}
+
+echo "== throwaway PostgreSQL 15 cluster"
+pg_virtualenv -v 15 psql -X -v ON_ERROR_STOP=1 -f demo/demo.sql

@@ -1,0 +1,571 @@
+/*-------------------------------------------------------------------------
+ *
+ * deparse.c
+ *		  Which conditions rds_task_fdw pushes to the API, and how they become
+ *		  query parameters.
+ *
+ * At plan time rds_classify_clause() recognizes
+ *	   field = value			 (id, name, instance_id, order_id, status,
+ *								  and the server-side project_id and region)
+ *	   field = ANY(array value)	 (the same fields; IN lists)
+ *	   create_time <, <=, =, >=, > value
+ * where the value is anything that can be computed before the scan starts:
+ * a constant, a parameter, a stable expression or an outer column of a
+ * nested-loop join.
+ *
+ * At run time the values are fed into an RdsFilter, which intersects the
+ * sets of values per field, narrows the time window, and finally produces
+ * the request streams: one query string per combination of values, with
+ * fan-out capped at RDS_MAX_STREAMS.  Fields that are not sent (over the
+ * cap) are still enforced by rds_filter_match(), which every returned task
+ * passes through, so the rows are exact whatever was pushed.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/stratnum.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_opfamily.h"
+#include "catalog/pg_type.h"
+#include "commands/defrem.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/clauses.h"
+#include "optimizer/optimizer.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+
+#include "rds_task_fdw.h"
+
+/* Microseconds from the Unix epoch to PostgreSQL's (2000-01-01). */
+#define UNIX_TO_PG_USECS \
+	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)
+
+/* end_time sent for an open upper side: 9999-12-31T23:59:59.999Z */
+#define OPEN_END_MS INT64CONST(253402300799999)
+
+/* Fields sent as query parameters, in the order they appear in requests. */
+static const char *const param_fields[] = {
+	"id", "name", "instance_id", "order_id", "status", NULL
+};
+
+/* Is this the name of a field that can be filtered by equality? */
+static bool
+is_equality_field(const char *field)
+{
+	const char *const *f;
+
+	for (f = param_fields; *f; f++)
+		if (strcmp(*f, field) == 0)
+			return true;
+	return strcmp(field, "project_id") == 0 || strcmp(field, "region") == 0;
+}
+
+static Expr *
+strip_relabel(Expr *e)
+{
+	while (e && IsA(e, RelabelType))
+		e = ((RelabelType *) e)->arg;
+	return e;
+}
+
+/* A plain column of the scanned relation? */
+static Var *
+our_var(Expr *e, RelOptInfo *baserel)
+{
+	e = strip_relabel(e);
+	if (e && IsA(e, Var))
+	{
+		Var		   *v = (Var *) e;
+
+		if (v->varno == (int) baserel->relid && v->varlevelsup == 0 &&
+			v->varattno > 0)
+			return v;
+	}
+	return NULL;
+}
+
+/*
+ * Can the value be computed when the scan starts?  No column of the scanned
+ * relation, nothing volatile, no subplan.  Columns of other relations are
+ * fine: they are outer values of a parameterized scan.
+ */
+static bool
+is_runtime_value(PlannerInfo *root, Expr *value, RelOptInfo *baserel)
+{
+	Relids		varnos;
+
+	if (contain_volatile_functions((Node *) value) ||
+		contain_subplans((Node *) value) ||
+		contain_agg_clause((Node *) value) ||
+		contain_window_function((Node *) value))
+		return false;
+	varnos = pull_varnos(root, (Node *) value);
+	return !bms_is_member(baserel->relid, varnos);
+}
+
+/* Text equality under a collation that compares bytes? */
+static bool
+is_exact_text_equality(Oid opno, Oid collation)
+{
+	if (get_opcode(opno) != F_TEXTEQ)
+		return false;
+	return !OidIsValid(collation) || get_collation_isdeterministic(collation);
+}
+
+/*
+ * The btree strategy of opno for a column of type typid, with both inputs
+ * of that type, or 0.
+ */
+static int
+range_strategy(Oid opno, Oid typid)
+{
+	Oid			lefttype,
+				righttype;
+	Oid			opclass = GetDefaultOpClass(typid, BTREE_AM_OID);
+
+	if (!OidIsValid(opclass))
+		return 0;
+	op_input_types(opno, &lefttype, &righttype);
+	if (lefttype != typid || righttype != typid)
+		return 0;
+	return get_op_opfamily_strategy(opno, get_opclass_family(opclass));
+}
+
+/*
+ * Classify one condition of a scan.  Returns true and fills *cond when the
+ * condition can be turned into request parameters.  relid is the foreign
+ * table (for column_name options).
+ */
+bool
+rds_classify_clause(PlannerInfo *root, RelOptInfo *baserel, Oid relid,
+					Expr *clause, RdsCond *cond)
+{
+	memset(cond, 0, sizeof(*cond));
+
+	if (IsA(clause, OpExpr))
+	{
+		OpExpr	   *op = (OpExpr *) clause;
+		Var		   *var;
+		Expr	   *value;
+		bool		commuted = false;
+		const char *field;
+
+		if (list_length(op->args) != 2)
+			return false;
+		if ((var = our_var(linitial(op->args), baserel)) != NULL)
+			value = lsecond(op->args);
+		else if ((var = our_var(lsecond(op->args), baserel)) != NULL)
+		{
+			value = linitial(op->args);
+			commuted = true;
+		}
+		else
+			return false;
+		if (!is_runtime_value(root, value, baserel))
+			return false;
+
+		field = rds_column_field_name(relid, var->varattno);
+		cond->field = field;
+		cond->value = value;
+
+		if (is_equality_field(field))
+		{
+			if (var->vartype != TEXTOID && var->vartype != VARCHAROID)
+				return false;
+			if (!is_exact_text_equality(op->opno, op->inputcollid))
+				return false;
+			cond->kind = RDS_COND_EQ;
+			cond->exact = true;
+			return true;
+		}
+		if (strcmp(field, "create_time") == 0 &&
+			(var->vartype == TIMESTAMPTZOID || var->vartype == TIMESTAMPOID ||
+			 var->vartype == DATEOID))
+		{
+			int			strategy = range_strategy(op->opno, var->vartype);
+
+			if (commuted)
+			{
+				if (strategy == BTLessStrategyNumber)
+					strategy = BTGreaterStrategyNumber;
+				else if (strategy == BTLessEqualStrategyNumber)
+					strategy = BTGreaterEqualStrategyNumber;
+				else if (strategy == BTGreaterStrategyNumber)
+					strategy = BTLessStrategyNumber;
+				else if (strategy == BTGreaterEqualStrategyNumber)
+					strategy = BTLessEqualStrategyNumber;
+			}
+			cond->valtype = var->vartype;
+			cond->exact = false;	/* ms rounding: always rechecked locally */
+			switch (strategy)
+			{
+				case BTLessStrategyNumber:
+					cond->kind = RDS_COND_UPPER;
+					cond->strict = true;
+					return true;
+				case BTLessEqualStrategyNumber:
+					cond->kind = RDS_COND_UPPER;
+					return true;
+				case BTEqualStrategyNumber:
+					cond->kind = RDS_COND_TIME_EQ;
+					return true;
+				case BTGreaterEqualStrategyNumber:
+					cond->kind = RDS_COND_LOWER;
+					return true;
+				case BTGreaterStrategyNumber:
+					cond->kind = RDS_COND_LOWER;
+					cond->strict = true;
+					return true;
+				default:
+					return false;
+			}
+		}
+		return false;
+	}
+
+	if (IsA(clause, ScalarArrayOpExpr))
+	{
+		ScalarArrayOpExpr *saop = (ScalarArrayOpExpr *) clause;
+		Var		   *var;
+		Expr	   *value;
+		const char *field;
+
+		if (!saop->useOr || list_length(saop->args) != 2)
+			return false;
+		var = our_var(linitial(saop->args), baserel);
+		value = lsecond(saop->args);
+		if (var == NULL || !is_runtime_value(root, value, baserel))
+			return false;
+		if (var->vartype != TEXTOID && var->vartype != VARCHAROID)
+			return false;
+		if (!is_exact_text_equality(saop->opno, saop->inputcollid))
+			return false;
+		field = rds_column_field_name(relid, var->varattno);
+		if (!is_equality_field(field))
+			return false;
+		cond->field = field;
+		cond->kind = RDS_COND_ANY;
+		cond->value = value;
+		cond->exact = true;
+		return true;
+	}
+
+	return false;
+}
+
+/* ----------------------------------------------------------------
+ *		Run-time filters
+ * ----------------------------------------------------------------
+ */
+
+static RdsFieldSet *
+field_set(RdsFilter *f, const char *field)
+{
+	ListCell   *lc;
+	RdsFieldSet *fs;
+
+	foreach(lc, f->fields)
+	{
+		fs = (RdsFieldSet *) lfirst(lc);
+		if (strcmp(fs->field, field) == 0)
+			return fs;
+	}
+	fs = palloc0(sizeof(RdsFieldSet));
+	fs->field = pstrdup(field);
+	fs->constrained = false;
+	f->fields = lappend(f->fields, fs);
+	return fs;
+}
+
+static bool
+list_has_string(List *l, const char *s)
+{
+	ListCell   *lc;
+
+	foreach(lc, l)
+		if (strcmp((char *) lfirst(lc), s) == 0)
+			return true;
+	return false;
+}
+
+void
+rds_filter_init(RdsFilter *f)
+{
+	memset(f, 0, sizeof(*f));
+}
+
+/*
+ * Constrain a field to a set of values (NULLs already removed; duplicates
+ * allowed).  Several constraints on one field intersect.
+ */
+void
+rds_filter_add_values(RdsFilter *f, const char *field, List *values)
+{
+	RdsFieldSet *fs = field_set(f, field);
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	foreach(lc, values)
+	{
+		char	   *v = (char *) lfirst(lc);
+
+		if (list_has_string(result, v))
+			continue;
+		if (fs->constrained && !list_has_string(fs->values, v))
+			continue;
+		result = lappend(result, v);
+	}
+	fs->values = result;
+	fs->constrained = true;
+	if (result == NIL)
+		f->empty = true;
+}
+
+/* Unix microseconds of a timestamp, timestamptz or date value. */
+static bool
+time_value_us(Datum value, Oid valtype, bool upper, int64 *us, bool *infinite)
+{
+	int64		pg_us;
+
+	*infinite = false;
+	if (valtype == DATEOID)
+	{
+		DateADT		d = DatumGetDateADT(value);
+
+		if (DATE_NOT_FINITE(d))
+		{
+			*infinite = true;
+			*us = DATE_IS_NOBEGIN(d) ? PG_INT64_MIN : PG_INT64_MAX;
+			return true;
+		}
+		/* a date bound covers its whole UTC day */
+		pg_us = ((int64) d + (upper ? 1 : 0)) * USECS_PER_DAY;
+	}
+	else
+	{
+		Timestamp	ts = DatumGetTimestamp(value);
+
+		if (TIMESTAMP_NOT_FINITE(ts))
+		{
+			*infinite = true;
+			*us = TIMESTAMP_IS_NOBEGIN(ts) ? PG_INT64_MIN : PG_INT64_MAX;
+			return true;
+		}
+		pg_us = ts;
+	}
+	*us = pg_us + UNIX_TO_PG_USECS;
+	return true;
+}
+
+/*
+ * Narrow the creation-time window.  Strictness does not matter here: the
+ * window is widened to whole milliseconds and one more on each side, and
+ * the condition itself is rechecked locally.
+ */
+void
+rds_filter_add_time(RdsFilter *f, RdsCondKind kind, Oid valtype, Datum value)
+{
+	int64		us;
+	bool		infinite;
+
+	if (kind == RDS_COND_LOWER || kind == RDS_COND_TIME_EQ)
+	{
+		time_value_us(value, valtype, false, &us, &infinite);
+		if (infinite && us == PG_INT64_MAX)
+			f->empty = true;	/* create_time >= +infinity */
+		else if (!infinite && (!f->has_lower || us > f->lower_us))
+		{
+			f->has_lower = true;
+			f->lower_us = us;
+		}
+	}
+	if (kind == RDS_COND_UPPER || kind == RDS_COND_TIME_EQ)
+	{
+		time_value_us(value, valtype, kind == RDS_COND_UPPER || valtype == DATEOID,
+					  &us, &infinite);
+		if (infinite && us == PG_INT64_MIN)
+			f->empty = true;	/* create_time <= -infinity */
+		else if (!infinite && (!f->has_upper || us < f->upper_us))
+		{
+			f->has_upper = true;
+			f->upper_us = us;
+		}
+	}
+	if (f->has_lower && f->has_upper && f->lower_us > f->upper_us)
+		f->empty = true;
+}
+
+/* floor and ceiling division for possibly negative numbers */
+static int64
+floor_div(int64 a, int64 b)
+{
+	return (a >= 0) ? a / b : -((-a + b - 1) / b);
+}
+
+static int64
+ceil_div(int64 a, int64 b)
+{
+	return -floor_div(-a, b);
+}
+
+/*
+ * The request streams of a filter: a list of query strings (filter
+ * parameters only; the scan adds offset and limit), one per combination of
+ * values of the fields sent.  Fields with more values than the fan-out cap
+ * allows are not sent (marked in RdsFieldSet.sent = false) and are enforced
+ * by rds_filter_match() alone.  The server's project_id and region are
+ * checked here: a mismatch empties the filter.  Returns NIL if nothing can
+ * match.
+ */
+List *
+rds_filter_streams(RdsFilter *f, const RdsOptions *opts, int max_streams)
+{
+	List	   *streams;
+	ListCell   *lc;
+	const char *const *pf;
+	double		product;
+
+	if (f->empty)
+		return NIL;
+
+	/* project_id and region are known here: no request if they differ */
+	foreach(lc, f->fields)
+	{
+		RdsFieldSet *fs = (RdsFieldSet *) lfirst(lc);
+		const char *actual = NULL;
+
+		fs->sent = false;
+		if (strcmp(fs->field, "project_id") == 0)
+			actual = opts->project_id;
+		else if (strcmp(fs->field, "region") == 0)
+			actual = opts->region;
+		else
+		{
+			fs->sent = true;
+			continue;
+		}
+		if (actual == NULL || !list_has_string(fs->values, actual))
+		{
+			f->empty = true;
+			return NIL;
+		}
+	}
+
+	/* cap the fan-out: stop sending the widest sets until it fits */
+	for (;;)
+	{
+		RdsFieldSet *widest = NULL;
+
+		product = 1;
+		foreach(lc, f->fields)
+		{
+			RdsFieldSet *fs = (RdsFieldSet *) lfirst(lc);
+
+			if (!fs->sent)
+				continue;
+			product *= list_length(fs->values);
+			if (list_length(fs->values) > 1 &&
+				(widest == NULL || list_length(fs->values) > list_length(widest->values)))
+				widest = fs;
+		}
+		if (product <= max_streams || widest == NULL)
+			break;
+		widest->sent = false;
+	}
+
+	/* the cartesian product, fields in a fixed order */
+	streams = list_make1(pstrdup(""));
+	for (pf = param_fields; *pf; pf++)
+	{
+		RdsFieldSet *fs = NULL;
+		List	   *next = NIL;
+		ListCell   *ls;
+
+		foreach(lc, f->fields)
+		{
+			RdsFieldSet *cand = (RdsFieldSet *) lfirst(lc);
+
+			if (cand->sent && strcmp(cand->field, *pf) == 0)
+				fs = cand;
+		}
+		if (fs == NULL)
+			continue;
+		foreach(ls, streams)
+		{
+			ListCell   *lv;
+
+			foreach(lv, fs->values)
+			{
+				StringInfoData buf;
+
+				initStringInfo(&buf);
+				appendStringInfoString(&buf, (char *) lfirst(ls));
+				rds_append_query_param(&buf, fs->field, (char *) lfirst(lv));
+				next = lappend(next, buf.data);
+			}
+		}
+		streams = next;
+	}
+
+	/* the creation-time window: both ends always sent */
+	if (f->has_lower || f->has_upper)
+	{
+		int64		start_ms = 0;
+		int64		end_ms = OPEN_END_MS;
+		List	   *next = NIL;
+
+		if (f->has_lower)
+			start_ms = Max(floor_div(f->lower_us, 1000) - 1, 0);
+		if (f->has_upper)
+			end_ms = Min(ceil_div(f->upper_us, 1000) + 1, OPEN_END_MS);
+		if (end_ms < 0 || start_ms > OPEN_END_MS || start_ms > end_ms)
+		{
+			f->empty = true;
+			return NIL;
+		}
+		foreach(lc, streams)
+		{
+			StringInfoData buf;
+
+			initStringInfo(&buf);
+			appendStringInfoString(&buf, (char *) lfirst(lc));
+			rds_append_query_param(&buf, "start_time",
+								   psprintf(INT64_FORMAT, start_ms));
+			rds_append_query_param(&buf, "end_time",
+								   psprintf(INT64_FORMAT, end_ms));
+			next = lappend(next, buf.data);
+		}
+		streams = next;
+	}
+	return streams;
+}
+
+/*
+ * Does task i of the page satisfy every value set of the filter?  Cheap
+ * string comparisons that make the result exact even for fields that were
+ * not sent, or an API that filtered loosely.
+ */
+bool
+rds_filter_match(RdsFilter *f, RdsPage *page, int i)
+{
+	ListCell   *lc;
+
+	foreach(lc, f->fields)
+	{
+		RdsFieldSet *fs = (RdsFieldSet *) lfirst(lc);
+		const char *v;
+
+		if (strcmp(fs->field, "project_id") == 0 ||
+			strcmp(fs->field, "region") == 0)
+			continue;			/* settled in rds_filter_streams() */
+		v = rds_page_task_field(page, i, fs->field);
+		if (v == NULL || !list_has_string(fs->values, v))
+			return false;
+	}
+	return true;
+}

@@ -1,0 +1,635 @@
+/*-------------------------------------------------------------------------
+ *
+ * option.c
+ *		  The options of rds_task_fdw: one table saying where each option is
+ *		  allowed and how its value is checked, the validator that applies it
+ *		  when options are set, and the resolution table > server > user
+ *		  mapping into an RdsOptions for a scan.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <arpa/inet.h>
+#include <limits.h>
+
+#include "access/reloptions.h"
+#include "catalog/pg_foreign_data_wrapper.h"
+#include "catalog/pg_foreign_server.h"
+#include "catalog/pg_foreign_table.h"
+#include "catalog/pg_user_mapping.h"
+#include "catalog/pg_attribute.h"
+#include "commands/defrem.h"
+#include "foreign/foreign.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "rds_task_fdw.h"
+
+/* Where an option may appear: a bit per catalog. */
+#define OPT_SERVER		0x01
+#define OPT_MAPPING		0x02
+#define OPT_TABLE		0x04
+#define OPT_COLUMN		0x08
+
+typedef enum RdsOptionKind
+{
+	OK_URL,						/* endpoint, auth_url */
+	OK_IDENT,					/* project_id, region: path-safe identifiers */
+	OK_INT,						/* integer in [min, max] */
+	OK_PATH,					/* absolute file path */
+	OK_RESOURCE,				/* tasks | actions */
+	OK_TEXT						/* any non-empty string */
+} RdsOptionKind;
+
+typedef struct RdsOptionDef
+{
+	const char *name;
+	int			where;
+	RdsOptionKind kind;
+	int			min;
+	int			max;
+	bool		secret;			/* accepted only in user mappings */
+	bool		superuser_only;
+} RdsOptionDef;
+
+static const RdsOptionDef rds_option_defs[] = {
+	{"endpoint", OPT_SERVER, OK_URL},
+	{"project_id", OPT_SERVER, OK_IDENT},
+	{"region", OPT_SERVER, OK_IDENT},
+	{"auth_url", OPT_SERVER, OK_URL},
+	{"ca_file", OPT_SERVER, OK_PATH, 0, 0, false, true},
+	{"connect_timeout", OPT_SERVER, OK_INT, 1, 3600},
+	{"request_timeout", OPT_SERVER, OK_INT, 1, 86400},
+	{"max_retries", OPT_SERVER, OK_INT, 0, 10},
+	{"parallel_requests", OPT_SERVER | OPT_TABLE, OK_INT, 1, 32},
+	{"page_size", OPT_SERVER | OPT_TABLE, OK_INT, 1, RDS_MAX_PAGE_SIZE},
+	{"cache_ttl", OPT_SERVER | OPT_TABLE, OK_INT, 0, 86400},
+	{"resource", OPT_TABLE, OK_RESOURCE},
+	{"auth_token", OPT_MAPPING, OK_TEXT, 0, 0, true},
+	{"user_name", OPT_MAPPING, OK_TEXT},
+	{"password", OPT_MAPPING, OK_TEXT, 0, 0, true},
+	{"domain_name", OPT_MAPPING, OK_TEXT},
+	{"access_key", OPT_MAPPING, OK_TEXT},
+	{"secret_key", OPT_MAPPING, OK_TEXT, 0, 0, true},
+	{"security_token", OPT_MAPPING, OK_TEXT, 0, 0, true},
+	{"column_name", OPT_COLUMN, OK_TEXT},
+	{NULL}
+};
+
+/* Defaults, SPEC.md's options table. */
+#define DEFAULT_CONNECT_TIMEOUT		10
+#define DEFAULT_REQUEST_TIMEOUT		60
+#define DEFAULT_MAX_RETRIES			3
+#define DEFAULT_PARALLEL_REQUESTS	4
+#define DEFAULT_PAGE_SIZE			RDS_MAX_PAGE_SIZE
+#define DEFAULT_CACHE_TTL			0
+
+/* The parts of an http(s) URL that the options care about. */
+typedef struct RdsUrl
+{
+	char	   *scheme;
+	char	   *host;			/* without brackets for IPv6 */
+	char	   *port;			/* NULL when absent */
+	char	   *path;			/* "" when absent, never ends in '/' */
+} RdsUrl;
+
+PG_FUNCTION_INFO_V1(rds_task_fdw_validator);
+
+static int
+catalog_bit(Oid catalog)
+{
+	switch (catalog)
+	{
+		case ForeignServerRelationId:
+			return OPT_SERVER;
+		case UserMappingRelationId:
+			return OPT_MAPPING;
+		case ForeignTableRelationId:
+			return OPT_TABLE;
+		case AttributeRelationId:
+			return OPT_COLUMN;
+		default:
+			return 0;			/* the wrapper itself takes no options */
+	}
+}
+
+static const char *
+catalog_noun(int bit)
+{
+	switch (bit)
+	{
+		case OPT_SERVER:
+			return "a server";
+		case OPT_MAPPING:
+			return "a user mapping";
+		case OPT_TABLE:
+			return "a foreign table";
+		case OPT_COLUMN:
+			return "a column";
+		default:
+			return "the foreign-data wrapper";
+	}
+}
+
+static const RdsOptionDef *
+find_option(const char *name)
+{
+	const RdsOptionDef *def;
+
+	for (def = rds_option_defs; def->name; def++)
+		if (strcmp(def->name, name) == 0)
+			return def;
+	return NULL;
+}
+
+/* "a, b, c" of the options valid where 'bit' says, for a hint. */
+static char *
+valid_option_list(int bit)
+{
+	StringInfoData buf;
+	const RdsOptionDef *def;
+
+	initStringInfo(&buf);
+	for (def = rds_option_defs; def->name; def++)
+	{
+		if (!(def->where & bit))
+			continue;
+		if (buf.len > 0)
+			appendStringInfoString(&buf, ", ");
+		appendStringInfoString(&buf, def->name);
+	}
+	return buf.data;
+}
+
+/*
+ * Split an http(s) URL.  Returns NULL on success, else a reason.  No
+ * userinfo, query or fragment is accepted: a server option is readable by
+ * anyone with USAGE, so credentials in a URL would leak.
+ */
+static const char *
+parse_url(const char *url, RdsUrl *out)
+{
+	const char *p;
+	const char *hostend;
+	const char *authend;
+
+	memset(out, 0, sizeof(*out));
+	if (strncmp(url, "https://", 8) == 0)
+	{
+		out->scheme = "https";
+		p = url + 8;
+	}
+	else if (strncmp(url, "http://", 7) == 0)
+	{
+		out->scheme = "http";
+		p = url + 7;
+	}
+	else
+		return "the URL must start with https:// (or http:// for a loopback host)";
+
+	authend = p + strcspn(p, "/?#");
+	if (*authend == '?' || *authend == '#' || strchr(authend, '?') || strchr(authend, '#'))
+		return "the URL must not contain a query or a fragment";
+	if (memchr(p, '@', authend - p))
+		return "the URL must not contain user information";
+
+	if (*p == '[')
+	{
+		hostend = memchr(p, ']', authend - p);
+		if (hostend == NULL)
+			return "unterminated IPv6 address";
+		out->host = pnstrdup(p + 1, hostend - p - 1);
+		hostend++;
+	}
+	else
+	{
+		hostend = p + strcspn(p, ":/");
+		if (hostend > authend)
+			hostend = authend;
+		out->host = pnstrdup(p, hostend - p);
+	}
+	if (out->host[0] == '\0')
+		return "the URL has no host";
+	if (strspn(out->host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._:") !=
+		strlen(out->host))
+		return "the host name contains invalid characters";
+
+	if (hostend < authend)
+	{
+		char	   *end;
+		long		port;
+
+		if (*hostend != ':' || hostend + 1 == authend)
+			return "invalid port";
+		out->port = pnstrdup(hostend + 1, authend - hostend - 1);
+		errno = 0;
+		port = strtol(out->port, &end, 10);
+		if (errno != 0 || *end != '\0' || port < 1 || port > 65535)
+			return "invalid port";
+	}
+
+	out->path = pstrdup(authend);
+	while (strlen(out->path) > 0 && out->path[strlen(out->path) - 1] == '/')
+		out->path[strlen(out->path) - 1] = '\0';
+	return NULL;
+}
+
+/*
+ * Is host a loopback name or address: localhost and its subdomains (RFC
+ * 6761; libcurl resolves them to loopback itself), 127.0.0.0/8 or ::1?
+ */
+static bool
+is_loopback_host(const char *host)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+	size_t		len = strlen(host);
+
+	if (pg_strcasecmp(host, "localhost") == 0 ||
+		(len > 10 && pg_strcasecmp(host + len - 10, ".localhost") == 0))
+		return true;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6);
+	return false;
+}
+
+static bool
+is_ip_address(const char *host)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	return inet_pton(AF_INET, host, &a4) == 1 || inet_pton(AF_INET6, host, &a6) == 1;
+}
+
+/* Check one option value; throws with a hint on a bad one. */
+static void
+validate_value(const RdsOptionDef *def, const char *value)
+{
+	switch (def->kind)
+	{
+		case OK_URL:
+			{
+				RdsUrl		url;
+				const char *why = parse_url(value, &url);
+
+				if (why)
+					ereport(ERROR,
+							(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+							 errmsg("invalid value for option \"%s\": \"%s\"", def->name, value),
+							 errdetail("%s.", why),
+							 errhint("Give a URL like https://rds.eu-de.otc.t-systems.com.")));
+				if (strcmp(url.scheme, "http") == 0 && !is_loopback_host(url.host))
+					ereport(ERROR,
+							(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+							 errmsg("invalid value for option \"%s\": plain http is allowed only to a loopback host",
+									def->name),
+							 errhint("Use https://.")));
+				break;
+			}
+		case OK_IDENT:
+			if (value[0] == '\0' ||
+				strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != strlen(value))
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+						 errmsg("invalid value for option \"%s\": \"%s\"", def->name, value),
+						 errhint("Only letters, digits, \"-\", \"_\" and \".\" are allowed.")));
+			break;
+		case OK_INT:
+			{
+				char	   *end;
+				long		v;
+
+				errno = 0;
+				v = strtol(value, &end, 10);
+				if (errno != 0 || end == value || *end != '\0' ||
+					v < def->min || v > def->max)
+					ereport(ERROR,
+							(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+							 errmsg("invalid value for option \"%s\": \"%s\"", def->name, value),
+							 errhint("Valid values are integers from %d to %d.", def->min, def->max)));
+				break;
+			}
+		case OK_PATH:
+			if (!is_absolute_path(value))
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+						 errmsg("invalid value for option \"%s\": \"%s\"", def->name, value),
+						 errhint("Give an absolute path.")));
+			break;
+		case OK_RESOURCE:
+			if (strcmp(value, "tasks") != 0 && strcmp(value, "actions") != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+						 errmsg("invalid value for option \"%s\": \"%s\"", def->name, value),
+						 errhint("Valid values are \"tasks\" and \"actions\".")));
+			break;
+		case OK_TEXT:
+			if (value[0] == '\0')
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+						 errmsg("option \"%s\" must not be empty", def->name)));
+			break;
+	}
+}
+
+/* Which authentication method a set of user mapping options names. */
+static RdsAuthMethod
+auth_method_of(bool token, bool user, bool password, bool domain,
+			   bool ak, bool sk, bool st)
+{
+	int			methods = (token ? 1 : 0) +
+		((user || password || domain) ? 1 : 0) +
+		((ak || sk || st) ? 1 : 0);
+
+	if (methods != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+				 errmsg("a user mapping for rds_task_fdw must name exactly one way to authenticate"),
+				 errhint("Give auth_token; or user_name, password and domain_name; or access_key and secret_key (and security_token for temporary keys).")));
+	if (token)
+		return RDS_AUTH_TOKEN;
+	if (user || password || domain)
+	{
+		if (!(user && password && domain))
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+					 errmsg("password authentication needs user_name, password and domain_name")));
+		return RDS_AUTH_PASSWORD;
+	}
+	if (!(ak && sk))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+				 errmsg("AK/SK authentication needs access_key and secret_key")));
+	return RDS_AUTH_AKSK;
+}
+
+/*
+ * The validator: every option of a CREATE or ALTER of a server, user
+ * mapping, foreign table or column passes here, as the complete list.
+ */
+Datum
+rds_task_fdw_validator(PG_FUNCTION_ARGS)
+{
+	List	   *options = untransformRelOptions(PG_GETARG_DATUM(0));
+	int			bit = catalog_bit(PG_GETARG_OID(1));
+	bool		seen_endpoint = false,
+				seen_project = false;
+	bool		token = false,
+				user = false,
+				password = false,
+				domain = false,
+				ak = false,
+				sk = false,
+				st = false;
+	ListCell   *lc;
+
+	foreach(lc, options)
+	{
+		DefElem    *d = (DefElem *) lfirst(lc);
+		const RdsOptionDef *def = find_option(d->defname);
+
+		if (def == NULL || !(def->where & bit))
+		{
+			if (def && def->secret)
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+						 errmsg("option \"%s\" is accepted only in a user mapping", d->defname),
+						 errhint("Secrets belong in CREATE USER MAPPING ... OPTIONS (...).")));
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+					 errmsg("invalid option \"%s\" for %s", d->defname, catalog_noun(bit)),
+					 bit == 0 ?
+					 errhint("The foreign-data wrapper rds_task_fdw takes no options.") :
+					 errhint("Valid options in this context are: %s.", valid_option_list(bit))));
+		}
+
+		if (def->superuser_only && !superuser())
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("only a superuser may set option \"%s\"", def->name)));
+
+		validate_value(def, defGetString(d));
+
+		if (strcmp(def->name, "endpoint") == 0)
+			seen_endpoint = true;
+		else if (strcmp(def->name, "project_id") == 0)
+			seen_project = true;
+		else if (strcmp(def->name, "auth_token") == 0)
+			token = true;
+		else if (strcmp(def->name, "user_name") == 0)
+			user = true;
+		else if (strcmp(def->name, "password") == 0)
+			password = true;
+		else if (strcmp(def->name, "domain_name") == 0)
+			domain = true;
+		else if (strcmp(def->name, "access_key") == 0)
+			ak = true;
+		else if (strcmp(def->name, "secret_key") == 0)
+			sk = true;
+		else if (strcmp(def->name, "security_token") == 0)
+			st = true;
+	}
+
+	if (bit == OPT_SERVER && (!seen_endpoint || !seen_project))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+				 errmsg("a server for rds_task_fdw needs the options \"endpoint\" and \"project_id\""),
+				 errhint("For example: OPTIONS (endpoint 'https://rds.eu-de.otc.t-systems.com', project_id '...').")));
+	if (bit == OPT_MAPPING)
+		(void) auth_method_of(token, user, password, domain, ak, sk, st);
+
+	PG_RETURN_VOID();
+}
+
+static int
+int_value(DefElem *d)
+{
+	return (int) strtol(defGetString(d), NULL, 10);
+}
+
+/* Apply the options that a server or a table may carry. */
+static void
+apply_options(RdsOptions *opts, List *options)
+{
+	ListCell   *lc;
+
+	foreach(lc, options)
+	{
+		DefElem    *d = (DefElem *) lfirst(lc);
+		const char *n = d->defname;
+
+		if (strcmp(n, "endpoint") == 0)
+			opts->endpoint = pstrdup(defGetString(d));
+		else if (strcmp(n, "project_id") == 0)
+			opts->project_id = pstrdup(defGetString(d));
+		else if (strcmp(n, "region") == 0)
+			opts->region = pstrdup(defGetString(d));
+		else if (strcmp(n, "auth_url") == 0)
+			opts->auth_url = pstrdup(defGetString(d));
+		else if (strcmp(n, "ca_file") == 0)
+			opts->ca_file = pstrdup(defGetString(d));
+		else if (strcmp(n, "connect_timeout") == 0)
+			opts->connect_timeout = int_value(d);
+		else if (strcmp(n, "request_timeout") == 0)
+			opts->request_timeout = int_value(d);
+		else if (strcmp(n, "max_retries") == 0)
+			opts->max_retries = int_value(d);
+		else if (strcmp(n, "parallel_requests") == 0)
+			opts->parallel_requests = int_value(d);
+		else if (strcmp(n, "page_size") == 0)
+			opts->page_size = int_value(d);
+		else if (strcmp(n, "cache_ttl") == 0)
+			opts->cache_ttl = int_value(d);
+		else if (strcmp(n, "resource") == 0)
+			opts->resource = strcmp(defGetString(d), "actions") == 0 ?
+				RDS_RESOURCE_ACTIONS : RDS_RESOURCE_TASKS;
+		else if (strcmp(n, "auth_token") == 0)
+			opts->auth_token = pstrdup(defGetString(d));
+		else if (strcmp(n, "user_name") == 0)
+			opts->user_name = pstrdup(defGetString(d));
+		else if (strcmp(n, "password") == 0)
+			opts->password = pstrdup(defGetString(d));
+		else if (strcmp(n, "domain_name") == 0)
+			opts->domain_name = pstrdup(defGetString(d));
+		else if (strcmp(n, "access_key") == 0)
+			opts->access_key = pstrdup(defGetString(d));
+		else if (strcmp(n, "secret_key") == 0)
+			opts->secret_key = pstrdup(defGetString(d));
+		else if (strcmp(n, "security_token") == 0)
+			opts->security_token = pstrdup(defGetString(d));
+	}
+}
+
+/*
+ * Fill what the options left unset: region from the endpoint's second host
+ * label, auth_url from the endpoint with "rds" replaced by "iam".
+ */
+static void
+fill_defaults(RdsOptions *opts)
+{
+	RdsUrl		url;
+
+	if (opts->endpoint == NULL || opts->project_id == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+				 errmsg("server has no \"endpoint\" or \"project_id\"")));
+	if (parse_url(opts->endpoint, &url) != NULL)
+		elog(ERROR, "invalid endpoint stored in server options");
+
+	/* canonical endpoint: no trailing slash */
+	while (strlen(opts->endpoint) > 0 &&
+		   opts->endpoint[strlen(opts->endpoint) - 1] == '/')
+		opts->endpoint[strlen(opts->endpoint) - 1] = '\0';
+
+	if (opts->region == NULL && !is_ip_address(url.host))
+	{
+		const char *dot = strchr(url.host, '.');
+
+		if (dot && dot[1] != '\0')
+			opts->region = pnstrdup(dot + 1, strcspn(dot + 1, "."));
+	}
+
+	if (opts->auth_url == NULL)
+	{
+		StringInfoData buf;
+		bool		ipv6 = strchr(url.host, ':') != NULL;
+
+		initStringInfo(&buf);
+		appendStringInfo(&buf, "%s://", url.scheme);
+		if (strncmp(url.host, "rds.", 4) == 0)
+			appendStringInfo(&buf, "iam.%s", url.host + 4);
+		else
+			appendStringInfo(&buf, ipv6 ? "[%s]" : "%s", url.host);
+		if (url.port)
+			appendStringInfo(&buf, ":%s", url.port);
+		appendStringInfoString(&buf, "/v3");
+		opts->auth_url = buf.data;
+	}
+	else
+	{
+		while (strlen(opts->auth_url) > 0 &&
+			   opts->auth_url[strlen(opts->auth_url) - 1] == '/')
+			opts->auth_url[strlen(opts->auth_url) - 1] = '\0';
+	}
+
+	if (opts->auth_token)
+		opts->auth_method = RDS_AUTH_TOKEN;
+	else if (opts->user_name)
+		opts->auth_method = RDS_AUTH_PASSWORD;
+	else if (opts->access_key)
+		opts->auth_method = RDS_AUTH_AKSK;
+	else
+		opts->auth_method = RDS_AUTH_NONE;
+}
+
+static RdsOptions *
+new_options(void)
+{
+	RdsOptions *opts = palloc0(sizeof(RdsOptions));
+
+	opts->connect_timeout = DEFAULT_CONNECT_TIMEOUT;
+	opts->request_timeout = DEFAULT_REQUEST_TIMEOUT;
+	opts->max_retries = DEFAULT_MAX_RETRIES;
+	opts->parallel_requests = DEFAULT_PARALLEL_REQUESTS;
+	opts->page_size = DEFAULT_PAGE_SIZE;
+	opts->cache_ttl = DEFAULT_CACHE_TTL;
+	opts->resource = RDS_RESOURCE_TASKS;
+	return opts;
+}
+
+/*
+ * The effective options of a server for a user, with the user mapping
+ * (throws if there is none).  Palloc'd in CurrentMemoryContext.
+ */
+RdsOptions *
+rds_get_server_options(Oid serverid, Oid userid)
+{
+	RdsOptions *opts = new_options();
+	ForeignServer *server = GetForeignServer(serverid);
+	UserMapping *um = GetUserMapping(userid, serverid);
+
+	opts->serverid = serverid;
+	opts->umid = um->umid;
+	apply_options(opts, server->options);
+	apply_options(opts, um->options);
+	fill_defaults(opts);
+	return opts;
+}
+
+/*
+ * The effective options of a foreign table for a user: the table's own
+ * options override the server's.
+ */
+RdsOptions *
+rds_get_options(Oid foreigntableid, Oid userid)
+{
+	ForeignTable *table = GetForeignTable(foreigntableid);
+	RdsOptions *opts = rds_get_server_options(table->serverid, userid);
+
+	apply_options(opts, table->options);
+	return opts;
+}
+
+/*
+ * The task field a column reads: its column_name option or its name.
+ */
+const char *
+rds_column_field_name(Oid foreigntableid, AttrNumber attnum)
+{
+	List	   *options = GetForeignColumnOptions(foreigntableid, attnum);
+	ListCell   *lc;
+
+	foreach(lc, options)
+	{
+		DefElem    *d = (DefElem *) lfirst(lc);
+
+		if (strcmp(d->defname, "column_name") == 0)
+			return defGetString(d);
+	}
+	return get_attname(foreigntableid, attnum, false);
+}

@@ -1,0 +1,86 @@
+-- ===================================================================
+-- types: values through each column type's input function; "" is NULL
+-- ===================================================================
+\set VERBOSITY default
+\getenv sim_http RDS_SIM_HTTP
+\! test/simctl reset '{"tasks": 400}'
+
+CREATE SERVER typ FOREIGN DATA WRAPPER rds_task_fdw
+  OPTIONS (endpoint :'sim_http', project_id '0123456789abcdef0123456789abcdef', max_retries '0');
+CREATE USER MAPPING FOR CURRENT_USER SERVER typ OPTIONS (auth_token 'test-token-0001');
+CREATE SCHEMA typ;
+SET search_path = typ, public;
+
+CREATE TABLE sim_tasks (
+  id text, name text, instance_id text, instance_name text, instance_status text,
+  order_id text, process integer, fail_reason text,
+  create_time timestamptz, end_time timestamptz, status text);
+SELECT format('COPY sim_tasks FROM PROGRAM %L WITH (FORMAT csv)',
+              'curl -sS -f ' || :'sim_http' || '/_sim/dataset?format=csv') \gexec
+
+CREATE FOREIGN TABLE typed (
+  id text,
+  name varchar(64),
+  process integer,
+  process_num numeric(5,1) OPTIONS (column_name 'process'),
+  process_small smallint OPTIONS (column_name 'process'),
+  create_time timestamptz,
+  create_ts timestamp OPTIONS (column_name 'create_time'),
+  create_ts0 timestamp(0) OPTIONS (column_name 'create_time'),
+  create_date date OPTIONS (column_name 'create_time'),
+  end_time timestamptz,
+  instance_name text,
+  instance_status varchar,
+  order_id text,
+  fail_reason text,
+  status text
+) SERVER typ;
+
+-- every value equals the simulator's; timestamp and date are UTC whatever TimeZone says
+SET TimeZone = 'Asia/Tokyo';
+SELECT count(*) AS rows,
+       count(*) FILTER (WHERE t.name IS NOT DISTINCT FROM s.name
+         AND t.process IS NOT DISTINCT FROM s.process
+         AND t.process_num IS NOT DISTINCT FROM s.process::numeric
+         AND t.process_small IS NOT DISTINCT FROM s.process::smallint
+         AND t.create_time = s.create_time
+         AND t.create_ts = (s.create_time AT TIME ZONE 'UTC')
+         AND t.create_ts0 = (s.create_time AT TIME ZONE 'UTC')
+         AND t.create_date = (s.create_time AT TIME ZONE 'UTC')::date
+         AND t.end_time IS NOT DISTINCT FROM s.end_time
+         AND t.instance_name IS NOT DISTINCT FROM s.instance_name
+         AND t.instance_status IS NOT DISTINCT FROM s.instance_status
+         AND t.order_id IS NOT DISTINCT FROM s.order_id
+         AND t.fail_reason IS NOT DISTINCT FROM s.fail_reason
+         AND t.status IS NOT DISTINCT FROM s.status) AS equal
+  FROM typed t JOIN sim_tasks s USING (id);
+RESET TimeZone;
+
+-- "" and missing fields are NULL for every type, and the data has both
+SELECT count(*) FILTER (WHERE process IS NULL) = (SELECT count(*) FROM sim_tasks WHERE process IS NULL) AS process_nulls,
+       count(*) FILTER (WHERE process_num IS NULL) = count(*) FILTER (WHERE process IS NULL) AS numeric_nulls,
+       count(*) FILTER (WHERE order_id IS NULL) > 0 AS empty_order_ids,
+       count(*) FILTER (WHERE fail_reason IS NULL AND status = 'Failed') > 0 AS failed_without_reason,
+       count(*) FILTER (WHERE end_time IS NULL) = (SELECT count(*) FROM sim_tasks WHERE end_time IS NULL) AS end_time_nulls
+  FROM typed;
+-- the realistic values are there: statuses, instance states with spaces, progress
+SELECT status, count(*) > 0 AS present FROM typed GROUP BY status ORDER BY status;
+SELECT count(DISTINCT instance_status) FILTER (WHERE instance_status LIKE '% %') > 0 AS spaced_states,
+       bool_and(process BETWEEN 0 AND 100) AS process_in_range,
+       bool_and(process IS NULL) FILTER (WHERE status <> 'Running') AS done_tasks_have_no_progress,
+       count(*) FILTER (WHERE instance_name ~ '[^\x01-\x7f]') > 0 AS non_ascii_names
+  FROM typed;
+SELECT min(create_time) >= '2025-12-16 12:00:00+00' AND max(create_time) <= '2026-01-15 12:00:00+00' AS thirty_days
+  FROM typed;
+
+-- a value the column type does not accept is an error that names column and task
+CREATE FOREIGN TABLE typed_bad (id text, status integer) SERVER typ;
+SELECT * FROM typed_bad;
+CREATE FOREIGN TABLE typed_bad2 (id text, instance_status varchar(3)) SERVER typ;
+SELECT * FROM typed_bad2;
+-- and the session goes on
+SELECT count(*) FROM typed;
+
+DROP SCHEMA typ CASCADE;
+DROP SERVER typ CASCADE;
+RESET search_path;

@@ -1,0 +1,48 @@
+# test/lib.sh: shell helpers shared by the test runner, the demo and the
+# benchmarks.  Source it; it defines functions only.
+
+# build_and_install: compile warnings-clean and install the extension.
+build_and_install() {
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  make -s clean >/dev/null
+  make -s 2>&1 | { grep -v '^$' || true; }
+  $sudo make -s install >/dev/null
+}
+
+# start_sim WORKDIR [simulator options...]: start the simulator over HTTP
+# and HTTPS (a throwaway CA in WORKDIR/ca), wait until it listens, and
+# export RDS_SIM_HTTP, RDS_SIM_HTTPS, RDS_SIM_CA, RDS_SIM_PID.
+start_sim() {
+  local work="$1"; shift
+  local root; root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  mkdir -p "$work/ca"
+  chmod 755 "$work" "$work/ca"
+  bash "$root/test/gen_ca.sh" "$work/ca" >/dev/null 2>&1
+  chmod 644 "$work/ca/"*.crt
+  rm -f "$work/sim.json"
+  python3 "$root/test/rds_sim.py" --bind 127.0.0.1 --http-port 0 --https-port 0 \
+    --tls-cert "$work/ca/server.crt" --tls-key "$work/ca/server.key" \
+    --ready-file "$work/sim.json" --log-file "$work/sim.log" "$@" \
+    >"$work/sim.out" 2>&1 &
+  RDS_SIM_PID=$!
+  for _ in $(seq 1 100); do
+    [ -s "$work/sim.json" ] && break
+    kill -0 "$RDS_SIM_PID" 2>/dev/null || { cat "$work/sim.out" >&2; return 1; }
+    sleep 0.1
+  done
+  [ -s "$work/sim.json" ] || { echo "simulator did not start" >&2; cat "$work/sim.out" >&2; return 1; }
+  local http https
+  http=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["http"])' "$work/sim.json")
+  https=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["https"])' "$work/sim.json")
+  export RDS_SIM_HTTP="http://127.0.0.1:$http"
+  export RDS_SIM_HTTPS="https://127.0.0.1:$https"
+  export RDS_SIM_CA="$work/ca/ca.crt"
+  export RDS_SIM_OTHER_CA="$work/ca/other-ca.crt"
+  export RDS_SIM_PID
+}
+
+stop_sim() {
+  [ -n "${RDS_SIM_PID:-}" ] && kill "$RDS_SIM_PID" 2>/dev/null && wait "$RDS_SIM_PID" 2>/dev/null
+  RDS_SIM_PID=""
+}
