@@ -287,6 +287,9 @@ rds_auth_add_headers(const RdsOptions *opts, RdsAuthState *state,
 				StringInfoData sts;
 				StringInfoData authz;
 
+				if (opts->access_key == NULL || opts->secret_key == NULL ||
+					opts->project_id == NULL)
+					elog(ERROR, "incomplete AK/SK credentials");
 				format_sdk_date(date, sizeof(date));
 
 				sh[nsh].name = "host";

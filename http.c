@@ -1234,7 +1234,8 @@ report_failure(RdsRequest *req)
  *		A palloc'd copy of at most about max bytes of remote text, safe for a
  *		message: valid UTF-8 kept when the database encoding is UTF-8 (else
  *		non-ASCII bytes become '?'), line breaks and tabs become spaces,
- *		other control bytes and invalid sequences '?'; "..." marks a cut.
+ *		other control bytes and invalid sequences '?', trailing blanks are
+ *		dropped; "..." marks a cut.
  */
 static char *
 printable_text(const char *data, size_t len, size_t max)
@@ -1275,6 +1276,8 @@ printable_text(const char *data, size_t len, size_t max)
 			}
 		}
 	}
+	while (buf.len > 0 && buf.data[buf.len - 1] == ' ')
+		buf.data[--buf.len] = '\0';
 	if (i < len)
 		appendStringInfoString(&buf, "...");
 	return buf.data;

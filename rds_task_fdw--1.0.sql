@@ -35,6 +35,6 @@ CREATE FUNCTION rds_task_fdw_sign(method text, url text, headers text[],
                                   OUT authorization text)
 RETURNS record
 AS 'MODULE_PATHNAME'
-LANGUAGE C STRICT IMMUTABLE;
+LANGUAGE C STRICT VOLATILE;
 
 REVOKE ALL ON FUNCTION rds_task_fdw_sign(text, text, text[], text, text) FROM PUBLIC;
