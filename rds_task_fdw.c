@@ -6,32 +6,54 @@
  *		  the scan that pages through the list, EXPLAIN, and IMPORT FOREIGN
  *		  SCHEMA.
  *
- * The scan asks for pages of page_size tasks with offset/limit, keeps up to
- * parallel_requests of them in flight once the first page has told the
- * total_count, and turns each page into tuples before it decodes the next,
+ * Planning: deparse.c says which conditions become query parameters; they
+ * travel to the executor in fdw_private (descriptions) and fdw_exprs (the
+ * values, evaluated when the scan starts or rescans).  Joins get
+ * parameterized paths, so that a nested loop asks for one key at a time.
+ * Two upper paths take more work off PostgreSQL: LIMIT/OFFSET (when nothing
+ * is filtered locally) and count(*) (answered from total_count).
+ *
+ * Execution: the conditions' values make an RdsFilter, which yields one or
+ * more request streams; each stream pages with offset/limit.  Up to
+ * parallel_requests pages are in flight once a stream's first page has told
+ * its total_count; every page becomes tuples before the next is decoded,
  * so memory is bounded by the pages in flight, not by the list.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "catalog/pg_aggregate.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
 #include "commands/explain.h"
+#include "executor/executor.h"
 #include "foreign/fdwapi.h"
 #include "foreign/foreign.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/clauses.h"
+#include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/pathnode.h"
+#include "optimizer/paths.h"
 #include "optimizer/planmain.h"
 #include "optimizer/restrictinfo.h"
+#include "optimizer/tlist.h"
+#include "parser/parsetree.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
+#include "utils/fmgroids.h"
+#include "common/hashfn.h"
+#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -41,11 +63,14 @@
 
 PG_MODULE_MAGIC;
 
-/* Planner estimates when nothing better is known. */
-#define DEFAULT_ROW_ESTIMATE	1000.0
 /* One HTTP exchange, in units of seq_page_cost: a remote round trip. */
 #define REQUEST_COST			100.0
-
+/* Decoding and converting one task, on top of cpu_tuple_cost. */
+#define DECODE_COST_PER_ROW		0.02
+/* The list size assumed when the API cannot be asked. */
+#define DEFAULT_TOTAL_TASKS		1000.0
+/* How long a remote size estimate is reused by a backend. */
+#define ESTIMATE_TTL_SECS		300
 /* Length of the key of the duplicate filter; longer ids are not filtered. */
 #define ID_KEY_SIZE				128
 
@@ -57,15 +82,61 @@ static const char *const task_fields[] = {
 };
 
 /*
- * Where a column's value comes from.
+ * What a ForeignScan returns.
+ */
+typedef enum RdsScanMode
+{
+	RDS_SCAN_ROWS = 0,			/* tasks (or actions) of a base relation */
+	RDS_SCAN_LIMIT,				/* the same, with LIMIT/OFFSET pushed */
+	RDS_SCAN_COUNT				/* one row: count(*) */
+} RdsScanMode;
+
+/*
+ * fdw_private of a ForeignScan.  The order must match the list built by
+ * rdsGetForeignPlan.
+ */
+enum FdwScanPrivateIndex
+{
+	FdwScanPrivateMode,			/* Integer: RdsScanMode */
+	FdwScanPrivateRelid,		/* Integer: OID of the foreign table */
+	FdwScanPrivateAttnos,		/* List of Integer: table attno per scan
+								 * column, 0 = not fetched */
+	FdwScanPrivateConds,		/* List of List (String field, Integer kind,
+								 * Integer valtype, Integer fdw_exprs index) */
+	FdwScanPrivateLimit			/* List (Integer limit index, Integer offset
+								 * index), -1 = absent */
+};
+
+/*
+ * Planner state of a relation (RelOptInfo.fdw_private): for the foreign
+ * table itself, and for the upper relations we offer paths for.
+ */
+typedef struct RdsRelInfo
+{
+	Oid			relid;			/* the foreign table */
+	RdsOptions *opts;
+	List	   *remote_conds;	/* RdsCond * of baserestrictinfo */
+	List	   *local_conds;	/* RestrictInfo * checked locally */
+	bool		all_exact;		/* nothing is left to check locally */
+	bool		has_fanout;		/* an IN list is pushed */
+	double		total_tasks;	/* estimated size of the whole list */
+	double		streams;		/* estimated request streams */
+	double		fetched_rows;	/* estimated rows the requests return */
+	RdsScanMode upper;			/* for an upper relation: what it does */
+	RelOptInfo *baserel;		/* for an upper relation: the foreign table */
+} RdsRelInfo;
+
+/*
+ * Where a scan column's value comes from.
  */
 typedef enum RdsColumnSource
 {
-	COL_NONE,					/* dropped or unused column: always NULL */
+	COL_NONE,					/* dropped or not needed: NULL */
 	COL_FIELD,					/* a task field (or the action name) */
 	COL_RAW,					/* the whole task object */
 	COL_PROJECT_ID,				/* the server's project_id */
-	COL_REGION					/* the server's region */
+	COL_REGION,					/* the server's region */
+	COL_COUNT					/* count(*) */
 } RdsColumnSource;
 
 typedef struct RdsColumn
@@ -81,11 +152,33 @@ typedef struct RdsColumn
 	bool		constnull;
 } RdsColumn;
 
+/* A pushed condition at run time. */
+typedef struct RdsScanCond
+{
+	char	   *field;
+	RdsCondKind kind;
+	Oid			valtype;
+	int			expr_index;		/* in fdw_exprs */
+} RdsScanCond;
+
+/* One request stream: the pages of one combination of filter values. */
+typedef struct RdsStream
+{
+	char	   *query;			/* filter parameters, "" if none */
+	int64		next_offset;	/* offset of the next page to request */
+	int64		end_offset;		/* LIMIT: request nothing from here; -1 */
+	int64		total_count;	/* last total_count seen, -1 unknown */
+	int			inflight;		/* its pages in flight */
+	bool		done;			/* no more pages to request */
+} RdsStream;
+
 /* One page request in flight. */
 typedef struct RdsPending
 {
-	RdsRequest *req;
+	RdsRequest *req;			/* NULL once cancelled */
+	int			stream;
 	int64		offset;
+	int			limit;
 	char	   *desc;			/* "GET path?query" for messages */
 } RdsPending;
 
@@ -94,18 +187,29 @@ typedef struct RdsPending
  */
 typedef struct RdsScanState
 {
+	RdsScanMode mode;
 	RdsOptions *opts;
 	RdsConn    *conn;
 	char	   *path;			/* /v3/{project_id}/tasklist */
-	char	   *filter_query;	/* pushed query parameters, "" if none */
+	const char *relname;
 
 	int			ncolumns;
 	RdsColumn  *columns;
 
-	/* paging of the current stream */
-	int64		next_offset;	/* offset of the next page to request */
-	int64		total_count;	/* last total_count seen, -1 unknown */
-	bool		stream_done;	/* no more pages to request or read */
+	/* conditions and their values */
+	List	   *conds;			/* RdsScanCond * */
+	List	   *exprs;			/* ExprState * of fdw_exprs */
+	int			limit_index;
+	int			offset_index;
+	RdsFilter	filter;
+
+	/* request streams */
+	int			nstreams;
+	RdsStream  *streams;
+	int64		row_budget;		/* LIMIT: rows still to return, -1 = all */
+	bool		count_done;		/* COUNT: the row was returned */
+
+	/* pages in flight, in the order they are read */
 	RdsPending *pending;		/* ring of parallel_requests entries */
 	int			pending_head;
 	int			npending;
@@ -115,13 +219,13 @@ typedef struct RdsScanState
 	int			page_rows;
 	int			page_row;
 	int			action_row;		/* resource 'actions': next action */
-	const char *page_desc;
+	int			page_stream;
 
 	HTAB	   *seen;			/* ids (or action names) already returned */
 
 	RdsHttpStats stats;
 
-	MemoryContext request_cxt;	/* in-flight requests, reset on rescan */
+	MemoryContext scan_cxt;		/* filter, streams, seen ids; reset on rescan */
 	MemoryContext page_cxt;		/* body and json of the current page */
 	MemoryContext row_cxt;		/* values of the current row */
 } RdsScanState;
@@ -131,8 +235,23 @@ typedef struct ConversionContext
 {
 	RdsScanState *state;
 	RdsColumn  *column;
-	const char *value;
 } ConversionContext;
+
+/* A remembered size of a task list, per user mapping. */
+typedef struct RdsEstimateKey
+{
+	Oid			umid;
+	uint32		target;			/* hash of endpoint and project_id */
+} RdsEstimateKey;
+
+typedef struct RdsEstimate
+{
+	RdsEstimateKey key;			/* hash key */
+	double		total;
+	TimestampTz fetched_at;
+} RdsEstimate;
+
+static HTAB *estimate_cache = NULL;
 
 PG_FUNCTION_INFO_V1(rds_task_fdw_handler);
 PG_FUNCTION_INFO_V1(rds_task_fdw_version);
@@ -141,10 +260,13 @@ static void rdsGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel,
 								 Oid foreigntableid);
 static void rdsGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel,
 							   Oid foreigntableid);
-static ForeignScan *rdsGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
+static ForeignScan *rdsGetForeignPlan(PlannerInfo *root, RelOptInfo *foreignrel,
 									  Oid foreigntableid, ForeignPath *best_path,
 									  List *tlist, List *scan_clauses,
 									  Plan *outer_plan);
+static void rdsGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
+									RelOptInfo *input_rel, RelOptInfo *output_rel,
+									void *extra);
 static void rdsBeginForeignScan(ForeignScanState *node, int eflags);
 static TupleTableSlot *rdsIterateForeignScan(ForeignScanState *node);
 static void rdsReScanForeignScan(ForeignScanState *node);
@@ -164,6 +286,7 @@ rds_task_fdw_handler(PG_FUNCTION_ARGS)
 	routine->GetForeignRelSize = rdsGetForeignRelSize;
 	routine->GetForeignPaths = rdsGetForeignPaths;
 	routine->GetForeignPlan = rdsGetForeignPlan;
+	routine->GetForeignUpperPaths = rdsGetForeignUpperPaths;
 	routine->BeginForeignScan = rdsBeginForeignScan;
 	routine->IterateForeignScan = rdsIterateForeignScan;
 	routine->ReScanForeignScan = rdsReScanForeignScan;
@@ -187,45 +310,594 @@ rds_task_fdw_version(PG_FUNCTION_ARGS)
 }
 
 /* ----------------------------------------------------------------
- *		Planning
+ *		Planning: estimates
  * ----------------------------------------------------------------
  */
+
+/*
+ * The size of the whole task list, from a limit=1 request whose total_count
+ * is remembered by the backend for ESTIMATE_TTL_SECS.
+ */
+static double
+estimate_total_tasks(RdsOptions *opts)
+{
+	RdsEstimate *entry;
+	bool		found;
+	TimestampTz now = GetCurrentTimestamp();
+	MemoryContext oldcxt;
+	MemoryContext tmpcxt;
+	StringInfoData query;
+	StringInfoData body;
+	RdsPage    *page;
+	int64		total;
+	RdsEstimateKey key;
+
+	if (estimate_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(RdsEstimateKey);
+		ctl.entrysize = sizeof(RdsEstimate);
+		ctl.hcxt = CacheMemoryContext;
+		estimate_cache = hash_create("rds_task_fdw estimates", 16, &ctl,
+									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	memset(&key, 0, sizeof(key));
+	key.umid = opts->umid;
+	key.target = hash_bytes((const unsigned char *) opts->endpoint, strlen(opts->endpoint)) ^
+		hash_bytes((const unsigned char *) opts->project_id, strlen(opts->project_id));
+	entry = hash_search(estimate_cache, &key, HASH_ENTER, &found);
+	if (found && !TimestampDifferenceExceeds(entry->fetched_at, now,
+											 ESTIMATE_TTL_SECS * 1000))
+		return entry->total;
+	entry->fetched_at = 0;
+
+	tmpcxt = AllocSetContextCreate(CurrentMemoryContext, "rds_task_fdw estimate",
+								   ALLOCSET_SMALL_SIZES);
+	oldcxt = MemoryContextSwitchTo(tmpcxt);
+	initStringInfo(&query);
+	rds_append_query_param(&query, "offset", "0");
+	rds_append_query_param(&query, "limit", "1");
+	initStringInfo(&body);
+	rds_http_get(rds_get_connection(opts),
+				 psprintf("/v3/%s/tasklist", opts->project_id),
+				 query.data, &body, NULL);
+	page = rds_page_parse(body.data, body.len,
+						  psprintf("GET /v3/%s/tasklist?%s", opts->project_id, query.data));
+	total = rds_page_total_count(page);
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextDelete(tmpcxt);
+
+	entry->total = (total >= 0) ? (double) total : DEFAULT_TOTAL_TASKS;
+	entry->fetched_at = now;
+	return entry->total;
+}
+
+/* Number of values of a constant array, or -1. */
+static int
+const_array_length(Expr *value)
+{
+	if (IsA(value, Const) && !((Const *) value)->constisnull)
+	{
+		ArrayType  *arr = DatumGetArrayTypeP(((Const *) value)->constvalue);
+
+		return ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+	}
+	return -1;
+}
+
+/*
+ * Fraction of the list one condition keeps, without statistics: ids and
+ * order ids are unique, instances and names repeat, statuses are few.
+ */
+static double
+cond_selectivity(RdsCond *cond, double total)
+{
+	double		per_value;
+
+	if (strcmp(cond->field, "id") == 0 || strcmp(cond->field, "order_id") == 0)
+		per_value = 1.0 / Max(total, 1.0);
+	else if (strcmp(cond->field, "instance_id") == 0)
+		per_value = 0.02;
+	else if (strcmp(cond->field, "name") == 0)
+		per_value = 0.1;
+	else if (strcmp(cond->field, "status") == 0)
+		per_value = 0.33;
+	else if (strcmp(cond->field, "project_id") == 0 ||
+			 strcmp(cond->field, "region") == 0)
+		per_value = 1.0;
+	else if (cond->kind == RDS_COND_TIME_EQ)
+		per_value = 1.0 / Max(total, 1.0);
+	else
+		per_value = 0.5;		/* one side of a time window */
+
+	if (cond->kind == RDS_COND_ANY)
+	{
+		int			n = const_array_length(cond->value);
+
+		return Min(1.0, per_value * (n >= 0 ? n : 10));
+	}
+	return per_value;
+}
+
+static double
+cond_streams(RdsCond *cond)
+{
+	if (cond->kind == RDS_COND_ANY && strcmp(cond->field, "project_id") != 0 &&
+		strcmp(cond->field, "region") != 0)
+	{
+		int			n = const_array_length(cond->value);
+
+		return Min(n >= 0 ? n : 10, RDS_MAX_STREAMS);
+	}
+	return 1;
+}
+
+/*
+ * Cost of fetching 'rows' tasks in 'streams' request streams: a round trip
+ * per page, pages of a stream overlapping up to parallel_requests.
+ */
+static void
+request_costs(RdsOptions *opts, double rows, double streams,
+			  Cost *startup, Cost *total)
+{
+	double		pages = streams * Max(1.0, ceil(rows / Max(streams, 1.0) / opts->page_size));
+
+	*startup = REQUEST_COST;
+	*total = REQUEST_COST * (1.0 + (pages - 1.0) / opts->parallel_requests) +
+		rows * (cpu_tuple_cost + DECODE_COST_PER_ROW);
+}
+
+/* ----------------------------------------------------------------
+ *		Planning: paths
+ * ----------------------------------------------------------------
+ */
+
+static Oid
+rel_user(PlannerInfo *root, RelOptInfo *baserel)
+{
+	RangeTblEntry *rte = planner_rt_fetch(baserel->relid, root);
+
+	return OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
+}
 
 static void
 rdsGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 {
-	baserel->rows = DEFAULT_ROW_ESTIMATE *
-		clauselist_selectivity(root, baserel->baserestrictinfo, 0,
-							   JOIN_INNER, NULL);
-	baserel->tuples = DEFAULT_ROW_ESTIMATE;
+	RdsRelInfo *fpinfo = palloc0(sizeof(RdsRelInfo));
+	ListCell   *lc;
+	double		selectivity = 1.0;
+
+	baserel->fdw_private = fpinfo;
+	fpinfo->relid = foreigntableid;
+	fpinfo->opts = rds_get_options(foreigntableid, rel_user(root, baserel));
+	fpinfo->all_exact = true;
+	fpinfo->streams = 1;
+	fpinfo->upper = RDS_SCAN_ROWS;
+
+	foreach(lc, baserel->baserestrictinfo)
+	{
+		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+		RdsCond		cond;
+
+		if (rinfo->pseudoconstant)
+			continue;
+		if (rds_classify_clause(root, baserel, foreigntableid, rinfo->clause, &cond))
+		{
+			RdsCond    *c = palloc(sizeof(RdsCond));
+
+			*c = cond;
+			fpinfo->remote_conds = lappend(fpinfo->remote_conds, c);
+			selectivity *= cond_selectivity(c, 1000.0);
+			fpinfo->streams *= cond_streams(c);
+			if (cond.kind == RDS_COND_ANY)
+				fpinfo->has_fanout = true;
+			if (!cond.exact)
+			{
+				fpinfo->local_conds = lappend(fpinfo->local_conds, rinfo);
+				fpinfo->all_exact = false;
+			}
+		}
+		else
+		{
+			fpinfo->local_conds = lappend(fpinfo->local_conds, rinfo);
+			fpinfo->all_exact = false;
+		}
+	}
+	fpinfo->streams = Min(fpinfo->streams, RDS_MAX_STREAMS);
+
+	fpinfo->total_tasks = estimate_total_tasks(fpinfo->opts);
+
+	/* recompute with the real size: ids are one row whatever the size */
+	selectivity = 1.0;
+	foreach(lc, fpinfo->remote_conds)
+		selectivity *= cond_selectivity((RdsCond *) lfirst(lc), fpinfo->total_tasks);
+	fpinfo->fetched_rows = Max(1.0, fpinfo->total_tasks * selectivity);
+
+	baserel->tuples = fpinfo->total_tasks;
+	baserel->rows = clamp_row_est(fpinfo->fetched_rows *
+								  clauselist_selectivity(root, fpinfo->local_conds,
+														 baserel->relid, JOIN_INNER, NULL));
+}
+
+/*
+ * Is the join clause "our text column = outer value" on a field the API
+ * filters by?  Used to find parameterized paths.
+ */
+static bool
+is_param_clause(PlannerInfo *root, RelOptInfo *baserel, RdsRelInfo *fpinfo,
+				RestrictInfo *rinfo)
+{
+	RdsCond		cond;
+
+	if (rinfo->pseudoconstant || !bms_is_member(baserel->relid, rinfo->clause_relids))
+		return false;
+	if (!rds_classify_clause(root, baserel, fpinfo->relid, rinfo->clause, &cond))
+		return false;
+	return cond.kind == RDS_COND_EQ && cond.exact &&
+		strcmp(cond.field, "project_id") != 0 && strcmp(cond.field, "region") != 0;
+}
+
+/* Callback for generate_implied_equalities_for_column: our pushable column? */
+static bool
+ec_member_matches_field(PlannerInfo *root, RelOptInfo *rel,
+						EquivalenceClass *ec, EquivalenceMember *em,
+						void *arg)
+{
+	Expr	   *expr = em->em_expr;
+
+	while (expr && IsA(expr, RelabelType))
+		expr = ((RelabelType *) expr)->arg;
+	return expr && IsA(expr, Var) && ((Var *) expr)->varno == (int) rel->relid &&
+		((Var *) expr)->varattno == *(AttrNumber *) arg;
 }
 
 static void
 rdsGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 {
-	double		pages = ceil(DEFAULT_ROW_ESTIMATE / RDS_MAX_PAGE_SIZE);
-	Cost		startup_cost = REQUEST_COST;
+	RdsRelInfo *fpinfo = (RdsRelInfo *) baserel->fdw_private;
+	Cost		startup_cost;
 	Cost		total_cost;
+	List	   *candidates = NIL;
+	List	   *done_outers = NIL;
+	ListCell   *lc;
+	int			attno;
 
-	total_cost = startup_cost + (pages - 1) * REQUEST_COST +
-		baserel->tuples * cpu_tuple_cost * 10;
-
+	request_costs(fpinfo->opts, fpinfo->fetched_rows, fpinfo->streams,
+				  &startup_cost, &total_cost);
 	add_path(baserel, (Path *)
 			 create_foreignscan_path(root, baserel, NULL, baserel->rows,
 									 startup_cost, total_cost, NIL,
-									 NULL, NULL, NIL));
+									 baserel->lateral_relids, NULL, NIL));
+
+	/*
+	 * Parameterized paths: "column = outer value" join clauses on fields the
+	 * API filters by, plain or implied by equivalence classes.  A nested loop
+	 * over them sends one request stream per outer row.
+	 */
+	foreach(lc, baserel->joininfo)
+	{
+		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+
+		if (is_param_clause(root, baserel, fpinfo, rinfo))
+			candidates = lappend(candidates, rinfo);
+	}
+	if (baserel->has_eclass_joins)
+	{
+		for (attno = 1; attno <= baserel->max_attr; attno++)
+		{
+			List	   *clauses;
+
+			clauses = generate_implied_equalities_for_column(root, baserel,
+															 ec_member_matches_field,
+															 &attno,
+															 baserel->lateral_referencers);
+			foreach(lc, clauses)
+			{
+				RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+
+				if (is_param_clause(root, baserel, fpinfo, rinfo))
+					candidates = lappend(candidates, rinfo);
+			}
+		}
+	}
+
+	foreach(lc, candidates)
+	{
+		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+		Relids		required_outer;
+		ParamPathInfo *ppi;
+		double		rows;
+		ListCell   *lc2;
+		bool		seen = false;
+
+		required_outer = bms_union(rinfo->clause_relids, baserel->lateral_relids);
+		required_outer = bms_del_member(required_outer, baserel->relid);
+		if (bms_is_empty(required_outer))
+			continue;
+		foreach(lc2, done_outers)
+			if (bms_equal((Relids) lfirst(lc2), required_outer))
+				seen = true;
+		if (seen)
+			continue;
+		done_outers = lappend(done_outers, required_outer);
+
+		ppi = get_baserel_parampathinfo(root, baserel, required_outer);
+		rows = ppi->ppi_rows;
+		request_costs(fpinfo->opts, Max(rows, 1.0), 1.0, &startup_cost, &total_cost);
+		add_path(baserel, (Path *)
+				 create_foreignscan_path(root, baserel, NULL, rows,
+										 startup_cost, total_cost, NIL,
+										 required_outer, NULL, NIL));
+	}
+}
+
+/* Serialize conditions into fdw_private form, their values into fdw_exprs. */
+static List *
+serialize_conds(List *conds, List **fdw_exprs)
+{
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	foreach(lc, conds)
+	{
+		RdsCond    *c = (RdsCond *) lfirst(lc);
+
+		*fdw_exprs = lappend(*fdw_exprs, c->value);
+		result = lappend(result,
+						 list_make4(makeString(pstrdup(c->field)),
+									makeInteger(c->kind),
+									makeInteger((int) c->valtype),
+									makeInteger(list_length(*fdw_exprs) - 1)));
+	}
+	return result;
+}
+
+/* Table attnos of the plain Vars of a target list, in order. */
+static List *
+scan_tlist_attnos(List *fdw_scan_tlist)
+{
+	List	   *attnos = NIL;
+	ListCell   *lc;
+
+	foreach(lc, fdw_scan_tlist)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+		attnos = lappend(attnos,
+						 makeInteger(IsA(tle->expr, Var) ?
+									 ((Var *) tle->expr)->varattno : 0));
+	}
+	return attnos;
 }
 
 static ForeignScan *
-rdsGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
+rdsGetForeignPlan(PlannerInfo *root, RelOptInfo *foreignrel, Oid foreigntableid,
 				  ForeignPath *best_path, List *tlist, List *scan_clauses,
 				  Plan *outer_plan)
 {
-	/* Nothing is pushed yet: every condition is checked locally. */
-	scan_clauses = extract_actual_clauses(scan_clauses, false);
+	RdsRelInfo *fpinfo = (RdsRelInfo *) foreignrel->fdw_private;
+	List	   *fdw_exprs = NIL;
+	List	   *fdw_private;
+	List	   *conds = NIL;
+	List	   *local_exprs = NIL;
+	List	   *attnos = NIL;
+	List	   *fdw_scan_tlist = NIL;
+	int			limit_index = -1;
+	int			offset_index = -1;
+	ListCell   *lc;
 
-	return make_foreignscan(tlist, scan_clauses, baserel->relid,
-							NIL, NIL, NIL, NIL, outer_plan);
+	if (IS_SIMPLE_REL(foreignrel))
+	{
+		Bitmapset  *attrs_used = NULL;
+		Relation	rel;
+		int			natts;
+		int			i;
+
+		/* split the clauses: sent, sent and rechecked, or local only */
+		foreach(lc, scan_clauses)
+		{
+			RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+			RdsCond		cond;
+
+			if (rinfo->pseudoconstant)
+				continue;
+			if (rds_classify_clause(root, foreignrel, fpinfo->relid,
+									rinfo->clause, &cond))
+			{
+				RdsCond    *c = palloc(sizeof(RdsCond));
+
+				*c = cond;
+				conds = lappend(conds, c);
+				if (!cond.exact)
+					local_exprs = lappend(local_exprs, rinfo->clause);
+			}
+			else
+				local_exprs = lappend(local_exprs, rinfo->clause);
+		}
+
+		/* fetch only what the target list and the local conditions use */
+		pull_varattnos((Node *) foreignrel->reltarget->exprs, foreignrel->relid,
+					   &attrs_used);
+		pull_varattnos((Node *) local_exprs, foreignrel->relid, &attrs_used);
+		rel = table_open(fpinfo->relid, NoLock);
+		natts = RelationGetDescr(rel)->natts;
+		table_close(rel, NoLock);
+		for (i = 1; i <= natts; i++)
+		{
+			bool		used = bms_is_member(i - FirstLowInvalidHeapAttributeNumber,
+											 attrs_used) ||
+				bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, attrs_used);
+
+			attnos = lappend(attnos, makeInteger(used ? i : 0));
+		}
+
+		fdw_private = list_make5(makeInteger(RDS_SCAN_ROWS),
+								 makeInteger((int) fpinfo->relid),
+								 attnos,
+								 serialize_conds(conds, &fdw_exprs),
+								 list_make2(makeInteger(-1), makeInteger(-1)));
+		return make_foreignscan(tlist, local_exprs, foreignrel->relid,
+								fdw_exprs, fdw_private, NIL, NIL, outer_plan);
+	}
+
+	/* an upper relation: LIMIT or count(*) over the foreign table */
+	{
+		RdsRelInfo *basefp = (RdsRelInfo *) fpinfo->baserel->fdw_private;
+		List	   *serialized = serialize_conds(basefp->remote_conds, &fdw_exprs);
+
+		if (fpinfo->upper == RDS_SCAN_COUNT)
+		{
+			fdw_scan_tlist = add_to_flat_tlist(NIL,
+											   pull_var_clause((Node *) foreignrel->reltarget->exprs,
+															   PVC_INCLUDE_AGGREGATES));
+		}
+		else
+		{
+			Query	   *parse = root->parse;
+
+			fdw_scan_tlist = add_to_flat_tlist(NIL,
+											   pull_var_clause((Node *) foreignrel->reltarget->exprs,
+															   PVC_RECURSE_PLACEHOLDERS));
+			attnos = scan_tlist_attnos(fdw_scan_tlist);
+			if (parse->limitCount)
+			{
+				fdw_exprs = lappend(fdw_exprs, parse->limitCount);
+				limit_index = list_length(fdw_exprs) - 1;
+			}
+			if (parse->limitOffset)
+			{
+				fdw_exprs = lappend(fdw_exprs, parse->limitOffset);
+				offset_index = list_length(fdw_exprs) - 1;
+			}
+		}
+		fdw_private = list_make5(makeInteger(fpinfo->upper),
+								 makeInteger((int) basefp->relid),
+								 attnos,
+								 serialized,
+								 list_make2(makeInteger(limit_index),
+											makeInteger(offset_index)));
+		return make_foreignscan(tlist, NIL, 0, fdw_exprs, fdw_private,
+								fdw_scan_tlist, NIL, outer_plan);
+	}
+}
+
+/* Is every aggregate in the target count(*), and is there nothing else? */
+static bool
+target_is_count_star(PathTarget *target)
+{
+	List	   *nodes = pull_var_clause((Node *) target->exprs,
+										PVC_INCLUDE_AGGREGATES);
+	ListCell   *lc;
+
+	if (nodes == NIL)
+		return false;
+	foreach(lc, nodes)
+	{
+		Aggref	   *agg = (Aggref *) lfirst(lc);
+
+		if (!IsA(agg, Aggref) || agg->aggfnoid != F_COUNT_ || !agg->aggstar ||
+			agg->aggfilter || agg->aggdistinct || agg->aggorder ||
+			agg->agglevelsup != 0 || agg->aggkind != AGGKIND_NORMAL)
+			return false;
+	}
+	return true;
+}
+
+/* Is a LIMIT/OFFSET value known when the scan starts? */
+static bool
+is_limit_value(Node *node)
+{
+	if (node == NULL || IsA(node, Const))
+		return true;
+	return IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXTERN;
+}
+
+static void
+add_upper_path(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *output_rel,
+			   RdsScanMode mode, PathTarget *target, double rows, Cost total)
+{
+	RdsRelInfo *basefp = (RdsRelInfo *) input_rel->fdw_private;
+	RdsRelInfo *fpinfo = palloc0(sizeof(RdsRelInfo));
+
+	*fpinfo = *basefp;
+	fpinfo->upper = mode;
+	fpinfo->baserel = input_rel;
+	output_rel->fdw_private = fpinfo;
+
+	add_path(output_rel, (Path *)
+			 create_foreign_upper_path(root, output_rel, target, rows,
+									   REQUEST_COST, total, NIL, NULL, NIL));
+}
+
+/*
+ * Upper paths: count(*) answered from total_count, and LIMIT/OFFSET sent
+ * as offset/limit.  Both only when every condition is enforced by the
+ * requests, so that nothing local could drop a row.
+ */
+static void
+rdsGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
+						RelOptInfo *input_rel, RelOptInfo *output_rel,
+						void *extra)
+{
+	RdsRelInfo *ifp = (RdsRelInfo *) input_rel->fdw_private;
+	Query	   *parse = root->parse;
+
+	if (ifp == NULL || ifp->upper != RDS_SCAN_ROWS || output_rel->fdw_private ||
+		input_rel->reloptkind != RELOPT_BASEREL ||
+		!bms_is_empty(input_rel->lateral_relids) || !ifp->all_exact ||
+		ifp->opts->resource != RDS_RESOURCE_TASKS)
+		return;
+
+	if (stage == UPPERREL_GROUP_AGG)
+	{
+		GroupPathExtraData *gextra = (GroupPathExtraData *) extra;
+		PathTarget *target = root->upper_targets[UPPERREL_GROUP_AGG];
+
+		if (parse->groupClause || parse->groupingSets || parse->havingQual ||
+			parse->hasWindowFuncs || parse->hasTargetSRFs ||
+			gextra->patype == PARTITIONWISE_AGGREGATE_PARTIAL ||
+			!target_is_count_star(target))
+			return;
+		add_upper_path(root, input_rel, output_rel, RDS_SCAN_COUNT, target, 1,
+					   REQUEST_COST * ifp->streams * 0.5);
+	}
+	else if (stage == UPPERREL_FINAL)
+	{
+		FinalPathExtraData *fextra = (FinalPathExtraData *) extra;
+		PathTarget *target = root->upper_targets[UPPERREL_FINAL];
+		List	   *vars;
+		ListCell   *lc;
+		double		rows;
+		double		pages;
+
+		if (!fextra->limit_needed || parse->sortClause || parse->distinctClause ||
+			parse->hasAggs || parse->groupClause || parse->hasWindowFuncs ||
+			parse->hasTargetSRFs || parse->rowMarks ||
+			parse->limitOption != LIMIT_OPTION_COUNT || ifp->has_fanout ||
+			!is_limit_value(parse->limitCount) ||
+			!is_limit_value(parse->limitOffset) ||
+			contain_subplans((Node *) target->exprs))
+			return;
+		/* only plain columns of the table are fetched */
+		vars = pull_var_clause((Node *) target->exprs, PVC_RECURSE_PLACEHOLDERS);
+		foreach(lc, vars)
+		{
+			Var		   *var = (Var *) lfirst(lc);
+
+			if (!IsA(var, Var) || var->varattno <= 0 ||
+				var->varno != (int) input_rel->relid)
+				return;
+		}
+
+		rows = input_rel->rows;
+		if (fextra->count_est > 0)
+			rows = Min(rows, (double) fextra->count_est);
+		pages = Max(1.0, ceil(rows / ifp->opts->page_size));
+		add_upper_path(root, input_rel, output_rel, RDS_SCAN_LIMIT, target,
+					   clamp_row_est(rows),
+					   REQUEST_COST * (1.0 + (pages - 1.0) / ifp->opts->parallel_requests) * 0.5);
+	}
 }
 
 /* ----------------------------------------------------------------
@@ -257,71 +929,99 @@ task_field_list(void)
 }
 
 /*
- * Map every column of the foreign table to its source and input function.
+ * Map every column of the foreign table to its source and input function;
+ * the columns not in 'used' (an attno per column, 0 = unused) are NULL.
  * A column that matches nothing is an ERROR listing what exists.
  */
 static void
-map_columns(RdsScanState *state, Relation rel)
+map_table_column(RdsScanState *state, RdsColumn *col, Relation rel,
+				 Form_pg_attribute att)
+{
+	Oid			relid = RelationGetRelid(rel);
+	const char *field = rds_column_field_name(relid, att->attnum);
+	Oid			infunc;
+
+	col->attname = pstrdup(NameStr(att->attname));
+	col->field = pstrdup(field);
+	col->typid = att->atttypid;
+	col->typmod = att->atttypmod;
+	getTypeInputInfo(att->atttypid, &infunc, &col->ioparam);
+	fmgr_info(infunc, &col->input);
+
+	if (strcmp(field, "project_id") == 0 || strcmp(field, "region") == 0)
+	{
+		const char *v = (strcmp(field, "project_id") == 0) ?
+			state->opts->project_id : state->opts->region;
+
+		col->source = (field[0] == 'p') ? COL_PROJECT_ID : COL_REGION;
+		col->constnull = (v == NULL);
+		if (v)
+			col->constval = InputFunctionCall(&col->input, (char *) v,
+											  col->ioparam, col->typmod);
+	}
+	else if (state->opts->resource == RDS_RESOURCE_ACTIONS)
+	{
+		if (strcmp(field, "name") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_COLUMN_NAME),
+					 errmsg("column \"%s\" of foreign table \"%s\" matches no field of an action",
+							col->attname, RelationGetRelationName(rel)),
+					 errhint("A table with resource 'actions' has the fields: name, project_id, region.")));
+		col->source = COL_FIELD;
+	}
+	else if (strcmp(field, "raw") == 0 &&
+			 (att->atttypid == JSONOID || att->atttypid == JSONBOID))
+		col->source = COL_RAW;
+	else if (is_task_field(field))
+		col->source = COL_FIELD;
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_COLUMN_NAME),
+				 errmsg("column \"%s\" of foreign table \"%s\" matches no task field",
+						col->attname, RelationGetRelationName(rel)),
+				 errdetail("The task fields are: %s; also raw (json or jsonb), project_id and region.",
+						   task_field_list()),
+				 errhint("Rename the column or map it with the column option column_name.")));
+}
+
+/*
+ * Columns of the scan tuple.  Every column of the table is checked (a bad
+ * one is an error even when unused); attnos says which table column each
+ * scan column holds (0: none, left NULL).
+ */
+static void
+map_columns(RdsScanState *state, Relation rel, TupleDesc scandesc, List *attnos)
 {
 	TupleDesc	tupdesc = RelationGetDescr(rel);
-	Oid			relid = RelationGetRelid(rel);
+	RdsColumn  *bytable;
 	int			i;
 
-	state->ncolumns = tupdesc->natts;
-	state->columns = palloc0(sizeof(RdsColumn) * tupdesc->natts);
-
+	bytable = palloc0(sizeof(RdsColumn) * tupdesc->natts);
 	for (i = 0; i < tupdesc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
-		RdsColumn  *col = &state->columns[i];
-		const char *field;
-		Oid			infunc;
 
-		if (att->attisdropped)
+		if (!att->attisdropped)
+			map_table_column(state, &bytable[i], rel, att);
+	}
+
+	state->ncolumns = scandesc->natts;
+	state->columns = palloc0(sizeof(RdsColumn) * scandesc->natts);
+	for (i = 0; i < scandesc->natts; i++)
+	{
+		int			attno;
+
+		if (state->mode == RDS_SCAN_COUNT)
+		{
+			state->columns[i].source = COL_COUNT;
 			continue;
-
-		field = rds_column_field_name(relid, att->attnum);
-		col->attname = pstrdup(NameStr(att->attname));
-		col->field = field;
-		col->typid = att->atttypid;
-		col->typmod = att->atttypmod;
-		getTypeInputInfo(att->atttypid, &infunc, &col->ioparam);
-		fmgr_info(infunc, &col->input);
-
-		if (strcmp(field, "project_id") == 0 || strcmp(field, "region") == 0)
-		{
-			const char *v = (strcmp(field, "project_id") == 0) ?
-				state->opts->project_id : state->opts->region;
-
-			col->source = (field[0] == 'p') ? COL_PROJECT_ID : COL_REGION;
-			col->constnull = (v == NULL);
-			if (v)
-				col->constval = InputFunctionCall(&col->input, (char *) v,
-												  col->ioparam, col->typmod);
 		}
-		else if (state->opts->resource == RDS_RESOURCE_ACTIONS)
-		{
-			if (strcmp(field, "name") != 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_FDW_INVALID_COLUMN_NAME),
-						 errmsg("column \"%s\" of foreign table \"%s\" matches no field of an action",
-								col->attname, RelationGetRelationName(rel)),
-						 errhint("A table with resource 'actions' has the fields: name, project_id, region.")));
-			col->source = COL_FIELD;
-		}
-		else if (strcmp(field, "raw") == 0 &&
-				 (att->atttypid == JSONOID || att->atttypid == JSONBOID))
-			col->source = COL_RAW;
-		else if (is_task_field(field))
-			col->source = COL_FIELD;
+		attno = (i < list_length(attnos)) ? intVal(list_nth(attnos, i)) : 0;
+		if (attno > 0 && attno <= tupdesc->natts &&
+			!TupleDescAttr(tupdesc, attno - 1)->attisdropped)
+			state->columns[i] = bytable[attno - 1];
 		else
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_INVALID_COLUMN_NAME),
-					 errmsg("column \"%s\" of foreign table \"%s\" matches no task field",
-							col->attname, RelationGetRelationName(rel)),
-					 errdetail("The task fields are: %s; also raw (json or jsonb), project_id and region.",
-							   task_field_list()),
-					 errhint("Rename the column or map it with the column option column_name.")));
+			state->columns[i].source = COL_NONE;
 	}
 }
 
@@ -336,11 +1036,11 @@ conversion_error_callback(void *arg)
 		state->page_row > 0)
 		id = rds_page_task_field(state->page, state->page_row - 1, "id");
 	if (id)
-		errcontext("column \"%s\" (task field \"%s\") of task %s",
-				   ctx->column->attname, ctx->column->field, id);
+		errcontext("column \"%s\" (task field \"%s\") of foreign table \"%s\", task %s",
+				   ctx->column->attname, ctx->column->field, state->relname, id);
 	else
-		errcontext("column \"%s\" (task field \"%s\")",
-				   ctx->column->attname, ctx->column->field);
+		errcontext("column \"%s\" (task field \"%s\") of foreign table \"%s\"",
+				   ctx->column->attname, ctx->column->field, state->relname);
 }
 
 /*
@@ -358,7 +1058,6 @@ convert_value(RdsScanState *state, RdsColumn *col, const char *value)
 
 	ctx.state = state;
 	ctx.column = col;
-	ctx.value = value;
 	errcb.callback = conversion_error_callback;
 	errcb.arg = &ctx;
 	errcb.previous = error_context_stack;
@@ -391,39 +1090,179 @@ convert_value(RdsScanState *state, RdsColumn *col, const char *value)
 }
 
 /* ----------------------------------------------------------------
+ *		Conditions at run time
+ * ----------------------------------------------------------------
+ */
+
+/* A filter value in the API's encoding, or NULL if it can match nothing. */
+static char *
+filter_value(Datum d)
+{
+	char	   *s = TextDatumGetCString(d);
+
+	/* "" is NULL in the table: "= ''" matches no task */
+	if (s[0] == '\0')
+		return NULL;
+	return pg_server_to_any(s, strlen(s), PG_UTF8);
+}
+
+/*
+ * Evaluate the pushed conditions' values into state->filter and build the
+ * request streams.  Runs at scan start and at each rescan.
+ */
+static void
+build_streams(RdsScanState *state, ExprContext *econtext)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(state->scan_cxt);
+	ListCell   *lc;
+	List	   *queries;
+	int			i;
+
+	rds_filter_init(&state->filter);
+	foreach(lc, state->conds)
+	{
+		RdsScanCond *c = (RdsScanCond *) lfirst(lc);
+		ExprState  *es = (ExprState *) list_nth(state->exprs, c->expr_index);
+		bool		isnull;
+		Datum		value;
+
+		value = ExecEvalExpr(es, econtext, &isnull);
+		if (isnull)
+		{
+			state->filter.empty = true;
+			continue;
+		}
+		if (c->kind == RDS_COND_EQ)
+		{
+			char	   *v = filter_value(value);
+
+			rds_filter_add_values(&state->filter, c->field,
+								  v ? list_make1(v) : NIL);
+		}
+		else if (c->kind == RDS_COND_ANY)
+		{
+			ArrayType  *arr = DatumGetArrayTypeP(value);
+			Datum	   *elems;
+			bool	   *nulls;
+			int			nelems;
+			int16		typlen;
+			bool		typbyval;
+			char		typalign;
+			List	   *values = NIL;
+
+			get_typlenbyvalalign(ARR_ELEMTYPE(arr), &typlen, &typbyval, &typalign);
+			deconstruct_array(arr, ARR_ELEMTYPE(arr), typlen, typbyval, typalign,
+							  &elems, &nulls, &nelems);
+			for (i = 0; i < nelems; i++)
+			{
+				char	   *v;
+
+				if (nulls[i] || (v = filter_value(elems[i])) == NULL)
+					continue;
+				values = lappend(values, v);
+			}
+			rds_filter_add_values(&state->filter, c->field, values);
+		}
+		else
+			rds_filter_add_time(&state->filter, c->kind, c->valtype, value);
+	}
+
+	/* LIMIT and OFFSET */
+	state->row_budget = -1;
+	if (state->mode == RDS_SCAN_LIMIT)
+	{
+		int64		offset = 0;
+		bool		isnull;
+		Datum		value;
+
+		if (state->offset_index >= 0)
+		{
+			value = ExecEvalExpr(list_nth(state->exprs, state->offset_index),
+								 econtext, &isnull);
+			if (!isnull)
+			{
+				offset = DatumGetInt64(value);
+				if (offset < 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_ROW_COUNT_IN_RESULT_OFFSET_CLAUSE),
+							 errmsg("OFFSET must not be negative")));
+			}
+		}
+		if (state->limit_index >= 0)
+		{
+			value = ExecEvalExpr(list_nth(state->exprs, state->limit_index),
+								 econtext, &isnull);
+			if (!isnull)
+			{
+				state->row_budget = DatumGetInt64(value);
+				if (state->row_budget < 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_ROW_COUNT_IN_LIMIT_CLAUSE),
+							 errmsg("LIMIT must not be negative")));
+			}
+		}
+		if (state->row_budget == 0)
+			state->filter.empty = true;
+		queries = rds_filter_streams(&state->filter, state->opts, RDS_MAX_STREAMS);
+		state->nstreams = list_length(queries);
+		state->streams = palloc0(sizeof(RdsStream) * Max(state->nstreams, 1));
+		for (i = 0; i < state->nstreams; i++)
+		{
+			state->streams[i].query = list_nth(queries, i);
+			state->streams[i].next_offset = offset;
+			state->streams[i].end_offset = (state->row_budget >= 0) ?
+				offset + state->row_budget : -1;
+			state->streams[i].total_count = -1;
+		}
+	}
+	else
+	{
+		queries = rds_filter_streams(&state->filter, state->opts, RDS_MAX_STREAMS);
+		state->nstreams = list_length(queries);
+		state->streams = palloc0(sizeof(RdsStream) * Max(state->nstreams, 1));
+		for (i = 0; i < state->nstreams; i++)
+		{
+			state->streams[i].query = list_nth(queries, i);
+			state->streams[i].end_offset = -1;
+			state->streams[i].total_count = -1;
+		}
+	}
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/* ----------------------------------------------------------------
  *		Paging
  * ----------------------------------------------------------------
  */
 
-static int
-page_limit(RdsScanState *state)
-{
-	return state->opts->page_size;
-}
-
-/* Send the request for the page at state->next_offset. */
+/* Send the request for the next page of stream s. */
 static void
-start_page_request(RdsScanState *state)
+start_page_request(RdsScanState *state, int s)
 {
-	MemoryContext oldcxt = MemoryContextSwitchTo(state->request_cxt);
+	RdsStream  *st = &state->streams[s];
+	MemoryContext oldcxt = MemoryContextSwitchTo(state->scan_cxt);
 	StringInfoData query;
 	RdsPending *p;
-	int			slot;
+	int			limit = state->opts->page_size;
+
+	if (st->end_offset >= 0)
+		limit = (int) Min((int64) limit, st->end_offset - st->next_offset);
 
 	initStringInfo(&query);
-	appendStringInfoString(&query, state->filter_query);
-	rds_append_query_param(&query, "offset",
-						   psprintf(INT64_FORMAT, state->next_offset));
-	rds_append_query_param(&query, "limit",
-						   psprintf("%d", page_limit(state)));
+	appendStringInfoString(&query, st->query);
+	rds_append_query_param(&query, "offset", psprintf(INT64_FORMAT, st->next_offset));
+	rds_append_query_param(&query, "limit", psprintf("%d", limit));
 
-	slot = (state->pending_head + state->npending) % state->opts->parallel_requests;
-	p = &state->pending[slot];
-	p->offset = state->next_offset;
+	p = &state->pending[(state->pending_head + state->npending) %
+						state->opts->parallel_requests];
+	p->stream = s;
+	p->offset = st->next_offset;
+	p->limit = limit;
 	p->desc = psprintf("GET %s?%s", state->path, query.data);
 	p->req = rds_request_start(state->conn, state->path, query.data);
 	state->npending++;
-	state->next_offset += page_limit(state);
+	st->inflight++;
+	st->next_offset += limit;
 
 	MemoryContextSwitchTo(oldcxt);
 }
@@ -443,41 +1282,67 @@ cancel_pending(RdsScanState *state)
 		state->npending--;
 	}
 	state->pending_head = 0;
+	state->npending = 0;
 }
 
-/*
- * Keep as many page requests in flight as allowed and useful: one until
- * total_count is known, then up to parallel_requests, never past the end.
- */
+/* Cancel the requests of one stream that are still in flight. */
 static void
-fill_pipeline(RdsScanState *state)
+cancel_stream(RdsScanState *state, int s)
 {
-	while (!state->stream_done &&
-		   state->npending < state->opts->parallel_requests)
+	int			i;
+
+	for (i = 0; i < state->npending; i++)
 	{
-		if (state->total_count < 0)
+		RdsPending *p = &state->pending[(state->pending_head + i) %
+										state->opts->parallel_requests];
+
+		if (p->stream == s && p->req)
 		{
-			/* before the first page, or without a total_count: one at a time */
-			if (state->npending > 0)
-				break;
+			rds_request_cancel(p->req);
+			p->req = NULL;
+			state->streams[s].inflight--;
 		}
-		else if (state->next_offset >= state->total_count)
-			break;
-		start_page_request(state);
 	}
 }
 
 /*
- * Read the next page of the list into state->page.  Returns false when the
- * list is exhausted.
+ * Keep as many page requests in flight as allowed and useful: a stream
+ * sends one page until it knows its total_count, then pages up to the end;
+ * further streams start while earlier ones wait.
+ */
+static void
+fill_pipeline(RdsScanState *state)
+{
+	int			s;
+
+	for (s = 0; s < state->nstreams &&
+		 state->npending < state->opts->parallel_requests; s++)
+	{
+		RdsStream  *st = &state->streams[s];
+
+		while (!st->done && state->npending < state->opts->parallel_requests)
+		{
+			if (st->end_offset >= 0 && st->next_offset >= st->end_offset)
+				break;
+			if (st->total_count < 0 ? st->inflight > 0
+				: st->next_offset >= st->total_count)
+				break;
+			start_page_request(state, s);
+		}
+	}
+}
+
+/*
+ * Read the next page into state->page.  Returns false when every stream is
+ * exhausted.
  */
 static bool
 next_page(RdsScanState *state)
 {
 	RdsPending	pending;
+	RdsStream  *st;
 	StringInfoData body;
 	MemoryContext oldcxt;
-	int			limit = page_limit(state);
 	int			n;
 	int64		total;
 
@@ -487,47 +1352,53 @@ next_page(RdsScanState *state)
 	state->action_row = 0;
 	MemoryContextReset(state->page_cxt);
 
-	fill_pipeline(state);
-	if (state->npending == 0)
-		return false;
-
-	pending = state->pending[state->pending_head];
-	state->pending[state->pending_head].req = NULL;
-	state->pending_head = (state->pending_head + 1) % state->opts->parallel_requests;
-	state->npending--;
+	for (;;)
+	{
+		fill_pipeline(state);
+		if (state->npending == 0)
+			return false;
+		pending = state->pending[state->pending_head];
+		state->pending[state->pending_head].req = NULL;
+		state->pending_head = (state->pending_head + 1) % state->opts->parallel_requests;
+		state->npending--;
+		if (pending.req != NULL)
+			break;				/* skip cancelled entries */
+	}
+	st = &state->streams[pending.stream];
+	st->inflight--;
 
 	oldcxt = MemoryContextSwitchTo(state->page_cxt);
 	initStringInfo(&body);
 	rds_request_finish(pending.req, &body, &state->stats);
-	state->page_desc = pstrdup(pending.desc);
-	state->page = rds_page_parse(body.data, body.len, state->page_desc);
+	state->page = rds_page_parse(body.data, body.len, pstrdup(pending.desc));
 	MemoryContextSwitchTo(oldcxt);
 
 	n = rds_page_ntasks(state->page);
 	total = rds_page_total_count(state->page);
 
-	if (n > limit)
+	if (n > pending.limit)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_REPLY_HANDLE),
 				 errmsg("unexpected response to %s: %d tasks for a limit of %d",
-						state->page_desc, n, limit)));
+						pending.desc, n, pending.limit)));
 	if (total >= 0 && pending.offset + n > total)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_REPLY_HANDLE),
 				 errmsg("unexpected response to %s: total_count " INT64_FORMAT " is less than the tasks returned",
-						state->page_desc, total),
+						pending.desc, total),
 				 errdetail("The page at offset " INT64_FORMAT " holds %d tasks.",
 						   pending.offset, n)));
 
-	state->total_count = total;
+	st->total_count = total;
 	state->page_rows = n;
+	state->page_stream = pending.stream;
 
-	/* the last page: empty, short, or reaching total_count */
-	if (n == 0 || n < limit ||
-		(total >= 0 && pending.offset + limit >= total))
+	/* the stream's last page: empty, short, or reaching total_count */
+	if (n == 0 || n < pending.limit ||
+		(total >= 0 && pending.offset + pending.limit >= total))
 	{
-		state->stream_done = true;
-		cancel_pending(state);
+		st->done = true;
+		cancel_stream(state, pending.stream);
 	}
 	return true;
 }
@@ -544,25 +1415,41 @@ seen_before(RdsScanState *state, const char *key)
 	return found;
 }
 
+/*
+ * A row the scan read but does not return (duplicate, or not matching a
+ * value set): under a pushed LIMIT, ask for one more.
+ */
 static void
-reset_scan(RdsScanState *state)
+row_dropped(RdsScanState *state)
+{
+	RdsStream  *st = &state->streams[state->page_stream];
+
+	if (st->end_offset >= 0)
+		st->end_offset++;
+}
+
+/*
+ * Start (or restart) the scan: evaluate the conditions, build the streams,
+ * forget what was read.
+ */
+static void
+start_scan(RdsScanState *state, ExprContext *econtext)
 {
 	HASHCTL		ctl;
 
 	cancel_pending(state);
-	MemoryContextReset(state->request_cxt);
+	MemoryContextReset(state->scan_cxt);
 	MemoryContextReset(state->page_cxt);
 	state->page = NULL;
 	state->page_rows = state->page_row = state->action_row = 0;
-	state->next_offset = 0;
-	state->total_count = -1;
-	state->stream_done = false;
+	state->count_done = false;
 
 	ctl.keysize = ID_KEY_SIZE;
 	ctl.entrysize = ID_KEY_SIZE;
-	ctl.hcxt = state->request_cxt;
+	ctl.hcxt = state->scan_cxt;
 	state->seen = hash_create("rds_task_fdw seen ids", 1024, &ctl,
 							  HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	build_streams(state, econtext);
 }
 
 /* ----------------------------------------------------------------
@@ -576,34 +1463,64 @@ rdsBeginForeignScan(ForeignScanState *node, int eflags)
 	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
 	EState	   *estate = node->ss.ps.state;
 	RdsScanState *state;
+	Oid			relid;
 	Oid			userid;
 	RangeTblEntry *rte;
+	Relation	rel;
+	ListCell   *lc;
+	List	   *limits;
 
 	state = palloc0(sizeof(RdsScanState));
 	node->fdw_state = state;
 
-	rte = exec_rt_fetch(fsplan->scan.scanrelid, estate);
+	state->mode = intVal(list_nth(fsplan->fdw_private, FdwScanPrivateMode));
+	relid = (Oid) intVal(list_nth(fsplan->fdw_private, FdwScanPrivateRelid));
+	limits = (List *) list_nth(fsplan->fdw_private, FdwScanPrivateLimit);
+	state->limit_index = intVal(linitial(limits));
+	state->offset_index = intVal(lsecond(limits));
+
+	rte = exec_rt_fetch(fsplan->scan.scanrelid > 0 ? fsplan->scan.scanrelid :
+						(Index) bms_next_member(fsplan->fs_relids, -1), estate);
 	userid = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
-	state->opts = rds_get_options(rte->relid, userid);
+	state->opts = rds_get_options(relid, userid);
 	state->path = psprintf("/v3/%s/tasklist", state->opts->project_id);
-	state->filter_query = "";
-	map_columns(state, node->ss.ss_currentRelation);
+
+	rel = node->ss.ss_currentRelation ? node->ss.ss_currentRelation :
+		table_open(relid, AccessShareLock);
+	state->relname = pstrdup(RelationGetRelationName(rel));
+	map_columns(state, rel, node->ss.ss_ScanTupleSlot->tts_tupleDescriptor,
+				(List *) list_nth(fsplan->fdw_private, FdwScanPrivateAttnos));
+	if (rel != node->ss.ss_currentRelation)
+		table_close(rel, NoLock);
+
+	foreach(lc, (List *) list_nth(fsplan->fdw_private, FdwScanPrivateConds))
+	{
+		List	   *item = (List *) lfirst(lc);
+		RdsScanCond *c = palloc(sizeof(RdsScanCond));
+
+		c->field = strVal(linitial(item));
+		c->kind = intVal(lsecond(item));
+		c->valtype = (Oid) intVal(lthird(item));
+		c->expr_index = intVal(lfourth(item));
+		state->conds = lappend(state->conds, c);
+	}
 
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
 
+	state->exprs = ExecInitExprList(fsplan->fdw_exprs, (PlanState *) node);
 	state->conn = rds_get_connection(state->opts);
 	state->pending = palloc0(sizeof(RdsPending) * state->opts->parallel_requests);
-	state->request_cxt = AllocSetContextCreate(estate->es_query_cxt,
-											   "rds_task_fdw requests",
-											   ALLOCSET_DEFAULT_SIZES);
+	state->scan_cxt = AllocSetContextCreate(estate->es_query_cxt,
+											"rds_task_fdw scan",
+											ALLOCSET_DEFAULT_SIZES);
 	state->page_cxt = AllocSetContextCreate(estate->es_query_cxt,
 											"rds_task_fdw page",
 											ALLOCSET_DEFAULT_SIZES);
 	state->row_cxt = AllocSetContextCreate(estate->es_query_cxt,
 										   "rds_task_fdw row",
 										   ALLOCSET_SMALL_SIZES);
-	reset_scan(state);
+	start_scan(state, node->ss.ps.ps_ExprContext);
 }
 
 /* Fill the slot with task i of the current page. */
@@ -621,6 +1538,7 @@ store_task(RdsScanState *state, TupleTableSlot *slot, int i)
 		switch (col->source)
 		{
 			case COL_NONE:
+			case COL_COUNT:
 				break;
 			case COL_PROJECT_ID:
 			case COL_REGION:
@@ -669,21 +1587,124 @@ store_action(RdsScanState *state, TupleTableSlot *slot, const char *action)
 	}
 }
 
+/*
+ * Advance to the next task to return; false at the end.  Duplicates and
+ * tasks outside the filter's value sets are skipped.
+ */
+static bool
+next_task(RdsScanState *state, int *task)
+{
+	for (;;)
+	{
+		if (state->page && state->page_row < state->page_rows)
+		{
+			int			i = state->page_row++;
+
+			if (!rds_filter_match(&state->filter, state->page, i) ||
+				seen_before(state, rds_page_task_field(state->page, i, "id")))
+			{
+				row_dropped(state);
+				continue;
+			}
+			*task = i;
+			return true;
+		}
+		if (!next_page(state))
+			return false;
+	}
+}
+
+/*
+ * count(*): one limit=1 request per stream, summing total_count; when a
+ * stream has no total_count, or a field could not be sent, the tasks are
+ * counted as they are read.
+ */
+static int64
+count_tasks(RdsScanState *state)
+{
+	int64		count = 0;
+	bool		remote = true;
+	ListCell   *lc;
+	int			s;
+	int			task;
+
+	foreach(lc, state->filter.fields)
+		if (!((RdsFieldSet *) lfirst(lc))->sent)
+			remote = false;
+
+	for (s = 0; remote && s < state->nstreams; s++)
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(state->page_cxt);
+		StringInfoData query;
+		StringInfoData body;
+		RdsPage    *page;
+		int64		total;
+
+		initStringInfo(&query);
+		appendStringInfoString(&query, state->streams[s].query);
+		rds_append_query_param(&query, "offset", "0");
+		rds_append_query_param(&query, "limit", "1");
+		initStringInfo(&body);
+		rds_http_get(state->conn, state->path, query.data, &body, &state->stats);
+		page = rds_page_parse(body.data, body.len,
+							  psprintf("GET %s?%s", state->path, query.data));
+		total = rds_page_total_count(page);
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextReset(state->page_cxt);
+		if (total < 0)
+			remote = false;
+		else
+			count += total;
+	}
+	if (remote)
+		return count;
+
+	/* count what is read */
+	count = 0;
+	while (next_task(state, &task))
+		count++;
+	return count;
+}
+
 static TupleTableSlot *
 rdsIterateForeignScan(ForeignScanState *node)
 {
 	RdsScanState *state = (RdsScanState *) node->fdw_state;
 	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
 	MemoryContext oldcxt;
+	int			task;
 
 	ExecClearTuple(slot);
 	MemoryContextReset(state->row_cxt);
 
-	for (;;)
+	if (state->mode == RDS_SCAN_COUNT)
 	{
-		if (state->page && state->opts->resource == RDS_RESOURCE_ACTIONS)
+		int64		count;
+		int			c;
+
+		if (state->count_done)
+			return slot;
+		count = count_tasks(state);
+		state->count_done = true;
+		for (c = 0; c < state->ncolumns; c++)
 		{
-			if (state->action_row < rds_page_nactions(state->page))
+			slot->tts_values[c] = Int64GetDatum(count);
+			slot->tts_isnull[c] = false;
+		}
+		return ExecStoreVirtualTuple(slot);
+	}
+
+	if (state->row_budget == 0)
+	{
+		cancel_pending(state);
+		return slot;
+	}
+
+	if (state->opts->resource == RDS_RESOURCE_ACTIONS)
+	{
+		for (;;)
+		{
+			if (state->page && state->action_row < rds_page_nactions(state->page))
 			{
 				const char *action = rds_page_action(state->page,
 													 state->action_row++);
@@ -695,22 +1716,19 @@ rdsIterateForeignScan(ForeignScanState *node)
 				MemoryContextSwitchTo(oldcxt);
 				return ExecStoreVirtualTuple(slot);
 			}
+			if (!next_page(state))
+				return slot;
 		}
-		else if (state->page && state->page_row < state->page_rows)
-		{
-			int			i = state->page_row++;
-
-			if (seen_before(state, rds_page_task_field(state->page, i, "id")))
-				continue;
-			oldcxt = MemoryContextSwitchTo(state->row_cxt);
-			store_task(state, slot, i);
-			MemoryContextSwitchTo(oldcxt);
-			return ExecStoreVirtualTuple(slot);
-		}
-
-		if (!next_page(state))
-			return slot;
 	}
+
+	if (!next_task(state, &task))
+		return slot;
+	oldcxt = MemoryContextSwitchTo(state->row_cxt);
+	store_task(state, slot, task);
+	MemoryContextSwitchTo(oldcxt);
+	if (state->row_budget > 0 && --state->row_budget == 0)
+		cancel_pending(state);	/* LIMIT reached: nothing more in flight */
+	return ExecStoreVirtualTuple(slot);
 }
 
 static void
@@ -718,7 +1736,7 @@ rdsReScanForeignScan(ForeignScanState *node)
 {
 	RdsScanState *state = (RdsScanState *) node->fdw_state;
 
-	reset_scan(state);
+	start_scan(state, node->ss.ps.ps_ExprContext);
 }
 
 static void
@@ -731,21 +1749,198 @@ rdsEndForeignScan(ForeignScanState *node)
 	cancel_pending(state);
 }
 
+/* ----------------------------------------------------------------
+ *		EXPLAIN
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * The requests a scan sends, as EXPLAIN shows them: values known at plan
+ * time are shown, values computed at run time as $n (n counts fdw_exprs).
+ */
+static List *
+explain_requests(RdsScanState *state, List *fdw_exprs)
+{
+	RdsFilter	f;
+	List	   *runtime = NIL;
+	List	   *queries;
+	List	   *lines = NIL;
+	ListCell   *lc;
+	StringInfoData paging;
+	const char *const order[] = {"id", "name", "instance_id", "order_id", "status", NULL};
+
+	rds_filter_init(&f);
+	foreach(lc, state->conds)
+	{
+		RdsScanCond *c = (RdsScanCond *) lfirst(lc);
+		Expr	   *e = list_nth(fdw_exprs, c->expr_index);
+		Const	   *k = IsA(e, Const) ? (Const *) e : NULL;
+
+		if (k == NULL)
+		{
+			char	   *param = NULL;
+
+			if (c->kind == RDS_COND_LOWER)
+				param = psprintf("start_time=$%d", c->expr_index + 1);
+			else if (c->kind == RDS_COND_UPPER)
+				param = psprintf("end_time=$%d", c->expr_index + 1);
+			else if (c->kind == RDS_COND_TIME_EQ)
+				param = psprintf("start_time=$%d&end_time=$%d",
+								 c->expr_index + 1, c->expr_index + 1);
+			else if (strcmp(c->field, "project_id") != 0 &&
+					 strcmp(c->field, "region") != 0)
+				param = psprintf("%s=%s$%d", c->field,
+								 c->kind == RDS_COND_ANY ? "ANY:" : "",
+								 c->expr_index + 1);
+			if (param)
+				runtime = lappend(runtime, param);
+			continue;
+		}
+		if (k->constisnull)
+			f.empty = true;
+		else if (c->kind == RDS_COND_EQ)
+		{
+			char	   *v = filter_value(k->constvalue);
+
+			rds_filter_add_values(&f, c->field, v ? list_make1(v) : NIL);
+		}
+		else if (c->kind == RDS_COND_ANY)
+		{
+			ArrayType  *arr = DatumGetArrayTypeP(k->constvalue);
+			Datum	   *elems;
+			bool	   *nulls;
+			int			nelems;
+			int			i;
+			int16		typlen;
+			bool		typbyval;
+			char		typalign;
+			List	   *values = NIL;
+
+			get_typlenbyvalalign(ARR_ELEMTYPE(arr), &typlen, &typbyval, &typalign);
+			deconstruct_array(arr, ARR_ELEMTYPE(arr), typlen, typbyval, typalign,
+							  &elems, &nulls, &nelems);
+			for (i = 0; i < nelems; i++)
+			{
+				char	   *v;
+
+				if (!nulls[i] && (v = filter_value(elems[i])) != NULL)
+					values = lappend(values, v);
+			}
+			rds_filter_add_values(&f, c->field, values);
+		}
+		else
+			rds_filter_add_time(&f, c->kind, c->valtype, k->constvalue);
+	}
+	(void) order;
+
+	queries = rds_filter_streams(&f, state->opts, RDS_MAX_STREAMS);
+	if (queries == NIL)
+		return list_make1(pstrdup("none (the conditions cannot be satisfied)"));
+
+	initStringInfo(&paging);
+	if (state->mode == RDS_SCAN_COUNT)
+		appendStringInfoString(&paging, "offset=0&limit=1");
+	else if (state->mode == RDS_SCAN_LIMIT)
+	{
+		Expr	   *e;
+
+		if (state->offset_index >= 0)
+		{
+			e = list_nth(fdw_exprs, state->offset_index);
+			if (IsA(e, Const) && !((Const *) e)->constisnull)
+				appendStringInfo(&paging, "offset=" INT64_FORMAT,
+								 DatumGetInt64(((Const *) e)->constvalue));
+			else
+				appendStringInfo(&paging, "offset=$%d", state->offset_index + 1);
+		}
+		else
+			appendStringInfoString(&paging, "offset=0");
+		if (state->limit_index >= 0)
+		{
+			e = list_nth(fdw_exprs, state->limit_index);
+			if (IsA(e, Const) && !((Const *) e)->constisnull)
+				appendStringInfo(&paging, "&limit=" INT64_FORMAT " (pages of at most %d)",
+								 DatumGetInt64(((Const *) e)->constvalue),
+								 state->opts->page_size);
+			else
+				appendStringInfo(&paging, "&limit=$%d (pages of at most %d)",
+								 state->limit_index + 1, state->opts->page_size);
+		}
+		else
+			appendStringInfo(&paging, "&limit=%d", state->opts->page_size);
+	}
+	else
+		appendStringInfo(&paging, "limit=%d", state->opts->page_size);
+
+	foreach(lc, queries)
+	{
+		StringInfoData buf;
+		ListCell   *lr;
+
+		initStringInfo(&buf);
+		appendStringInfo(&buf, "GET %s?", state->path);
+		appendStringInfoString(&buf, (char *) lfirst(lc));
+		foreach(lr, runtime)
+		{
+			if (buf.data[buf.len - 1] != '?')
+				appendStringInfoChar(&buf, '&');
+			appendStringInfoString(&buf, (char *) lfirst(lr));
+		}
+		if (buf.data[buf.len - 1] != '?')
+			appendStringInfoChar(&buf, '&');
+		appendStringInfoString(&buf, paging.data);
+		lines = lappend(lines, buf.data);
+	}
+	foreach(lc, f.fields)
+	{
+		RdsFieldSet *fs = (RdsFieldSet *) lfirst(lc);
+
+		if (!fs->sent && strcmp(fs->field, "project_id") != 0 &&
+			strcmp(fs->field, "region") != 0)
+			lines = lappend(lines,
+							psprintf("(%s: %d values, more than %d request streams allow: matched locally)",
+									 fs->field, list_length(fs->values), RDS_MAX_STREAMS));
+	}
+	return lines;
+}
+
+#define EXPLAIN_MAX_STREAMS 10
+
 static void
 rdsExplainForeignScan(ForeignScanState *node, ExplainState *es)
 {
 	RdsScanState *state = (RdsScanState *) node->fdw_state;
+	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
+
+	if (state->mode == RDS_SCAN_COUNT)
+		ExplainPropertyText("Pushed down", "count(*) from total_count", es);
+	else if (state->mode == RDS_SCAN_LIMIT)
+		ExplainPropertyText("Pushed down", "LIMIT/OFFSET", es);
 
 	if (es->verbose)
 	{
-		StringInfoData query;
+		List	   *lines = explain_requests(state, fsplan->fdw_exprs);
 
-		initStringInfo(&query);
-		appendStringInfoString(&query, state->filter_query);
-		rds_append_query_param(&query, "limit",
-							   psprintf("%d", state->opts->page_size));
-		ExplainPropertyText("Remote request",
-							psprintf("GET %s?%s", state->path, query.data), es);
+		if (es->format == EXPLAIN_FORMAT_TEXT)
+		{
+			ListCell   *lc;
+			int			n = 0;
+
+			foreach(lc, lines)
+			{
+				if (++n > EXPLAIN_MAX_STREAMS && list_length(lines) > EXPLAIN_MAX_STREAMS + 1)
+				{
+					ExplainPropertyText("Remote request",
+										psprintf("... and %d more request streams",
+												 list_length(lines) - EXPLAIN_MAX_STREAMS),
+										es);
+					break;
+				}
+				ExplainPropertyText("Remote request", (char *) lfirst(lc), es);
+			}
+		}
+		else
+			ExplainPropertyList("Remote requests", lines, es);
 	}
 	if (es->analyze)
 		ExplainPropertyText("HTTP requests",
