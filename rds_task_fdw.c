@@ -208,6 +208,7 @@ typedef struct RdsScanState
 	RdsStream  *streams;
 	int64		row_budget;		/* LIMIT: rows still to return, -1 = all */
 	bool		count_done;		/* COUNT: the row was returned */
+	bool		started;		/* conditions evaluated, streams built */
 
 	/* pages in flight, in the order they are read */
 	RdsPending *pending;		/* ring of parallel_requests entries */
@@ -749,7 +750,7 @@ rdsGetForeignPlan(PlannerInfo *root, RelOptInfo *foreignrel, Oid foreigntableid,
 		if (fpinfo->upper == RDS_SCAN_COUNT)
 		{
 			fdw_scan_tlist = add_to_flat_tlist(NIL,
-											   pull_var_clause((Node *) foreignrel->reltarget->exprs,
+											   pull_var_clause((Node *) best_path->path.pathtarget->exprs,
 															   PVC_INCLUDE_AGGREGATES));
 		}
 		else
@@ -757,7 +758,7 @@ rdsGetForeignPlan(PlannerInfo *root, RelOptInfo *foreignrel, Oid foreigntableid,
 			Query	   *parse = root->parse;
 
 			fdw_scan_tlist = add_to_flat_tlist(NIL,
-											   pull_var_clause((Node *) foreignrel->reltarget->exprs,
+											   pull_var_clause((Node *) best_path->path.pathtarget->exprs,
 															   PVC_RECURSE_PLACEHOLDERS));
 			attnos = scan_tlist_attnos(fdw_scan_tlist);
 			if (parse->limitCount)
@@ -890,9 +891,12 @@ rdsGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
 				return;
 		}
 
+		/* as PostgreSQL's Limit does, guess 10% when the count is a parameter */
 		rows = input_rel->rows;
 		if (fextra->count_est > 0)
 			rows = Min(rows, (double) fextra->count_est);
+		else if (parse->limitCount)
+			rows *= 0.10;
 		pages = Max(1.0, ceil(rows / ifp->opts->page_size));
 		add_upper_path(root, input_rel, output_rel, RDS_SCAN_LIMIT, target,
 					   clamp_row_est(rows),
@@ -1381,7 +1385,7 @@ next_page(RdsScanState *state)
 				(errcode(ERRCODE_FDW_REPLY_HANDLE),
 				 errmsg("unexpected response to %s: %d tasks for a limit of %d",
 						pending.desc, n, pending.limit)));
-	if (total >= 0 && pending.offset + n > total)
+	if (total >= 0 && n > 0 && pending.offset + n > total)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_REPLY_HANDLE),
 				 errmsg("unexpected response to %s: total_count " INT64_FORMAT " is less than the tasks returned",
@@ -1429,11 +1433,11 @@ row_dropped(RdsScanState *state)
 }
 
 /*
- * Start (or restart) the scan: evaluate the conditions, build the streams,
- * forget what was read.
+ * Forget what the scan read and sent; the next iteration evaluates the
+ * conditions again (parameters of a nested loop are only set by then).
  */
 static void
-start_scan(RdsScanState *state, ExprContext *econtext)
+reset_scan(RdsScanState *state)
 {
 	HASHCTL		ctl;
 
@@ -1449,7 +1453,8 @@ start_scan(RdsScanState *state, ExprContext *econtext)
 	ctl.hcxt = state->scan_cxt;
 	state->seen = hash_create("rds_task_fdw seen ids", 1024, &ctl,
 							  HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
-	build_streams(state, econtext);
+	state->nstreams = 0;
+	state->started = false;
 }
 
 /* ----------------------------------------------------------------
@@ -1520,7 +1525,7 @@ rdsBeginForeignScan(ForeignScanState *node, int eflags)
 	state->row_cxt = AllocSetContextCreate(estate->es_query_cxt,
 										   "rds_task_fdw row",
 										   ALLOCSET_SMALL_SIZES);
-	start_scan(state, node->ss.ps.ps_ExprContext);
+	reset_scan(state);
 }
 
 /* Fill the slot with task i of the current page. */
@@ -1677,6 +1682,12 @@ rdsIterateForeignScan(ForeignScanState *node)
 	ExecClearTuple(slot);
 	MemoryContextReset(state->row_cxt);
 
+	if (!state->started)
+	{
+		build_streams(state, node->ss.ps.ps_ExprContext);
+		state->started = true;
+	}
+
 	if (state->mode == RDS_SCAN_COUNT)
 	{
 		int64		count;
@@ -1736,7 +1747,7 @@ rdsReScanForeignScan(ForeignScanState *node)
 {
 	RdsScanState *state = (RdsScanState *) node->fdw_state;
 
-	start_scan(state, node->ss.ps.ps_ExprContext);
+	reset_scan(state);
 }
 
 static void
@@ -1755,6 +1766,18 @@ rdsEndForeignScan(ForeignScanState *node)
  */
 
 /*
+ * How EXPLAIN names a value known only at run time: a parameter by its own
+ * number, any other expression by its position among the scan's values.
+ */
+static char *
+runtime_ref(Expr *e, int index)
+{
+	if (IsA(e, Param))
+		return psprintf("$%d", ((Param *) e)->paramid);
+	return psprintf("$%d", index + 1);
+}
+
+/*
  * The requests a scan sends, as EXPLAIN shows them: values known at plan
  * time are shown, values computed at run time as $n (n counts fdw_exprs).
  */
@@ -1767,7 +1790,6 @@ explain_requests(RdsScanState *state, List *fdw_exprs)
 	List	   *lines = NIL;
 	ListCell   *lc;
 	StringInfoData paging;
-	const char *const order[] = {"id", "name", "instance_id", "order_id", "status", NULL};
 
 	rds_filter_init(&f);
 	foreach(lc, state->conds)
@@ -1780,18 +1802,18 @@ explain_requests(RdsScanState *state, List *fdw_exprs)
 		{
 			char	   *param = NULL;
 
+			char	   *ref = runtime_ref(e, c->expr_index);
+
 			if (c->kind == RDS_COND_LOWER)
-				param = psprintf("start_time=$%d", c->expr_index + 1);
+				param = psprintf("start_time=%s", ref);
 			else if (c->kind == RDS_COND_UPPER)
-				param = psprintf("end_time=$%d", c->expr_index + 1);
+				param = psprintf("end_time=%s", ref);
 			else if (c->kind == RDS_COND_TIME_EQ)
-				param = psprintf("start_time=$%d&end_time=$%d",
-								 c->expr_index + 1, c->expr_index + 1);
+				param = psprintf("start_time=%s&end_time=%s", ref, ref);
 			else if (strcmp(c->field, "project_id") != 0 &&
 					 strcmp(c->field, "region") != 0)
-				param = psprintf("%s=%s$%d", c->field,
-								 c->kind == RDS_COND_ANY ? "ANY:" : "",
-								 c->expr_index + 1);
+				param = psprintf("%s=%s%s", c->field,
+								 c->kind == RDS_COND_ANY ? "ANY:" : "", ref);
 			if (param)
 				runtime = lappend(runtime, param);
 			continue;
@@ -1831,7 +1853,6 @@ explain_requests(RdsScanState *state, List *fdw_exprs)
 		else
 			rds_filter_add_time(&f, c->kind, c->valtype, k->constvalue);
 	}
-	(void) order;
 
 	queries = rds_filter_streams(&f, state->opts, RDS_MAX_STREAMS);
 	if (queries == NIL)
@@ -1851,7 +1872,7 @@ explain_requests(RdsScanState *state, List *fdw_exprs)
 				appendStringInfo(&paging, "offset=" INT64_FORMAT,
 								 DatumGetInt64(((Const *) e)->constvalue));
 			else
-				appendStringInfo(&paging, "offset=$%d", state->offset_index + 1);
+				appendStringInfo(&paging, "offset=%s", runtime_ref(e, state->offset_index));
 		}
 		else
 			appendStringInfoString(&paging, "offset=0");
@@ -1863,8 +1884,8 @@ explain_requests(RdsScanState *state, List *fdw_exprs)
 								 DatumGetInt64(((Const *) e)->constvalue),
 								 state->opts->page_size);
 			else
-				appendStringInfo(&paging, "&limit=$%d (pages of at most %d)",
-								 state->limit_index + 1, state->opts->page_size);
+				appendStringInfo(&paging, "&limit=%s (pages of at most %d)",
+								 runtime_ref(e, state->limit_index), state->opts->page_size);
 		}
 		else
 			appendStringInfo(&paging, "&limit=%d", state->opts->page_size);
