@@ -7,6 +7,7 @@ MODULE_big = rds_task_fdw
 OBJS = \
 	$(WIN32RES) \
 	auth.o \
+	cache.o \
 	connection.o \
 	decode.o \
 	deparse.o \

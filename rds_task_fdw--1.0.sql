@@ -27,6 +27,14 @@ LANGUAGE C STRICT STABLE;
 COMMENT ON FUNCTION rds_task_fdw_version()
   IS 'versions of rds_task_fdw, libcurl and json-c';
 
+CREATE FUNCTION rds_task_fdw_cache_clear()
+RETURNS bigint
+AS 'MODULE_PATHNAME'
+LANGUAGE C STRICT VOLATILE;
+
+COMMENT ON FUNCTION rds_task_fdw_cache_clear()
+  IS 'drop the responses this backend cached (cache_ttl); returns how many';
+
 -- AK/SK signing of a request, as the FDW does it; for tests and debugging.
 CREATE FUNCTION rds_task_fdw_sign(method text, url text, headers text[],
                                   access_key text, secret_key text,

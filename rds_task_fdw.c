@@ -72,7 +72,9 @@ PG_MODULE_MAGIC;
 /* How long a remote size estimate is reused by a backend. */
 #define ESTIMATE_TTL_SECS		300
 /* Length of the key of the duplicate filter; longer ids are not filtered. */
-#define ID_KEY_SIZE				128
+#define ID_KEY_SIZE				64
+/* Passes over a stream whose list keeps moving before the scan gives up. */
+#define MAX_PASSES				5
 
 /* The fields of a task object, in the order of the imported table. */
 static const char *const task_fields[] = {
@@ -165,9 +167,13 @@ typedef struct RdsScanCond
 typedef struct RdsStream
 {
 	char	   *query;			/* filter parameters, "" if none */
+	int64		start_offset;	/* where each pass starts */
 	int64		next_offset;	/* offset of the next page to request */
 	int64		end_offset;		/* LIMIT: request nothing from here; -1 */
 	int64		total_count;	/* last total_count seen, -1 unknown */
+	int64		pass_total;		/* first total_count of this pass, -1 */
+	bool		moved;			/* total_count changed during this pass */
+	int			passes;			/* passes done because the list moved */
 	int			inflight;		/* its pages in flight */
 	bool		done;			/* no more pages to request */
 } RdsStream;
@@ -175,7 +181,10 @@ typedef struct RdsStream
 /* One page request in flight. */
 typedef struct RdsPending
 {
-	RdsRequest *req;			/* NULL once cancelled */
+	bool		active;			/* false once read or cancelled */
+	RdsRequest *req;			/* the transfer, or NULL if cached */
+	StringInfo	cached;			/* a body from the response cache */
+	char	   *url;			/* path?query, the cache key */
 	int			stream;
 	int64		offset;
 	int			limit;
@@ -1213,10 +1222,12 @@ build_streams(RdsScanState *state, ExprContext *econtext)
 		for (i = 0; i < state->nstreams; i++)
 		{
 			state->streams[i].query = list_nth(queries, i);
+			state->streams[i].start_offset = offset;
 			state->streams[i].next_offset = offset;
 			state->streams[i].end_offset = (state->row_budget >= 0) ?
 				offset + state->row_budget : -1;
 			state->streams[i].total_count = -1;
+			state->streams[i].pass_total = -1;
 		}
 	}
 	else
@@ -1229,6 +1240,7 @@ build_streams(RdsScanState *state, ExprContext *econtext)
 			state->streams[i].query = list_nth(queries, i);
 			state->streams[i].end_offset = -1;
 			state->streams[i].total_count = -1;
+			state->streams[i].pass_total = -1;
 		}
 	}
 	MemoryContextSwitchTo(oldcxt);
@@ -1259,11 +1271,21 @@ start_page_request(RdsScanState *state, int s)
 
 	p = &state->pending[(state->pending_head + state->npending) %
 						state->opts->parallel_requests];
+	p->active = true;
 	p->stream = s;
 	p->offset = st->next_offset;
 	p->limit = limit;
-	p->desc = psprintf("GET %s?%s", state->path, query.data);
-	p->req = rds_request_start(state->conn, state->path, query.data);
+	p->url = psprintf("%s?%s", state->path, query.data);
+	p->desc = psprintf("GET %s", p->url);
+	p->req = NULL;
+	p->cached = makeStringInfo();
+	if (rds_cache_lookup(state->opts->umid, p->url, state->opts->cache_ttl, p->cached))
+		state->stats.cache_hits++;
+	else
+	{
+		p->cached = NULL;
+		p->req = rds_request_start(state->conn, state->path, query.data);
+	}
 	state->npending++;
 	st->inflight++;
 	st->next_offset += limit;
@@ -1279,9 +1301,9 @@ cancel_pending(RdsScanState *state)
 	{
 		RdsPending *p = &state->pending[state->pending_head];
 
-		if (p->req)
+		if (p->active && p->req)
 			rds_request_cancel(p->req);
-		p->req = NULL;
+		p->active = false;
 		state->pending_head = (state->pending_head + 1) % state->opts->parallel_requests;
 		state->npending--;
 	}
@@ -1300,10 +1322,11 @@ cancel_stream(RdsScanState *state, int s)
 		RdsPending *p = &state->pending[(state->pending_head + i) %
 										state->opts->parallel_requests];
 
-		if (p->stream == s && p->req)
+		if (p->stream == s && p->active)
 		{
-			rds_request_cancel(p->req);
-			p->req = NULL;
+			if (p->req)
+				rds_request_cancel(p->req);
+			p->active = false;
 			state->streams[s].inflight--;
 		}
 	}
@@ -1362,10 +1385,10 @@ next_page(RdsScanState *state)
 		if (state->npending == 0)
 			return false;
 		pending = state->pending[state->pending_head];
-		state->pending[state->pending_head].req = NULL;
+		state->pending[state->pending_head].active = false;
 		state->pending_head = (state->pending_head + 1) % state->opts->parallel_requests;
 		state->npending--;
-		if (pending.req != NULL)
+		if (pending.active)
 			break;				/* skip cancelled entries */
 	}
 	st = &state->streams[pending.stream];
@@ -1373,7 +1396,14 @@ next_page(RdsScanState *state)
 
 	oldcxt = MemoryContextSwitchTo(state->page_cxt);
 	initStringInfo(&body);
-	rds_request_finish(pending.req, &body, &state->stats);
+	if (pending.cached)
+		appendBinaryStringInfo(&body, pending.cached->data, pending.cached->len);
+	else
+	{
+		rds_request_finish(pending.req, &body, &state->stats);
+		rds_cache_store(state->opts->umid, pending.url, state->opts->cache_ttl,
+						body.data, body.len);
+	}
 	state->page = rds_page_parse(body.data, body.len, pstrdup(pending.desc));
 	MemoryContextSwitchTo(oldcxt);
 
@@ -1397,12 +1427,40 @@ next_page(RdsScanState *state)
 	state->page_rows = n;
 	state->page_stream = pending.stream;
 
+	/*
+	 * A total_count that changes between pages means tasks were added or
+	 * removed while paging: offsets shifted, and pages answered before and
+	 * after the move may leave a gap.  The pass is then repeated; tasks
+	 * already returned are skipped by the duplicate filter.
+	 */
+	if (total >= 0)
+	{
+		if (st->pass_total < 0)
+			st->pass_total = total;
+		else if (total != st->pass_total)
+			st->moved = true;
+	}
+
 	/* the stream's last page: empty, short, or reaching total_count */
 	if (n == 0 || n < pending.limit ||
 		(total >= 0 && pending.offset + pending.limit >= total))
 	{
-		st->done = true;
 		cancel_stream(state, pending.stream);
+		if (st->moved && st->end_offset < 0)
+		{
+			if (++st->passes >= MAX_PASSES)
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_ERROR),
+						 errmsg("the task list kept changing while %s was read", state->path),
+						 errdetail("total_count changed during each of %d passes.", MAX_PASSES),
+						 errhint("Run the query again, or narrow it with conditions on create_time.")));
+			st->next_offset = st->start_offset;
+			st->total_count = -1;
+			st->pass_total = -1;
+			st->moved = false;
+		}
+		else
+			st->done = true;
 	}
 	return true;
 }
@@ -1644,15 +1702,23 @@ count_tasks(RdsScanState *state)
 		StringInfoData body;
 		RdsPage    *page;
 		int64		total;
+		char	   *url;
 
 		initStringInfo(&query);
 		appendStringInfoString(&query, state->streams[s].query);
 		rds_append_query_param(&query, "offset", "0");
 		rds_append_query_param(&query, "limit", "1");
 		initStringInfo(&body);
-		rds_http_get(state->conn, state->path, query.data, &body, &state->stats);
-		page = rds_page_parse(body.data, body.len,
-							  psprintf("GET %s?%s", state->path, query.data));
+		url = psprintf("%s?%s", state->path, query.data);
+		if (rds_cache_lookup(state->opts->umid, url, state->opts->cache_ttl, &body))
+			state->stats.cache_hits++;
+		else
+		{
+			rds_http_get(state->conn, state->path, query.data, &body, &state->stats);
+			rds_cache_store(state->opts->umid, url, state->opts->cache_ttl,
+							body.data, body.len);
+		}
+		page = rds_page_parse(body.data, body.len, psprintf("GET %s", url));
 		total = rds_page_total_count(page);
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextReset(state->page_cxt);

@@ -148,6 +148,11 @@ extern char *rds_normalize_query(const char *query);
 extern void rds_split_url(const char *url, char **host, char **path,
 						  char **query);
 
+/* ---- cache.c ---- */
+extern bool rds_cache_lookup(Oid umid, const char *url, int ttl, StringInfo body);
+extern void rds_cache_store(Oid umid, const char *url, int ttl,
+							const char *body, int len);
+
 /* ---- deparse.c ---- */
 
 /* Fan-out cap: more request streams than this and a field is not sent. */

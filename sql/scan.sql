@@ -87,8 +87,10 @@ SELECT count(id), count(DISTINCT id) FROM small_pages;
 \! test/simctl log
 
 -- ===================================================================
--- the list moves between pages: no task twice
+-- the list moves between pages: no task twice, none lost
 -- ===================================================================
+-- read one page at a time, new tasks at the head shift the later pages;
+-- the changed total_count makes the scan read the list once more
 \! test/simctl reset '{"tasks": 120}'
 SELECT load_sim_tasks();
 CREATE FOREIGN TABLE moving (id text) SERVER sim OPTIONS (parallel_requests '1');
@@ -98,6 +100,51 @@ SELECT count(*) AS rows, count(DISTINCT id) AS distinct_ids,
        count(*) FILTER (WHERE id IN (SELECT id FROM sim_tasks)) AS known
   FROM moving;
 \! test/simctl log
+
+-- with pages in flight in parallel, a later page can be answered before the
+-- move and an earlier one after it: the changed total_count is noticed and
+-- the list read again, so no task that existed is lost or returned twice
+\! test/simctl reset '{"tasks": 300}'
+SELECT load_sim_tasks();
+\! test/simctl fault '{"kind": "shift", "count": 5, "delay_ms": 300, "params": {"offset": "50"}}'
+\! test/simctl clearlog
+SELECT count(*) AS rows, count(DISTINCT id) AS distinct_ids,
+       count(*) FILTER (WHERE id IN (SELECT id FROM sim_tasks)) AS known
+  FROM (SELECT id FROM rds_tasks) t;
+\! test/simctl log | sed -e 's/offset=[0-9]*/offset=N/' | sort | uniq -c
+
+-- ===================================================================
+-- an early stop leaves no request in flight
+-- ===================================================================
+\! test/simctl reset '{"tasks": 300}'
+SELECT load_sim_tasks();
+SELECT instance_name || '/' || id AS needle FROM sim_tasks WHERE pos = 120 \gset
+\! test/simctl fault '{"kind": "delay", "ms": 3000, "params": {"offset": "150"}}' '{"kind": "delay", "ms": 3000, "params": {"offset": "200"}}' '{"kind": "delay", "ms": 3000, "params": {"offset": "250"}}'
+\! test/simctl clearlog
+SELECT count(*) FROM (SELECT id FROM rds_tasks WHERE instance_name || '/' || id = :'needle' LIMIT 1) s;
+SELECT pg_sleep(0.3);
+-- the pages after the one that held the row were requested in parallel,
+-- then abandoned when the scan ended (the simulator logs 499)
+\! test/simctl log
+
+-- ===================================================================
+-- the response cache: hits within cache_ttl, expiry, invalidation
+-- ===================================================================
+CREATE FOREIGN TABLE cached (id text, status text) SERVER sim OPTIONS (cache_ttl '2');
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT id FROM cached WHERE status = 'Failed';
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT id FROM cached WHERE status = 'Failed';
+SELECT pg_sleep(2.1);
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT id FROM cached WHERE status = 'Failed';
+-- a change to the server drops what was cached
+ALTER SERVER sim OPTIONS (ADD connect_timeout '9');
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT id FROM cached WHERE status = 'Failed';
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT count(*) FROM cached WHERE status = 'Failed';
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT count(*) FROM cached WHERE status = 'Failed';
+SELECT rds_task_fdw_cache_clear();
+SELECT rds_task_fdw_cache_clear();
+-- off by default
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT id FROM rds_tasks WHERE status = 'Failed';
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT id FROM rds_tasks WHERE status = 'Failed';
 
 -- ===================================================================
 -- columns: any subset, any order, column_name, raw, project_id, region
