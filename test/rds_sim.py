@@ -69,6 +69,9 @@ IAM: 201 + X-Subject-Token header; wrong user/password/domain -> 401
 Control API (JSON in/out; see ControlApi for the list of endpoints).  Reset
 regenerates the data and clears faults, log, stats, revocations, AK lockouts
 and run-time configuration (back to the command line); issued tokens stay.
+For leak tests, GET /_sim/tokens lists the tokens IAM issued (and the static
+ones) and GET /_sim/signatures the AK/SK Signature values received: the
+secrets a client must never show; both survive a reset.
 
 Faults: POST /_sim/faults {"faults": [rule, ...]}.  A rule matches on "path"
 (tasklist | tokens | any; default tasklist), optional "params" (exact match of
@@ -95,7 +98,7 @@ The first matching rule with uses left wins.  Kinds:
                 fields set to "fields", default numbers/objects) |
                 total_count_string | root_array
   total_count   the real page with total_count = "value" (-1); null removes it
-  shift         first insert "count" (5) new Running tasks at the head of the
+  shift         first (after "delay_ms", 0) insert "count" (5) new Running tasks at the head of the
                 project's list (newer than all), so every offset moves
 status, malformed, html, drop, hang, delay, truncate and slow apply to any
 request on their path (also one that fails auth); big, deep, invalid_utf8,
@@ -612,6 +615,7 @@ MSG_AKSK_LOCKED = ("Incorrect IAM authentication information: the access key is 
                    " 5 minutes after repeated signature failures")
 MSG_AKSK_SECTOKEN = "Incorrect IAM authentication information: security token is invalid"
 AKSK_LOCK_SECONDS = 300
+SIGNATURES_KEPT = 10000             # for GET /_sim/signatures
 
 
 class Credentials:
@@ -624,6 +628,7 @@ class Credentials:
         self.issued = {}                    # token -> {"project", "expires", "user"}
         self.revoked = set()
         self.aksk_failures = {}             # ak -> [consecutive failures, locked until]
+        self.signatures = collections.deque(maxlen=SIGNATURES_KEPT)    # as received
 
     def reset(self):
         self.revoked.clear()
@@ -668,6 +673,7 @@ class Credentials:
             ak = None
             raise fail("APIGW.0301", MSG_AKSK_FAIL, "malformed Authorization header")
         ak, signed, sig = parsed
+        self.signatures.append(sig)
         if ak not in self.aksk:
             raise fail("APIGW.0301", MSG_AKSK_FAIL, "unknown access key")
         sk, security_token = self.aksk[ak]
@@ -1151,6 +1157,9 @@ class ApiService:
         kind = fault["kind"] if fault else None
         try:
             if kind == "shift":
+                # "delay_ms" lets later pages be answered before the move
+                if fault.get("delay_ms") and not sim.wait(fault["delay_ms"] / 1000, req.sock):
+                    return Reply(499, mode="gone")
                 with sim.lock:
                     sim.data[project].shift(fault.get("count", 5))
             body = page_body(sim.select(project, query), query)
@@ -1407,6 +1416,10 @@ class ControlApi:
       GET  /_sim/dataset?project=P&format=csv|json
       GET  /_sim/stats
       POST /_sim/stats/clear
+      GET  /_sim/tokens                 {"issued": [{"token","user","project",
+                                        "expires_at","revoked"}], "static": [...]}
+      GET  /_sim/signatures             {"signatures": [Signature values of AK/SK
+                                        requests, valid or not, oldest first]}
     """
 
     def __init__(self, sim):
@@ -1425,6 +1438,8 @@ class ControlApi:
             ("GET", "/_sim/dataset"): self.dataset,
             ("GET", "/_sim/stats"): self.get_stats,
             ("POST", "/_sim/stats/clear"): self.clear_stats,
+            ("GET", "/_sim/tokens"): self.get_tokens,
+            ("GET", "/_sim/signatures"): self.get_signatures,
         }
 
     def handle(self, method, raw_path, raw_query, body):
@@ -1550,6 +1565,20 @@ class ControlApi:
         with self.sim.lock:
             self.sim.stats.clear()
         return json_reply(200, {"ok": True})
+
+    def get_tokens(self, params, doc):
+        """The secrets IAM handed out, for tests that check nobody shows them."""
+        creds = self.sim.creds
+        with self.sim.lock:
+            issued = [{"token": t, "user": info["user"], "project": info["project"],
+                       "expires_at": iam_stamp(info["expires"]), "revoked": t in creds.revoked}
+                      for t, info in creds.issued.items()]
+            static = sorted(creds.static_tokens)
+        return json_reply(200, {"issued": issued, "static": static})
+
+    def get_signatures(self, params, doc):
+        with self.sim.lock:
+            return json_reply(200, {"signatures": list(self.sim.creds.signatures)})
 
 
 class Handler(BaseHTTPRequestHandler):

@@ -651,6 +651,31 @@ class AkSkTest(SimTest):
         status, _, data = self.signed_get(TASKLIST)
         self.assertError(status, data, 401, "APIGW.0303")
 
+    def test_secrets_listed_for_leak_tests(self):
+        t1 = TokenAuthTest.issue(self)[0]["X-Subject-Token"]
+        self.ctl("POST", "/_sim/revoke", {"token": t1})
+        t2 = TokenAuthTest.issue(self)[0]["X-Subject-Token"]
+        headers = {"X-Sdk-Date": sdk_date(), "X-Project-Id": P1}
+        signed = rds_sim.sign_request("GET", "http://127.0.0.1:%d%s" % (self.port, TASKLIST),
+                                      headers, b"", AK, SK)
+        self.assertEqual(request(self.port, "GET", TASKLIST,
+                                 dict(headers, Authorization=signed["authorization"]))[0], 200)
+        self.assertEqual(self.signed_get(TASKLIST, sk="wrong")[0], 401)
+        tokens = self.ctl("GET", "/_sim/tokens")
+        issued = {t["token"]: t for t in tokens["issued"]}
+        self.assertEqual((issued[t1]["revoked"], issued[t2]["revoked"]), (True, False))
+        self.ctl("POST", "/_sim/reset")        # clears revocations; the lists stay
+        tokens = self.ctl("GET", "/_sim/tokens")
+        issued = {t["token"]: t for t in tokens["issued"]}
+        self.assertEqual((issued[t1]["revoked"], issued[t2]["revoked"]), (False, False))
+        self.assertEqual((issued[t2]["user"], issued[t2]["project"]), (USER, P1))
+        self.assertEqual(tokens["static"], [TOKEN])
+        sigs = self.ctl("GET", "/_sim/signatures")["signatures"]
+        self.assertEqual(sigs[-2], signed["signature"])
+        self.assertRegex(sigs[-1], r"^[0-9a-f]{64}$")
+        self.assertNotEqual(sigs[-1], sigs[-2])
+        self.assertNotIn(t2, json.dumps(self.log()))
+
     def test_lockout(self):
         for _ in range(5):
             self.assertEqual(self.signed_get(TASKLIST, sk="wrong")[0], 401)
