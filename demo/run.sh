@@ -20,7 +20,7 @@ work=$(mktemp -d /tmp/rds_task_fdw_demo.XXXXXX)
 chmod 755 "$work"
 trap 'stop_sim; rm -rf "$work"' EXIT
 
-echo "== starting the RDS API simulator (3 weeks of tasks, HTTPS)"
+echo "== starting the RDS API simulator (30 days of tasks, HTTPS, IAM password auth)"
 start_sim "$work" --tasks ${DEMO_TASKS:-1200} --seed 7 --base-time now \
   --project 54623db08b174c858ba779d2aa7923a3 \
   --user alice:Demo-Passw0rd:OTC-EU-DE-00000000001000000001 \
