@@ -16,7 +16,7 @@ OBJS = \
 	rds_task_fdw.o
 
 EXTENSION = rds_task_fdw
-DATA = rds_task_fdw--1.0.sql
+DATA = rds_task_fdw--1.0.sql rds_task_fdw--1.0--1.1.sql
 PGFILEDESC = "rds_task_fdw - foreign data wrapper for the OTC RDS task list"
 
 CURL_CONFIG ?= curl-config
@@ -27,7 +27,7 @@ SHLIB_LINK = $(shell $(CURL_CONFIG) --libs) $(shell $(PKG_CONFIG) --libs json-c)
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 
 REGRESS_OPTS = --load-extension=rds_task_fdw
-REGRESS = options import scan types auth errors pushdown
+REGRESS = options import scan types auth errors pushdown partition upgrade
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)

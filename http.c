@@ -21,6 +21,12 @@
 #include "postgres.h"
 
 #include <time.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#define RDS_HAVE_WAIT_FD 1
+#endif
 
 #include <curl/curl.h>
 
@@ -40,6 +46,9 @@
 
 /* idle easy handles kept per connection for reuse */
 #define RDS_EASY_POOL_SIZE		8
+
+/* sockets of one connection watched for an asynchronous Append */
+#define RDS_MAX_WATCHED			64
 
 /* longest wait in curl_multi_poll between interrupt checks */
 #define RDS_POLL_INTERVAL_MS	100
@@ -79,6 +88,11 @@ struct RdsConn
 
 	CURLM	   *multi;			/* drives all transfers of this connection */
 	CURLSH	   *share;			/* DNS, TLS sessions and connections */
+	int			epfd;			/* epoll set of the transfers' sockets and
+								 * tick_fd, for asynchronous Append; -1 */
+	int			tick_fd;		/* timerfd ticking every poll interval */
+	int			watched[RDS_MAX_WATCHED];	/* sockets in epfd */
+	int			nwatched;
 	CURL	   *pool[RDS_EASY_POOL_SIZE];	/* idle easy handles */
 	int			npool;
 	int			nattached;		/* transfers on the multi handle */
@@ -171,6 +185,10 @@ static CURL *take_easy(RdsConn *conn);
 static void return_easy(RdsConn *conn, CURL *easy);
 static void wipe_slist(struct curl_slist *list);
 static void multi_step(RdsConn *conn);
+static void setup_wait_fd(RdsConn *conn);
+#ifdef RDS_HAVE_WAIT_FD
+static void sync_wait_fds(RdsConn *conn);
+#endif
 static void multi_wait(RdsConn *conn, long timeout_ms);
 static void wait_for_transfer(RdsConn *conn, RdsTransfer *xfer);
 static void backoff_wait(RdsConn *conn, long delay_ms);
@@ -290,6 +308,56 @@ rds_request_cancel(RdsRequest *req)
 }
 
 /*
+ * rds_request_poll
+ *		Lets the transfers of req's connection progress without waiting.
+ *		Returns true once req's current attempt is complete, whatever its
+ *		outcome, so that rds_request_finish will not wait on the network
+ *		(a retry aside).  Throws only if libcurl itself fails.
+ */
+bool
+rds_request_poll(RdsRequest *req)
+{
+	RdsConn    *conn = req->conn;
+
+	if (req->released || conn == NULL || req->xfer == NULL)
+		return true;
+#ifdef RDS_HAVE_WAIT_FD
+	if (conn->tick_fd >= 0)
+	{
+		uint64		ticks;
+
+		/* the tick has served its purpose: clear its readiness */
+		if (read(conn->tick_fd, &ticks, sizeof(ticks)) < 0)
+			ticks = 0;
+	}
+#endif
+	multi_step(conn);
+	if (req->xfer->done)
+		return true;
+#ifdef RDS_HAVE_WAIT_FD
+	if (conn->epfd >= 0)
+		sync_wait_fds(conn);
+#endif
+	return false;
+}
+
+/*
+ * rds_conn_wait_fd
+ *		A new descriptor (the caller closes it) that becomes readable when a
+ *		transfer of conn has network activity, and at least every
+ *		RDS_POLL_INTERVAL_MS so that timeouts and interrupts are served: for
+ *		PostgreSQL's asynchronous Append, which waits on one socket per
+ *		scan.  -1 where the platform has no epoll.
+ */
+int
+rds_conn_wait_fd(RdsConn *conn)
+{
+	if (conn->epfd < 0)
+		return -1;
+	return dup(conn->epfd);
+}
+
+/*
  * rds_http_get
  *		rds_request_start + rds_request_finish.
  */
@@ -377,6 +445,8 @@ rds_conn_create(const RdsOptions *opts, MemoryContext parent)
 								ALLOCSET_SMALL_SIZES);
 	conn = MemoryContextAllocZero(cxt, sizeof(RdsConn));
 	conn->cxt = cxt;
+	conn->epfd = -1;
+	conn->tick_fd = -1;
 	dlist_init(&conn->requests);
 
 	PG_TRY();
@@ -407,6 +477,7 @@ rds_conn_create(const RdsOptions *opts, MemoryContext parent)
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_ERROR),
 					 errmsg("could not set up libcurl connection sharing")));
+		setup_wait_fd(conn);
 	}
 	PG_CATCH();
 	{
@@ -444,6 +515,10 @@ rds_conn_destroy(RdsConn *conn)
 		curl_easy_cleanup(conn->pool[--conn->npool]);
 	if (conn->multi != NULL)
 		curl_multi_cleanup(conn->multi);
+	if (conn->tick_fd >= 0)
+		close(conn->tick_fd);
+	if (conn->epfd >= 0)
+		close(conn->epfd);
 	if (conn->share != NULL)
 		curl_share_cleanup(conn->share);
 
@@ -860,6 +935,106 @@ wipe_slist(struct curl_slist *list)
  * Driving transfers
  * ------------------------------------------------------------------------
  */
+
+#ifdef RDS_HAVE_WAIT_FD
+/*
+ * sync_wait_fds
+ *		Mirrors in the connection's epoll set the sockets libcurl's transfers
+ *		wait on (as curl_multi_fdset reports them).  Never throws: a socket
+ *		that cannot be watched (over FD_SETSIZE, or epoll_ctl failing) only
+ *		costs latency, since the tick still wakes the waiter.
+ */
+static void
+sync_wait_fds(RdsConn *conn)
+{
+	fd_set		rd,
+				wr,
+				ex;
+	int			maxfd = -1;
+	int			i;
+	int			fd;
+
+	FD_ZERO(&rd);
+	FD_ZERO(&wr);
+	FD_ZERO(&ex);
+	if (curl_multi_fdset(conn->multi, &rd, &wr, &ex, &maxfd) != CURLM_OK)
+		return;
+
+	/* forget or update the sockets watched so far */
+	for (i = 0; i < conn->nwatched;)
+	{
+		struct epoll_event ev;
+
+		fd = conn->watched[i];
+		memset(&ev, 0, sizeof(ev));
+		ev.data.fd = fd;
+		ev.events = (fd <= maxfd && FD_ISSET(fd, &rd) ? EPOLLIN : 0) |
+			(fd <= maxfd && FD_ISSET(fd, &wr) ? EPOLLOUT : 0);
+		if (ev.events == 0)
+		{
+			(void) epoll_ctl(conn->epfd, EPOLL_CTL_DEL, fd, &ev);
+			conn->watched[i] = conn->watched[--conn->nwatched];
+			continue;
+		}
+		(void) epoll_ctl(conn->epfd, EPOLL_CTL_MOD, fd, &ev);
+		i++;
+	}
+
+	/* watch the new ones */
+	for (fd = 0; fd <= maxfd; fd++)
+	{
+		struct epoll_event ev;
+		bool		known = false;
+
+		if (!FD_ISSET(fd, &rd) && !FD_ISSET(fd, &wr))
+			continue;
+		for (i = 0; i < conn->nwatched && !known; i++)
+			known = (conn->watched[i] == fd);
+		if (known || conn->nwatched >= RDS_MAX_WATCHED)
+			continue;
+		memset(&ev, 0, sizeof(ev));
+		ev.data.fd = fd;
+		ev.events = (FD_ISSET(fd, &rd) ? EPOLLIN : 0) | (FD_ISSET(fd, &wr) ? EPOLLOUT : 0);
+		if (epoll_ctl(conn->epfd, EPOLL_CTL_ADD, fd, &ev) == 0)
+			conn->watched[conn->nwatched++] = fd;
+	}
+}
+#endif
+
+/*
+ * setup_wait_fd
+ *		Creates the connection's epoll set with a ticking timerfd (the
+ *		transfers' sockets join it in sync_wait_fds).  Without epoll (or if the
+ *		descriptors cannot be had) conn->epfd stays -1 and scans of this
+ *		connection run synchronously.
+ */
+static void
+setup_wait_fd(RdsConn *conn)
+{
+#ifdef RDS_HAVE_WAIT_FD
+	struct itimerspec tick;
+	struct epoll_event ev;
+
+	conn->epfd = epoll_create1(EPOLL_CLOEXEC);
+	conn->tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	memset(&tick, 0, sizeof(tick));
+	tick.it_value.tv_nsec = RDS_POLL_INTERVAL_MS * 1000000L;
+	tick.it_interval.tv_nsec = RDS_POLL_INTERVAL_MS * 1000000L;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.fd = conn->tick_fd;
+	if (conn->epfd < 0 || conn->tick_fd < 0 ||
+		timerfd_settime(conn->tick_fd, 0, &tick, NULL) != 0 ||
+		epoll_ctl(conn->epfd, EPOLL_CTL_ADD, conn->tick_fd, &ev) != 0)
+	{
+		if (conn->tick_fd >= 0)
+			close(conn->tick_fd);
+		if (conn->epfd >= 0)
+			close(conn->epfd);
+		conn->tick_fd = conn->epfd = -1;
+	}
+#endif
+}
 
 /*
  * multi_step

@@ -24,6 +24,7 @@
 #include "postgres.h"
 
 #include <math.h>
+#include <unistd.h>
 
 #include "access/htup_details.h"
 #include "access/table.h"
@@ -31,6 +32,7 @@
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
 #include "commands/explain.h"
+#include "executor/execAsync.h"
 #include "executor/executor.h"
 #include "foreign/fdwapi.h"
 #include "foreign/foreign.h"
@@ -235,6 +237,10 @@ typedef struct RdsScanState
 
 	RdsHttpStats stats;
 
+	int			wait_fd;		/* asynchronous Append: readable on activity,
+								 * -1 until needed or where unavailable */
+	MemoryContextCallback wait_fd_cb;	/* closes it with the query */
+
 	MemoryContext scan_cxt;		/* filter, streams, seen ids; reset on rescan */
 	MemoryContext page_cxt;		/* body and json of the current page */
 	MemoryContext row_cxt;		/* values of the current row */
@@ -282,6 +288,10 @@ static TupleTableSlot *rdsIterateForeignScan(ForeignScanState *node);
 static void rdsReScanForeignScan(ForeignScanState *node);
 static void rdsEndForeignScan(ForeignScanState *node);
 static void rdsExplainForeignScan(ForeignScanState *node, ExplainState *es);
+static bool rdsIsForeignPathAsyncCapable(ForeignPath *path);
+static void rdsForeignAsyncRequest(AsyncRequest *areq);
+static void rdsForeignAsyncConfigureWait(AsyncRequest *areq);
+static void rdsForeignAsyncNotify(AsyncRequest *areq);
 static List *rdsImportForeignSchema(ImportForeignSchemaStmt *stmt,
 									Oid serverOid);
 
@@ -303,6 +313,10 @@ rds_task_fdw_handler(PG_FUNCTION_ARGS)
 	routine->EndForeignScan = rdsEndForeignScan;
 	routine->ExplainForeignScan = rdsExplainForeignScan;
 	routine->ImportForeignSchema = rdsImportForeignSchema;
+	routine->IsForeignPathAsyncCapable = rdsIsForeignPathAsyncCapable;
+	routine->ForeignAsyncRequest = rdsForeignAsyncRequest;
+	routine->ForeignAsyncConfigureWait = rdsForeignAsyncConfigureWait;
+	routine->ForeignAsyncNotify = rdsForeignAsyncNotify;
 
 	PG_RETURN_POINTER(routine);
 }
@@ -1534,6 +1548,7 @@ rdsBeginForeignScan(ForeignScanState *node, int eflags)
 	List	   *limits;
 
 	state = palloc0(sizeof(RdsScanState));
+	state->wait_fd = -1;
 	node->fdw_state = state;
 
 	state->mode = intVal(list_nth(fsplan->fdw_private, FdwScanPrivateMode));
@@ -1824,6 +1839,116 @@ rdsEndForeignScan(ForeignScanState *node)
 	if (state == NULL || state->pending == NULL)
 		return;
 	cancel_pending(state);
+}
+
+/* ----------------------------------------------------------------
+ *		Asynchronous execution (Append over several servers)
+ *
+ * Every partition's scan starts its requests as soon as the Append asks;
+ * while a page is on the wire the scan reports itself pending and gives
+ * PostgreSQL a descriptor to wait on (the connection's epoll set, which
+ * also ticks every 100 ms so that timeouts and cancels are served).  All
+ * partitions thus fetch at the same time.
+ * ----------------------------------------------------------------
+ */
+
+static bool
+rdsIsForeignPathAsyncCapable(ForeignPath *path)
+{
+	RelOptInfo *rel = path->path.parent;
+	RdsRelInfo *fpinfo = (RdsRelInfo *) rel->fdw_private;
+
+	return IS_SIMPLE_REL(rel) && fpinfo != NULL && fpinfo->upper == RDS_SCAN_ROWS;
+}
+
+static void
+close_wait_fd(void *arg)
+{
+	RdsScanState *state = (RdsScanState *) arg;
+
+	if (state->wait_fd >= 0)
+		close(state->wait_fd);
+	state->wait_fd = -1;
+}
+
+/*
+ * Can the next tuple be produced without waiting on the network?  Starts
+ * the scan's requests if they are not yet sent.
+ */
+static bool
+async_ready(ForeignScanState *node)
+{
+	RdsScanState *state = (RdsScanState *) node->fdw_state;
+	int			i;
+
+	if (!state->started)
+	{
+		build_streams(state, node->ss.ps.ps_ExprContext);
+		state->started = true;
+	}
+	if (state->wait_fd < 0)
+	{
+		state->wait_fd = rds_conn_wait_fd(state->conn);
+		if (state->wait_fd < 0)
+			return true;		/* no way to wait: run synchronously */
+		state->wait_fd_cb.func = close_wait_fd;
+		state->wait_fd_cb.arg = state;
+		MemoryContextRegisterResetCallback(node->ss.ps.state->es_query_cxt,
+										   &state->wait_fd_cb);
+	}
+	if (state->page &&
+		(state->opts->resource == RDS_RESOURCE_ACTIONS ?
+		 state->action_row < rds_page_nactions(state->page) :
+		 state->page_row < state->page_rows))
+		return true;
+
+	fill_pipeline(state);
+	for (i = 0; i < state->npending; i++)
+	{
+		RdsPending *p = &state->pending[(state->pending_head + i) %
+										state->opts->parallel_requests];
+
+		if (!p->active)
+			continue;
+		return p->cached != NULL || rds_request_poll(p->req);
+	}
+	return true;				/* nothing in flight: the end */
+}
+
+/* Produce a tuple (or the end) if one is ready, else stay pending. */
+static void
+produce_async(AsyncRequest *areq)
+{
+	ForeignScanState *node = (ForeignScanState *) areq->requestee;
+
+	if (async_ready(node))
+		ExecAsyncRequestDone(areq, ExecProcNode((PlanState *) node));
+	else
+		ExecAsyncRequestPending(areq);
+}
+
+static void
+rdsForeignAsyncRequest(AsyncRequest *areq)
+{
+	produce_async(areq);
+}
+
+static void
+rdsForeignAsyncConfigureWait(AsyncRequest *areq)
+{
+	ForeignScanState *node = (ForeignScanState *) areq->requestee;
+	RdsScanState *state = (RdsScanState *) node->fdw_state;
+	AppendState *requestor = (AppendState *) areq->requestor;
+
+	Assert(state->wait_fd >= 0);
+	AddWaitEventToSet(requestor->as_eventset, WL_SOCKET_READABLE,
+					  state->wait_fd, NULL, areq);
+}
+
+static void
+rdsForeignAsyncNotify(AsyncRequest *areq)
+{
+	produce_async(areq);
 }
 
 /* ----------------------------------------------------------------

@@ -109,6 +109,8 @@ extern RdsRequest *rds_request_start(RdsConn *conn, const char *path,
 extern void rds_request_finish(RdsRequest *req, StringInfo body,
 							   RdsHttpStats *stats);
 extern void rds_request_cancel(RdsRequest *req);
+extern bool rds_request_poll(RdsRequest *req);
+extern int	rds_conn_wait_fd(RdsConn *conn);
 extern void rds_http_get(RdsConn *conn, const char *path, const char *query,
 						 StringInfo body, RdsHttpStats *stats);
 extern const char *rds_curl_version(void);

@@ -27,4 +27,4 @@ start_sim "$work" --tasks ${DEMO_TASKS:-1200} --seed 7 --base-time now \
   --latency-ms ${DEMO_LATENCY_MS:-20}
 
 echo "== throwaway PostgreSQL 15 cluster"
-pg_virtualenv -v 15 psql -X -v ON_ERROR_STOP=1 -f demo/demo.sql
+pg_virtualenv -t -v 15 -o "port=$(free_port)" psql -X -v ON_ERROR_STOP=1 -f demo/demo.sql

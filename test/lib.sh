@@ -42,6 +42,13 @@ start_sim() {
   export RDS_SIM_PID
 }
 
+# free_port: a TCP port nobody listens on, for a throwaway cluster
+# (pg_virtualenv -t keeps its cluster out of /etc/postgresql, so a cluster
+# left over by an interrupted run cannot block the next one).
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 stop_sim() {
   [ -n "${RDS_SIM_PID:-}" ] && kill "$RDS_SIM_PID" 2>/dev/null && wait "$RDS_SIM_PID" 2>/dev/null
   RDS_SIM_PID=""

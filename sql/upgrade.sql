@@ -1,0 +1,23 @@
+-- ===================================================================
+-- upgrade: 1.0 to 1.1 with ALTER EXTENSION ... UPDATE
+-- ===================================================================
+DROP EXTENSION rds_task_fdw CASCADE;
+CREATE EXTENSION rds_task_fdw VERSION '1.0';
+SELECT extversion FROM pg_extension WHERE extname = 'rds_task_fdw';
+SELECT count(*) AS partition_helper FROM pg_proc WHERE proname = 'rds_task_fdw_create_partitioned';
+-- servers and mappings made with 1.0 survive the update
+CREATE SERVER up FOREIGN DATA WRAPPER rds_task_fdw
+  OPTIONS (endpoint 'https://rds.eu-de.otc.t-systems.com', project_id 'p1');
+CREATE USER MAPPING FOR CURRENT_USER SERVER up OPTIONS (auth_token 't');
+ALTER EXTENSION rds_task_fdw UPDATE;
+SELECT extversion FROM pg_extension WHERE extname = 'rds_task_fdw';
+SELECT pg_describe_object(classid, objid, 0) AS member
+  FROM pg_depend WHERE refclassid = 'pg_extension'::regclass
+   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'rds_task_fdw')
+ ORDER BY 1;
+SELECT srvname, srvoptions FROM pg_foreign_server WHERE srvname = 'up';
+-- a fresh install is 1.1 directly (1.0 script plus the update)
+DROP EXTENSION rds_task_fdw CASCADE;
+CREATE EXTENSION rds_task_fdw;
+SELECT extversion FROM pg_extension WHERE extname = 'rds_task_fdw';
+SELECT * FROM pg_extension_update_paths('rds_task_fdw') WHERE path IS NOT NULL ORDER BY 1, 2;
