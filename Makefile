@@ -32,3 +32,6 @@ REGRESS = options import scan types auth errors pushdown partition upgrade
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# every object depends on the shared headers
+$(filter %.o,$(OBJS)): rds_task_fdw.h rds_compat.h

@@ -31,7 +31,6 @@
 #include <curl/curl.h>
 
 #include "access/xact.h"
-#include "common/pg_prng.h"
 #include "lib/ilist.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
@@ -42,6 +41,7 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
+#include "rds_compat.h"
 #include "rds_task_fdw.h"
 
 /* idle easy handles kept per connection for reuse */
@@ -213,12 +213,16 @@ static bool header_value(const char *line, size_t len, const char *name,
 
 /*
  * rds_curl_version
- *		libcurl's version string (with its TLS and compression libraries).
+ *		libcurl's version and its TLS library, e.g. "7.88.1 (OpenSSL/3.0.11)".
  */
 const char *
 rds_curl_version(void)
 {
-	return curl_version();
+	curl_version_info_data *info = curl_version_info(CURLVERSION_NOW);
+
+	if (info->ssl_version)
+		return psprintf("%s (%s)", info->version, info->ssl_version);
+	return info->version;
 }
 
 /*
@@ -1251,7 +1255,7 @@ retry_delay_ms(const RdsTransfer *xfer, int retries)
 
 	cap = (retries >= 16) ? RDS_BACKOFF_CAP_MS :
 		Min((long) RDS_BACKOFF_BASE_MS << retries, RDS_BACKOFF_CAP_MS);
-	return (long) (pg_prng_double(&pg_global_prng_state) * cap);
+	return (long) (rds_random_fraction() * cap);
 }
 
 /*

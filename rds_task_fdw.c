@@ -49,7 +49,6 @@
 #include "optimizer/planmain.h"
 #include "optimizer/restrictinfo.h"
 #include "optimizer/tlist.h"
-#include "parser/parsetree.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
@@ -61,6 +60,7 @@
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
+#include "rds_compat.h"
 #include "rds_task_fdw.h"
 
 PG_MODULE_MAGIC;
@@ -477,12 +477,11 @@ request_costs(RdsOptions *opts, double rows, double streams,
  * ----------------------------------------------------------------
  */
 
+/* The user whose user mapping a scan of baserel uses. */
 static Oid
 rel_user(PlannerInfo *root, RelOptInfo *baserel)
 {
-	RangeTblEntry *rte = planner_rt_fetch(baserel->relid, root);
-
-	return OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
+	return OidIsValid(baserel->userid) ? baserel->userid : GetUserId();
 }
 
 static void
@@ -590,7 +589,7 @@ rdsGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	request_costs(fpinfo->opts, fpinfo->fetched_rows, fpinfo->streams,
 				  &startup_cost, &total_cost);
 	add_path(baserel, (Path *)
-			 create_foreignscan_path(root, baserel, NULL, baserel->rows,
+			 rds_create_foreignscan_path(root, baserel, NULL, baserel->rows,
 									 startup_cost, total_cost, NIL,
 									 baserel->lateral_relids, NULL, NIL));
 
@@ -650,7 +649,7 @@ rdsGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 		rows = ppi->ppi_rows;
 		request_costs(fpinfo->opts, Max(rows, 1.0), 1.0, &startup_cost, &total_cost);
 		add_path(baserel, (Path *)
-				 create_foreignscan_path(root, baserel, NULL, rows,
+				 rds_create_foreignscan_path(root, baserel, NULL, rows,
 										 startup_cost, total_cost, NIL,
 										 required_outer, NULL, NIL));
 	}
@@ -850,7 +849,7 @@ add_upper_path(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *output_rel,
 	output_rel->fdw_private = fpinfo;
 
 	add_path(output_rel, (Path *)
-			 create_foreign_upper_path(root, output_rel, target, rows,
+			 rds_create_foreign_upper_path(root, output_rel, target, rows,
 									   REQUEST_COST, total, NIL, NULL, NIL));
 }
 
@@ -1559,7 +1558,8 @@ rdsBeginForeignScan(ForeignScanState *node, int eflags)
 
 	rte = exec_rt_fetch(fsplan->scan.scanrelid > 0 ? fsplan->scan.scanrelid :
 						(Index) bms_next_member(fsplan->fs_relids, -1), estate);
-	userid = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
+	userid = OidIsValid(RDS_SCAN_CHECK_AS_USER(fsplan, rte)) ?
+		RDS_SCAN_CHECK_AS_USER(fsplan, rte) : GetUserId();
 	state->opts = rds_get_options(relid, userid);
 	state->path = psprintf("/v3/%s/tasklist", state->opts->project_id);
 

@@ -21,7 +21,7 @@
 #include "nodes/pathnodes.h"
 #include "nodes/pg_list.h"
 
-#define RDS_TASK_FDW_VERSION "1.0.0"
+#define RDS_TASK_FDW_VERSION "1.1.0"
 
 /* The API's upper bound for the limit parameter. */
 #define RDS_MAX_PAGE_SIZE 50
