@@ -2,9 +2,10 @@
 # test/run_tests.sh: the whole test suite from a fresh clone.
 #
 # Installs missing packages, builds and installs the extension, starts the
-# API simulator (HTTP and HTTPS), runs the simulator's self-tests and every
-# pg_regress suite in a throwaway cluster (pg_virtualenv), and ends with
-# the line "N passed, M failed".  Run as root (or with sudo available).
+# API simulator (HTTP and HTTPS), runs the simulator's self-tests, every
+# pg_regress suite in a throwaway cluster (pg_virtualenv) and the TAP tests
+# in t/ (each with its own cluster and simulator), and ends with the line
+# "N passed, M failed".  Run as root (or with sudo available).
 set -uo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -19,6 +20,52 @@ trap 'stop_sim; rm -rf "$work"' EXIT
 
 passed=0
 failed=0
+
+# run_tap_tests DIR: every t/*.pl with prove, as the user "postgres" when run
+# as root (initdb refuses root), from a copy of t/ and test/ in DIR that user
+# owns.  Each assertion counts; a file that fails or dies without a failed
+# assertion counts as one failure.  RDS_LOAD_DURATION (30) is t/005's run.
+run_tap_tests() {
+  local dir="$1" f name rc ok bad
+  local pgbin; pgbin="$(pg_config_15 --bindir)"
+  local pgxs; pgxs="$(dirname "$(pg_config_15 --pgxs)")/.."
+  local as=()
+  mkdir -p "$dir/tree"
+  cp -r t test "$dir/tree/"
+  if [ "$(id -u)" -eq 0 ]; then
+    chown -R postgres: "$dir"
+    as=(runuser -u postgres --)
+  fi
+  for f in t/*.pl; do
+    name=$(basename "$f" .pl)
+    (cd "$dir/tree" && "${as[@]}" env PATH="$pgbin:$PATH" TESTDIR="$dir" \
+       PG_REGRESS="$pgxs/test/regress/pg_regress" \
+       RDS_LOAD_DURATION="${RDS_LOAD_DURATION:-30}" \
+       prove -v -I "$pgxs/test/perl" -I t "t/$name.pl") >"$dir/$name.out" 2>&1
+    rc=$?
+    ok=$(grep -cE '^ok [0-9]+' "$dir/$name.out")
+    bad=$(grep -cE '^not ok [0-9]+' "$dir/$name.out")
+    if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; fi
+    printf 't/%-20s %3d passed, %d failed\n' "$name.pl" "$ok" "$bad"
+    grep -E '^# (load: |cancel latencies|[0-9]+ scans|(contexts|VmRSS|VmHWM|RssAnon|fds): )' \
+      "$dir/$name.out" | sed 's/^# /    /'
+    if [ "$bad" -gt 0 ]; then
+      grep -E '^not ok|^#' "$dir/$name.out" | head -n 60
+      tail -n 20 "$dir/$name.out"
+      tail -n 80 "$dir/tmp_check/log/regress_log_$name" 2>/dev/null
+    fi
+    passed=$((passed + ok)); failed=$((failed + bad))
+  done
+}
+
+# pg_config_15: PostgreSQL 15's pg_config (the one pg_virtualenv -v 15 uses)
+pg_config_15() {
+  if [ -x /usr/lib/postgresql/15/bin/pg_config ]; then
+    /usr/lib/postgresql/15/bin/pg_config "$@"
+  else
+    pg_config "$@"
+  fi
+}
 
 echo "== build"
 if build_and_install; then
@@ -59,6 +106,9 @@ if [ "$bad" -gt 0 ] && [ -f regression.diffs ]; then
   head -n 300 regression.diffs
 fi
 passed=$((passed + ok)); failed=$((failed + bad))
+
+echo "== TAP tests"
+run_tap_tests "$work/tap"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
