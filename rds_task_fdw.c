@@ -1132,6 +1132,49 @@ filter_value(Datum d)
 	return pg_server_to_any(s, strlen(s), PG_UTF8);
 }
 
+/* Narrow a filter with the (non-null) value of one pushed condition. */
+static void
+add_cond_value(RdsFilter *f, RdsScanCond *c, Datum value)
+{
+	List	   *values = NIL;
+
+	if (c->kind == RDS_COND_EQ)
+	{
+		char	   *v = filter_value(value);
+
+		if (v)
+			values = list_make1(v);
+	}
+	else if (c->kind == RDS_COND_ANY)
+	{
+		ArrayType  *arr = DatumGetArrayTypeP(value);
+		Datum	   *elems;
+		bool	   *nulls;
+		int			nelems;
+		int			i;
+		int16		typlen;
+		bool		typbyval;
+		char		typalign;
+
+		get_typlenbyvalalign(ARR_ELEMTYPE(arr), &typlen, &typbyval, &typalign);
+		deconstruct_array(arr, ARR_ELEMTYPE(arr), typlen, typbyval, typalign,
+						  &elems, &nulls, &nelems);
+		for (i = 0; i < nelems; i++)
+		{
+			char	   *v;
+
+			if (!nulls[i] && (v = filter_value(elems[i])) != NULL)
+				values = lappend(values, v);
+		}
+	}
+	else
+	{
+		rds_filter_add_time(f, c->kind, c->valtype, value);
+		return;
+	}
+	rds_filter_add_values(f, c->field, values);
+}
+
 /*
  * Evaluate the pushed conditions' values into state->filter and build the
  * request streams.  Runs at scan start and at each rescan.
@@ -1158,39 +1201,7 @@ build_streams(RdsScanState *state, ExprContext *econtext)
 			state->filter.empty = true;
 			continue;
 		}
-		if (c->kind == RDS_COND_EQ)
-		{
-			char	   *v = filter_value(value);
-
-			rds_filter_add_values(&state->filter, c->field,
-								  v ? list_make1(v) : NIL);
-		}
-		else if (c->kind == RDS_COND_ANY)
-		{
-			ArrayType  *arr = DatumGetArrayTypeP(value);
-			Datum	   *elems;
-			bool	   *nulls;
-			int			nelems;
-			int16		typlen;
-			bool		typbyval;
-			char		typalign;
-			List	   *values = NIL;
-
-			get_typlenbyvalalign(ARR_ELEMTYPE(arr), &typlen, &typbyval, &typalign);
-			deconstruct_array(arr, ARR_ELEMTYPE(arr), typlen, typbyval, typalign,
-							  &elems, &nulls, &nelems);
-			for (i = 0; i < nelems; i++)
-			{
-				char	   *v;
-
-				if (nulls[i] || (v = filter_value(elems[i])) == NULL)
-					continue;
-				values = lappend(values, v);
-			}
-			rds_filter_add_values(&state->filter, c->field, values);
-		}
-		else
-			rds_filter_add_time(&state->filter, c->kind, c->valtype, value);
+		add_cond_value(&state->filter, c, value);
 	}
 
 	/* LIMIT and OFFSET */
@@ -2011,38 +2022,8 @@ explain_requests(RdsScanState *state, List *fdw_exprs)
 		}
 		if (k->constisnull)
 			f.empty = true;
-		else if (c->kind == RDS_COND_EQ)
-		{
-			char	   *v = filter_value(k->constvalue);
-
-			rds_filter_add_values(&f, c->field, v ? list_make1(v) : NIL);
-		}
-		else if (c->kind == RDS_COND_ANY)
-		{
-			ArrayType  *arr = DatumGetArrayTypeP(k->constvalue);
-			Datum	   *elems;
-			bool	   *nulls;
-			int			nelems;
-			int			i;
-			int16		typlen;
-			bool		typbyval;
-			char		typalign;
-			List	   *values = NIL;
-
-			get_typlenbyvalalign(ARR_ELEMTYPE(arr), &typlen, &typbyval, &typalign);
-			deconstruct_array(arr, ARR_ELEMTYPE(arr), typlen, typbyval, typalign,
-							  &elems, &nulls, &nelems);
-			for (i = 0; i < nelems; i++)
-			{
-				char	   *v;
-
-				if (!nulls[i] && (v = filter_value(elems[i])) != NULL)
-					values = lappend(values, v);
-			}
-			rds_filter_add_values(&f, c->field, values);
-		}
 		else
-			rds_filter_add_time(&f, c->kind, c->valtype, k->constvalue);
+			add_cond_value(&f, c, k->constvalue);
 	}
 
 	queries = rds_filter_streams(&f, state->opts, RDS_MAX_STREAMS);
