@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# test/install_deps.sh: install what building, testing and the demo need on
-# Debian 12 (PostgreSQL 15 server and client are assumed present; they are
-# installed too if missing).  Installs only what is missing.
+# test/install_deps.sh [EXTRA_PACKAGE...]: install what building, testing
+# and the demo need on Debian 12 (PostgreSQL 15 server and client are
+# assumed present; they are installed too if missing), plus any packages
+# named as arguments (test/run_fuzz.sh and test/run_asan.sh ask for clang).
+# Installs only what is missing.
 set -euo pipefail
 
 SUDO=""
@@ -10,7 +12,7 @@ SUDO=""
 pkgs=(postgresql-15 postgresql-client-15 postgresql-common
       postgresql-server-dev-15 libcurl4-openssl-dev libjson-c-dev
       pkg-config make gcc python3 curl openssl ca-certificates
-      libipc-run-perl)
+      libipc-run-perl "$@")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

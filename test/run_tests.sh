@@ -93,7 +93,7 @@ start_sim "$work" --tasks 2500 --seed 42 \
 export RDS_TEST_DATA="$root/test/data"
 chmod -R a+rX "$root/test/data"
 
-pg_virtualenv -v 15 make installcheck >"$work/regress.out" 2>&1
+pg_virtualenv -t -v 15 -o "port=$(free_port)" make installcheck >"$work/regress.out" 2>&1
 rc=$?
 cat "$work/regress.out" | grep -E '^(test | +[a-z_]+ +\.\.\.)|\.\.\. (ok|FAILED|failed)' || true
 ok=$(grep -cE '\.\.\. +ok' "$work/regress.out")
