@@ -12,7 +12,7 @@ SUDO=""
 pkgs=(postgresql-15 postgresql-client-15 postgresql-common
       postgresql-server-dev-15 libcurl4-openssl-dev libjson-c-dev
       pkg-config make gcc python3 curl openssl ca-certificates
-      libipc-run-perl "$@")
+      libipc-run-perl python3-psycopg2 "$@")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

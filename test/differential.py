@@ -1,0 +1,1220 @@
+#!/usr/bin/python3
+"""test/differential.py: differential test of rds_task_fdw against a local copy.
+
+Generates random queries from a seed, runs each over the foreign tables (the
+API simulator behind them) and over a plain local copy of the same data, and
+compares the results.  The seed is printed first; a run is replayed exactly
+with --seed S (and one query alone with --seed S --case N) as long as the
+simulator serves the same data set.
+
+Setup (test/run_differential.sh does it): a database holding
+  rds_tasks, rds_task_actions   IMPORT FOREIGN SCHEMA otc from the server
+  rds_tasks_pr                  a foreign table with project_id and region
+  rds_tasks_typed               varchar/numeric/timestamp/date columns
+  local_tasks                   COPY of /_sim/dataset?format=csv, in API order
+  local_tasks_pr, local_tasks_typed   views over local_tasks with the same
+                                columns as the two foreign tables
+The connection comes from the PG* environment (libpq); --dbname overrides
+the database.  With RDS_SIM_HTTP set, the last tenth of the queries run with
+the simulator's time bounds exclusive (restored afterwards).
+
+Comparison: as multisets; in order when the query's order is determined (ORDER
+BY ending in the unique id); for LIMIT/OFFSET without ORDER BY, the row count
+must equal the local one, the rows must be a sub-multiset of the local query
+without LIMIT/OFFSET, and, where the FDW reads one request stream in the API's
+order (no IN list, join or aggregate), the rows must be the same as the local
+ones in the same order (the local copy is in the API's order).
+
+Output: the seed, one block per difference (query, row counts, differing rows,
+the FDW plan), and at the end one line
+  differential: N queries, M differences, seed S
+Exit status 0 without differences, 1 with, 2 when the setup is unusable.
+
+Python 3 standard library and psycopg2 (Debian: python3-psycopg2).
+"""
+
+import argparse
+import collections
+import datetime
+import json
+import os
+import random
+import sys
+import time
+import urllib.request
+
+try:
+    import psycopg2
+except ImportError:         # pragma: no cover
+    sys.stderr.write("differential.py needs psycopg2 (apt-get install python3-psycopg2; "
+                     "run it with /usr/bin/python3)\n")
+    sys.exit(2)
+
+
+UTC = datetime.timezone.utc
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=UTC)
+TIMEZONES = ["UTC", "America/Los_Angeles", "Europe/Berlin", "Asia/Kolkata", "Pacific/Chatham"]
+MAX_SHOWN = 5           # differing rows shown per side
+
+# The two foreign-table variants besides rds_tasks, and their local twins.
+VARIANTS = {
+    "base": {"fdw": "rds_tasks", "local": "local_tasks", "time": "create_time",
+             "cols": ["id", "name", "instance_id", "instance_name", "instance_status",
+                      "order_id", "process", "fail_reason", "create_time", "end_time",
+                      "status"]},
+    "pr": {"fdw": "rds_tasks_pr", "local": "local_tasks_pr", "time": "create_time",
+           "cols": ["id", "name", "instance_id", "status", "order_id", "process",
+                    "fail_reason", "instance_status", "create_time", "end_time",
+                    "project_id", "region"]},
+    "typed": {"fdw": "rds_tasks_typed", "local": "local_tasks_typed", "time": "ts",
+              "cols": ["id", "name", "instance_id", "instance_status", "status",
+                       "order_id", "process", "fail_reason", "ts", "day", "end_time"]},
+}
+
+SPECIAL_VALUES = ["nope", "Failed ", " Failed", "failed", "FAILED", "a b", "a+b",
+                  "Nope&status=Failed", "x%20y", "%", "100%", "\u00fc-\u00df-\u20ac",
+                  "o'brien", "Completed,Failed", "#frag", "id=1;", "back\\slash",
+                  '"quoted"', "x" * 300, "Running\tx", "?offset=5"]
+
+OPTION_SETS = [
+    {"parallel_requests": "1"},
+    {"parallel_requests": "1"},
+    {"parallel_requests": "2"},
+    {"parallel_requests": "1", "page_size": "20"},
+    {"page_size": "33"},
+    {"parallel_requests": "8", "page_size": "17"},
+    {"cache_ttl": "60"},
+]
+
+
+def lit(v):
+    """A SQL literal for a Python value (None is NULL)."""
+    if v is None:
+        return "NULL"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+def ts_of(us):
+    """An aware UTC datetime of Unix microseconds (exact)."""
+    return EPOCH + datetime.timedelta(microseconds=us)
+
+
+class Data:
+    """The values of the local copy that queries draw from."""
+
+    def __init__(self, cur, project, region):
+        cur.execute("SELECT id, name, instance_id, order_id, status, instance_status,"
+                    " (extract(epoch FROM create_time) * 1000000)::bigint FROM local_tasks")
+        rows = cur.fetchall()
+        if not rows:
+            raise RuntimeError("local_tasks is empty")
+        self.n = len(rows)
+        self.ids = [r[0] for r in rows]
+        self.names = sorted({r[1] for r in rows if r[1]})
+        self.instances = sorted({r[2] for r in rows if r[2]})
+        self.orders = sorted({r[3] for r in rows if r[3]})
+        self.statuses = sorted({r[4] for r in rows if r[4]})
+        self.instance_statuses = sorted({r[5] for r in rows if r[5]})
+        self.times = [r[6] for r in rows if r[6] is not None]
+        self.min_time = min(self.times)
+        self.max_time = max(self.times)
+        self.project = project
+        self.region = region
+        self.by_field = {"id": self.ids, "name": self.names, "instance_id": self.instances,
+                         "order_id": self.orders, "status": self.statuses}
+
+
+class Case:
+    """One generated query (or prepared statement with its executions)."""
+
+    def __init__(self, kind, sql, mode="multiset", variant="base"):
+        self.kind = kind
+        self.sql = sql              # template: {T} is the table, {L} the limit clause
+        self.mode = mode            # multiset | ordered | limit
+        self.variant = variant
+        self.limit_clause = ""      # for mode limit: " LIMIT n OFFSET m"
+        self.strict = False         # mode limit: rows must equal the local ones in order
+        self.prepared = None        # dict for prepared statements
+        self.options = None         # table options set for this query only
+        self.exclusive = False      # simulator time bounds exclusive
+
+    def render(self, table, with_limit=True):
+        sql = self.sql.replace("{T}", table)
+        return sql.replace("{L}", self.limit_clause if with_limit else "")
+
+
+class Generator:
+    def __init__(self, rng, data):
+        self.rng = rng
+        self.d = data
+
+    # ----- values -----
+
+    def choice(self, seq):
+        return self.rng.choice(seq)
+
+    def weighted(self, pairs):
+        total = sum(w for w, _ in pairs)
+        r = self.rng.random() * total
+        for w, v in pairs:
+            r -= w
+            if r < 0:
+                return v
+        return pairs[-1][1]
+
+    def value(self, field):
+        """A value for an equality condition on field: mostly real ones."""
+        rng = self.rng
+        pool = self.d.by_field[field]
+        r = rng.random()
+        if r < 0.70:
+            return self.choice(pool)
+        if r < 0.78:
+            if field in ("id", "order_id"):
+                return "%032x" % rng.getrandbits(128)
+            if field == "instance_id":
+                return self.choice(pool)[:-2] + "zz"
+            return "Nope" + str(rng.randint(0, 99))
+        if r < 0.86:
+            if rng.random() < 0.5:
+                return self.trap(self.choice(pool))
+            return self.choice(SPECIAL_VALUES)
+        if r < 0.91:
+            return ""
+        if r < 0.95:
+            return None
+        v = self.choice(pool)
+        return self.choice([v.upper(), v.lower(), v + " ", v[:-1], " " + v])
+
+    def trap(self, v):
+        """A value that becomes the real value v if the request is not encoded
+        properly: a percent escape, a second parameter, a fragment, blanks."""
+        i = self.rng.randrange(len(v))
+        return self.choice([
+            v[:i] + "%%%02X" % ord(v[i]) + v[i + 1:],
+            v[:i] + "%%%02x" % ord(v[i]) + v[i + 1:],
+            v + "&x=1", v + "#x", v + ";x", v + "%00", v + "\n", v + "\t", v + " ",
+            v + "&offset=0", v + "\r\n", v + "\u00a0", v.replace("e", "%65", 1),
+        ])
+
+    def value_list(self, field, n):
+        vals = [self.value(field) for _ in range(n)]
+        if vals and self.rng.random() < 0.3:
+            vals.append(self.choice(vals))              # a duplicate
+        if self.rng.random() < 0.15:
+            vals.append(None)
+        if self.rng.random() < 0.1:
+            vals.append("")
+        self.rng.shuffle(vals)
+        return vals
+
+    def time_us(self):
+        """Unix microseconds near real create_time values."""
+        rng = self.rng
+        base = self.weighted([(80, None), (5, self.d.min_time), (5, self.d.max_time),
+                              (3, self.d.min_time - 86400 * 10 ** 6),
+                              (3, self.d.max_time + 86400 * 10 ** 6), (2, 0),
+                              (2, 946684800 * 10 ** 6)])
+        if base is None:
+            base = self.choice(self.d.times)
+        delta = self.choice([0, 0, 0, 0, 1000, -1000, 1, -1, 10 ** 6, -10 ** 6,
+                             500000, -999, 1001, 3600 * 10 ** 6, -86400 * 10 ** 6 * 2,
+                             rng.randint(-10 ** 11, 10 ** 11)])
+        return base + delta
+
+    def tstz_literal(self, us):
+        zone = self.choice([UTC, UTC, datetime.timezone(datetime.timedelta(hours=-8)),
+                            datetime.timezone(datetime.timedelta(hours=5, minutes=30)),
+                            datetime.timezone(datetime.timedelta(hours=12, minutes=45)),
+                            datetime.timezone(datetime.timedelta(hours=-3, minutes=-30))])
+        return ts_of(us).astimezone(zone).isoformat(sep=" ")
+
+    def tstz_expr(self, us):
+        """An expression for the instant us: constant, stable, or odd."""
+        form = self.weighted([(45, "lit"), (15, "cast"), (15, "interval"), (8, "now"),
+                              (6, "to_timestamp"), (4, "local"), (3, "inf"), (4, "initplan")])
+        if form == "lit":
+            return lit(self.tstz_literal(us))
+        if form == "cast":
+            return lit(self.tstz_literal(us)) + "::timestamptz"
+        if form == "interval":
+            d = self.choice([1, 1000, 10 ** 6, 3600 * 10 ** 6, -1, -1000])
+            return "(%s::timestamptz + interval '%d microseconds')" % (
+                lit(self.tstz_literal(us - d)), d)
+        if form == "now":
+            return "(now() - (now() - %s::timestamptz))" % lit(self.tstz_literal(us))
+        if form == "to_timestamp":
+            return "to_timestamp(%d.%06d)" % divmod(us, 10 ** 6)
+        if form == "local":
+            # a literal without zone: read in the session's TimeZone
+            return lit(ts_of(us).replace(tzinfo=None).isoformat(sep=" ")) + "::timestamp::timestamptz"
+        if form == "initplan":
+            return "(SELECT %s::timestamptz)" % lit(self.tstz_literal(us))
+        return self.choice(["'infinity'::timestamptz", "'-infinity'::timestamptz"])
+
+    def ts_expr(self, us):
+        """A timestamp (UTC wall clock) expression for the typed table."""
+        s = ts_of(us).replace(tzinfo=None).isoformat(sep=" ")
+        form = self.weighted([(60, "lit"), (20, "cast"), (10, "interval"), (10, "tz")])
+        if form == "lit":
+            return lit(s)
+        if form == "cast":
+            return lit(s) + "::timestamp"
+        if form == "interval":
+            return "(%s::timestamp + interval '1 millisecond')" % lit(
+                ts_of(us - 1000).replace(tzinfo=None).isoformat(sep=" "))
+        return lit(self.tstz_literal(us)) + "::timestamptz"    # cross-type: not pushed
+
+    # ----- conditions -----
+    # Each returns (sql, fanout): fanout is true when the condition may make
+    # the FDW read several request streams (IN lists, joins hidden in
+    # subqueries), which leaves the order of unordered rows open.
+
+    def eq_cond(self, v):
+        field = self.weighted([(25, "status"), (20, "instance_id"), (15, "id"),
+                               (15, "name"), (10, "order_id")])
+        col = "t." + field
+        val = self.value(field)
+        rng = self.rng
+        if val is None:
+            e = self.choice(["NULL::text", "NULL"])
+        else:
+            e = lit(val)
+            if rng.random() < 0.15:
+                e += self.choice(["::text", "::varchar", "::varchar(80)", "::name::text"])
+        if rng.random() < 0.05 and val is not None:
+            e = "%s COLLATE \"C\"" % e
+        if rng.random() < 0.05 and field == "status":
+            e = "current_setting('diff.status')"
+        if rng.random() < 0.04:
+            e = "(SELECT %s::text)" % lit(val)
+        if rng.random() < 0.2:
+            return "%s = %s" % (e, col), False
+        return "%s = %s" % (col, e), False
+
+    def in_cond(self, v):
+        field = self.weighted([(30, "status"), (25, "instance_id"), (20, "id"),
+                               (15, "name"), (10, "order_id")])
+        col = "t." + field
+        rng = self.rng
+        form = self.weighted([(45, "in"), (30, "array"), (10, "literal"), (7, "big"),
+                              (4, "empty"), (4, "subarray")])
+        if form == "big":
+            # more values than the FDW's fan-out cap: matched locally instead
+            pool = self.d.by_field[field]
+            vals = rng.sample(pool, min(len(pool), rng.randint(60, 160)))
+            if field == "status":
+                vals = list(pool) + ["x%d" % i for i in range(rng.randint(98, 140))]
+            return "%s IN (%s)" % (col, ", ".join(lit(x) for x in vals)), True
+        if form == "empty":
+            return "%s = ANY ('{}'::text[])" % col, False
+        if form == "subarray":
+            return ("%s = ANY (ARRAY(SELECT l.%s FROM local_tasks l WHERE l.%s IS NOT NULL"
+                    " ORDER BY l.id LIMIT %d OFFSET %d))" % (col, field, field,
+                                                              rng.randint(0, 6), rng.randint(0, 2000))), True
+        vals = self.value_list(field, rng.randint(1, 6))
+        if form == "in":
+            return "%s IN (%s)" % (col, ", ".join(lit(x) for x in vals)), True
+        if form == "array":
+            return "%s = ANY (ARRAY[%s]::%s[])" % (col, ", ".join(lit(x) for x in vals),
+                                                  self.choice(["text", "text", "varchar"])), True
+        # an array literal: only values without characters special in it
+        vals = [x for x in vals if x is None or (x and all(c.isalnum() or c in "-_" for c in x))]
+        body = ",".join("NULL" if x is None else '"%s"' % x for x in vals)
+        return "%s = ANY (%s::text[])" % (col, lit("{" + body + "}")), True
+
+    def time_cond(self, v):
+        rng = self.rng
+        if v == "typed":
+            if rng.random() < 0.25:
+                day = ts_of(self.time_us()).date().isoformat()
+                op = self.choice(["=", ">=", "<", "<=", ">"])
+                if rng.random() < 0.3:
+                    day2 = ts_of(self.time_us()).date().isoformat()
+                    return "t.day BETWEEN %s AND %s" % (lit(day), lit(day2)), False
+                return "t.day %s %s" % (op, lit(day) + self.choice(["", "::date"])), False
+            col, expr = "t.ts", self.ts_expr
+        else:
+            col, expr = "t.create_time", self.tstz_expr
+        op = self.choice([">", ">=", "<", "<=", "=", "BETWEEN", "BETWEEN", "commuted"])
+        us = self.time_us()
+        if op == "BETWEEN":
+            us2 = us + self.choice([0, 1, 1000, 10 ** 6, 3600 * 10 ** 6, 86400 * 10 ** 6 * 3,
+                                    -1000, -10 ** 6])
+            sym = " SYMMETRIC" if rng.random() < 0.1 else ""
+            neg = "NOT " if rng.random() < 0.05 else ""
+            return "%s %sBETWEEN%s %s AND %s" % (col, neg, sym, expr(us), expr(us2)), False
+        if op == "commuted":
+            return "%s %s %s" % (expr(us), self.choice(["<", "<=", ">", ">=", "="]), col), False
+        if op == "=" and rng.random() < 0.6:
+            us = self.choice(self.d.times)      # hit a real instant
+        return "%s %s %s" % (col, op, expr(us)), False
+
+    def window_conds(self, v):
+        """Several bounds combined: a window around a real instant."""
+        us = self.choice(self.d.times)
+        conds = []
+        for _ in range(self.rng.randint(2, 4)):
+            lower = self.rng.random() < 0.5
+            d = self.choice([0, 0, 1, 1000, 10 ** 6, 3600 * 10 ** 6, 86400 * 10 ** 6])
+            if v == "typed":
+                col, e = "t.ts", self.ts_expr(us - d if lower else us + d)
+            else:
+                col, e = "t.create_time", self.tstz_expr(us - d if lower else us + d)
+            op = self.choice([">", ">="] if lower else ["<", "<="])
+            conds.append("%s %s %s" % (col, op, e))
+        return conds
+
+    def col(self, v, name):
+        if v == "typed" and name == "create_time":
+            return "t.ts"
+        return "t." + name
+
+    def nonpush_cond(self, v):
+        rng = self.rng
+        ct = self.col(v, "create_time")
+        opts = [
+            lambda: "t.process > %d" % rng.randint(0, 100),
+            lambda: "t.process <= %d" % rng.randint(0, 100),
+            lambda: "t.process IS NULL",
+            lambda: "lower(t.name) = %s" % lit(self.choice(self.d.names).lower()),
+            lambda: "t.status <> %s" % lit(self.choice(self.d.statuses)),
+            lambda: "t.instance_status LIKE '% %'",
+            lambda: "t.instance_status = %s" % lit(self.choice(self.d.instance_statuses)),
+            lambda: "t.fail_reason IS NULL",
+            lambda: "t.fail_reason IS NOT NULL",
+            lambda: "t.order_id IS NULL",
+            lambda: "t.end_time IS NULL",
+            lambda: "t.end_time > %s + interval '%d minutes'" % (ct, rng.randint(1, 120)),
+            lambda: "t.name LIKE %s" % lit(self.choice(["Create%", "%Backup%", "Modify%", "%"])),
+            lambda: "t.id LIKE %s" % lit(self.choice("0123456789abcdef") + "%"),
+            lambda: "upper(t.status) = 'FAILED'",
+            lambda: "t.status <> ALL (ARRAY['Completed', 'Running'])",
+            lambda: "t.status IS NOT DISTINCT FROM %s" % lit(self.choice(self.d.statuses)),
+            lambda: "NOT (t.status = %s)" % lit(self.choice(self.d.statuses)),
+            lambda: "t.id = t.instance_id",
+            lambda: "t.instance_id = ((random() * 0)::int)::text",
+            lambda: "t.status = 'failed' COLLATE diff_nocase",
+            lambda: "t.name = %s COLLATE diff_nocase" % lit(self.choice(self.d.names).upper()),
+            lambda: "%s::date = %s" % (ct, lit(ts_of(self.choice(self.d.times)).date().isoformat())),
+            lambda: "length(t.order_id) = 32",
+            lambda: "t.instance_id IS NOT NULL",
+            lambda: "t.status IN (SELECT 'Failed' UNION ALL SELECT 'Running')",
+        ]
+        c = opts[rng.randrange(len(opts))]()
+        return c, "(SELECT" in c      # a semi-join: several streams
+
+    def or_cond(self, v):
+        parts = []
+        fan = False
+        for _ in range(self.rng.randint(2, 3)):
+            kind = self.weighted([(40, "eq"), (20, "in"), (20, "time"), (20, "np")])
+            c, f = self.one_cond(v, kind)
+            parts.append(c)
+            fan = fan or f
+        return "(" + " OR ".join(parts) + ")", fan
+
+    def pr_cond(self, v):
+        good = [self.d.project, self.d.region]
+        col = self.choice(["t.project_id", "t.region"])
+        right = self.d.project if col == "t.project_id" else self.d.region
+        form = self.weighted([(50, "eq"), (20, "other"), (20, "in"), (10, "null")])
+        if form == "eq":
+            return "%s = %s" % (col, lit(right)), False
+        if form == "other":
+            return "%s = %s" % (col, lit(self.choice(["fedcba9876543210fedcba9876543210",
+                                                      "eu-nl", "", right.upper()]))), False
+        if form == "in":
+            vals = [right, "other", self.choice(good)]
+            self.rng.shuffle(vals)
+            return "%s IN (%s)" % (col, ", ".join(lit(x) for x in vals)), False
+        return "%s IS NULL" % col, False
+
+    def one_cond(self, v, kind):
+        if kind == "eq":
+            return self.eq_cond(v)
+        if kind == "in":
+            return self.in_cond(v)
+        if kind == "time":
+            return self.time_cond(v)
+        if kind == "np":
+            return self.nonpush_cond(v)
+        if kind == "or":
+            return self.or_cond(v)
+        if kind == "pr":
+            return self.pr_cond(v)
+        if kind == "pseudo":
+            # no column of the table: a gating condition, checked once
+            return self.choice([
+                "now() > '2000-01-01'", "now() < '2000-01-01'",
+                "current_setting('diff.status') = %s" % lit(self.choice(self.d.statuses)),
+                "current_user <> 'nobody'", "current_user = 'nobody'",
+                "(SELECT 1) = %d" % self.rng.randint(1, 2),
+                "pg_backend_pid() > 0",
+            ]), False
+        if kind == "semi":
+            return self.choice([
+                "t.instance_id IN (SELECT instance_id FROM inventory)",
+                "EXISTS (SELECT 1 FROM inventory i2 WHERE i2.instance_id = t.instance_id)",
+                "t.order_id IN (SELECT order_id FROM orders)",
+                "NOT EXISTS (SELECT 1 FROM big_inventory b2 WHERE b2.instance_id = t.instance_id"
+                " AND b2.owner = 'x')",
+            ]), True
+        raise ValueError(kind)
+
+    def where(self, v, lo=0, hi=4, allow_semi=True):
+        """A WHERE clause ('' or ' WHERE ...') and whether it may fan out."""
+        rng = self.rng
+        conds = []
+        fan = False
+        n = min(max(lo, self.weighted([(20, 0), (38, 1), (27, 2), (10, 3), (5, 4)])), hi)
+        for _ in range(n):
+            pairs = [(30, "eq"), (15, "in"), (22, "time"), (20, "np"), (6, "or"), (3, "pseudo")]
+            if v == "pr":
+                pairs.append((20, "pr"))
+            if allow_semi and v == "base":
+                pairs.append((3, "semi"))
+            c, f = self.one_cond(v, self.weighted(pairs))
+            conds.append(c)
+            fan = fan or f
+        if rng.random() < 0.08:
+            conds.extend(self.window_conds(v))
+        if not conds:
+            return "", fan
+        return " WHERE " + " AND ".join(conds), fan
+
+    # ----- shapes -----
+
+    def select_list(self, v):
+        cols = VARIANTS[v]["cols"]
+        r = self.rng.random()
+        if r < 0.2:
+            return "t.*"
+        if r < 0.3:
+            return "t.id, upper(t.status) AS s, t.process + 1 AS p"
+        k = self.rng.randint(1, min(5, len(cols)))
+        picked = self.rng.sample(cols, k)
+        if "id" not in picked and self.rng.random() < 0.5:
+            picked.insert(0, "id")
+        return ", ".join("t." + c for c in picked)
+
+    def variant(self):
+        return self.weighted([(70, "base"), (15, "pr"), (15, "typed")])
+
+    def gen_select(self):
+        v = self.variant()
+        where, _ = self.where(v)
+        sel = self.select_list(v)
+        distinct = "DISTINCT " if self.rng.random() < 0.05 else ""
+        return Case("select", "SELECT %s%s FROM {T} t%s" % (distinct, sel, where), variant=v)
+
+    def limit_clause(self):
+        rng = self.rng
+        n = self.d.n
+        limit = self.choice([0, 1, 1, 5, 10, 49, 50, 51, 120, rng.randint(1, 300), n + 500, None])
+        offset = self.choice([None, None, 0, 1, 50, 99, rng.randint(0, n), n - 1, n, n + 100, 5000])
+        if limit is None and offset is None:
+            limit = 7
+        clause = ""
+        if rng.random() < 0.5:
+            if limit is not None:
+                clause += " LIMIT %d" % limit
+            if offset is not None:
+                clause += " OFFSET %d" % offset
+        else:
+            if offset is not None:
+                clause += " OFFSET %d" % offset
+            if limit is not None:
+                clause += " LIMIT %d" % limit
+        if rng.random() < 0.08:
+            return self.choice([" LIMIT ALL", " LIMIT NULL", " OFFSET NULL LIMIT 3",
+                                " LIMIT ALL OFFSET %d" % (n - 3), " LIMIT (SELECT 4)",
+                                " OFFSET (SELECT 2) LIMIT 2", " LIMIT 2 + 1 OFFSET 10 * 10"])
+        if rng.random() < 0.08 and limit is not None:
+            clause = clause.replace("LIMIT %d" % limit, "FETCH FIRST %d ROWS ONLY" % limit)
+            if "OFFSET" in clause and clause.index("OFFSET") > clause.index("FETCH"):
+                clause = " OFFSET %d FETCH FIRST %d ROWS ONLY" % (offset, limit)
+        return clause
+
+    def gen_limit(self):
+        """LIMIT/OFFSET without ORDER BY: the API's order."""
+        v = self.variant()
+        where, fan = self.where(v, 0, 2, allow_semi=False)
+        sel = self.select_list(v)
+        distinct = self.rng.random() < 0.05
+        c = Case("limit", "SELECT %s%s FROM {T} t%s{L}" % ("DISTINCT " if distinct else "", sel,
+                                                          where), mode="limit", variant=v)
+        c.limit_clause = self.limit_clause()
+        c.strict = not fan and not distinct
+        return c
+
+    def gen_ordered(self):
+        v = self.variant()
+        where, _ = self.where(v, 0, 3)
+        sel = self.select_list(v)
+        ct = self.col(v, "create_time")
+        order = self.choice(["t.id", "t.id DESC", "%s DESC, t.id" % ct, "%s, t.id DESC" % ct,
+                             "t.status, t.id", "t.process NULLS FIRST, t.id",
+                             "t.name DESC, %s, t.id" % ct])
+        c = Case("ordered", "SELECT %s FROM {T} t%s ORDER BY %s%s" % (
+            sel, where, order, self.limit_clause() if self.rng.random() < 0.8 else ""),
+            mode="ordered", variant=v)
+        return c
+
+    def gen_aggregate(self):
+        v = self.variant()
+        where, _ = self.where(v, 0, 3)
+        ct = self.col(v, "create_time")
+        form = self.choice([
+            "SELECT count(*) FROM {T} t%s",
+            "SELECT count(*) FROM {T} t%s",
+            "SELECT count(*), count(*) + 1 FROM {T} t%s",
+            "SELECT count(t.fail_reason) FROM {T} t%s",
+            "SELECT count(*), count(t.order_id), count(t.process) FROM {T} t%s",
+            "SELECT t.status, count(*) FROM {T} t%s GROUP BY t.status",
+            "SELECT t.name, count(*) FROM {T} t%s GROUP BY t.name HAVING count(*) > 10",
+            "SELECT count(DISTINCT t.instance_id), min(" + ct + "), max(" + ct + ") FROM {T} t%s",
+            "SELECT count(*) FILTER (WHERE t.process > 50) FROM {T} t%s",
+            "SELECT count(*) FROM {T} t%s HAVING count(*) > 0",
+            "SELECT count(*) FROM (SELECT 1 FROM {T} t%s{L}) s",
+            "SELECT count(*), sum(t.process) FROM {T} t%s",
+            "SELECT t.id, count(*) OVER (PARTITION BY t.status) FROM {T} t%s",
+        ])
+        c = Case("aggregate", form % where, variant=v)
+        if "{L}" in form:
+            c.limit_clause = self.limit_clause()    # a count is order-independent
+        return c
+
+    def gen_join(self):
+        rng = self.rng
+        where, _ = self.where("base", 0, 2, allow_semi=False)
+        w2 = where.replace(" WHERE ", " AND ") if where else ""
+        form = self.choice(["small", "small", "big", "left", "values", "orders", "self",
+                            "names", "semi", "exists", "anti", "right", "instances",
+                            "instances", "self2"])
+        if form == "small":
+            sql = ("SELECT i.owner, t.id, t.status FROM inventory i JOIN {T} t"
+                   " ON t.instance_id = i.instance_id" + where)
+        elif form == "big":
+            sql = ("SELECT i.owner, t.id, t.create_time FROM big_inventory i JOIN {T} t"
+                   " ON t.instance_id = i.instance_id" + where)
+        elif form == "left":
+            c, _ = self.one_cond("base", self.choice(["eq", "time", "np"]))
+            sql = ("SELECT i.instance_id, t.id, t.status FROM inventory i LEFT JOIN {T} t"
+                   " ON t.instance_id = i.instance_id AND " + c)
+        elif form == "right":
+            sql = ("SELECT i.owner, t.id FROM inventory i RIGHT JOIN {T} t"
+                   " ON t.instance_id = i.instance_id" + where)
+        elif form == "values":
+            keys = self.value_list("id", rng.randint(1, 5))
+            vals = ", ".join("(%s::text)" % lit(k) for k in keys)
+            sql = ("SELECT v.k, t.id, t.name FROM (VALUES %s) v(k) JOIN {T} t ON t.id = v.k%s"
+                   % (vals, where))
+        elif form == "instances":
+            # repeated outer values: each rescan must return the rows again
+            keys = self.value_list("instance_id", rng.randint(1, 4))
+            vals = ", ".join("(%d, %s::text)" % (n, lit(k)) for n, k in enumerate(keys))
+            sql = ("SELECT v.n, t.id, t.status FROM (VALUES %s) v(n, k) JOIN {T} t"
+                   " ON t.instance_id = v.k%s" % (vals, where))
+        elif form == "orders":
+            sql = ("SELECT o.order_id, t.id, t.status FROM orders o JOIN {T} t"
+                   " ON t.order_id = o.order_id" + where)
+        elif form == "self":
+            a = self.choice(self.d.ids)
+            sql = ("SELECT a.id, t.id, t.status FROM {T} a JOIN {T} t"
+                   " ON t.instance_id = a.instance_id WHERE a.id = %s%s" % (lit(a), w2))
+        elif form == "self2":
+            # an outer foreign scan paused while the inner one runs, per row
+            inst = self.choice(self.d.instances)
+            key = self.choice(["id", "id", "order_id", "name"])
+            sql = ("SELECT a.id, t.id, t.status FROM {T} a JOIN {T} t ON t.%s = a.%s"
+                   " WHERE a.instance_id = %s%s" % (key, key, lit(inst), w2))
+            if key == "name":
+                sql += " AND t.instance_id = a.instance_id"
+        elif form == "names":
+            names = self.value_list("name", rng.randint(1, 3))
+            vals = ", ".join("(%s::text)" % lit(n) for n in names)
+            sql = ("SELECT n.k, count(*) FROM (VALUES %s) n(k) JOIN {T} t ON t.name = n.k%s"
+                   " GROUP BY n.k" % (vals, where))
+        elif form == "semi":
+            sql = ("SELECT t.id, t.instance_id FROM {T} t WHERE t.instance_id IN"
+                   " (SELECT instance_id FROM inventory)" + w2)
+        elif form == "exists":
+            sql = ("SELECT t.id FROM {T} t WHERE EXISTS (SELECT 1 FROM inventory i"
+                   " WHERE i.instance_id = t.instance_id)" + w2)
+        else:
+            sql = ("SELECT i.instance_id FROM inventory i WHERE NOT EXISTS (SELECT 1 FROM {T} t"
+                   " WHERE t.instance_id = i.instance_id%s)" % w2)
+        return Case("join", sql)
+
+    def gen_lateral(self):
+        where, _ = self.where("base", 0, 2, allow_semi=False)
+        w2 = where.replace(" WHERE ", " AND ") if where else ""
+        inv = "big_inventory" if self.rng.random() < 0.2 else "inventory"
+        form = self.choice(["count", "top", "left", "scalar", "scalar_limit"])
+        if form == "count":
+            sql = ("SELECT i.owner, x.n FROM %s i, LATERAL (SELECT count(*) AS n FROM {T} t"
+                   " WHERE t.instance_id = i.instance_id%s) x" % (inv, w2))
+        elif form == "top":
+            sql = ("SELECT i.instance_id, x.id, x.create_time FROM %s i, LATERAL (SELECT t.id,"
+                   " t.create_time FROM {T} t WHERE t.instance_id = i.instance_id%s"
+                   " ORDER BY t.create_time DESC, t.id LIMIT %d) x" % (inv, w2,
+                                                                     self.rng.randint(0, 4)))
+        elif form == "left":
+            sql = ("SELECT i.instance_id, x.id FROM %s i LEFT JOIN LATERAL (SELECT t.id FROM {T} t"
+                   " WHERE t.instance_id = i.instance_id%s) x ON true" % (inv, w2))
+        elif form == "scalar":
+            sql = ("SELECT i.instance_id, (SELECT count(*) FROM {T} t WHERE"
+                   " t.instance_id = i.instance_id%s) FROM %s i" % (w2, inv))
+        else:
+            sql = ("SELECT i.instance_id, (SELECT count(*) FROM (SELECT 1 FROM {T} t WHERE"
+                   " t.instance_id = i.instance_id%s LIMIT %d) s) FROM %s i"
+                   % (w2, self.rng.randint(0, 30), inv))
+        return Case("lateral", sql)
+
+    def gen_union(self):
+        w1, _ = self.where("base", 1, 3, allow_semi=False)
+        w2, _ = self.where("base", 1, 3, allow_semi=False)
+        form = self.choice(["all", "distinct", "limits"])
+        if form == "all":
+            sql = "SELECT t.id, t.status FROM {T} t%s UNION ALL SELECT t.id, t.status FROM {T} t%s"
+        elif form == "distinct":
+            sql = "SELECT t.instance_id FROM {T} t%s UNION SELECT t.instance_id FROM {T} t%s"
+        else:
+            # each branch's LIMIT may be pushed; the count does not depend on the order
+            sql = ("SELECT count(*) FROM ((SELECT t.id FROM {T} t%%s LIMIT %d) UNION ALL"
+                   " (SELECT t.id FROM {T} t%%s OFFSET %d LIMIT %d)) u"
+                   % (self.rng.randint(0, 60), self.rng.randint(0, 100), self.rng.randint(0, 60)))
+        return Case("union", sql % (w1, w2))
+
+    def gen_interleave(self):
+        """Two scans open at once: cursors fetched alternately in one transaction."""
+        c = self.gen_select()
+        c2 = self.gen_select() if self.rng.random() < 0.8 else self.gen_ordered()
+        c.kind = "interleave"
+        c.second = c2
+        c.chunks = [self.rng.randint(1, 60) for _ in range(16)]
+        return c
+
+    def gen_actions(self):
+        rng = self.rng
+        form = self.choice(["all", "eq", "in", "count", "local", "limit"])
+        if form == "all":
+            return Case("actions", "SELECT name FROM {T}",)
+        if form == "count":
+            return Case("actions", "SELECT count(*) FROM {T} WHERE name <> %s" % lit(
+                self.choice(self.d.names)) if rng.random() < 0.5 else "SELECT count(*) FROM {T}")
+        if form == "local":
+            return Case("actions", "SELECT name FROM {T} WHERE lower(name) LIKE %s" % lit(
+                self.choice(["create%", "%instance%", "%e%", "x%"])))
+        if form == "limit":
+            c = Case("actions", "SELECT name FROM {T}{L}", mode="limit")
+            c.limit_clause = " LIMIT %d" % rng.randint(0, 20)
+            return c
+        if form == "eq":
+            return Case("actions", "SELECT name FROM {T} WHERE name = %s" % lit(self.value("name")))
+        vals = self.value_list("name", rng.randint(1, 4))
+        return Case("actions", "SELECT name FROM {T} WHERE name IN (%s)" % ", ".join(
+            lit(x) for x in vals))
+
+    # prepared statements: (parameter types, body, limit?, parameter generators)
+
+    def gen_prepared(self):
+        rng = self.rng
+        d = self.d
+
+        def status():
+            return self.value("status")
+
+        def inst():
+            return self.value("instance_id")
+
+        def ids_array():
+            r = rng.random()
+            if r < 0.25:
+                vals = rng.sample(d.ids, rng.randint(101, 160))     # over the fan-out cap
+            elif r < 0.35:
+                vals = []
+            else:
+                vals = self.value_list("id", rng.randint(1, 5))
+            return "ARRAY[%s]::text[]" % ", ".join(lit(x) for x in vals)
+
+        def statuses_array():
+            return "ARRAY[%s]::text[]" % ", ".join(
+                lit(x) for x in self.value_list("status", rng.randint(1, 3)))
+
+        def insts_array():
+            return "ARRAY[%s]::text[]" % ", ".join(
+                lit(x) for x in self.value_list("instance_id", rng.randint(1, 4)))
+
+        def tstz():
+            if rng.random() < 0.05:
+                return "NULL"
+            return lit(self.tstz_literal(self.time_us()))
+
+        def offset():
+            return str(self.choice([0, 0, 1, 50, rng.randint(0, d.n), d.n, d.n + 10]))
+
+        def limit():
+            return self.choice(["0", "1", "5", "50", "51", str(rng.randint(1, 200)), "NULL"])
+
+        def proc():
+            return str(rng.randint(0, 100))
+
+        def name():
+            return lit(self.value("name"))
+
+        L = lambda f: (lambda: lit(f()))        # noqa: E731
+        templates = [
+            (["text"], "SELECT t.id, t.status FROM {T} t WHERE t.status = $1", False, [L(status)]),
+            (["text"], "SELECT count(*) FROM {T} t WHERE t.status = $1", False, [L(status)]),
+            (["text", "timestamptz"], "SELECT count(*) FROM {T} t WHERE t.status = $1"
+             " AND t.create_time >= $2", False, [L(status), tstz]),
+            (["text[]"], "SELECT count(*) FROM {T} t WHERE t.id = ANY ($1)", False, [ids_array]),
+            (["text[]", "text"], "SELECT count(*) FROM {T} t WHERE t.id = ANY ($1)"
+             " AND t.status = $2", False, [ids_array, L(status)]),
+            (["text[]"], "SELECT t.id, t.name FROM {T} t WHERE t.status = ANY ($1)",
+             False, [statuses_array]),
+            (["text[]", "text"], "SELECT t.id FROM {T} t WHERE t.instance_id = ANY ($1)"
+             " AND t.status = $2", False, [insts_array, L(status)]),
+            (["timestamptz", "timestamptz"], "SELECT t.id, t.create_time FROM {T} t WHERE"
+             " t.create_time BETWEEN $1 AND $2 ORDER BY t.create_time, t.id", False, [tstz, tstz]),
+            (["text", "int"], "SELECT t.id FROM {T} t WHERE t.instance_id = $1 AND"
+             " t.process > $2", False, [L(inst), proc]),
+            (["timestamptz", "text"], "SELECT t.id FROM {T} t WHERE t.create_time >"
+             " $1::timestamptz - interval '1 day' AND t.name = $2", False, [tstz, name]),
+            (["text"], "SELECT i.owner, t.id FROM inventory i JOIN {T} t ON"
+             " t.instance_id = i.instance_id WHERE t.status = $1", False, [L(status)]),
+            (["text"], "SELECT count(*) FROM {T} t WHERE t.order_id = $1", False,
+             [lambda: lit(self.value("order_id"))]),
+            ([], "SELECT t.id FROM {T} t", True, []),
+            (["text"], "SELECT t.id, t.status FROM {T} t WHERE t.status = $1", True, [L(status)]),
+            (["text", "timestamptz"], "SELECT t.id FROM {T} t WHERE t.instance_id = $1"
+             " AND t.create_time < $2", True, [L(inst), tstz]),
+            (["text[]"], "SELECT t.id FROM {T} t WHERE t.status = ANY ($1)", True,
+             [statuses_array]),
+        ]
+        types, body, limited, gens = self.choice(templates)
+        n = len(types)
+        if limited:
+            types = types + ["bigint", "bigint"]
+            body_l = body + " OFFSET $%d LIMIT $%d" % (n + 1, n + 2)
+            gens = gens + [offset, limit]
+        else:
+            body_l = body
+        execs = [[g() for g in gens] for _ in range(rng.randint(6, 9))]
+        if rng.random() < 0.3:
+            # the same parameters again after the plan went generic
+            execs.append(list(execs[0]))
+        c = Case("prepared", body_l, mode="ordered" if "ORDER BY" in body else "multiset")
+        c.prepared = {"types": types, "body": body, "nbase": n, "limited": limited,
+                      "execs": execs,
+                      "plan_cache_mode": self.weighted([(60, "auto"),
+                                                        (25, "force_generic_plan"),
+                                                        (15, "force_custom_plan")]),
+                      "strict": limited and "ANY" not in body}
+        return c
+
+    def generate(self):
+        kind = self.weighted([(30, "select"), (14, "limit"), (9, "ordered"), (13, "aggregate"),
+                              (13, "join"), (6, "lateral"), (10, "prepared"), (3, "union"),
+                              (3, "interleave"), (2, "actions")])
+        c = getattr(self, "gen_" + kind)()
+        if c.kind != "actions" and c.variant == "base" and self.rng.random() < 0.12:
+            c.options = self.choice(OPTION_SETS)
+        return c
+
+
+# ---------------------------------------------------------------------------
+# running and comparing
+# ---------------------------------------------------------------------------
+
+class ConnectionLost(Exception):
+    """The server closed the connection (a crashed backend, typically)."""
+
+    def __init__(self, sql, error):
+        super().__init__("%s: %s" % (sql, error))
+        self.sql = sql
+        self.error = error
+
+
+class Runner:
+    def __init__(self, conn, seed, verbose, explain):
+        self.conn = conn
+        self.cur = conn.cursor()
+        self.seed = seed
+        self.verbose = verbose
+        self.explain = explain
+        self.differences = 0
+        self.comparisons = 0
+        self.case_no = 0
+        self.sizes = collections.Counter()     # local result sizes: 0, 1, 2 = more
+
+    def run_sql(self, sql):
+        """(rows, None) or (None, error) for one statement; errors roll back."""
+        try:
+            self.cur.execute(sql)
+            return self.cur.fetchall(), None
+        except psycopg2.Error as e:
+            if self.conn.closed:
+                raise ConnectionLost(sql, e)
+            try:
+                self.conn.rollback()
+            except psycopg2.Error:
+                raise ConnectionLost(sql, e)
+            return None, e
+
+    def plain(self, sql):
+        self.cur.execute(sql)
+        self.conn.commit()
+
+    def fdw_table(self, case):
+        if case.kind == "actions":
+            return "rds_task_actions"
+        return VARIANTS[case.variant]["fdw"]
+
+    def local_table(self, case):
+        if case.kind == "actions":
+            return "(SELECT DISTINCT name FROM local_tasks WHERE name IS NOT NULL) AS a"
+        return VARIANTS[case.variant]["local"]
+
+    # ----- reporting -----
+
+    def report(self, case, what, fdw_sql, local_sql, fdw, loc, fdw_err=None, loc_err=None,
+               note="", explain_sql=None):
+        self.differences += 1
+        out = []
+        out.append("=" * 72)
+        out.append("DIFFERENCE %d: query %d (%s, compared %s), seed %d" % (
+            self.differences, self.case_no, case.kind, what, self.seed))
+        out.append("  replay: test/differential.py --seed %d --case %d" % (self.seed, self.case_no))
+        if case.options:
+            out.append("  table options: ALTER FOREIGN TABLE rds_tasks OPTIONS (%s)" %
+                       ", ".join("ADD %s '%s'" % kv for kv in sorted(case.options.items())))
+        if case.exclusive:
+            out.append("  simulator: time_bounds exclusive")
+        out.append("  FDW query:   " + fdw_sql)
+        out.append("  local query: " + local_sql)
+        if note:
+            out.append("  " + note)
+        if fdw_err is not None:
+            out.append("  FDW error: %s" % str(fdw_err).strip().replace("\n", "\n    "))
+        if loc_err is not None:
+            out.append("  local error: %s" % str(loc_err).strip().replace("\n", "\n    "))
+        out.append("  rows: FDW %s, local %s" % ("error" if fdw is None else len(fdw),
+                                                "error" if loc is None else len(loc)))
+        if fdw is not None and loc is not None:
+            cf, cl = collections.Counter(fdw), collections.Counter(loc)
+            only_f = list((cf - cl).elements())
+            only_l = list((cl - cf).elements())
+            if only_f or only_l:
+                out.append("  only in FDW (%d):" % len(only_f))
+                for r in sorted(only_f, key=repr)[:MAX_SHOWN]:
+                    out.append("    %r" % (r,))
+                out.append("  only in local (%d):" % len(only_l))
+                for r in sorted(only_l, key=repr)[:MAX_SHOWN]:
+                    out.append("    %r" % (r,))
+            else:
+                out.append("  same rows, different order; first differing positions:")
+                shown = 0
+                for i, (a, b) in enumerate(zip(fdw, loc)):
+                    if a != b and shown < MAX_SHOWN:
+                        out.append("    [%d] FDW %r / local %r" % (i, a, b))
+                        shown += 1
+        if self.explain and explain_sql:
+            rows, err = self.run_sql("EXPLAIN (VERBOSE, COSTS OFF) " + explain_sql)
+            if rows is not None:
+                out.append("  FDW plan:")
+                out.extend("    " + r[0] for r in rows)
+            self.conn.rollback()
+        print("\n".join(out), flush=True)
+
+    # ----- comparisons -----
+
+    def compare_rows(self, case, what, fdw_sql, local_sql, fdw, fdw_err, loc, loc_err,
+                     ordered, explain_sql=None, unlimited=None, strict=False):
+        self.comparisons += 1
+        if fdw is not None and loc is not None:
+            self.sizes[min(len(loc), 2)] += 1
+        if fdw_err is not None or loc_err is not None:
+            if fdw_err is not None and loc_err is not None and fdw_err.pgcode == loc_err.pgcode:
+                return
+            self.report(case, what, fdw_sql, local_sql, fdw, loc, fdw_err, loc_err,
+                        explain_sql=explain_sql)
+            return
+        if unlimited is not None:
+            # LIMIT/OFFSET without ORDER BY
+            note = ""
+            if len(fdw) != len(loc):
+                note = "row counts differ (local without LIMIT/OFFSET: %d rows)" % len(unlimited)
+            elif collections.Counter(fdw) - collections.Counter(unlimited):
+                note = "FDW rows are not a subset of the local rows without LIMIT/OFFSET"
+            elif strict and fdw != loc:
+                note = ("FDW rows are not the local rows in the API's order (one request"
+                        " stream, local copy in API order)")
+            if note:
+                self.report(case, what, fdw_sql, local_sql, fdw, loc, note=note,
+                            explain_sql=explain_sql)
+            return
+        if ordered:
+            if fdw != loc:
+                self.report(case, what, fdw_sql, local_sql, fdw, loc, explain_sql=explain_sql)
+        elif collections.Counter(fdw) != collections.Counter(loc):
+            self.report(case, what, fdw_sql, local_sql, fdw, loc, explain_sql=explain_sql)
+
+    def run_plain(self, case):
+        fdw_sql = case.render(self.fdw_table(case))
+        local_sql = case.render(self.local_table(case))
+        if self.verbose:
+            print("[%d] %s" % (self.case_no, fdw_sql), flush=True)
+        # one transaction: now() is the same for both
+        fdw, fdw_err = self.run_sql(fdw_sql)
+        loc, loc_err = self.run_sql(local_sql)
+        unlimited = None
+        if case.mode == "limit" and loc is not None and fdw is not None:
+            unlimited, err = self.run_sql(case.render(self.local_table(case), with_limit=False))
+            if err is not None:
+                raise RuntimeError("local query failed: %s" % err)
+        self.conn.rollback()
+        self.compare_rows(case, "in order" if case.mode == "ordered" else
+                          ("with LIMIT rules" if case.mode == "limit" else "as multisets"),
+                          fdw_sql, local_sql, fdw, fdw_err, loc, loc_err,
+                          ordered=case.mode == "ordered", explain_sql=fdw_sql,
+                          unlimited=unlimited, strict=case.strict)
+
+    def run_prepared(self, case):
+        p = case.prepared
+        fdw_t, loc_t = self.fdw_table(case), self.local_table(case)
+        types = "(%s)" % ", ".join(p["types"]) if p["types"] else ""
+        stmts = {
+            "dp_fdw": case.sql.replace("{T}", fdw_t),
+            "dp_loc": case.sql.replace("{T}", loc_t),
+        }
+        if p["limited"]:
+            base_types = p["types"][:p["nbase"]]
+            stmts["dp_unl"] = p["body"].replace("{T}", loc_t)
+        self.plain("SET plan_cache_mode = %s" % p["plan_cache_mode"])
+        try:
+            for name, body in stmts.items():
+                t = types
+                if name == "dp_unl":
+                    t = "(%s)" % ", ".join(base_types) if base_types else ""
+                self.plain("PREPARE %s%s AS %s" % (name, t, body))
+            desc = "PREPARE p%s AS %s" % (types, stmts["dp_fdw"])
+            if self.verbose:
+                print("[%d] %s" % (self.case_no, desc), flush=True)
+            for i, params in enumerate(p["execs"]):
+                args = "(%s)" % ", ".join(params) if params else ""
+                fdw, fdw_err = self.run_sql("EXECUTE dp_fdw" + args)
+                loc, loc_err = self.run_sql("EXECUTE dp_loc" + args)
+                unlimited = None
+                if p["limited"] and fdw is not None and loc is not None:
+                    bargs = params[:p["nbase"]]
+                    unlimited, err = self.run_sql(
+                        "EXECUTE dp_unl" + ("(%s)" % ", ".join(bargs) if bargs else ""))
+                    if err is not None:
+                        raise RuntimeError("local query failed: %s" % err)
+                self.conn.rollback()
+                what = "execution %d of %d, plan_cache_mode %s" % (i + 1, len(p["execs"]),
+                                                                 p["plan_cache_mode"])
+                self.compare_rows(case, what, "%s; EXECUTE p%s" % (desc, args),
+                                  "EXECUTE (local twin)%s" % args, fdw, fdw_err, loc, loc_err,
+                                  ordered=case.mode == "ordered",
+                                  explain_sql="EXECUTE dp_fdw" + args, unlimited=unlimited,
+                                  strict=p["strict"])
+        finally:
+            if not self.conn.closed:
+                self.conn.rollback()
+                self.plain("DEALLOCATE ALL")
+                self.plain("RESET plan_cache_mode")
+
+    def run_interleave(self, case):
+        """Both queries through server-side cursors, fetched alternately."""
+        cases = [case, case.second]
+        fdw_sqls = [c.render(VARIANTS[c.variant]["fdw"]) for c in cases]
+        local_sqls = [c.render(VARIANTS[c.variant]["local"]) for c in cases]
+        if self.verbose:
+            print("[%d] interleaved: %s  ||  %s" % (self.case_no, fdw_sqls[0], fdw_sqls[1]),
+                  flush=True)
+        results = [[], []]
+        err = None
+        try:
+            curs = [self.conn.cursor(name="dc%d" % k) for k in range(2)]
+            for k in range(2):
+                curs[k].execute(fdw_sqls[k])
+            done = [False, False]
+            step = 0
+            while not all(done):
+                k = step % 2
+                if not done[k]:
+                    rows = curs[k].fetchmany(case.chunks[step % len(case.chunks)])
+                    if rows:
+                        results[k].extend(rows)
+                    else:
+                        done[k] = True
+                step += 1
+            for cur in curs:
+                cur.close()
+        except psycopg2.Error as e:
+            err = e
+            if self.conn.closed:
+                raise ConnectionLost(fdw_sqls[0] + "; " + fdw_sqls[1], e)
+        self.conn.rollback()
+        for k in range(2):
+            loc, loc_err = self.run_sql(local_sqls[k])
+            self.conn.rollback()
+            note = "interleaved with: " + fdw_sqls[1 - k]
+            self.compare_rows(cases[k], "as %s, cursor interleaved with another" % (
+                "in order" if cases[k].mode == "ordered" else "multisets"),
+                fdw_sqls[k] + "   [" + note + "]", local_sqls[k],
+                None if err else results[k], err, loc, loc_err,
+                ordered=cases[k].mode == "ordered", explain_sql=fdw_sqls[k])
+            if err:
+                break
+
+    def run(self, case):
+        if case.options:
+            self.plain("ALTER FOREIGN TABLE rds_tasks OPTIONS (%s)" % ", ".join(
+                "ADD %s '%s'" % kv for kv in sorted(case.options.items())))
+        try:
+            if case.prepared:
+                self.run_prepared(case)
+            elif case.kind == "interleave":
+                self.run_interleave(case)
+            else:
+                self.run_plain(case)
+        finally:
+            if not self.conn.closed:
+                self.conn.rollback()
+                if case.options:
+                    self.plain("ALTER FOREIGN TABLE rds_tasks OPTIONS (%s)" % ", ".join(
+                        "DROP " + k for k in sorted(case.options)))
+
+
+def sim_config(url, doc):
+    req = urllib.request.Request(url.rstrip("/") + "/_sim/config", data=json.dumps(doc).encode(),
+                                 headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(req, timeout=10) as r:
+        r.read()
+
+
+def setup_session(conn, rng, data, timezone):
+    """Session state the queries use: time zone, a GUC, the join tables."""
+    cur = conn.cursor()
+    cur.execute("SET TimeZone = %s", (timezone,))
+    cur.execute("SET statement_timeout = '120s'")
+    cur.execute("SELECT set_config('diff.status', %s, false)", (rng.choice(data.statuses),))
+    inv = rng.sample(data.instances, min(3, len(data.instances)))
+    cur.execute("CREATE TEMP TABLE inventory (instance_id text PRIMARY KEY, owner text)")
+    for i, x in enumerate(inv):
+        cur.execute("INSERT INTO inventory VALUES (%s, %s)", (x, "team-%d" % (i + 1)))
+    cur.execute("CREATE TEMP TABLE big_inventory AS SELECT DISTINCT instance_id, 'x'::text AS owner"
+                " FROM local_tasks WHERE instance_id IS NOT NULL")
+    cur.execute("CREATE TEMP TABLE orders (order_id text)")
+    for x in rng.sample(data.orders, min(4, len(data.orders))) + ["nope-order"]:
+        cur.execute("INSERT INTO orders VALUES (%s)", (x,))
+    cur.execute("ANALYZE inventory")
+    cur.execute("ANALYZE big_inventory")
+    cur.execute("ANALYZE orders")
+    conn.commit()
+    return inv
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seed", type=int, help="random seed (default: a random one, printed)")
+    ap.add_argument("--queries", type=int, default=300, help="queries to generate (300)")
+    ap.add_argument("--case", type=int, help="run only query number N of the seed's sequence")
+    ap.add_argument("--dbname", help="database (default: libpq's PGDATABASE)")
+    ap.add_argument("--project", default=os.environ.get("DIFF_PROJECT",
+                                                        "0123456789abcdef0123456789abcdef"))
+    ap.add_argument("--region", default=os.environ.get("DIFF_REGION", "eu-de"))
+    ap.add_argument("--sim", default=os.environ.get("RDS_SIM_HTTP"),
+                    help="simulator URL for the exclusive-bounds phase (RDS_SIM_HTTP)")
+    ap.add_argument("--no-exclusive", action="store_true",
+                    help="never switch the simulator's time bounds to exclusive")
+    ap.add_argument("--max-differences", type=int, default=25,
+                    help="stop after this many differences (25)")
+    ap.add_argument("--verbose", "-v", action="store_true", help="print every query")
+    ap.add_argument("--no-explain", action="store_true", help="no FDW plan on a difference")
+    args = ap.parse_args()
+
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 2 ** 31)
+    print("differential: seed %d" % seed, flush=True)
+    rng = random.Random(seed)
+
+    try:
+        conn = psycopg2.connect(dbname=args.dbname) if args.dbname else psycopg2.connect("")
+        cur = conn.cursor()
+        data = Data(cur, args.project, args.region)
+        conn.commit()
+    except Exception as e:
+        print("differential: setup unusable: %s" % e, flush=True)
+        print("differential: 0 queries, 0 differences, seed %d" % seed)
+        return 2
+
+    timezone = rng.choice(TIMEZONES)
+    inv = setup_session(conn, rng, data, timezone)
+    print("differential: %d tasks, TimeZone %s, inventory %s" % (data.n, timezone, ", ".join(inv)),
+          flush=True)
+
+    gen = Generator(rng, data)
+    cases = [gen.generate() for _ in range(args.queries)]
+    exclusive_from = None
+    if args.sim and not args.no_exclusive:
+        exclusive_from = args.queries - args.queries // 10
+        for c in cases[exclusive_from:]:
+            c.exclusive = True
+
+    runner = Runner(conn, seed, args.verbose, not args.no_explain)
+    kinds = collections.Counter()
+    started = time.monotonic()
+    exclusive_on = False
+    ran = 0
+    slowest = []
+    try:
+        for i, c in enumerate(cases, 1):
+            if args.case is not None and i != args.case:
+                continue
+            if c.exclusive != exclusive_on:
+                sim_config(args.sim, {"time_bounds": "exclusive" if c.exclusive else "inclusive"})
+                exclusive_on = c.exclusive
+            runner.case_no = i
+            t0 = time.monotonic()
+            try:
+                runner.run(c)
+            except ConnectionLost as e:
+                runner.differences += 1
+                print("=" * 72)
+                print("DIFFERENCE %d: query %d (%s): the server closed the connection, seed %d"
+                      % (runner.differences, i, c.kind, seed))
+                print("  replay: test/differential.py --seed %d --case %d" % (seed, i))
+                print("  statement: %s" % e.sql)
+                print("  error: %s" % str(e.error).strip())
+                kinds[c.kind] += 1
+                ran += 1
+                break
+            slowest.append((time.monotonic() - t0, i))
+            kinds[c.kind] += 1
+            ran += 1
+            if runner.differences >= args.max_differences:
+                print("differential: stopping after %d differences" % runner.differences)
+                break
+    finally:
+        if exclusive_on:
+            sim_config(args.sim, {"time_bounds": "inclusive"})
+    elapsed = time.monotonic() - started
+    print("differential: %d comparisons in %.1f s (%s; results with 0/1/more rows: %d/%d/%d)" % (
+        runner.comparisons, elapsed, ", ".join("%s %d" % kv for kv in sorted(kinds.items())),
+        runner.sizes[0], runner.sizes[1], runner.sizes[2]))
+    slowest.sort(reverse=True)
+    print("differential: slowest queries: %s" % ", ".join("%d (%.1f s)" % (i, t)
+                                                          for t, i in slowest[:5]))
+    print("differential: %d queries, %d differences, seed %d" % (ran, runner.differences, seed))
+    return 1 if runner.differences else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
