@@ -477,6 +477,22 @@ request_costs(RdsOptions *opts, double rows, double streams,
  * ----------------------------------------------------------------
  */
 
+/*
+ * rds_classify_clause for this relation.  With resource 'actions' the rows
+ * are the responses' action names, which the requests' filters narrow but
+ * do not define: every condition is then also checked locally.
+ */
+static bool
+classify_clause(PlannerInfo *root, RelOptInfo *baserel, RdsRelInfo *fpinfo,
+				Expr *clause, RdsCond *cond)
+{
+	if (!rds_classify_clause(root, baserel, fpinfo->relid, clause, cond))
+		return false;
+	if (fpinfo->opts->resource == RDS_RESOURCE_ACTIONS)
+		cond->exact = false;
+	return true;
+}
+
 /* The user whose user mapping a scan of baserel uses. */
 static Oid
 rel_user(PlannerInfo *root, RelOptInfo *baserel)
@@ -505,7 +521,7 @@ rdsGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 
 		if (rinfo->pseudoconstant)
 			continue;
-		if (rds_classify_clause(root, baserel, foreigntableid, rinfo->clause, &cond))
+		if (classify_clause(root, baserel, fpinfo, rinfo->clause, &cond))
 		{
 			RdsCond    *c = palloc(sizeof(RdsCond));
 
@@ -555,7 +571,7 @@ is_param_clause(PlannerInfo *root, RelOptInfo *baserel, RdsRelInfo *fpinfo,
 
 	if (rinfo->pseudoconstant || !bms_is_member(baserel->relid, rinfo->clause_relids))
 		return false;
-	if (!rds_classify_clause(root, baserel, fpinfo->relid, rinfo->clause, &cond))
+	if (!classify_clause(root, baserel, fpinfo, rinfo->clause, &cond))
 		return false;
 	return cond.kind == RDS_COND_EQ && cond.exact &&
 		strcmp(cond.field, "project_id") != 0 && strcmp(cond.field, "region") != 0;
@@ -725,8 +741,7 @@ rdsGetForeignPlan(PlannerInfo *root, RelOptInfo *foreignrel, Oid foreigntableid,
 
 			if (rinfo->pseudoconstant)
 				continue;
-			if (rds_classify_clause(root, foreignrel, fpinfo->relid,
-									rinfo->clause, &cond))
+			if (classify_clause(root, foreignrel, fpinfo, rinfo->clause, &cond))
 			{
 				RdsCond    *c = palloc(sizeof(RdsCond));
 

@@ -278,6 +278,16 @@ SELECT count(id) = 2500 AS all_rows FROM located WHERE project_id IN ('012345678
 \! test/simctl log | sed -e 's/offset=[0-9]*/offset=N/' | sort | uniq -c
 
 -- ===================================================================
+-- the actions table: filters narrow the requests, PostgreSQL rechecks
+-- ===================================================================
+IMPORT FOREIGN SCHEMA otc LIMIT TO (rds_task_actions) FROM SERVER pd INTO pd;
+EXPLAIN (VERBOSE, COSTS OFF) SELECT name FROM rds_task_actions WHERE name = 'CreateBackup';
+\! test/simctl clearlog
+SELECT name FROM rds_task_actions WHERE name = 'CreateBackup';
+SELECT name FROM rds_task_actions WHERE name IN ('CreateBackup', 'NoSuchAction') ORDER BY 1;
+\! test/simctl log | sed -e 's/offset=[0-9]*/offset=N/' | sort | uniq -c
+
+-- ===================================================================
 -- EXPLAIN ANALYZE shows the real number of requests
 -- ===================================================================
 EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT id FROM rds_tasks WHERE status IN ('Failed', 'Running');
