@@ -88,9 +88,10 @@ sub start_waiting
 	return $sent;
 }
 
-# after_cancel(SCENARIO, LABEL): the abandoned request is gone from the
-# simulator: the connection was closed (hang, slow), or the retry was never
-# sent (backoff).
+# check_abandoned(SCENARIO, LABEL): the abandoned request is gone from the
+# simulator: it saw the client close the connection (hang: the request ends
+# as 499, client gone; slow: the body stops part-way), or the retry after
+# the backoff was never sent.
 sub check_abandoned
 {
 	my ($name, $label) = @_;
@@ -99,12 +100,20 @@ sub check_abandoned
 		sleep 0.3;
 		my $first = $sim->tasklist(offset => '0', limit => '50');
 		is(scalar(@$first), 1, "$label: the retry after the backoff was never sent");
+		return;
 	}
-	else
-	{
-		ok(wait_until(sub { $sim->stats->{in_flight} == 0 }, 3),
-			"$label: the simulator saw the client close the connection");
-	}
+	my $rec;
+	my $closed = wait_until(
+		sub {
+			($rec) = grep { ($_->{fault} // '') eq $name } @{ $sim->log };
+			return 0 unless $rec;
+			return $rec->{status} == 499 if $name eq 'hang';
+			return $rec->{bytes} > 0 && !$rec->{complete};
+		},
+		3);
+	ok($closed && $sim->stats->{in_flight} == 0,
+		"$label: the simulator saw the client close the connection"
+		  . ($name eq 'slow' && $rec ? " after $rec->{bytes} bytes" : ''));
 	return;
 }
 

@@ -9,7 +9,8 @@
 # body, a truncated body, a dropped connection, an error caught in a
 # PL/pgSQL exception block; every 3rd round statement_timeout cancels a
 # hanging and a trickling request, every 10th a body over the size limit,
-# every 25th a request times out).  The faults are permanent simulator
+# every 25th a request times out; every 5th an ALTER SERVER makes the
+# backend drop and rebuild its connection).  The faults are permanent simulator
 # rules keyed by the pushed "name" filter, so no round needs the simulator
 # to be reconfigured.
 #
@@ -115,6 +116,13 @@ sub round_sql
 		  . "RESET statement_timeout;\n";
 		$errors += 2;
 		$scans += 2;
+	}
+	if ($i % 5 == 0)
+	{
+		# a changed server drops its cached connection: a new one is built
+		$sql .= $i % 10
+		  ? "ALTER SERVER m OPTIONS (ADD connect_timeout '9');\n"
+		  : "ALTER SERVER m OPTIONS (DROP connect_timeout);\n";
 	}
 	if ($i % 10 == 0)
 	{
