@@ -5,6 +5,7 @@
 #   slow     the answer trickles in, 20 bytes every 100 ms
 #   backoff  the API said 429 with Retry-After: 30 and the scan sleeps
 #            before its retry (max_retries 1)
+#   iam      password authentication: the IAM token request hangs
 #
 # For each, the test measures the time from the cancel (for
 # statement_timeout: from the moment the timeout is due) to the error the
@@ -12,7 +13,9 @@
 # our own wait loop (100 ms polls with CHECK_FOR_INTERRUPTS), not from the
 # machine's speed.  Afterwards the same session scans correctly (after a
 # terminate: a new session), the abandoned transfer is gone from the
-# simulator and the postmaster never restarted.
+# simulator and the postmaster never restarted.  Last, a savepoint rolled
+# back while a cursor's prefetch is in flight stops that transfer and the
+# cursor still returns every row once.
 use strict;
 use warnings;
 
@@ -29,12 +32,17 @@ my $NTASKS = 200;
 my $BOUND = 1.0;    # seconds from cancel to error
 my $TIMEOUT_MS = 1500;    # statement_timeout of the timeout runs
 
-my $sim = RdsTest::Sim->start('--tasks', $NTASKS, '--token', 'tok-cancel-0001');
+my $sim = RdsTest::Sim->start('--tasks', $NTASKS, '--token', 'tok-cancel-0001',
+	'--user', 'alice:alice-Cancel-pw:OTC-DOMAIN-1');
 my $node = new_node('cancel');
 
 # c0: no retries (hang, slow); c1: one retry (the backoff case)
 create_server($node, 'c0', $sim, "max_retries '0'", "auth_token 'tok-cancel-0001'");
 create_server($node, 'c1', $sim, "max_retries '1'", "auth_token 'tok-cancel-0001'");
+create_server($node, 'c2', $sim, "max_retries '0', parallel_requests '2'",
+	"auth_token 'tok-cancel-0001'");
+create_server($node, 'c3', $sim, "max_retries '0'",
+	"user_name 'alice', password 'alice-Cancel-pw', domain_name 'OTC-DOMAIN-1'");
 
 my $started = $node->safe_psql('postgres', 'SELECT pg_postmaster_start_time()');
 
@@ -51,8 +59,12 @@ my %scenario = (
 	backoff => {
 		table => 'c1_tasks',
 		fault => { kind => 'status', status => 429, retry_after => '30' }
+	},
+	iam => {
+		table => 'c3_tasks',
+		fault => { kind => 'hang', seconds => 60, path => 'tokens' }
 	},);
-my @scenarios = qw(hang slow backoff);
+my @scenarios = qw(hang slow backoff iam);
 
 my %how = (
 	cancel => qr/canceling statement due to user request/,
@@ -71,7 +83,17 @@ sub start_waiting
 	my ($victim, $name) = @_;
 	my $sc = $scenario{$name};
 	$sim->clear_faults;
-	$sim->faults({ %{ $sc->{fault} }, params => { offset => '0', limit => '50' } });
+	if ($name eq 'iam')
+	{
+		# a changed user mapping makes the backend fetch a new token
+		$ctl->query('ALTER USER MAPPING FOR CURRENT_USER SERVER c3 '
+			  . "OPTIONS (SET domain_name 'OTC-DOMAIN-1')");
+		$sim->faults($sc->{fault});
+	}
+	else
+	{
+		$sim->faults({ %{ $sc->{fault} }, params => { offset => '0', limit => '50' } });
+	}
 	my $sent = $victim->send("SELECT count(id) FROM $sc->{table};");
 	my $applied = wait_until(sub { $sim->active_faults->[0]{applied} }, 10);
 	my $pid = $victim->pid;
@@ -102,12 +124,13 @@ sub check_abandoned
 		is(scalar(@$first), 1, "$label: the retry after the backoff was never sent");
 		return;
 	}
+	my $kind = $scenario{$name}{fault}{kind};
 	my $rec;
 	my $closed = wait_until(
 		sub {
-			($rec) = grep { ($_->{fault} // '') eq $name } @{ $sim->log };
+			($rec) = grep { ($_->{fault} // '') eq $kind } @{ $sim->log };
 			return 0 unless $rec;
-			return $rec->{status} == 499 if $name eq 'hang';
+			return $rec->{status} == 499 if $kind eq 'hang';
 			return $rec->{bytes} > 0 && !$rec->{complete};
 		},
 		3);
@@ -120,6 +143,7 @@ sub check_abandoned
 my $victim = RdsTest::Session->new($node);
 is($victim->query("SELECT count(id) FROM c0_tasks"), $NTASKS, 'warm-up scan');
 is($victim->query("SELECT count(id) FROM c1_tasks"), $NTASKS, 'warm-up scan, c1');
+is($victim->query("SELECT count(id) FROM c3_tasks"), $NTASKS, 'warm-up scan, c3');
 
 # ===================================================================
 # pg_cancel_backend and statement_timeout: the same session goes on
@@ -194,6 +218,32 @@ for my $name (@scenarios)
 	is("$out|$err", "$NTASKS|", "$label: a new session scans correctly");
 	$fresh->quit;
 }
+
+# ===================================================================
+# a savepoint rolled back while a cursor's prefetch is in flight: the
+# transfer the subtransaction started is stopped, and started again when
+# the cursor (opened before the savepoint) reads on
+# ===================================================================
+$sim->clear_log;
+$sim->clear_faults;
+$sim->faults({ kind => 'delay', ms => 800, times => 2, params => { offset => '100' } });
+my ($rows, $err) = $victim->query(q{
+BEGIN;
+DECLARE c CURSOR FOR SELECT id FROM c2_tasks;
+FETCH 10 FROM c;
+SAVEPOINT s;
+FETCH 50 FROM c;
+SELECT 1/0;
+ROLLBACK TO s;
+FETCH ALL FROM c;
+COMMIT;});
+my %seen = map { $_ => 1 } split /\n/, $rows;
+is(scalar(split /\n/, $rows) . ' rows, ' . scalar(keys %seen) . ' distinct',
+	"$NTASKS rows, $NTASKS distinct", 'savepoint: the cursor returns every row once');
+like($err, qr/division by zero/, 'savepoint: the error rolled back');
+my $third = join(',', map { $_->{status} } @{ $sim->tasklist(offset => '100') });
+is($third, '499,200', 'savepoint: the prefetch in flight was stopped, then sent again');
+$sim->clear_faults;
 
 # ===================================================================
 # nothing crashed
