@@ -126,6 +126,11 @@ class Data:
                          "order_id": self.orders, "status": self.statuses}
 
 
+def and_clause(where):
+    """' WHERE a AND b' -> ' AND a AND b' (subqueries inside keep their WHERE)."""
+    return " AND " + where[len(" WHERE "):] if where else ""
+
+
 class Case:
     """One generated query (or prepared statement with its executions)."""
 
@@ -590,7 +595,7 @@ class Generator:
     def gen_join(self):
         rng = self.rng
         where, _ = self.where("base", 0, 2, allow_semi=False)
-        w2 = where.replace(" WHERE ", " AND ") if where else ""
+        w2 = and_clause(where)
         form = self.choice(["small", "small", "big", "left", "values", "orders", "self",
                             "names", "semi", "exists", "anti", "right", "instances",
                             "instances", "self2"])
@@ -651,7 +656,7 @@ class Generator:
 
     def gen_lateral(self):
         where, _ = self.where("base", 0, 2, allow_semi=False)
-        w2 = where.replace(" WHERE ", " AND ") if where else ""
+        w2 = and_clause(where)
         inv = "big_inventory" if self.rng.random() < 0.2 else "inventory"
         form = self.choice(["count", "top", "left", "scalar", "scalar_limit"])
         if form == "count":
@@ -851,6 +856,7 @@ class Runner:
         self.comparisons = 0
         self.case_no = 0
         self.sizes = collections.Counter()     # local result sizes: 0, 1, 2 = more
+        self.same_errors = collections.Counter()   # SQLSTATE -> both sides failed alike
 
     def run_sql(self, sql):
         """(rows, None) or (None, error) for one statement; errors roll back."""
@@ -939,8 +945,10 @@ class Runner:
         if fdw is not None and loc is not None:
             self.sizes[min(len(loc), 2)] += 1
         if fdw_err is not None or loc_err is not None:
-            if fdw_err is not None and loc_err is not None and fdw_err.pgcode == loc_err.pgcode:
-                return
+            if (fdw_err is not None and loc_err is not None and fdw_err.pgcode == loc_err.pgcode
+                    and not (fdw_err.pgcode or "").startswith("42")):
+                self.same_errors[fdw_err.pgcode] += 1
+                return          # the same error both ways (a syntax error is the generator's)
             self.report(case, what, fdw_sql, local_sql, fdw, loc, fdw_err, loc_err,
                         explain_sql=explain_sql)
             return
@@ -1209,6 +1217,9 @@ def main():
     print("differential: %d comparisons in %.1f s (%s; results with 0/1/more rows: %d/%d/%d)" % (
         runner.comparisons, elapsed, ", ".join("%s %d" % kv for kv in sorted(kinds.items())),
         runner.sizes[0], runner.sizes[1], runner.sizes[2]))
+    if runner.same_errors:
+        print("differential: the same error both ways: %s" % ", ".join(
+            "%s x%d" % kv for kv in sorted(runner.same_errors.items())))
     slowest.sort(reverse=True)
     print("differential: slowest queries: %s" % ", ".join("%d (%.1f s)" % (i, t)
                                                           for t, i in slowest[:5]))
