@@ -5,7 +5,9 @@
 #     and RST) and a truncated body are retried up to max_retries, with
 #     backoff that stays within its exponential caps;
 #   - Retry-After is honoured as delta-seconds and as an HTTP date (the gap
-#     between the two requests in the simulator's log is measured);
+#     between the two requests in the simulator's log is measured); an
+#     unusable one falls back to the backoff, a past date means at once;
+#   - a refused connection is retried, then a clean error;
 #   - a page that keeps failing fails the statement, never a short result,
 #     also when earlier rows were already fetched through a cursor;
 #   - 401 and 403 are never retried: a bad static token, a bad AK/SK
@@ -20,6 +22,7 @@ use warnings;
 use FindBin;
 use lib $FindBin::RealBin;
 
+use IO::Socket::INET;
 use POSIX qw(strftime);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
@@ -162,6 +165,44 @@ $recs = $sim->tasklist(page2());
 $gap = @$recs == 2 ? $recs->[1]{t} - $recs->[0]{t} : -1;
 ok($gap >= 1.5 && $gap < 3.5,
 	sprintf('Retry-After: %s (3 s ahead): the retry came %.3f s later', $date, $gap));
+
+# an unusable Retry-After falls back to the backoff; a past date means now
+for my $ra ('later', 'Thu, 01 Jan 2015 00:00:00 GMT')
+{
+	$sim->faults(
+		{
+			kind => 'status',
+			status => 503,
+			retry_after => $ra,
+			times => 1,
+			params => { page2() }
+		});
+	($out, $err) = scan('r_tasks');
+	$recs = $sim->tasklist(page2());
+	$gap = @$recs == 2 ? $recs->[1]{t} - $recs->[0]{t} : -1;
+	ok("$out|$err" eq "$N|" && $gap >= 0 && $gap < 0.35,
+		sprintf('Retry-After: %s: the scan succeeds, the retry came %.3f s later', $ra, $gap));
+}
+
+# nothing listens: connection refused is retried, then an error
+my $closed_port = do
+{
+	my $sock = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1', LocalPort => 0)
+	  or die "no socket: $!";
+	my $port = $sock->sockport;
+	close($sock);
+	$port;
+};
+$node->safe_psql('postgres', qq{
+CREATE SERVER nowhere FOREIGN DATA WRAPPER rds_task_fdw
+  OPTIONS (endpoint 'http://127.0.0.1:$closed_port', project_id '$RdsTest::PROJECT',
+           max_retries '2');
+CREATE USER MAPPING FOR CURRENT_USER SERVER nowhere OPTIONS (auth_token '$TOKEN');
+CREATE FOREIGN TABLE nowhere_tasks (id text) SERVER nowhere;
+});
+($out, $err) = $s->query('SELECT count(id) FROM nowhere_tasks');
+like($err, qr/ERROR:  HV00N: RDS API request GET \S+ failed: .*(connect|Connection refused).*\n.*Gave up after 3 attempts/i,
+	'connection refused: retried, then a clean error');
 
 # ===================================================================
 # a page that keeps failing fails the statement
