@@ -881,6 +881,14 @@ rdsGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
 	RdsRelInfo *ifp = (RdsRelInfo *) input_rel->fdw_private;
 	Query	   *parse = root->parse;
 
+	/*
+	 * A condition that mentions no column of the table (including one that
+	 * PostgreSQL derived from two constants, such as 'A' = 'B') becomes a
+	 * one-time filter above the scan; an upper path would replace the scan
+	 * with it, so there is none then.
+	 */
+	if (root->hasPseudoConstantQuals)
+		return;
 	if (ifp == NULL || ifp->upper != RDS_SCAN_ROWS || output_rel->fdw_private ||
 		input_rel->reloptkind != RELOPT_BASEREL ||
 		!bms_is_empty(input_rel->lateral_relids) || !ifp->all_exact ||

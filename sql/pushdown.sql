@@ -91,6 +91,14 @@ SELECT count(id) FROM rds_tasks WHERE status = ANY ('{}'::text[]);
 SELECT count(id) FROM rds_tasks WHERE status = NULL::text;
 SELECT count(id) FROM rds_tasks WHERE create_time > '2026-01-10' AND create_time < '2026-01-09';
 \! test/simctl log
+-- conditions on no column are one-time filters PostgreSQL keeps above the
+-- scan, so count(*) and LIMIT are not pushed under them
+EXPLAIN (COSTS OFF) SELECT count(*) FROM rds_tasks WHERE status = 'Completed' AND status = 'Failed';
+SELECT count(*) FROM rds_tasks WHERE status = 'Completed' AND status = 'Failed';
+SELECT id FROM rds_tasks WHERE status = 'Completed' AND status = 'Failed' LIMIT 3;
+SELECT count(*) FROM rds_tasks WHERE now() < '2000-01-01';
+SELECT id FROM rds_tasks WHERE current_user = 'nobody' LIMIT 3;
+SELECT count(*) > 0 AS counted FROM rds_tasks WHERE current_user <> 'nobody';
 
 -- ===================================================================
 -- IN lists and = ANY: one request stream per distinct value
