@@ -21,6 +21,7 @@
 
 #include <json.h>
 
+#include "common/jsonapi.h"
 #include "fmgr.h"
 #include "mb/pg_wchar.h"
 #include "utils/datetime.h"
@@ -61,6 +62,8 @@ parse_body(const char *body, size_t len, const char **why)
 	struct json_tokener *tok;
 	struct json_object *root;
 	enum json_tokener_error jerr;
+	JsonLexContext *lex;
+	JsonParseErrorType perr;
 
 	if (len > INT_MAX)
 	{
@@ -68,10 +71,27 @@ parse_body(const char *body, size_t len, const char **why)
 		return NULL;
 	}
 
+	/*
+	 * json-c's VALIDATE_UTF8 only checks the byte pattern: it lets overlong
+	 * forms, UTF-16 surrogates and code points above U+10FFFF through, and
+	 * those strings would reach text values unchecked.  PostgreSQL's own
+	 * verifier rejects them (and NUL bytes).  The message is json-c's.
+	 */
+	if (!pg_verify_mbstr(PG_UTF8, body, (int) len, true))
+	{
+		*why = "invalid utf-8 string";
+		return NULL;
+	}
+
+	/* palloc'd before json-c holds anything, since palloc can throw */
+	lex = makeJsonLexContextCstringLen(unconstify(char *, body), (int) len,
+									   PG_UTF8, false);
+
 	tok = json_tokener_new_ex(RDS_JSON_MAX_DEPTH);
 	if (tok == NULL)
 	{
 		*why = "out of memory";
+		pfree(lex);
 		return NULL;
 	}
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
@@ -108,6 +128,22 @@ parse_body(const char *body, size_t len, const char **why)
 		}
 	}
 	json_tokener_free(tok);
+
+	/*
+	 * json-c's strict mode still takes some text that is not JSON (numbers
+	 * such as "60.") and prints it back as it came, which json_in and
+	 * jsonb_in then refuse.  PostgreSQL's own parser has the last word.  It
+	 * cannot throw here: without de-escaping it allocates nothing, and
+	 * json-c has already bounded the nesting.
+	 */
+	if (root != NULL &&
+		(perr = pg_parse_json(lex, &nullSemAction)) != JSON_SUCCESS)
+	{
+		json_object_put(root);
+		root = NULL;
+		*why = json_errdetail(perr, lex);
+	}
+	pfree(lex);
 	return root;
 }
 
@@ -147,6 +183,10 @@ rds_page_parse(const char *body, size_t len, const char *request_desc)
 	int			i,
 				n;
 
+	/* Allocate first: nothing may throw between parsing and registering. */
+	page = palloc0(sizeof(RdsPage));
+	page->desc = pstrdup(request_desc);
+
 	root = parse_body(body, len, &why);
 	if (root == NULL)
 		ereport(ERROR,
@@ -157,9 +197,7 @@ rds_page_parse(const char *body, size_t len, const char *request_desc)
 									body_excerpt(body, len))));
 
 	/* From here on the tree is owned by the page's context callback. */
-	page = palloc0(sizeof(RdsPage));
 	page->root = root;
-	page->desc = pstrdup(request_desc);
 	page->cb.func = page_release;
 	page->cb.arg = page;
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, &page->cb);
@@ -243,8 +281,9 @@ rds_page_total_count(RdsPage *page)
 /*
  * The value of one field of task i as a C string, or NULL when the field is
  * missing, null or "".  The API sends every task field as a string; any
- * other JSON type is an ERROR naming the request.  The string lives as long
- * as the page.
+ * other JSON type, or a string containing \u0000 (which no text value can
+ * hold), is an ERROR naming the request.  The string lives as long as the
+ * page.
  */
 const char *
 rds_page_task_field(RdsPage *page, int i, const char *field)
@@ -262,6 +301,11 @@ rds_page_task_field(RdsPage *page, int i, const char *field)
 						page->desc, field,
 						json_type_to_name(json_object_get_type(val)))));
 	s = json_object_get_string(val);
+	if (strlen(s) != (size_t) json_object_get_string_len(val))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNTRANSLATABLE_CHARACTER),
+				 errmsg("unexpected response to %s: field \"%s\" of a task contains \\u0000",
+						page->desc, field)));
 	return (s[0] == '\0') ? NULL : s;
 }
 
@@ -282,7 +326,10 @@ rds_page_nactions(RdsPage *page)
 	return page->actions ? (int) json_object_array_length(page->actions) : 0;
 }
 
-/* Action i as a string, or NULL for an element that is not a non-empty string. */
+/*
+ * Action i as a string, or NULL for an element that is not a non-empty
+ * string without \u0000.
+ */
 const char *
 rds_page_action(RdsPage *page, int i)
 {
@@ -292,6 +339,8 @@ rds_page_action(RdsPage *page, int i)
 	if (val == NULL || !json_object_is_type(val, json_type_string))
 		return NULL;
 	s = json_object_get_string(val);
+	if (strlen(s) != (size_t) json_object_get_string_len(val))
+		return NULL;
 	return (s[0] == '\0') ? NULL : s;
 }
 
@@ -311,7 +360,9 @@ get_string_member(struct json_object *obj, const char *key)
 /*
  * Decode an error body: the API's {"error_code", "error_msg", "request_id"}
  * or IAM's {"error": {"code", "message", "title"}}.  Returns false when the
- * body is neither; otherwise the outputs are palloc'd (request_id may be NULL).
+ * body is neither; otherwise the outputs are palloc'd, valid UTF-8 whatever
+ * the database encoding (request_id may be NULL).  Does not throw, except
+ * out of memory.
  */
 bool
 rds_decode_error(const char *body, size_t len, char **error_code,
@@ -329,34 +380,101 @@ rds_decode_error(const char *body, size_t len, char **error_code,
 	if (root == NULL)
 		return false;
 
-	if (json_object_is_type(root, json_type_object))
+	/* pstrdup can throw: the tree must be released on that path too */
+	PG_TRY();
 	{
-		*error_code = get_string_member(root, "error_code");
-		*error_msg = get_string_member(root, "error_msg");
-		*request_id = get_string_member(root, "request_id");
-		if (*error_code == NULL && *error_msg == NULL &&
-			json_object_object_get_ex(root, "error", &inner) &&
-			json_object_is_type(inner, json_type_object))
+		if (json_object_is_type(root, json_type_object))
 		{
-			*error_code = get_string_member(inner, "title");
-			*error_msg = get_string_member(inner, "message");
+			*error_code = get_string_member(root, "error_code");
+			*error_msg = get_string_member(root, "error_msg");
+			*request_id = get_string_member(root, "request_id");
+			if (*error_code == NULL && *error_msg == NULL &&
+				json_object_object_get_ex(root, "error", &inner) &&
+				json_object_is_type(inner, json_type_object))
+			{
+				*error_code = get_string_member(inner, "title");
+				*error_msg = get_string_member(inner, "message");
+			}
 		}
-		found = (*error_code != NULL || *error_msg != NULL);
 	}
-	json_object_put(root);
+	PG_FINALLY();
+	{
+		json_object_put(root);
+	}
+	PG_END_TRY();
+	found = (*error_code != NULL || *error_msg != NULL);
 
-	/* Remote text ends up in messages: it must be valid in our encoding. */
-	if (*error_code)
-		*error_code = pg_any_to_server(*error_code, strlen(*error_code), PG_UTF8);
-	if (*error_msg)
-		*error_msg = pg_any_to_server(*error_msg, strlen(*error_msg), PG_UTF8);
-	if (*request_id)
-		*request_id = pg_any_to_server(*request_id, strlen(*request_id), PG_UTF8);
+	/*
+	 * The strings stay UTF-8 (parse_body verified the body), not converted
+	 * to the database encoding: a character that encoding lacks would make
+	 * the conversion throw and hide the API's error.  The caller makes them
+	 * printable for a message (http.c's printable_text).
+	 */
 	return found;
+}
+
+/* Skip n digits; NULL if there are fewer. */
+static const char *
+skip_digits(const char *s, int n)
+{
+	while (n-- > 0)
+	{
+		if (*s < '0' || *s > '9')
+			return NULL;
+		s++;
+	}
+	return s;
+}
+
+/*
+ * Is str an ISO 8601 date and time: YYYY-MM-DD, 'T' or ' ', hh:mm, optional
+ * :ss and fraction, optional zone Z, +hh, +hhmm or +hh:mm?
+ */
+static bool
+is_iso8601_timestamp(const char *s)
+{
+	if ((s = skip_digits(s, 4)) == NULL || *s++ != '-' ||
+		(s = skip_digits(s, 2)) == NULL || *s++ != '-' ||
+		(s = skip_digits(s, 2)) == NULL)
+		return false;
+	if (*s != 'T' && *s != 't' && *s != ' ')
+		return false;
+	s++;
+	if ((s = skip_digits(s, 2)) == NULL || *s++ != ':' ||
+		(s = skip_digits(s, 2)) == NULL)
+		return false;
+	if (*s == ':')
+	{
+		if ((s = skip_digits(s + 1, 2)) == NULL)
+			return false;
+		if (*s == '.')
+		{
+			if ((s = skip_digits(s + 1, 1)) == NULL)
+				return false;
+			while (*s >= '0' && *s <= '9')
+				s++;
+		}
+	}
+	if (*s == 'Z' || *s == 'z')
+		s++;
+	else if (*s == '+' || *s == '-')
+	{
+		if ((s = skip_digits(s + 1, 2)) == NULL)
+			return false;
+		if (*s == ':')
+			s++;
+		if (*s != '\0' && (s = skip_digits(s, 2)) == NULL)
+			return false;
+	}
+	return *s == '\0';
 }
 
 /*
  * Parse an ISO 8601 timestamp with zone without throwing; false if invalid.
+ *
+ * Only the ISO 8601 shape is handed to DecodeDateTime: in PostgreSQL 15 it
+ * throws ERROR for an unknown time zone name ("2020-07-15 07:46 foo/bar",
+ * "Jul 15 07:46 zz-1 2020") instead of returning an error code.
  */
 static bool
 parse_timestamptz(const char *str, TimestampTz *result)
@@ -370,7 +488,7 @@ parse_timestamptz(const char *str, TimestampTz *result)
 	fsec_t		fsec;
 	int			tz = 0;
 
-	if (strlen(str) >= MAXDATELEN)
+	if (strlen(str) >= MAXDATELEN || !is_iso8601_timestamp(str))
 		return false;
 	if (ParseDateTime(str, workbuf, sizeof(workbuf), field, ftype,
 					  MAXDATEFIELDS, &nf) != 0)
@@ -390,20 +508,37 @@ rds_decode_token_expiry(const char *body, size_t len, TimestampTz *expires_at)
 {
 	struct json_object *root;
 	struct json_object *token;
-	char	   *s = NULL;
+	struct json_object *val;
+	char		buf[MAXDATELEN];
+	bool		have = false;
 	const char *why;
 
 	root = parse_body(body, len, &why);
 	if (root == NULL)
 		return false;
+
+	/* copied without palloc, so that nothing can throw while root is held */
 	if (json_object_is_type(root, json_type_object) &&
-		json_object_object_get_ex(root, "token", &token))
-		s = get_string_member(token, "expires_at");
+		json_object_object_get_ex(root, "token", &token) &&
+		json_object_object_get_ex(token, "expires_at", &val) &&
+		json_object_is_type(val, json_type_string))
+	{
+		const char *s = json_object_get_string(val);
+		size_t		slen = strlen(s);
+
+		/* a longer value is not a timestamp (parse_timestamptz agrees) */
+		if (slen < sizeof(buf) &&
+			slen == (size_t) json_object_get_string_len(val))
+		{
+			memcpy(buf, s, slen + 1);
+			have = true;
+		}
+	}
 	json_object_put(root);
-	if (s == NULL)
+	if (!have)
 		return false;
 
-	return parse_timestamptz(s, expires_at);
+	return parse_timestamptz(buf, expires_at);
 }
 
 const char *

@@ -1,0 +1,373 @@
+/*-------------------------------------------------------------------------
+ *
+ * fuzz_decode.c
+ *		  libFuzzer target for decode.c, the json-c response decoder.
+ *
+ * Each input is taken as a response body and fed to rds_page_parse (then
+ * every accessor on every task: all fields, the raw JSON, the actions,
+ * total_count), to rds_decode_error and to rds_decode_token_expiry.  The
+ * fake memory context is reset after each input, which runs the page's
+ * reset callback and so releases its json-c tree: LeakSanitizer then sees
+ * any json-c object the decoder failed to hand over.
+ *
+ * Each entry point is also re-run with allocation 1, 2, ... failing (an
+ * ERROR "out of memory" from palloc), to check that an ERROR at any point
+ * leaks nothing.
+ *
+ * Contract violations abort() so that libFuzzer records them as crashes:
+ * an ERROR with an unexpected SQLSTATE, an ERROR from a function that
+ * returns false instead of throwing, an empty or non-UTF-8 string, raw task
+ * JSON that PostgreSQL's own JSON parser rejects, an out-of-range
+ * timestamp.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "common/jsonapi.h"
+#include "mb/pg_wchar.h"
+#include "utils/timestamp.h"
+
+#include "rds_task_fdw.h"
+#include "pg_stubs.h"
+
+#define DESC "GET /v3/{project_id}/tasklist (fuzz)"
+
+/* The documented task fields, plus names a column option could give. */
+static const char *const task_fields[] = {
+	"id", "name", "instance_id", "instance_name", "instance_status",
+	"order_id", "process", "fail_reason", "create_time", "end_time",
+	"status", "", "tasks", "total_count", "no_such_field"
+};
+
+/* Most allocations re-run with a failure, per entry point. */
+#define MAX_FAIL_POINTS 8
+
+/* Field strings kept to re-read at the end: they must live as the page. */
+#define MAX_KEPT 512
+
+static bool in_injection;		/* an allocation failure is armed */
+static bool verbose;			/* FUZZ_DECODE_VERBOSE=1: print what decodes */
+
+/* The five-character SQLSTATE of an errcode, as elog.c's unpack_sql_state. */
+static const char *
+sqlstate(int code)
+{
+	static char buf[6];
+	int			i;
+
+	for (i = 0; i < 5; i++)
+	{
+		buf[i] = PGUNSIXBIT(code);
+		code >>= 6;
+	}
+	buf[5] = '\0';
+	return buf;
+}
+
+static void
+violation(const char *what, const char *detail)
+{
+	const StubError *e = stub_last_error();
+
+	fprintf(stderr, "fuzz_decode: contract violation: %s%s%s\n", what,
+			detail ? ": " : "", detail ? detail : "");
+	if (e->active)
+		fprintf(stderr, "  last ERROR (SQLSTATE %s) at %s:%d: %s\n  detail: %s\n",
+				sqlstate(e->sqlerrcode),
+				e->filename ? e->filename : "?", e->lineno, e->message,
+				e->detail);
+	abort();
+}
+
+/*
+ * After a caught ERROR: the SQLSTATE must be one of the allowed ones (or
+ * out of memory while a failure is armed).  Clears the error.
+ */
+static void
+caught(const char *where, int allowed1, int allowed2)
+{
+	const StubError *e = stub_last_error();
+	int			code = e->sqlerrcode;
+
+	if (!e->active)
+		violation(where, "longjmp without an ERROR");
+	if (!((allowed1 != 0 && code == allowed1) ||
+		  (allowed2 != 0 && code == allowed2) ||
+		  (in_injection && code == ERRCODE_OUT_OF_MEMORY)))
+		violation(where, "ERROR with an unexpected SQLSTATE");
+	if (e->message[0] == '\0')
+		violation(where, "ERROR without a message");
+	FlushErrorState();
+}
+
+/* NULL, or a non-empty string valid in the database encoding. */
+static void
+check_string(const char *where, const char *s, bool null_ok, bool empty_ok)
+{
+	size_t		len;
+
+	if (s == NULL)
+	{
+		if (!null_ok)
+			violation(where, "NULL string");
+		return;
+	}
+	len = strlen(s);
+	if (len == 0 && !empty_ok)
+		violation(where, "empty string (should be NULL)");
+	if (len > INT_MAX ||
+		pg_encoding_verifymbstr(GetDatabaseEncoding(), s, (int) len) != (int) len)
+		violation(where, "not valid in the database encoding");
+}
+
+/* The raw task JSON must be an object that PostgreSQL's json type accepts. */
+static void
+check_task_json(char *json)
+{
+	JsonLexContext *lex;
+	JsonParseErrorType rc;
+
+	check_string("rds_page_task_json", json, false, false);
+	if (json[0] != '{')
+		violation("rds_page_task_json", "not a JSON object");
+	/* as jsonb_in, which de-escapes; \u0000 is its one extra refusal */
+	lex = makeJsonLexContextCstringLen(json, (int) strlen(json), PG_UTF8, true);
+	rc = pg_parse_json(lex, &nullSemAction);
+	if (rc == JSON_UNICODE_CODE_POINT_ZERO)
+	{
+		/* as json_in */
+		lex = makeJsonLexContextCstringLen(json, (int) strlen(json), PG_UTF8, false);
+		rc = pg_parse_json(lex, &nullSemAction);
+	}
+	if (rc != JSON_SUCCESS)
+	{
+		fprintf(stderr, "task json: %s\n", json);
+		violation("rds_page_task_json", "PostgreSQL's JSON parser rejects it");
+	}
+}
+
+/* Every accessor on every task of a decoded page. */
+static void
+walk_page(RdsPage *page)
+{
+	const char *kept[MAX_KEPT];
+	volatile int nkept = 0;		/* changed inside PG_TRY */
+	volatile int i;
+	int			ntasks;
+	int			nactions;
+	int64		total;
+
+	total = rds_page_total_count(page);
+	if (total < -1)
+		violation("rds_page_total_count", "below -1");
+
+	ntasks = rds_page_ntasks(page);
+	if (ntasks < 0)
+		violation("rds_page_ntasks", "negative");
+	for (i = 0; i < ntasks; i++)
+	{
+		volatile int f;
+
+		for (f = 0; f < lengthof(task_fields); f++)
+		{
+			PG_TRY();
+			{
+				const char *v = rds_page_task_field(page, i, task_fields[f]);
+
+				check_string("rds_page_task_field", v, true, false);
+				if (v != NULL && nkept < MAX_KEPT)
+					kept[nkept++] = v;
+			}
+			PG_CATCH();
+			{
+				caught("rds_page_task_field", ERRCODE_FDW_INVALID_DATA_TYPE,
+					   ERRCODE_UNTRANSLATABLE_CHARACTER);
+			}
+			PG_END_TRY();
+		}
+
+		PG_TRY();
+		{
+			check_task_json(rds_page_task_json(page, i));
+		}
+		PG_CATCH();
+		{
+			caught("rds_page_task_json", 0, 0);
+		}
+		PG_END_TRY();
+	}
+
+	nactions = rds_page_nactions(page);
+	if (nactions < 0)
+		violation("rds_page_nactions", "negative");
+	for (i = 0; i < nactions; i++)
+	{
+		const char *a = rds_page_action(page, i);
+
+		check_string("rds_page_action", a, true, false);
+		if (a != NULL && nkept < MAX_KEPT)
+			kept[nkept++] = a;
+	}
+
+	/* Strings returned earlier are still readable (ASan checks). */
+	for (i = 0; i < nkept; i++)
+		check_string("kept field", kept[i], false, false);
+	if (rds_page_ntasks(page) != ntasks)
+		violation("rds_page_ntasks", "changed while walking");
+}
+
+/* rds_page_parse and, if it succeeds, the walk. */
+static void
+run_page(const char *body, size_t len, bool walk)
+{
+	PG_TRY();
+	{
+		RdsPage    *page = rds_page_parse(body, len, DESC);
+
+		if (page == NULL)
+			violation("rds_page_parse", "returned NULL");
+		if (verbose && walk)
+			fprintf(stderr, "  page: %d tasks, %d actions, total_count " INT64_FORMAT "\n",
+					rds_page_ntasks(page), rds_page_nactions(page),
+					rds_page_total_count(page));
+		if (walk)
+			walk_page(page);
+	}
+	PG_CATCH();
+	{
+		if (verbose && walk)
+			fprintf(stderr, "  page: ERROR %s\n", stub_last_error()->message);
+		caught("rds_page_parse", ERRCODE_FDW_REPLY_HANDLE, 0);
+	}
+	PG_END_TRY();
+}
+
+static void
+run_error(const char *body, size_t len)
+{
+	PG_TRY();
+	{
+		char	   *code = (char *) 0x1;
+		char	   *msg = (char *) 0x1;
+		char	   *rid = (char *) 0x1;
+		bool		found;
+
+		found = rds_decode_error(body, len, &code, &msg, &rid);
+		if (verbose && !in_injection)
+			fprintf(stderr, "  error: %s code=%s msg=%s request_id=%s\n",
+					found ? "found" : "none", code ? code : "NULL",
+					msg ? msg : "NULL", rid ? rid : "NULL");
+		check_string("rds_decode_error code", code, true, true);
+		check_string("rds_decode_error msg", msg, true, true);
+		check_string("rds_decode_error request_id", rid, true, true);
+		if (found && code == NULL && msg == NULL)
+			violation("rds_decode_error", "found, but neither code nor message");
+		if (!found && (code != NULL || msg != NULL))
+			violation("rds_decode_error", "not found, but a code or message");
+	}
+	PG_CATCH();
+	{
+		/* documented as returning false, never throwing */
+		caught("rds_decode_error", 0, 0);
+	}
+	PG_END_TRY();
+}
+
+static void
+run_token(const char *body, size_t len)
+{
+	PG_TRY();
+	{
+		TimestampTz ts = 0;
+		bool		ok = rds_decode_token_expiry(body, len, &ts);
+
+		if (verbose && !in_injection)
+			fprintf(stderr, "  token: %s " INT64_FORMAT " (Unix %.6f)\n",
+					ok ? "expires" : "none", ts,
+					ok ? (ts / 1e6) + 946684800.0 : 0.0);
+		if (ok && !IS_VALID_TIMESTAMP(ts))
+			violation("rds_decode_token_expiry", "timestamp out of range");
+	}
+	PG_CATCH();
+	{
+		/* documented as returning false, never throwing */
+		caught("rds_decode_token_expiry", 0, 0);
+	}
+	PG_END_TRY();
+}
+
+typedef void (*entry_fn) (const char *body, size_t len);
+
+static void
+run_page_only(const char *body, size_t len)
+{
+	run_page(body, len, false);
+}
+
+/*
+ * Run fn normally to count its allocations, then once with each of the
+ * first allocations failing.  The context is reset after each run.
+ */
+static void
+with_failures(entry_fn fn, const char *body, size_t len)
+{
+	long		n,
+				k;
+
+	stub_alloc_fail_at(0);
+	fn(body, len);
+	n = stub_alloc_count();
+	stub_context_reset();
+
+	for (k = 1; k <= n && k <= MAX_FAIL_POINTS; k++)
+	{
+		stub_alloc_fail_at(k);
+		in_injection = true;
+		fn(body, len);
+		in_injection = false;
+		stub_context_reset();
+	}
+}
+
+#ifndef PG_SHAREDIR
+#define PG_SHAREDIR "/usr/share/postgresql/15"
+#endif
+
+/* As the backend at start: timezone_abbreviations = 'Default'. */
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	if (stub_load_timezone_abbrevs(PG_SHAREDIR "/timezonesets/Default") <= 0)
+	{
+		fprintf(stderr, "fuzz_decode: cannot load %s/timezonesets/Default\n",
+				PG_SHAREDIR);
+		exit(1);
+	}
+	verbose = getenv("FUZZ_DECODE_VERBOSE") != NULL;
+	return 0;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *body = (const char *) data;
+
+	/* the full walk, without failures */
+	run_page(body, size, true);
+	stub_context_reset();
+	if (stub_live_chunks() != 0)
+		violation("reset", "chunks left");
+
+	with_failures(run_page_only, body, size);
+	with_failures(run_error, body, size);
+	/* the error envelope again, decoded for a LATIN1 database */
+	stub_set_database_encoding(PG_LATIN1);
+	run_error(body, size);
+	stub_context_reset();
+	stub_set_database_encoding(PG_UTF8);
+	with_failures(run_token, body, size);
+	return 0;
+}
