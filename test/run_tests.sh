@@ -107,6 +107,21 @@ if [ "$bad" -gt 0 ] && [ -f regression.diffs ]; then
 fi
 passed=$((passed + ok)); failed=$((failed + bad))
 
+# Random queries through the FDW and over a local copy, compared row for
+# row; the seed is printed (replay: DIFF_SEEDS=<seed>).
+echo "== differential"
+pg_virtualenv -t -v 15 -o "port=$(free_port)" \
+  bash test/run_differential.sh >"$work/differential.out" 2>&1
+rc=$?
+grep -E '^differential: ' "$work/differential.out"
+if [ "$rc" -eq 0 ]; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1))
+  grep -E -A 40 '^DIFFERENCE' "$work/differential.out" | head -n 200
+  grep -q '^DIFFERENCE' "$work/differential.out" || tail -n 30 "$work/differential.out"
+fi
+
 echo "== TAP tests"
 run_tap_tests "$work/tap"
 
