@@ -181,10 +181,15 @@ for my $srv (qw(tok pw ak akt))
 	my $pid = $su->pid;
 	$su->send("SELECT count(id) FROM ${srv}_tasks;");
 	wait_until(sub { $sim->stats->{in_flight} > 0 }, 10);
-	my ($snap) = $mon->query('SELECT row_to_json(a) FROM pg_stat_activity a');
-	push @activity, $snap;
-	like($snap, qr/"pid":$pid,.*"wait_event_type":"Extension"/,
-		"$srv: pg_stat_activity seen while the request hangs");
+	my $snap;
+	my $waiting = wait_until(
+		sub {
+			($snap) = $mon->query('SELECT row_to_json(a) FROM pg_stat_activity a');
+			push @activity, $snap;
+			return $snap =~ /"pid":$pid,.*"wait_event_type":"Extension"/;
+		},
+		10);
+	ok($waiting, "$srv: pg_stat_activity seen while the request hangs");
 	$mon->query("SELECT pg_cancel_backend($pid)");
 	ok($su->wait_err(qr/canceling statement due to user request/, 10),
 		"$srv: cancelled mid-request");

@@ -53,6 +53,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
+RDS_SIM_PID=""           # ours only: never stop a simulator we did not start
 work=$(mktemp -d /tmp/rds_load.XXXXXX)
 chmod 755 "$work"
 injector=""
