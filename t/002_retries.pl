@@ -121,6 +121,14 @@ is("$out|$err", "$N|", 'request timeout: the scan succeeds');
 is(statuses(2, page2()), '499,200', 'request timeout: the request is abandoned and retried');
 ok($took >= 0.9 && $took < 3, sprintf('request timeout: the scan took %.2f s (timeout 1 s)', $took));
 
+# a request that always hangs: 1 + max_retries timeouts, then an error
+$sim->faults({ kind => 'hang', seconds => 10, times => -1, params => { page2() } });
+($out, $err) = scan('rt_tasks');
+like($err, qr/ERROR:  HV00N: RDS API request GET \S+ failed: .*time.*\n.*Gave up after 2 attempts/i,
+	'request timeout for good: a clean error after 1 + max_retries attempts');
+is(statuses(2, page2()), '499,499', 'request timeout for good: both attempts abandoned');
+$sim->clear_faults;
+
 # backoff without Retry-After stays within random(0, 200 ms * 2^n)
 $sim->faults({ kind => 'status', status => 503, times => 3, params => { page2() } });
 ($out, $err) = scan('r_tasks');
