@@ -363,12 +363,16 @@ def cpu_per_row(sim, args, n_tasks, table, work):
     res = {"bytes": body_bytes, "n": n_tasks}
     try:
         res["idle"] = proc_status(s.pid)
+        # the FDW first: its memory is read before the JSON side touches the
+        # bodies table (shared buffers would count in the backend's RSS)
         cases = [("fdw_count", COUNT_FDW.format(table=table)),
-                 ("json_count", COUNT_JSON),
                  ("fdw_all", ALL_COLUMNS_FDW.format(table=table)),
+                 ("json_count", COUNT_JSON),
                  ("json_all", ALL_COLUMNS_JSON)]
         values = {}
         for name, sql in cases:
+            if name == "json_count":
+                res["mem"] = proc_status(s.pid)
             best_cpu = best_wall = None
             for i in range(reps + 1):       # the first run warms caches, connections
                 lines, wall, cpu = s.timed(sql)
@@ -383,7 +387,6 @@ def cpu_per_row(sim, args, n_tasks, table, work):
                          "us_per_row": best_cpu * 1e6 / n_tasks}
             log("    %-10s %s: backend CPU %.3f s (%.2f us/row), wall %.3f s"
                 % (name, values[name], best_cpu, best_cpu * 1e6 / n_tasks, best_wall))
-        res["mem"] = proc_status(s.pid)
         res["same_count"] = values["fdw_count"] == values["json_count"] == str(n_tasks)
         res["same_all"] = values["fdw_all"] == values["json_all"]
     finally:
@@ -510,7 +513,7 @@ def report(args, results, cpu, mem_ctx, load):
     row("naive / FDW", ["%.1f" % (r["naive_med"] / r["fdw_med"]) for r in results])
     row("sequential / FDW", ["%.2f" % (r["seq_med"] / r["fdw_med"]) for r in results])
     row("sequential / ideal P=1", ["%.2f" % (r["seq_med"] / r["ideal_seq"]) for r in results])
-    row("HTTP requests per scan (FDW)", [str(r["fdw_requests"]) for r in results])
+    row("HTTP requests, first scan (with planning)", [str(r["fdw_requests"]) for r in results])
     row("max requests in flight (FDW, P=1)", ["%d, %d" % (r["fdw_inflight"], r["seq_inflight"]) for r in results])
     row("TLS handshakes: first scan, fresh backend", [str(r["hs_first"]) for r in results])
     row("TLS handshakes: repeated scan (max)", [str(r["hs_repeat"]) for r in results])
@@ -549,8 +552,9 @@ def report(args, results, cpu, mem_ctx, load):
                      % (cpu["fdw_count"]["us_per_row"] / cpu["json_count"]["us_per_row"],
                         cpu["fdw_all"]["us_per_row"] / cpu["json_all"]["us_per_row"],
                         "yes" if cpu["same_count"] and cpu["same_all"] else "NO"))
-        lines.append("    fresh backend: idle RSS %.1f MB, VmHWM after all scans %.1f MB (+%.1f MB)"
-                     % (mb(cpu["idle"]["VmRSS"]), mb(cpu["mem"]["VmHWM"]),
+        lines.append("    fresh backend, %d FDW scans at 0 ms (count(id), all columns): idle RSS %.1f MB, "
+                     "VmHWM %.1f MB (+%.1f MB)"
+                     % (2 * (args.cpu_repeats + 1), mb(cpu["idle"]["VmRSS"]), mb(cpu["mem"]["VmHWM"]),
                         mb(cpu["mem"]["VmHWM"] - cpu["idle"]["VmRSS"])))
 
     # targets
@@ -569,11 +573,16 @@ def report(args, results, cpu, mem_ctx, load):
         target("FDW >= 5x faster than the shell loop (%s)" % n,
                "%.1fx" % (r["naive_med"] / r["fdw_med"]), r["naive_med"] >= 5 * r["fdw_med"])
         target("TLS handshakes per first scan <= %d (%s)" % (P, n), str(r["hs_first"]), r["hs_first"] <= P)
-        target("TLS handshakes per repeated scan == 0 (%s)" % n, str(r["hs_repeat"]), r["hs_repeat"] == 0)
+        if r["hs_repeat"] >= 0:
+            target("TLS handshakes per repeated scan == 0 (%s)" % n, str(r["hs_repeat"]), r["hs_repeat"] == 0)
     big = [r for r in results if r["n"] >= 100000]
     for r in big:
         d = mb(r["hwm"] - r["idle_rss"])
         target("peak memory, %s-task scan <= idle + 32 MB" % "{:,}".format(r["n"]), "+%.1f MB" % d, d <= 32)
+    if cpu and cpu["n"] >= 100000:
+        d = mb(cpu["mem"]["VmHWM"] - cpu["idle"]["VmRSS"])
+        target("peak memory, %s-task scans at 0 ms, all columns <= idle + 32 MB" % "{:,}".format(cpu["n"]),
+               "+%.1f MB" % d, d <= 32)
     if not big:
         lines.append("    (peak memory target is for 100,000 tasks: not measured; run without --quick)")
     if cpu:

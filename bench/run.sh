@@ -75,7 +75,7 @@ start_sim "$work" --tasks "${first_size:-10000}" --seed 11 \
 
 # a free port for the throwaway cluster (pg_virtualenv -t as root would
 # otherwise take 5432 and collide with another developer's run)
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 
 echo "== throwaway PostgreSQL 15 cluster (pg_virtualenv, port $port)"
 pg_virtualenv -t -v 15 -o "port=$port" \
