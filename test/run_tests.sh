@@ -125,5 +125,32 @@ fi
 echo "== TAP tests"
 run_tap_tests "$work/tap"
 
+# The pg_regress suites again, with the extension built with ASan and UBSan.
+echo "== sanitizers"
+bash test/run_asan.sh >"$work/asan.out" 2>&1
+rc=$?
+grep -E '^asan: ' "$work/asan.out" || tail -n 30 "$work/asan.out"
+ok=$(grep -Eo '^asan: [0-9]+ suites ok' "$work/asan.out" | grep -Eo '[0-9]+' || echo 0)
+if [ "$rc" -eq 0 ]; then
+  passed=$((passed + ok))
+else
+  failed=$((failed + 1)); passed=$((passed + ok))
+  tail -n 60 "$work/asan.out"
+fi
+
+# A short run of the response decoder's fuzz target over its corpus.
+echo "== fuzz"
+bash test/run_fuzz.sh "${RDS_FUZZ_SECONDS:-30}" >"$work/fuzz.out" 2>&1
+rc=$?
+grep -E '^fuzz: ' "$work/fuzz.out" || tail -n 30 "$work/fuzz.out"
+if [ "$rc" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); tail -n 40 "$work/fuzz.out"; fi
+
+# The Debian package: build, install, query, remove (reinstalls the build).
+echo "== debian package"
+bash test/test_deb.sh >"$work/deb.out" 2>&1
+rc=$?
+grep -E '^deb: ' "$work/deb.out" || tail -n 30 "$work/deb.out"
+if [ "$rc" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); tail -n 40 "$work/deb.out"; fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
