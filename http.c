@@ -47,6 +47,9 @@
 /* idle easy handles kept per connection for reuse */
 #define RDS_EASY_POOL_SIZE		8
 
+/* TCP/TLS connections kept open per connection: parallel_requests' maximum */
+#define RDS_MAX_CONNECTIONS		32
+
 /* sockets of one connection watched for an asynchronous Append */
 #define RDS_MAX_WATCHED			64
 
@@ -472,6 +475,16 @@ rds_conn_create(const RdsOptions *opts, MemoryContext parent)
 					(errcode(ERRCODE_OUT_OF_MEMORY),
 					 errmsg("out of memory"),
 					 errdetail("Could not create libcurl handles.")));
+		/*
+		 * Keep a connection per possible parallel request: by default
+		 * libcurl keeps 4 per running transfer, and at the end of a scan
+		 * only one or two are running, so a repeated scan would reconnect.
+		 */
+		if (curl_multi_setopt(conn->multi, CURLMOPT_MAXCONNECTS,
+							  (long) RDS_MAX_CONNECTIONS) != CURLM_OK)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("could not set up libcurl connection caching")));
 		if (curl_share_setopt(conn->share, CURLSHOPT_SHARE,
 							  CURL_LOCK_DATA_DNS) != CURLSHE_OK ||
 			curl_share_setopt(conn->share, CURLSHOPT_SHARE,

@@ -74,7 +74,7 @@ PG_MODULE_MAGIC;
 /* How long a remote size estimate is reused by a backend. */
 #define ESTIMATE_TTL_SECS		300
 /* Length of the key of the duplicate filter; longer ids are not filtered. */
-#define ID_KEY_SIZE				64
+#define ID_KEY_SIZE				40
 /* Passes over a stream whose list keeps moving before the scan gives up. */
 #define MAX_PASSES				5
 
@@ -183,6 +183,8 @@ typedef struct RdsStream
 /* One page request in flight. */
 typedef struct RdsPending
 {
+	MemoryContext cxt;			/* everything of this request; deleted when
+								 * the page is read or the request cancelled */
 	bool		active;			/* false once read or cancelled */
 	RdsRequest *req;			/* the transfer, or NULL if cached */
 	StringInfo	cached;			/* a body from the response cache */
@@ -1303,7 +1305,10 @@ static void
 start_page_request(RdsScanState *state, int s)
 {
 	RdsStream  *st = &state->streams[s];
-	MemoryContext oldcxt = MemoryContextSwitchTo(state->scan_cxt);
+	MemoryContext cxt = AllocSetContextCreate(state->scan_cxt,
+											  "rds_task_fdw request",
+											  ALLOCSET_SMALL_SIZES);
+	MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
 	StringInfoData query;
 	RdsPending *p;
 	int			limit = state->opts->page_size;
@@ -1318,6 +1323,7 @@ start_page_request(RdsScanState *state, int s)
 
 	p = &state->pending[(state->pending_head + state->npending) %
 						state->opts->parallel_requests];
+	p->cxt = cxt;
 	p->active = true;
 	p->stream = s;
 	p->offset = st->next_offset;
@@ -1340,17 +1346,26 @@ start_page_request(RdsScanState *state, int s)
 	MemoryContextSwitchTo(oldcxt);
 }
 
+/* Stop a page request (if it is still on the wire) and free it. */
+static void
+release_pending(RdsPending *p)
+{
+	if (p->active && p->req)
+		rds_request_cancel(p->req);
+	p->active = false;
+	p->req = NULL;
+	if (p->cxt)
+		MemoryContextDelete(p->cxt);
+	p->cxt = NULL;
+}
+
 /* Cancel every request in flight. */
 static void
 cancel_pending(RdsScanState *state)
 {
 	while (state->npending > 0)
 	{
-		RdsPending *p = &state->pending[state->pending_head];
-
-		if (p->active && p->req)
-			rds_request_cancel(p->req);
-		p->active = false;
+		release_pending(&state->pending[state->pending_head]);
 		state->pending_head = (state->pending_head + 1) % state->opts->parallel_requests;
 		state->npending--;
 	}
@@ -1371,9 +1386,7 @@ cancel_stream(RdsScanState *state, int s)
 
 		if (p->stream == s && p->active)
 		{
-			if (p->req)
-				rds_request_cancel(p->req);
-			p->active = false;
+			release_pending(p);
 			state->streams[s].inflight--;
 		}
 	}
@@ -1414,6 +1427,7 @@ static bool
 next_page(RdsScanState *state)
 {
 	RdsPending	pending;
+	char	   *desc;
 	RdsStream  *st;
 	StringInfoData body;
 	MemoryContext oldcxt;
@@ -1433,10 +1447,13 @@ next_page(RdsScanState *state)
 			return false;
 		pending = state->pending[state->pending_head];
 		state->pending[state->pending_head].active = false;
+		state->pending[state->pending_head].cxt = NULL;
 		state->pending_head = (state->pending_head + 1) % state->opts->parallel_requests;
 		state->npending--;
 		if (pending.active)
 			break;				/* skip cancelled entries */
+		if (pending.cxt)
+			MemoryContextDelete(pending.cxt);
 	}
 	st = &state->streams[pending.stream];
 	st->inflight--;
@@ -1451,8 +1468,11 @@ next_page(RdsScanState *state)
 		rds_cache_store(state->opts->umid, pending.url, state->opts->cache_ttl,
 						body.data, body.len);
 	}
-	state->page = rds_page_parse(body.data, body.len, pstrdup(pending.desc));
+	desc = pstrdup(pending.desc);
+	state->page = rds_page_parse(body.data, body.len, desc);
 	MemoryContextSwitchTo(oldcxt);
+	pending.req = NULL;			/* finished, hence released */
+	release_pending(&pending);
 
 	n = rds_page_ntasks(state->page);
 	total = rds_page_total_count(state->page);
@@ -1461,12 +1481,12 @@ next_page(RdsScanState *state)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_REPLY_HANDLE),
 				 errmsg("unexpected response to %s: %d tasks for a limit of %d",
-						pending.desc, n, pending.limit)));
+						desc, n, pending.limit)));
 	if (total >= 0 && n > 0 && pending.offset + n > total)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_REPLY_HANDLE),
 				 errmsg("unexpected response to %s: total_count " INT64_FORMAT " is less than the tasks returned",
-						pending.desc, total),
+						desc, total),
 				 errdetail("The page at offset " INT64_FORMAT " holds %d tasks.",
 						   pending.offset, n)));
 
