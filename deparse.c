@@ -53,6 +53,16 @@ static const char *const param_fields[] = {
 	"id", "name", "instance_id", "order_id", "status", NULL
 };
 
+/*
+ * Is the field one the server's options answer (project_id, region) rather
+ * than the API?
+ */
+bool
+rds_is_server_field(const char *field)
+{
+	return strcmp(field, "project_id") == 0 || strcmp(field, "region") == 0;
+}
+
 /* Is this the name of a field that can be filtered by equality? */
 static bool
 is_equality_field(const char *field)
@@ -62,7 +72,7 @@ is_equality_field(const char *field)
 	for (f = param_fields; *f; f++)
 		if (strcmp(*f, field) == 0)
 			return true;
-	return strcmp(field, "project_id") == 0 || strcmp(field, "region") == 0;
+	return rds_is_server_field(field);
 }
 
 static Expr *
@@ -560,8 +570,7 @@ rds_filter_match(RdsFilter *f, RdsPage *page, int i)
 		RdsFieldSet *fs = (RdsFieldSet *) lfirst(lc);
 		const char *v;
 
-		if (strcmp(fs->field, "project_id") == 0 ||
-			strcmp(fs->field, "region") == 0)
+		if (rds_is_server_field(fs->field))
 			continue;			/* settled in rds_filter_streams() */
 		v = rds_page_task_field(page, i, fs->field);
 		if (v == NULL || !list_has_string(fs->values, v))

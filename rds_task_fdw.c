@@ -340,6 +340,13 @@ rds_task_fdw_version(PG_FUNCTION_ARGS)
  * ----------------------------------------------------------------
  */
 
+/* The path of the task list of the options' project. */
+static char *
+task_list_path(const RdsOptions *opts)
+{
+	return psprintf("/v3/%s/tasklist", opts->project_id);
+}
+
 /*
  * The size of the whole task list, from a limit=1 request whose total_count
  * is remembered by the backend for ESTIMATE_TTL_SECS.
@@ -352,6 +359,7 @@ estimate_total_tasks(RdsOptions *opts)
 	TimestampTz now = GetCurrentTimestamp();
 	MemoryContext oldcxt;
 	MemoryContext tmpcxt;
+	char	   *path;
 	StringInfoData query;
 	StringInfoData body;
 	RdsPage    *page;
@@ -378,6 +386,7 @@ estimate_total_tasks(RdsOptions *opts)
 		return entry->total;
 	entry->fetched_at = 0;
 
+	path = task_list_path(opts);
 	tmpcxt = AllocSetContextCreate(CurrentMemoryContext, "rds_task_fdw estimate",
 								   ALLOCSET_SMALL_SIZES);
 	oldcxt = MemoryContextSwitchTo(tmpcxt);
@@ -385,11 +394,9 @@ estimate_total_tasks(RdsOptions *opts)
 	rds_append_query_param(&query, "offset", "0");
 	rds_append_query_param(&query, "limit", "1");
 	initStringInfo(&body);
-	rds_http_get(rds_get_connection(opts),
-				 psprintf("/v3/%s/tasklist", opts->project_id),
-				 query.data, &body, NULL);
+	rds_http_get(rds_get_connection(opts), path, query.data, &body, NULL);
 	page = rds_page_parse(body.data, body.len,
-						  psprintf("GET /v3/%s/tasklist?%s", opts->project_id, query.data));
+						  psprintf("GET %s?%s", path, query.data));
 	total = rds_page_total_count(page);
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(tmpcxt);
@@ -429,8 +436,7 @@ cond_selectivity(RdsCond *cond, double total)
 		per_value = 0.1;
 	else if (strcmp(cond->field, "status") == 0)
 		per_value = 0.33;
-	else if (strcmp(cond->field, "project_id") == 0 ||
-			 strcmp(cond->field, "region") == 0)
+	else if (rds_is_server_field(cond->field))
 		per_value = 1.0;
 	else if (cond->kind == RDS_COND_TIME_EQ)
 		per_value = 1.0 / Max(total, 1.0);
@@ -449,8 +455,7 @@ cond_selectivity(RdsCond *cond, double total)
 static double
 cond_streams(RdsCond *cond)
 {
-	if (cond->kind == RDS_COND_ANY && strcmp(cond->field, "project_id") != 0 &&
-		strcmp(cond->field, "region") != 0)
+	if (cond->kind == RDS_COND_ANY && !rds_is_server_field(cond->field))
 	{
 		int			n = const_array_length(cond->value);
 
@@ -529,7 +534,6 @@ rdsGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 
 			*c = cond;
 			fpinfo->remote_conds = lappend(fpinfo->remote_conds, c);
-			selectivity *= cond_selectivity(c, 1000.0);
 			fpinfo->streams *= cond_streams(c);
 			if (cond.kind == RDS_COND_ANY)
 				fpinfo->has_fanout = true;
@@ -549,8 +553,7 @@ rdsGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 
 	fpinfo->total_tasks = estimate_total_tasks(fpinfo->opts);
 
-	/* recompute with the real size: ids are one row whatever the size */
-	selectivity = 1.0;
+	/* what the requests return: ids are one row whatever the size */
 	foreach(lc, fpinfo->remote_conds)
 		selectivity *= cond_selectivity((RdsCond *) lfirst(lc), fpinfo->total_tasks);
 	fpinfo->fetched_rows = Max(1.0, fpinfo->total_tasks * selectivity);
@@ -576,7 +579,7 @@ is_param_clause(PlannerInfo *root, RelOptInfo *baserel, RdsRelInfo *fpinfo,
 	if (!classify_clause(root, baserel, fpinfo, rinfo->clause, &cond))
 		return false;
 	return cond.kind == RDS_COND_EQ && cond.exact &&
-		strcmp(cond.field, "project_id") != 0 && strcmp(cond.field, "region") != 0;
+		!rds_is_server_field(cond.field);
 }
 
 /* Callback for generate_implied_equalities_for_column: our pushable column? */
@@ -999,7 +1002,7 @@ map_table_column(RdsScanState *state, RdsColumn *col, Relation rel,
 	getTypeInputInfo(att->atttypid, &infunc, &col->ioparam);
 	fmgr_info(infunc, &col->input);
 
-	if (strcmp(field, "project_id") == 0 || strcmp(field, "region") == 0)
+	if (rds_is_server_field(field))
 	{
 		const char *v = (strcmp(field, "project_id") == 0) ?
 			state->opts->project_id : state->opts->region;
@@ -1615,7 +1618,7 @@ rdsBeginForeignScan(ForeignScanState *node, int eflags)
 	userid = OidIsValid(RDS_SCAN_CHECK_AS_USER(fsplan, rte)) ?
 		RDS_SCAN_CHECK_AS_USER(fsplan, rte) : GetUserId();
 	state->opts = rds_get_options(relid, userid);
-	state->path = psprintf("/v3/%s/tasklist", state->opts->project_id);
+	state->path = task_list_path(state->opts);
 
 	rel = node->ss.ss_currentRelation ? node->ss.ss_currentRelation :
 		table_open(relid, AccessShareLock);
@@ -2055,8 +2058,7 @@ explain_requests(RdsScanState *state, List *fdw_exprs)
 				param = psprintf("end_time=%s", ref);
 			else if (c->kind == RDS_COND_TIME_EQ)
 				param = psprintf("start_time=%s&end_time=%s", ref, ref);
-			else if (strcmp(c->field, "project_id") != 0 &&
-					 strcmp(c->field, "region") != 0)
+			else if (!rds_is_server_field(c->field))
 				param = psprintf("%s=%s%s", c->field,
 								 c->kind == RDS_COND_ANY ? "ANY:" : "", ref);
 			if (param)
@@ -2131,8 +2133,7 @@ explain_requests(RdsScanState *state, List *fdw_exprs)
 	{
 		RdsFieldSet *fs = (RdsFieldSet *) lfirst(lc);
 
-		if (!fs->sent && strcmp(fs->field, "project_id") != 0 &&
-			strcmp(fs->field, "region") != 0)
+		if (!fs->sent && !rds_is_server_field(fs->field))
 			lines = lappend(lines,
 							psprintf("(%s: %d values, more than %d request streams allow: matched locally)",
 									 fs->field, list_length(fs->values), RDS_MAX_STREAMS));

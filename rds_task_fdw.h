@@ -200,6 +200,7 @@ typedef struct RdsFilter
 	int64		upper_us;
 } RdsFilter;
 
+extern bool rds_is_server_field(const char *field);
 extern bool rds_classify_clause(PlannerInfo *root, RelOptInfo *baserel,
 								Oid relid, Expr *clause, RdsCond *cond);
 extern void rds_filter_init(RdsFilter *f);
