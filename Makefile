@@ -25,6 +25,10 @@ PKG_CONFIG ?= pkg-config
 PG_CPPFLAGS = $(shell $(CURL_CONFIG) --cflags) $(shell $(PKG_CONFIG) --cflags json-c)
 SHLIB_LINK = $(shell $(CURL_CONFIG) --libs) $(shell $(PKG_CONFIG) --libs json-c)
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+# the test runner builds with RDS_WERROR=1: a warning fails the build
+ifdef RDS_WERROR
+PG_CFLAGS += -Werror
+endif
 
 REGRESS_OPTS = --load-extension=rds_task_fdw
 REGRESS = options import scan types auth errors pushdown partition upgrade

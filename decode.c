@@ -27,6 +27,7 @@
 #include "utils/datetime.h"
 #include "utils/timestamp.h"
 
+#include "rds_compat.h"
 #include "rds_task_fdw.h"
 
 /* Nesting deeper than this is not a task list; refuse it early. */
@@ -53,6 +54,27 @@ page_release(void *arg)
 }
 
 /*
+ * The json-c tokener flags: strict JSON, UTF-8 checked.
+ *
+ * json-c 0.18's strict mode reads string bytes as signed chars and takes
+ * every byte above 0x7f for a control character, so it refuses all
+ * non-ASCII text (json-c issue 875, fixed in 0.19).  With that version the
+ * tokener runs without JSON_TOKENER_STRICT: PostgreSQL's parser, which
+ * follows in parse_body, refuses everything strict mode would have, so the
+ * bodies accepted are the same on every json-c.  The library is asked at
+ * run time, since the one loaded may be newer than the headers.
+ */
+static int
+tokener_flags(void)
+{
+	int			version = json_c_version_num();
+
+	if (version >= 0x001200 && version < 0x001300)
+		return JSON_TOKENER_VALIDATE_UTF8;
+	return JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8;
+}
+
+/*
  * Parse a whole body into a json-c tree, or return NULL and set *why.
  * The caller owns the tree (json_object_put).
  */
@@ -62,6 +84,7 @@ parse_body(const char *body, size_t len, const char **why)
 	struct json_tokener *tok;
 	struct json_object *root;
 	enum json_tokener_error jerr;
+	JsonLexContext lexbuf;
 	JsonLexContext *lex;
 	JsonParseErrorType perr;
 
@@ -83,18 +106,17 @@ parse_body(const char *body, size_t len, const char **why)
 		return NULL;
 	}
 
-	/* palloc'd before json-c holds anything, since palloc can throw */
-	lex = makeJsonLexContextCstringLen(unconstify(char *, body), (int) len,
-									   PG_UTF8, false);
+	/* made before json-c holds anything, since palloc can throw */
+	lex = rds_make_json_lex(&lexbuf, unconstify(char *, body), (int) len);
 
 	tok = json_tokener_new_ex(RDS_JSON_MAX_DEPTH);
 	if (tok == NULL)
 	{
 		*why = "out of memory";
-		pfree(lex);
+		rds_free_json_lex(lex);
 		return NULL;
 	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	json_tokener_set_flags(tok, tokener_flags());
 	root = json_tokener_parse_ex(tok, body, (int) len);
 	jerr = json_tokener_get_error(tok);
 
@@ -141,9 +163,9 @@ parse_body(const char *body, size_t len, const char **why)
 	{
 		json_object_put(root);
 		root = NULL;
-		*why = json_errdetail(perr, lex);
+		*why = pstrdup(json_errdetail(perr, lex));
 	}
-	pfree(lex);
+	rds_free_json_lex(lex);
 	return root;
 }
 
@@ -493,7 +515,7 @@ parse_timestamptz(const char *str, TimestampTz *result)
 	if (ParseDateTime(str, workbuf, sizeof(workbuf), field, ftype,
 					  MAXDATEFIELDS, &nf) != 0)
 		return false;
-	if (DecodeDateTime(field, ftype, nf, &dtype, &tm, &fsec, &tz) != 0 ||
+	if (rds_decode_date_time(field, ftype, nf, &dtype, &tm, &fsec, &tz) != 0 ||
 		dtype != DTK_DATE)
 		return false;
 	return tm2timestamp(&tm, fsec, &tz, result) == 0;

@@ -20,6 +20,7 @@
  */
 #include "postgres.h"
 
+#include <errno.h>
 #include <time.h>
 #include <unistd.h>
 #ifdef __linux__
@@ -130,6 +131,7 @@ typedef struct RdsTransfer
 	char	   *subject_token;	/* X-Subject-Token: wiped when freed */
 	char		retry_after[64];
 	char		request_id[128];	/* X-Request-Id */
+	long		os_errno;		/* errno of a failed connect, or 0 */
 	char		errbuf[CURL_ERROR_SIZE];
 } RdsTransfer;
 
@@ -198,7 +200,7 @@ static void backoff_wait(RdsConn *conn, long delay_ms);
 static bool is_transient(const RdsTransfer *xfer);
 static long retry_delay_ms(const RdsTransfer *xfer, int retries);
 static int	outcome_sqlstate(const RdsTransfer *xfer);
-static void report_failure(RdsRequest *req) pg_attribute_noreturn();
+RDS_NORETURN static void report_failure(RdsRequest *req) RDS_NORETURN_ATTR;
 static char *printable_text(const char *data, size_t len, size_t max);
 static void ensure_token(RdsConn *conn);
 static size_t write_callback(char *ptr, size_t size, size_t nmemb,
@@ -811,8 +813,13 @@ setup_easy(RdsConn *conn, RdsRequest *req, RdsTransfer *xfer)
 	RDS_SETOPT(easy, CURLOPT_URL, req->url);
 	RDS_SETOPT(easy, CURLOPT_NOSIGNAL, 1L);
 	RDS_SETOPT(easy, CURLOPT_FOLLOWLOCATION, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075500	/* 7.85: the bit masks are deprecated */
 	RDS_SETOPT(easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	RDS_SETOPT(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+#else
+	RDS_SETOPT(easy, CURLOPT_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS));
+	RDS_SETOPT(easy, CURLOPT_REDIR_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
 	RDS_SETOPT(easy, CURLOPT_SSL_VERIFYPEER, 1L);
 	RDS_SETOPT(easy, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (conn->opts.ca_file != NULL)
@@ -1088,6 +1095,8 @@ multi_step(RdsConn *conn)
 			continue;
 		xfer->result = result;
 		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &xfer->status);
+		if (curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &xfer->os_errno) != CURLE_OK)
+			xfer->os_errno = 0;
 		if (result == CURLE_FILESIZE_EXCEEDED)
 			xfer->too_large = true;
 		if (result == CURLE_OUT_OF_MEMORY)
@@ -1298,6 +1307,50 @@ outcome_sqlstate(const RdsTransfer *xfer)
 }
 
 /*
+ * transport_failure
+ *		What went wrong with a transfer that ended in a libcurl error, in our
+ *		own words: libcurl's wording changes between its versions, so it is
+ *		given only in the detail.
+ */
+static const char *
+transport_failure(const RdsTransfer *xfer)
+{
+	switch (xfer->result)
+	{
+		case CURLE_COULDNT_RESOLVE_HOST:
+			return "could not resolve the host name";
+		case CURLE_COULDNT_RESOLVE_PROXY:
+			return "could not resolve the proxy's host name";
+		case CURLE_COULDNT_CONNECT:
+			if (xfer->os_errno == ECONNREFUSED)
+				return "connection refused";
+			return "could not connect to the server";
+		case CURLE_OPERATION_TIMEDOUT:
+			return "timed out";
+		case CURLE_PEER_FAILED_VERIFICATION:
+			return "TLS certificate verification failed";
+		case CURLE_SSL_CACERT_BADFILE:
+			return "could not read the CA file";
+		case CURLE_SSL_CONNECT_ERROR:
+			return "TLS handshake failed";
+		case CURLE_SEND_ERROR:
+			return "connection lost while sending the request";
+		case CURLE_RECV_ERROR:
+			return "connection lost while receiving the response";
+		case CURLE_GOT_NOTHING:
+			return "connection closed without a response";
+		case CURLE_PARTIAL_FILE:
+			return "response body truncated (connection closed early)";
+		case CURLE_WEIRD_SERVER_REPLY:
+			return "not an HTTP response";
+		case CURLE_BAD_CONTENT_ENCODING:
+			return "undecodable Content-Encoding";
+		default:
+			return "transfer failed";
+	}
+}
+
+/*
  * report_failure
  *		Throws the error for the failed current attempt of req, after
  *		releasing req.  Message: the status or libcurl's error, the API's
@@ -1319,6 +1372,7 @@ report_failure(RdsRequest *req)
 	char	   *request_id = NULL;
 	char	   *excerpt = NULL;
 	char	   *failure = NULL;
+	char	   *libcurl_text = NULL;
 	StringInfoData detail;
 	long		status = xfer->status;
 	int			attempts = req->attempts;
@@ -1330,8 +1384,14 @@ report_failure(RdsRequest *req)
 	else if (xfer->out_of_memory)
 		failure = pstrdup("out of memory while receiving the response");
 	else if (xfer->result != CURLE_OK)
-		failure = pstrdup(xfer->errbuf[0] ? xfer->errbuf :
-						  curl_easy_strerror(xfer->result));
+	{
+		failure = pstrdup(transport_failure(xfer));
+		libcurl_text = psprintf("%s (libcurl %s, error %d)",
+								xfer->errbuf[0] ? xfer->errbuf :
+								curl_easy_strerror(xfer->result),
+								curl_version_info(CURLVERSION_NOW)->version,
+								(int) xfer->result);
+	}
 	else if (xfer->body_len > 0)
 	{
 		if (rds_decode_error(xfer->body, xfer->body_len,
@@ -1371,6 +1431,9 @@ report_failure(RdsRequest *req)
 	if (excerpt != NULL)
 		appendStringInfo(&detail, "%sResponse body: %s",
 						 detail.len ? " " : "", excerpt);
+	if (libcurl_text != NULL)
+		appendStringInfo(&detail, "%sTransport: %s.",
+						 detail.len ? " " : "", libcurl_text);
 
 	request_release(req);
 

@@ -32,6 +32,10 @@
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
 #include "commands/explain.h"
+#if PG_VERSION_NUM >= 180000		/* ExplainState, ExplainProperty* */
+#include "commands/explain_format.h"
+#include "commands/explain_state.h"
+#endif
 #include "executor/execAsync.h"
 #include "executor/executor.h"
 #include "foreign/fdwapi.h"
@@ -1608,13 +1612,13 @@ rdsBeginForeignScan(ForeignScanState *node, int eflags)
 	node->fdw_state = state;
 
 	state->mode = intVal(list_nth(fsplan->fdw_private, FdwScanPrivateMode));
-	relid = (Oid) intVal(list_nth(fsplan->fdw_private, FdwScanPrivateRelid));
 	limits = (List *) list_nth(fsplan->fdw_private, FdwScanPrivateLimit);
 	state->limit_index = intVal(linitial(limits));
 	state->offset_index = intVal(lsecond(limits));
 
 	rte = exec_rt_fetch(fsplan->scan.scanrelid > 0 ? fsplan->scan.scanrelid :
 						(Index) bms_next_member(fsplan->fs_relids, -1), estate);
+	relid = rte->relid;
 	userid = OidIsValid(RDS_SCAN_CHECK_AS_USER(fsplan, rte)) ?
 		RDS_SCAN_CHECK_AS_USER(fsplan, rte) : GetUserId();
 	state->opts = rds_get_options(relid, userid);

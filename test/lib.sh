@@ -1,13 +1,37 @@
 # test/lib.sh: shell helpers shared by the test runner, the demo and the
 # benchmarks.  Source it; it defines functions only.
 
-# build_and_install: compile warnings-clean and install the extension.
+# pg_version: the PostgreSQL major version the scripts build and test for:
+# RDS_PG_VERSION when set, else the newest server installed, else the one
+# Debian's "postgresql" package depends on (a machine with no server yet).
+pg_version() {
+  local v
+  if [ -n "${RDS_PG_VERSION:-}" ]; then echo "$RDS_PG_VERSION"; return; fi
+  v=$(ls /usr/lib/postgresql/*/bin/postgres 2>/dev/null |
+      sed -E 's|^/usr/lib/postgresql/([0-9]+)/.*|\1|' | sort -n | tail -n 1)
+  if [ -z "$v" ]; then
+    v=$(apt-cache depends postgresql 2>/dev/null |
+        sed -nE 's/^ *Depends: postgresql-([0-9]+)$/\1/p' | head -n 1)
+  fi
+  [ -n "$v" ] || { echo "no PostgreSQL version found (set RDS_PG_VERSION)" >&2; return 1; }
+  echo "$v"
+}
+
+# pg_config_path: pg_config of that version
+pg_config_path() {
+  echo "/usr/lib/postgresql/$(pg_version)/bin/pg_config"
+}
+
+# build_and_install: compile warnings-clean (-Werror) and install the
+# extension for pg_version.
 build_and_install() {
-  local sudo=""
+  local sudo="" pgc
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  make -s clean >/dev/null
-  make -s 2>&1 | { grep -v '^$' || true; }
-  $sudo make -s install >/dev/null
+  pgc=$(pg_config_path)
+  make -s clean PG_CONFIG="$pgc" >/dev/null
+  make -s PG_CONFIG="$pgc" RDS_WERROR=1 2>&1 | { grep -v '^$' || true; }
+  [ "${PIPESTATUS[0]}" -eq 0 ] || return 1
+  $sudo make -s install PG_CONFIG="$pgc" >/dev/null
 }
 
 # start_sim WORKDIR [simulator options...]: start the simulator over HTTP
