@@ -43,7 +43,7 @@ start_sim "$work" --tasks "$tasks" --seed 5 --token bench-token --latency-ms "$l
   done
 } > "$work/regions.sql"
 echo "== $regions regions x $tasks tasks, ${latency} ms per request, pages of 50, parallel_requests 4"
-pg_virtualenv -t -v 15 -o "port=$(free_port)" psql -X -q -v ON_ERROR_STOP=1 -f "$work/regions.sql" |
+pg_virtualenv -t -v "$(pg_version)" -o "port=$(free_port)" psql -X -q -v ON_ERROR_STOP=1 -f "$work/regions.sql" |
   python3 -c '
 import re, sys
 label = None

@@ -12,4 +12,4 @@ build_and_install
 work=$(mktemp -d /tmp/rds_requests.XXXXXX); chmod 755 "$work"
 trap 'stop_sim; rm -rf "$work"' EXIT
 start_sim "$work" --tasks 10000 --seed 42 --project 0123456789abcdef0123456789abcdef --token bench-token
-pg_virtualenv -t -v 15 -o "port=$(free_port)" psql -X -q -v ON_ERROR_STOP=1 -v sim="$RDS_SIM_HTTP" -f bench/requests.sql
+pg_virtualenv -t -v "$(pg_version)" -o "port=$(free_port)" psql -X -q -v ON_ERROR_STOP=1 -v sim="$RDS_SIM_HTTP" -f bench/requests.sql

@@ -3,7 +3,7 @@
 #
 # Installs missing packages (test/install_deps.sh), builds and installs the
 # extension, starts the API simulator over HTTPS with a fixed per-request
-# latency and a throwaway CA, creates a throwaway PostgreSQL 15 cluster
+# latency and a throwaway CA, creates a throwaway PostgreSQL cluster
 # (pg_virtualenv) and runs bench/bench.py in it: the FDW with its defaults
 # and with parallel_requests 1, the shell loop users write today
 # (bench/naive.sh), the ideal bound, TLS handshakes per scan, backend peak
@@ -77,8 +77,8 @@ start_sim "$work" --tasks "${first_size:-10000}" --seed 11 \
 # otherwise take 5432 and collide with another developer's run)
 port=$(free_port)
 
-echo "== throwaway PostgreSQL 15 cluster (pg_virtualenv, port $port)"
-pg_virtualenv -t -v 15 -o "port=$port" \
+echo "== throwaway PostgreSQL $(pg_version) cluster (pg_virtualenv, port $port)"
+pg_virtualenv -t -v "$(pg_version)" -o "port=$port" \
   python3 bench/bench.py --latency-ms "$latency" --sizes "$sizes" \
     ${parallel:+--parallel "$parallel"} --repeats "$repeats" \
     --naive-repeats "$naive_repeats" --cpu-repeats "$cpu_repeats" --work "$work"

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# demo/run.sh: the main job on a fresh Debian 12 machine.
+# demo/run.sh: the main job on a fresh Debian 12 or 13 machine.
 #
 # Installs what is missing, builds and installs rds_task_fdw, starts the API
 # simulator over HTTPS with a realistic data set (IAM password auth, a
-# throwaway CA), starts a throwaway PostgreSQL 15 cluster and runs
+# throwaway CA), starts a throwaway cluster of the machine's PostgreSQL
+# (15 on Debian 12, 17 on Debian 13; test/lib.sh pg_version) and runs
 # demo/demo.sql in it: server, user mapping, IMPORT FOREIGN SCHEMA and the
 # example queries.  Everything is removed afterwards.
 set -euo pipefail
@@ -26,5 +27,5 @@ start_sim "$work" --tasks ${DEMO_TASKS:-1200} --seed 7 --base-time now \
   --user alice:Demo-Passw0rd:OTC-EU-DE-00000000001000000001 \
   --latency-ms ${DEMO_LATENCY_MS:-20}
 
-echo "== throwaway PostgreSQL 15 cluster"
-pg_virtualenv -t -v 15 -o "port=$(free_port)" psql -X -v ON_ERROR_STOP=1 -f demo/demo.sql
+echo "== throwaway PostgreSQL $(pg_version) cluster"
+pg_virtualenv -t -v "$(pg_version)" -o "port=$(free_port)" psql -X -v ON_ERROR_STOP=1 -f demo/demo.sql

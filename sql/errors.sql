@@ -25,9 +25,13 @@ BEGIN
   RETURN 'no error';
 EXCEPTION WHEN OTHERS THEN
   GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, st = RETURNED_SQLSTATE;
-  RETURN regexp_replace(regexp_replace(st || ' ' || m || coalesce(E'\nDETAIL: ' || nullif(d, ''), ''),
+  -- libcurl's own text (in DETAIL only) differs between its versions: the
+  -- error number stays
+  RETURN regexp_replace(regexp_replace(regexp_replace(
+                        st || ' ' || m || coalesce(E'\nDETAIL: ' || nullif(d, ''), ''),
                         'Request ID: [0-9a-f]+', 'Request ID: <id>', 'g'),
-                        '[0-9]+ (ms|milliseconds)', 'N \1', 'g');
+                        '[0-9]+ (ms|milliseconds)', 'N \1', 'g'),
+                        'Transport: .* \(libcurl [^,]+, error ([0-9]+)\)', 'Transport: <libcurl text> (libcurl <version>, error \1)', 'g');
 END $$;
 
 -- plan once: the planner's size estimate (one limit=1 request) is remembered

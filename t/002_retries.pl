@@ -209,7 +209,7 @@ CREATE USER MAPPING FOR CURRENT_USER SERVER nowhere OPTIONS (auth_token '$TOKEN'
 CREATE FOREIGN TABLE nowhere_tasks (id text) SERVER nowhere;
 });
 ($out, $err) = $s->query('SELECT count(id) FROM nowhere_tasks');
-like($err, qr/ERROR:  HV00N: RDS API request GET \S+ failed: .*(connect|Connection refused).*\n.*Gave up after 3 attempts/i,
+like($err, qr/ERROR:  HV00N: RDS API request GET \S+ failed: connection refused\n.*Gave up after 3 attempts\. Transport: .+ \(libcurl [^,]+, error 7\)\./,
 	'connection refused: retried, then a clean error');
 
 # ===================================================================
@@ -227,7 +227,7 @@ $sim->clear_faults;
 $sim->faults({ kind => 'drop', times => -1, params => $last });
 ($out, $err) = scan('r_tasks');
 is($out, '', 'last page dropped for good: no result');
-like($err, qr/ERROR:  HV00N: RDS API request GET \S+ failed: Empty reply from server\n.*Gave up after 4 attempts/,
+like($err, qr/ERROR:  HV00N: RDS API request GET \S+ failed: connection closed without a response\n.*Gave up after 4 attempts\. Transport: .+ \(libcurl [^,]+, error 52\)\./,
 	'last page dropped for good: a clean error after 1 + max_retries attempts');
 # libcurl itself repeats a request once when a reused connection closes
 # before answering (it may have been stale): up to two requests an attempt

@@ -22,6 +22,18 @@ pg_config_path() {
   echo "/usr/lib/postgresql/$(pg_version)/bin/pg_config"
 }
 
+# clang_version: the clang major version for the sanitizer and fuzz builds:
+# RDS_CLANG_VERSION when set, else the one Debian's "clang" package depends on.
+clang_version() {
+  local v="${RDS_CLANG_VERSION:-}"
+  if [ -z "$v" ]; then
+    v=$(apt-cache depends clang 2>/dev/null |
+        sed -nE 's/^ *Depends: clang-([0-9]+)$/\1/p' | head -n 1)
+  fi
+  [ -n "$v" ] || { echo "no clang version found (set RDS_CLANG_VERSION)" >&2; return 1; }
+  echo "$v"
+}
+
 # build_and_install: compile warnings-clean (-Werror) and install the
 # extension for pg_version.
 build_and_install() {
@@ -76,4 +88,27 @@ free_port() {
 stop_sim() {
   [ -n "${RDS_SIM_PID:-}" ] && kill "$RDS_SIM_PID" 2>/dev/null && wait "$RDS_SIM_PID" 2>/dev/null
   RDS_SIM_PID=""
+}
+
+# regress_results FILE LABEL: the suites of a pg_regress run (FILE: its
+# output), one "LABEL test NAME ... ok|FAILED" line each, then a last line
+# "OK BAD".  Reads both output formats: "test name ... ok" (15) and the
+# TAP-like "ok 1 - name" / "not ok 1 - name" (16 on).
+regress_results() {
+  awk -v label="$2" '
+    /^(test )? *[a-z_0-9]+ +\.\.\. +(ok|FAILED|failed)/ {
+      line = $0; sub(/^test +/, "", line); sub(/^ +/, "", line)
+      split(line, f, / +/); name = f[1]
+      st = (line ~ /\.\.\. +ok/) ? "ok" : "FAILED"
+    }
+    /^(not )?ok [0-9]+ +[-+] +[a-z_0-9]+/ {
+      line = $0; st = ($1 == "not") ? "FAILED" : "ok"
+      sub(/^(not )?ok [0-9]+ +[-+] +/, "", line); split(line, f, / +/); name = f[1]
+    }
+    st != "" {
+      printf "%s test %s ... %s\n", label, name, st
+      if (st == "ok") ok++; else bad++
+      st = ""
+    }
+    END { printf "%d %d\n", ok, bad }' "$1"
 }

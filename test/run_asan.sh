@@ -2,7 +2,8 @@
 # test/run_asan.sh: the pg_regress suites against an AddressSanitizer +
 # UndefinedBehaviorSanitizer build of the extension.
 #
-# What it does, and why this way (Debian 12, PostgreSQL 15, gcc 12):
+# What it does, and why this way (Debian 12, PostgreSQL 15, gcc 12; the
+# PostgreSQL version is the machine's, test/lib.sh pg_version):
 #
 #  - Builds a copy of the working tree (so the developer's object files are
 #    not touched) with PGXS and COPT="-fsanitize=address,undefined
@@ -49,8 +50,7 @@ cd "$root"
 
 bash test/install_deps.sh || { echo "asan: 0 suites ok, 1 failed, 0 reports"; exit 1; }
 
-pgc=/usr/lib/postgresql/15/bin/pg_config
-[ -x "$pgc" ] || pgc=pg_config
+pgc=$(pg_config_path)
 bindir=$($pgc --bindir)
 pkglibdir=$($pgc --pkglibdir)
 sharedir=$($pgc --sharedir)
@@ -81,8 +81,8 @@ tar -C "$root" --exclude=./.git --exclude=./fuzz --exclude=./results \
   --exclude=./log --exclude=regression.diffs --exclude=regression.out \
   -cf - . | tar -C "$work/src" -xf -
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g"
-(cd "$work/src" && make -s with_llvm=no COPT="$san" >"$work/build.log" 2>&1 &&
-   make -s with_llvm=no COPT="$san" install DESTDIR="$work/inst" >>"$work/build.log" 2>&1) ||
+(cd "$work/src" && make -s with_llvm=no PG_CONFIG="$pgc" COPT="$san" >"$work/build.log" 2>&1 &&
+   make -s with_llvm=no PG_CONFIG="$pgc" COPT="$san" install DESTDIR="$work/inst" >>"$work/build.log" 2>&1) ||
   { cat "$work/build.log"; fail "build failed"; }
 grep -v '^$' "$work/build.log" || true
 # (not "ldd | grep -q": with pipefail, grep's early exit fails the pipe)
@@ -191,11 +191,11 @@ chmod -R a+rX "$work/src/test/data"
 
 echo "== pg_regress"
 (cd "$work/src" && PGHOST="$work/sock" PGPORT="$port" PGUSER=postgres \
-   make with_llvm=no installcheck) >"$work/regress.out" 2>&1
+   make with_llvm=no PG_CONFIG="$pgc" installcheck) >"$work/regress.out" 2>&1
 rc=$?
-grep -E '^(test | +[a-z_]+ +\.\.\.)|\.\.\. (ok|FAILED|failed)' "$work/regress.out" || true
-ok=$(grep -cE '\.\.\. +ok' "$work/regress.out")
-bad=$(grep -cE '\.\.\. +(FAILED|failed)' "$work/regress.out")
+regress_results "$work/regress.out" asan >"$work/regress.res"
+sed '$d' "$work/regress.res"
+read -r ok bad < <(tail -n 1 "$work/regress.res")
 if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
   bad=1
   tail -n 30 "$work/regress.out"

@@ -4,9 +4,11 @@
 # 30) starting from the seed corpus fuzz/corpus with the dictionary
 # fuzz/json.dict.
 #
-# Installs what is missing (clang-14, libclang-rt-14-dev for libFuzzer and
-# the sanitizer runtimes, llvm-14 for the bitcode tools) through
-# test/install_deps.sh.  New corpus units go to fuzz/out/corpus (kept
+# The clang version is RDS_CLANG_VERSION, else the one Debian's "clang"
+# package stands for (14 on Debian 12); the PostgreSQL version is the
+# machine's (test/lib.sh pg_version, RDS_PG_VERSION).  Installs what is
+# missing (clang-N, libclang-rt-N-dev for libFuzzer and the sanitizer
+# runtimes, llvm-N for the bitcode tools) through test/install_deps.sh.  New corpus units go to fuzz/out/corpus (kept
 # between runs, not committed); crash, leak, timeout and out-of-memory
 # inputs go to fuzz/out/artifacts/.  Reproduce one with
 #   fuzz/out/fuzz_decode fuzz/out/artifacts/crash-...
@@ -23,12 +25,14 @@ seconds="${1:-30}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
-bash test/install_deps.sh clang-14 libclang-rt-14-dev llvm-14 ||
+. test/lib.sh
+cv=$(clang_version) || { echo "fuzz: 0 runs, 1 crashes (no clang version)"; exit 1; }
+bash test/install_deps.sh "clang-$cv" "libclang-rt-$cv-dev" "llvm-$cv" ||
   { echo "fuzz: 0 runs, 1 crashes (dependencies missing)"; exit 1; }
 
 out="$root/fuzz/out"
 echo "== build"
-if ! make -s -C fuzz >"$out.build.log" 2>&1; then
+if ! make -s -C fuzz LLVM_SUFFIX="-$cv" PG_CONFIG="$(pg_config_path)" >"$out.build.log" 2>&1; then
   cat "$out.build.log"
   echo "fuzz: 0 runs, 1 crashes (build failed)"
   exit 1

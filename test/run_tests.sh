@@ -1,18 +1,51 @@
 #!/usr/bin/env bash
 # test/run_tests.sh: the whole test suite from a fresh clone.
 #
-# Installs missing packages, builds and installs the extension, starts the
-# API simulator (HTTP and HTTPS), runs the simulator's self-tests, every
-# pg_regress suite in a throwaway cluster (pg_virtualenv) and the TAP tests
-# in t/ (each with its own cluster and simulator), and ends with the line
-# "N passed, M failed".  Run as root (or with sudo available).
+#   bash test/run_tests.sh [--pg VERSION] [--stages LIST] [--label NAME]
+#
+# Installs missing packages, builds (-Werror) and installs the extension for
+# the machine's PostgreSQL (test/lib.sh pg_version; --pg or RDS_PG_VERSION
+# choose another installed one), starts the API simulator (HTTP and HTTPS),
+# and runs the stages of LIST (comma-separated; default all, in this order):
+#
+#   build         the warnings-clean build and install
+#   sim           the simulator's self-tests
+#   regress       every pg_regress suite in a throwaway cluster (pg_virtualenv)
+#   differential  random queries, FDW against a local copy
+#   tap           the TAP tests in t/ (each with its own cluster and simulator)
+#   asan          the pg_regress suites against an ASan + UBSan build
+#   fuzz          a short libFuzzer run of the response decoder
+#   deb           the Debian package: build, install, query, remove
+#   matrix        regress, differential, tap and deb again on other PostgreSQL
+#                 versions, each in a Debian root filesystem (test/rootfs.sh):
+#                 RDS_MATRIX, default "trixie:17 sid:18" (Debian 13 with 17,
+#                 sid with 18); RDS_MATRIX="" skips it
+#
+# Each result line is prefixed with the label (default pgVERSION), and the
+# run ends with one line per version and the total "N passed, M failed".
+# Run as root (or with sudo available).
 set -uo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 . test/lib.sh
 
+stages="build,sim,regress,differential,tap,asan,fuzz,deb,matrix"
+label=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --pg) export RDS_PG_VERSION="$2"; shift 2 ;;
+    --stages) stages="$2"; shift 2 ;;
+    --label) label="$2"; shift 2 ;;
+    *) echo "usage: $0 [--pg VERSION] [--stages LIST] [--label NAME]" >&2; exit 2 ;;
+  esac
+done
+want() { case ",$stages," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
+
 bash test/install_deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+pgv=$(pg_version) || { echo "0 passed, 1 failed"; exit 1; }
+label="${label:-pg$pgv}"
+pgc=$(pg_config_path)
 
 work=$(mktemp -d /tmp/rds_task_fdw_test.XXXXXX)
 chmod 755 "$work"
@@ -20,6 +53,12 @@ trap 'stop_sim; rm -rf "$work"' EXIT
 
 passed=0
 failed=0
+summary=()      # one "label: N passed, M failed" line per version
+
+# count OK BAD: add a stage's results
+count() {
+  passed=$((passed + $1)); failed=$((failed + $2))
+}
 
 # run_tap_tests DIR: every t/*.pl with prove, as the user "postgres" when run
 # as root (initdb refuses root), from a copy of t/ and test/ in DIR that user
@@ -27,8 +66,8 @@ failed=0
 # assertion counts as one failure.  RDS_LOAD_DURATION (30) is t/005's run.
 run_tap_tests() {
   local dir="$1" f name rc ok bad
-  local pgbin; pgbin="$(pg_config_15 --bindir)"
-  local pgxs; pgxs="$(dirname "$(pg_config_15 --pgxs)")/.."
+  local pgbin; pgbin="$($pgc --bindir)"
+  local pgxs; pgxs="$(dirname "$($pgc --pgxs)")/.."
   local as=()
   mkdir -p "$dir/tree"
   cp -r t test "$dir/tree/"
@@ -46,7 +85,7 @@ run_tap_tests() {
     ok=$(grep -cE '^ok [0-9]+' "$dir/$name.out")
     bad=$(grep -cE '^not ok [0-9]+' "$dir/$name.out")
     if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; fi
-    printf 't/%-20s %3d passed, %d failed\n' "$name.pl" "$ok" "$bad"
+    printf '%s t/%-20s %3d passed, %d failed\n' "$label" "$name.pl" "$ok" "$bad"
     grep -E '^# (load: |cancel latencies|[0-9]+ scans|(contexts|VmRSS|VmHWM|RssAnon|fds): )' \
       "$dir/$name.out" | sed 's/^# /    /'
     if [ "$bad" -gt 0 ]; then
@@ -54,103 +93,176 @@ run_tap_tests() {
       tail -n 20 "$dir/$name.out"
       tail -n 80 "$dir/tmp_check/log/regress_log_$name" 2>/dev/null
     fi
-    passed=$((passed + ok)); failed=$((failed + bad))
+    count "$ok" "$bad"
   done
 }
 
-# pg_config_15: PostgreSQL 15's pg_config (the one pg_virtualenv -v 15 uses)
-pg_config_15() {
-  if [ -x /usr/lib/postgresql/15/bin/pg_config ]; then
-    /usr/lib/postgresql/15/bin/pg_config "$@"
-  else
-    pg_config "$@"
-  fi
+# run_matrix: the matrix stage (see the header)
+run_matrix() {
+  local entry suite ver dir log t0 t1 line ok bad
+  local base="${RDS_ROOTFS_DIR:-/var/tmp/rds_rootfs}"
+  for entry in ${RDS_MATRIX-trixie:17 sid:18}; do
+    suite="${entry%%:*}"; ver="${entry##*:}"
+    dir="$base/$suite-$ver"
+    log="$work/matrix-$suite-$ver.log"
+    t0=$(date +%s)
+    echo "== pg$ver: Debian $suite root filesystem ($dir)"
+    if ! bash test/rootfs.sh build "$suite" "$ver" "$dir" >"$log" 2>&1; then
+      tail -n 30 "$log"
+      echo "pg$ver: the root filesystem could not be built"
+      count 0 1; summary+=("pg$ver: 0 passed, 1 failed (no root filesystem)")
+      continue
+    fi
+    # a clean copy of the tree: the host's build products stay out
+    rm -rf "$dir/src"
+    mkdir -p "$dir/src"
+    tar -C "$root" --exclude=./.git --exclude=./results --exclude=./tmp_check \
+      --exclude=./log --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
+      --exclude=./fuzz/out --exclude=regression.diffs --exclude=regression.out \
+      -cf - . | tar -C "$dir/src" -xf -
+    bash test/rootfs.sh run "$dir" bash -c "cd /src && RDS_LOAD_DURATION=${RDS_LOAD_DURATION:-30} \
+      bash test/run_tests.sh --pg $ver --stages build,regress,differential,tap,deb --label pg$ver" \
+      >>"$log" 2>&1
+    t1=$(date +%s)
+    # the results and what the inner run printed about failures
+    sed -n '/^== build$/,$p' "$log" | grep -vE '^[0-9]+ passed, [0-9]+ failed$'
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
+    if [ -z "$line" ]; then
+      tail -n 40 "$log"
+      line="0 passed, 1 failed"
+    fi
+    ok=${line%% passed*}; bad=${line#*, }; bad=${bad%% failed*}
+    count "$ok" "$bad"
+    summary+=("pg$ver: $ok passed, $bad failed (Debian $suite, $((t1 - t0)) s)")
+  done
 }
 
-echo "== build"
-if build_and_install; then
-  passed=$((passed + 1))
-else
-  failed=$((failed + 1)); echo "build failed"; echo "$passed passed, $failed failed"; exit 1
+t_start=$(date +%s)
+host_passed=0
+host_failed=0
+
+if want build; then
+  echo "== build"
+  echo "$label: PostgreSQL $($pgc --version | awk '{print $2}'), $(gcc --version | head -n 1)," \
+    "libcurl $(curl-config --version | awk '{print $2}'), json-c $(pkg-config --modversion json-c)"
+  if build_and_install; then
+    echo "$label build ... ok"
+    count 1 0
+  else
+    echo "$label build ... FAILED"
+    count 0 1
+    echo "$passed passed, $failed failed"; exit 1
+  fi
 fi
 
-echo "== simulator self-tests"
-python3 test/test_sim.py >"$work/sim_tests.out" 2>&1
-rc=$?
-tail -n 5 "$work/sim_tests.out"
-n=$(grep -Eo '^Ran [0-9]+ test' "$work/sim_tests.out" | grep -Eo '[0-9]+' || echo 0)
-nf=$(grep -Eo '(failures|errors)=[0-9]+' "$work/sim_tests.out" | awk -F= '{s += $2} END {print s + 0}')
-if [ "$rc" -ne 0 ] && [ "$nf" -eq 0 ]; then nf=1; fi
-passed=$((passed + n - nf)); failed=$((failed + nf))
-
-echo "== pg_regress"
-start_sim "$work" --tasks 2500 --seed 42 \
-  --project 0123456789abcdef0123456789abcdef --project fedcba9876543210fedcba9876543210 \
-  --token test-token-0001 --user alice:alice-S3cret-pw:OTC-DOMAIN-1 \
-  --aksk AKTESTEXAMPLE000001:SKtestExampleSecretKey0000000000000001 \
-  --aksk AKTEMPEXAMPLE000002:SKtempExampleSecretKey0000000000000002:temp-security-token-0002 || {
-  echo "$passed passed, $((failed + 1)) failed"; exit 1; }
-export RDS_TEST_DATA="$root/test/data"
-chmod -R a+rX "$root/test/data"
-
-pg_virtualenv -t -v 15 -o "port=$(free_port)" make installcheck >"$work/regress.out" 2>&1
-rc=$?
-cat "$work/regress.out" | grep -E '^(test | +[a-z_]+ +\.\.\.)|\.\.\. (ok|FAILED|failed)' || true
-ok=$(grep -cE '\.\.\. +ok' "$work/regress.out")
-bad=$(grep -cE '\.\.\. +(FAILED|failed)' "$work/regress.out")
-if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
-  bad=1
-  tail -n 30 "$work/regress.out"
+if want sim; then
+  echo "== simulator self-tests"
+  python3 test/test_sim.py >"$work/sim_tests.out" 2>&1
+  rc=$?
+  tail -n 5 "$work/sim_tests.out"
+  n=$(grep -Eo '^Ran [0-9]+ test' "$work/sim_tests.out" | grep -Eo '[0-9]+' || echo 0)
+  nf=$(grep -Eo '(failures|errors)=[0-9]+' "$work/sim_tests.out" | awk -F= '{s += $2} END {print s + 0}')
+  if [ "$rc" -ne 0 ] && [ "$nf" -eq 0 ]; then nf=1; fi
+  count $((n - nf)) "$nf"
 fi
-if [ "$bad" -gt 0 ] && [ -f regression.diffs ]; then
-  head -n 300 regression.diffs
+
+if want regress || want differential; then
+  start_sim "$work" --tasks 2500 --seed 42 \
+    --project 0123456789abcdef0123456789abcdef --project fedcba9876543210fedcba9876543210 \
+    --token test-token-0001 --user alice:alice-S3cret-pw:OTC-DOMAIN-1 \
+    --aksk AKTESTEXAMPLE000001:SKtestExampleSecretKey0000000000000001 \
+    --aksk AKTEMPEXAMPLE000002:SKtempExampleSecretKey0000000000000002:temp-security-token-0002 || {
+    echo "$passed passed, $((failed + 1)) failed"; exit 1; }
+  export RDS_TEST_DATA="$root/test/data"
+  chmod -R a+rX "$root/test/data"
 fi
-passed=$((passed + ok)); failed=$((failed + bad))
+
+if want regress; then
+  echo "== pg_regress"
+  pg_virtualenv -t -v "$pgv" -o "port=$(free_port)" make installcheck PG_CONFIG="$pgc" \
+    >"$work/regress.out" 2>&1
+  rc=$?
+  regress_results "$work/regress.out" "$label" >"$work/regress.res"
+  sed '$d' "$work/regress.res"
+  read -r ok bad < <(tail -n 1 "$work/regress.res")
+  if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
+    bad=1
+    tail -n 30 "$work/regress.out"
+  fi
+  if [ "$bad" -gt 0 ] && [ -f regression.diffs ]; then
+    head -n 300 regression.diffs
+  fi
+  count "$ok" "$bad"
+fi
 
 # Random queries through the FDW and over a local copy, compared row for
 # row; the seed is printed (replay: DIFF_SEEDS=<seed>).
-echo "== differential"
-pg_virtualenv -t -v 15 -o "port=$(free_port)" \
-  bash test/run_differential.sh >"$work/differential.out" 2>&1
-rc=$?
-grep -E '^differential: ' "$work/differential.out"
-if [ "$rc" -eq 0 ]; then
-  passed=$((passed + 1))
-else
-  failed=$((failed + 1))
-  grep -E -A 40 '^DIFFERENCE' "$work/differential.out" | head -n 200
-  grep -q '^DIFFERENCE' "$work/differential.out" || tail -n 30 "$work/differential.out"
+if want differential; then
+  echo "== differential"
+  pg_virtualenv -t -v "$pgv" -o "port=$(free_port)" \
+    bash test/run_differential.sh >"$work/differential.out" 2>&1
+  rc=$?
+  grep -E '^differential: ' "$work/differential.out" | sed "s/^/$label /"
+  if [ "$rc" -eq 0 ]; then
+    echo "$label differential ... ok"
+    count 1 0
+  else
+    echo "$label differential ... FAILED"
+    count 0 1
+    grep -E -A 40 '^DIFFERENCE' "$work/differential.out" | head -n 200
+    grep -q '^DIFFERENCE' "$work/differential.out" || tail -n 30 "$work/differential.out"
+  fi
+fi
+stop_sim
+
+if want tap; then
+  echo "== TAP tests"
+  run_tap_tests "$work/tap"
 fi
 
-echo "== TAP tests"
-run_tap_tests "$work/tap"
-
 # The pg_regress suites again, with the extension built with ASan and UBSan.
-echo "== sanitizers"
-bash test/run_asan.sh >"$work/asan.out" 2>&1
-rc=$?
-grep -E '^asan: ' "$work/asan.out" || tail -n 30 "$work/asan.out"
-ok=$(grep -Eo '^asan: [0-9]+ suites ok' "$work/asan.out" | grep -Eo '[0-9]+' || echo 0)
-if [ "$rc" -eq 0 ]; then
-  passed=$((passed + ok))
-else
-  failed=$((failed + 1)); passed=$((passed + ok))
-  tail -n 60 "$work/asan.out"
+if want asan; then
+  echo "== sanitizers"
+  bash test/run_asan.sh >"$work/asan.out" 2>&1
+  rc=$?
+  grep -E '^asan: ' "$work/asan.out" | sed "s/^/$label /" || tail -n 30 "$work/asan.out"
+  ok=$(grep -Eo '^asan: [0-9]+ suites ok' "$work/asan.out" | grep -Eo '[0-9]+' || echo 0)
+  if [ "$rc" -eq 0 ]; then
+    count "$ok" 0
+  else
+    count "$ok" 1
+    tail -n 60 "$work/asan.out"
+  fi
 fi
 
 # A short run of the response decoder's fuzz target over its corpus.
-echo "== fuzz"
-bash test/run_fuzz.sh "${RDS_FUZZ_SECONDS:-30}" >"$work/fuzz.out" 2>&1
-rc=$?
-grep -E '^fuzz: ' "$work/fuzz.out" || tail -n 30 "$work/fuzz.out"
-if [ "$rc" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); tail -n 40 "$work/fuzz.out"; fi
+if want fuzz; then
+  echo "== fuzz"
+  bash test/run_fuzz.sh "${RDS_FUZZ_SECONDS:-30}" >"$work/fuzz.out" 2>&1
+  rc=$?
+  grep -E '^fuzz: ' "$work/fuzz.out" | sed "s/^/$label /" || tail -n 30 "$work/fuzz.out"
+  if [ "$rc" -eq 0 ]; then count 1 0; else count 0 1; tail -n 40 "$work/fuzz.out"; fi
+fi
 
 # The Debian package: build, install, query, remove (reinstalls the build).
-echo "== debian package"
-bash test/test_deb.sh >"$work/deb.out" 2>&1
-rc=$?
-grep -E '^deb: ' "$work/deb.out" || tail -n 30 "$work/deb.out"
-if [ "$rc" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); tail -n 40 "$work/deb.out"; fi
+if want deb; then
+  echo "== debian package"
+  bash test/test_deb.sh >"$work/deb.out" 2>&1
+  rc=$?
+  grep -E '^deb: ' "$work/deb.out" | sed "s/^/$label /" || tail -n 30 "$work/deb.out"
+  if [ "$rc" -eq 0 ]; then count 1 0; else count 0 1; tail -n 40 "$work/deb.out"; fi
+fi
 
+host_passed=$passed
+host_failed=$failed
+summary=("$label: $host_passed passed, $host_failed failed ($(($(date +%s) - t_start)) s)")
+
+if want matrix && [ -n "${RDS_MATRIX-trixie:17 sid:18}" ]; then
+  t_matrix=$(date +%s)
+  run_matrix
+  summary+=("matrix: $(($(date +%s) - t_matrix)) s")
+fi
+
+printf '%s\n' "${summary[@]}"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

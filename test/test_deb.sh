@@ -14,11 +14,11 @@
 #     script of the Makefile's DATA, nothing from test/, bench/, t/, ...;
 #     runs lintian when it is installed (its tags are shown, not fatal);
 #  5. installs the .deb with `dpkg -i`.  NOTE: this overwrites the files a
-#     `make install` of the development tree put under /usr/lib/postgresql/15
-#     and /usr/share/postgresql/15/extension; fine on a test machine, and
+#     `make install` of the development tree put under /usr/lib/postgresql/N
+#     and /usr/share/postgresql/N/extension; fine on a test machine, and
 #     step 8 puts the development build back;
 #  6. starts the API simulator (test/lib.sh start_sim, 200 tasks) and, in a
-#     throwaway cluster (pg_virtualenv -t -v 15), runs CREATE EXTENSION, a
+#     throwaway cluster (pg_virtualenv -t -v N), runs CREATE EXTENSION, a
 #     server and user mapping for the simulator, IMPORT FOREIGN SCHEMA and
 #     SELECT count(id) FROM rds_tasks, which must be 200;
 #  7. removes the package (dpkg -r) and checks its files are gone;
@@ -33,7 +33,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 . test/lib.sh
 
-PGV=15
+PGV=$(pg_version) || exit 1
+PGC=$(pg_config_path)
 PKG="postgresql-$PGV-rds-task-fdw"
 PROJECT_ID=0123456789abcdef0123456789abcdef
 TOKEN=test-token-0001
@@ -59,7 +60,8 @@ restored=0
 restore() {
   restored=1
   echo "== make install from $root (the development build)"
-  make -s -C "$root" >"$work/make.log" 2>&1 && $SUDO make -s -C "$root" install >>"$work/make.log" 2>&1 \
+  make -s -C "$root" PG_CONFIG="$PGC" >"$work/make.log" 2>&1 &&
+    $SUDO make -s -C "$root" PG_CONFIG="$PGC" install >>"$work/make.log" 2>&1 \
     || { tail -n 20 "$work/make.log"; return 1; }
 }
 
@@ -123,20 +125,47 @@ for e in errs:
     print(e, file=sys.stderr)
 sys.exit(1 if errs else 0)
 EOF
-pg_buildext checkcontrol >/dev/null || fail "debian/control is out of date: run 'pg_buildext updatecontrol'"
+# debian/control is generated for Debian 12's PostgreSQL; on a machine that
+# supports those versions it must be up to date, elsewhere (Debian 13, sid)
+# the scratch copy gets one for the machine's versions, as a rebuild there
+# would.
+control_versions=$(sed -nE 's/^Package: postgresql-([0-9]+)-rds-task-fdw$/\1/p' debian/control | sort -n | tr '\n' ' ')
+machine_versions=$(pg_buildext supported-versions debian 2>/dev/null | sort -n | tr '\n' ' ')
+echo "debian/control for PostgreSQL ${control_versions:-none}; this machine builds for ${machine_versions:-none}"
+[ -n "$machine_versions" ] || fail "pg_buildext supported-versions: no version this machine can build for"
+update_control=0
+if [ "$control_versions" = "$machine_versions" ]; then
+  pg_buildext checkcontrol >/dev/null || fail "debian/control is out of date: run 'pg_buildext updatecontrol'"
+else
+  update_control=1
+fi
 
 echo "== dpkg-buildpackage in a scratch copy"
 src="$work/rds-task-fdw-$want"
 mkdir -p "$src"
 # tracked files plus new ones not yet committed (not the ignored build
-# products); a file that vanished meanwhile (a compiler's temporary) is skipped
-git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
+# products); a file that vanished meanwhile (a compiler's temporary) is
+# skipped.  Without git (a copy of the tree in a root filesystem), every
+# file but build products.
+source_files() {
+  if git rev-parse --git-dir >/dev/null 2>&1; then
+    git ls-files -z --cached --others --exclude-standard
+  else
+    find . -type f ! -path './.git/*' ! -name '*.o' ! -name '*.so' ! -name '*.bc' \
+      ! -path './results/*' ! -path './tmp_check/*' ! -path './log/*' ! -path './fuzz/out/*' \
+      ! -name regression.diffs ! -name regression.out -printf '%P\0'
+  fi
+}
+source_files | while IFS= read -r -d '' f; do
   case "$f" in *.tmp) continue ;; esac
   [ -f "$f" ] || continue
   mkdir -p "$src/$(dirname "$f")"
   cp -p "$f" "$src/$f"
 done
 [ -f "$src/debian/rules" ] || fail "debian/rules missing in the scratch copy"
+if [ "$update_control" -eq 1 ]; then
+  (cd "$src" && pg_buildext updatecontrol) >/dev/null || fail "pg_buildext updatecontrol"
+fi
 if ! (cd "$src" && dpkg-buildpackage -us -uc -b) >"$work/build.log" 2>&1; then
   tail -n 40 "$work/build.log"
   fail "dpkg-buildpackage (log above)"
