@@ -21,6 +21,10 @@
 
 #include <json.h>
 
+#if JSON_C_VERSION_NUM < 0x000f00
+#error "rds_task_fdw needs json-c 0.15 or later (json_tokener_get_parse_end)"
+#endif
+
 #include "common/jsonapi.h"
 #include "fmgr.h"
 #include "mb/pg_wchar.h"

@@ -31,6 +31,10 @@
 
 #include <curl/curl.h>
 
+#if LIBCURL_VERSION_NUM < 0x074200
+#error "rds_task_fdw needs libcurl 7.66 or later (curl_multi_poll)"
+#endif
+
 #include "access/xact.h"
 #include "lib/ilist.h"
 #include "mb/pg_wchar.h"

@@ -42,6 +42,12 @@ BEGIN
               ELSE 'DIFFERENT from local (' || cardinality(loc) || ' rows)' END;
 END $$;
 
+-- EXPLAIN ANALYZE without timings; 18 prints row counts with two decimals
+CREATE FUNCTION explain_analyze(q text) RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE l text; BEGIN
+  FOR l IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF) ' || q LOOP
+    RETURN NEXT regexp_replace(l, 'rows=([0-9]+)\.00 ', 'rows=\1 ', 'g'); END LOOP; END $$;
+
 -- plan once so that the planner's size estimate (a limit=1 request) is remembered
 EXPLAIN (COSTS OFF) SELECT id FROM rds_tasks;
 
@@ -92,13 +98,15 @@ SELECT count(id) FROM rds_tasks WHERE status = NULL::text;
 SELECT count(id) FROM rds_tasks WHERE create_time > '2026-01-10' AND create_time < '2026-01-09';
 \! test/simctl log
 -- conditions on no column are one-time filters PostgreSQL keeps above the
--- scan, so count(*) and LIMIT are not pushed under them
-EXPLAIN (COSTS OFF) SELECT count(*) FROM rds_tasks WHERE status = 'Completed' AND status = 'Failed';
+-- scan, so count(*) and LIMIT are not pushed under them (a contradiction
+-- between two constants is one too: 17 and later leave out the scan below it)
+EXPLAIN (COSTS OFF) SELECT count(*) FROM rds_tasks WHERE now() < '2000-01-01';
+EXPLAIN (COSTS OFF) SELECT id FROM rds_tasks WHERE current_user = 'nobody' LIMIT 3;
 SELECT count(*) FROM rds_tasks WHERE status = 'Completed' AND status = 'Failed';
 SELECT id FROM rds_tasks WHERE status = 'Completed' AND status = 'Failed' LIMIT 3;
 SELECT count(*) FROM rds_tasks WHERE now() < '2000-01-01';
 SELECT id FROM rds_tasks WHERE current_user = 'nobody' LIMIT 3;
-SELECT count(*) > 0 AS counted FROM rds_tasks WHERE current_user <> 'nobody';
+SELECT compare($$SELECT count(*) FROM rds_tasks WHERE current_user <> 'nobody'$$);
 
 -- ===================================================================
 -- IN lists and = ANY: one request stream per distinct value
@@ -298,7 +306,7 @@ SELECT name FROM rds_task_actions WHERE name IN ('CreateBackup', 'NoSuchAction')
 -- ===================================================================
 -- EXPLAIN ANALYZE shows the real number of requests
 -- ===================================================================
-EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT id FROM rds_tasks WHERE status IN ('Failed', 'Running');
+SELECT explain_analyze($$SELECT id FROM rds_tasks WHERE status IN ('Failed', 'Running')$$);
 
 \! test/simctl reset
 DROP SCHEMA pd CASCADE;
