@@ -58,7 +58,9 @@ page_release(void *arg)
 }
 
 /*
- * The json-c tokener flags: strict JSON, UTF-8 checked.
+ * The json-c tokener flags: strict JSON.  UTF-8 is not json-c's to check:
+ * parse_body has run PostgreSQL's verifier over the whole body first, which
+ * is stricter than json-c's JSON_TOKENER_VALIDATE_UTF8.
  *
  * json-c 0.18's strict mode reads string bytes as signed chars and takes
  * every byte above 0x7f for a control character, so it refuses all
@@ -74,8 +76,8 @@ tokener_flags(void)
 	int			version = json_c_version_num();
 
 	if (version >= 0x001200 && version < 0x001300)
-		return JSON_TOKENER_VALIDATE_UTF8;
-	return JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8;
+		return 0;
+	return JSON_TOKENER_STRICT;
 }
 
 /*

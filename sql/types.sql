@@ -76,6 +76,13 @@ SELECT count(DISTINCT instance_status) FILTER (WHERE instance_status LIKE '% %')
 SELECT min(create_time) >= '2025-12-16 12:00:00+00' AND max(create_time) <= '2026-01-15 12:00:00+00' AS thirty_days
   FROM typed;
 
+-- non-ASCII text arrives byte for byte (json-c 0.18's strict mode refused
+-- every such byte; the extension parses around it)
+SELECT DISTINCT instance_name COLLATE "C" AS instance_name FROM typed
+ WHERE octet_length(instance_name) > char_length(instance_name) ORDER BY 1;
+SELECT (SELECT array_agg(instance_name ORDER BY id) FROM typed) =
+       (SELECT array_agg(instance_name ORDER BY id) FROM sim_tasks) AS names_as_sent;
+
 -- a value the column type does not accept is an error that names column and task
 CREATE FOREIGN TABLE typed_bad (id text, status integer) SERVER typ;
 SELECT * FROM typed_bad;
