@@ -18,8 +18,9 @@
 #   deb           the Debian package: build, install, query, remove
 #   matrix        regress, differential, tap and deb again on other PostgreSQL
 #                 versions, each in a Debian root filesystem (test/rootfs.sh):
-#                 RDS_MATRIX, default "trixie:17 sid:18" (Debian 13 with 17,
-#                 sid with 18); RDS_MATRIX="" skips it
+#                 RDS_MATRIX, default "bookworm:15 trixie:17 sid:18" less the
+#                 machine's own version (so "trixie:17 sid:18" on Debian 12);
+#                 RDS_MATRIX="" skips it
 #
 # Each result line is prefixed with the label (default pgVERSION), and the
 # run ends with one line per version and the total "N passed, M failed".
@@ -101,7 +102,7 @@ run_tap_tests() {
 run_matrix() {
   local entry suite ver dir log t0 t1 line ok bad
   local base="${RDS_ROOTFS_DIR:-/var/tmp/rds_rootfs}"
-  for entry in ${RDS_MATRIX-trixie:17 sid:18}; do
+  for entry in $matrix; do
     suite="${entry%%:*}"; ver="${entry##*:}"
     dir="$base/$suite-$ver"
     log="$work/matrix-$suite-$ver.log"
@@ -257,7 +258,9 @@ host_passed=$passed
 host_failed=$failed
 summary=("$label: $host_passed passed, $host_failed failed ($(($(date +%s) - t_start)) s)")
 
-if want matrix && [ -n "${RDS_MATRIX-trixie:17 sid:18}" ]; then
+matrix="${RDS_MATRIX-$(for e in bookworm:15 trixie:17 sid:18; do
+                         [ "${e##*:}" = "$pgv" ] || echo "$e"; done)}"
+if want matrix && [ -n "$matrix" ]; then
   t_matrix=$(date +%s)
   run_matrix
   summary+=("matrix: $(($(date +%s) - t_matrix)) s")
