@@ -1,18 +1,20 @@
 # test/lib.sh: shell helpers shared by the test runner, the demo and the
 # benchmarks.  Source it; it defines functions only.
 
+# debian_major PACKAGE: the major version Debian's unversioned PACKAGE
+# stands for ("postgresql" -> 15 and "clang" -> 14 on Debian 12)
+debian_major() {
+  apt-cache depends "$1" 2>/dev/null | sed -nE "s/^ *Depends: $1-([0-9]+)\$/\\1/p" | head -n 1
+}
+
 # pg_version: the PostgreSQL major version the scripts build and test for:
 # RDS_PG_VERSION when set, else the newest server installed, else the one
-# Debian's "postgresql" package depends on (a machine with no server yet).
+# Debian's "postgresql" package stands for (a machine with no server yet).
 pg_version() {
-  local v
-  if [ -n "${RDS_PG_VERSION:-}" ]; then echo "$RDS_PG_VERSION"; return; fi
-  v=$(ls /usr/lib/postgresql/*/bin/postgres 2>/dev/null |
-      sed -E 's|^/usr/lib/postgresql/([0-9]+)/.*|\1|' | sort -n | tail -n 1)
-  if [ -z "$v" ]; then
-    v=$(apt-cache depends postgresql 2>/dev/null |
-        sed -nE 's/^ *Depends: postgresql-([0-9]+)$/\1/p' | head -n 1)
-  fi
+  local v="${RDS_PG_VERSION:-}"
+  [ -n "$v" ] || v=$(ls /usr/lib/postgresql/*/bin/postgres 2>/dev/null |
+                     sed -E 's|^/usr/lib/postgresql/([0-9]+)/.*|\1|' | sort -n | tail -n 1)
+  [ -n "$v" ] || v=$(debian_major postgresql)
   [ -n "$v" ] || { echo "no PostgreSQL version found (set RDS_PG_VERSION)" >&2; return 1; }
   echo "$v"
 }
@@ -23,13 +25,9 @@ pg_config_path() {
 }
 
 # clang_version: the clang major version for the sanitizer and fuzz builds:
-# RDS_CLANG_VERSION when set, else the one Debian's "clang" package depends on.
+# RDS_CLANG_VERSION when set, else the one Debian's "clang" package stands for.
 clang_version() {
-  local v="${RDS_CLANG_VERSION:-}"
-  if [ -z "$v" ]; then
-    v=$(apt-cache depends clang 2>/dev/null |
-        sed -nE 's/^ *Depends: clang-([0-9]+)$/\1/p' | head -n 1)
-  fi
+  local v="${RDS_CLANG_VERSION:-$(debian_major clang)}"
   [ -n "$v" ] || { echo "no clang version found (set RDS_CLANG_VERSION)" >&2; return 1; }
   echo "$v"
 }
