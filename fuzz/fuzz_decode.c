@@ -123,25 +123,38 @@ check_string(const char *where, const char *s, bool null_ok, bool empty_ok)
 		violation(where, "not valid in the database encoding");
 }
 
+/* PostgreSQL's JSON parser over json (17 fills a caller's lexer context). */
+static JsonParseErrorType
+parse_as_postgres(char *json, bool need_escapes)
+{
+	JsonParseErrorType rc;
+#if PG_VERSION_NUM >= 170000
+	JsonLexContext lex;
+
+	makeJsonLexContextCstringLen(&lex, json, strlen(json), PG_UTF8, need_escapes);
+	rc = pg_parse_json(&lex, &nullSemAction);
+	freeJsonLexContext(&lex);
+#else
+	rc = pg_parse_json(makeJsonLexContextCstringLen(json, (int) strlen(json),
+													 PG_UTF8, need_escapes),
+					   &nullSemAction);
+#endif
+	return rc;
+}
+
 /* The raw task JSON must be an object that PostgreSQL's json type accepts. */
 static void
 check_task_json(char *json)
 {
-	JsonLexContext *lex;
 	JsonParseErrorType rc;
 
 	check_string("rds_page_task_json", json, false, false);
 	if (json[0] != '{')
 		violation("rds_page_task_json", "not a JSON object");
 	/* as jsonb_in, which de-escapes; \u0000 is its one extra refusal */
-	lex = makeJsonLexContextCstringLen(json, (int) strlen(json), PG_UTF8, true);
-	rc = pg_parse_json(lex, &nullSemAction);
+	rc = parse_as_postgres(json, true);
 	if (rc == JSON_UNICODE_CODE_POINT_ZERO)
-	{
-		/* as json_in */
-		lex = makeJsonLexContextCstringLen(json, (int) strlen(json), PG_UTF8, false);
-		rc = pg_parse_json(lex, &nullSemAction);
-	}
+		rc = parse_as_postgres(json, false);	/* as json_in */
 	if (rc != JSON_SUCCESS)
 	{
 		fprintf(stderr, "task json: %s\n", json);
