@@ -470,9 +470,10 @@ pg_verify_mbstr(int encoding, const char *mbstr, int len, bool noError)
 
 /*
  * The backend's json_errdetail (common/jsonapi.c built for the server)
- * words each parse error; the frontend libpgcommon has no such function.
- * This one names the error number and the offending token.
+ * words each parse error; the frontend libpgcommon has no such function
+ * before 17.  This one names the error number and the offending token.
  */
+#if PG_VERSION_NUM < 170000
 char *
 json_errdetail(JsonParseErrorType error, JsonLexContext *lex)
 {
@@ -483,8 +484,21 @@ json_errdetail(JsonParseErrorType error, JsonLexContext *lex)
 	return psprintf("JSON parse error %d at token \"%.*s\".",
 					(int) error, toklen, lex->token_start ? lex->token_start : "");
 }
+#endif
 
 /* ---- time zones ---- */
+
+#if PG_VERSION_NUM >= 160000
+/*
+ * 16's ConvertTimeZoneAbbrevs allocates the abbreviation table with
+ * guc_malloc: it lives as long as the process, as in the backend.
+ */
+void *
+guc_malloc(int elevel, size_t size)
+{
+	return malloc(size);
+}
+#endif
 
 /*
  * session_timezone is UTC.  Zone names are checked against the system
