@@ -30,6 +30,7 @@
 #include "catalog/pg_opfamily.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
+#include "common/int.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/clauses.h"
 #include "optimizer/optimizer.h"
@@ -336,7 +337,13 @@ rds_filter_add_values(RdsFilter *f, const char *field, List *values)
 		f->empty = true;
 }
 
-/* Unix microseconds of a timestamp, timestamptz or date value. */
+/*
+ * Unix microseconds of a timestamp, timestamptz or date value.  Returns
+ * false for a finite value whose Unix microseconds do not fit in an int64
+ * (dates and timestamps near the end of PostgreSQL's range): such a bound
+ * lies beyond anything the API can express, and the caller drops it.
+ * Infinities set *infinite (and *us to the matching int64 extreme).
+ */
 static bool
 time_value_us(Datum value, Oid valtype, bool upper, int64 *us, bool *infinite)
 {
@@ -354,7 +361,8 @@ time_value_us(Datum value, Oid valtype, bool upper, int64 *us, bool *infinite)
 			return true;
 		}
 		/* a date bound covers its whole UTC day */
-		pg_us = ((int64) d + (upper ? 1 : 0)) * USECS_PER_DAY;
+		if (pg_mul_s64_overflow((int64) d + (upper ? 1 : 0), USECS_PER_DAY, &pg_us))
+			return false;
 	}
 	else
 	{
@@ -368,14 +376,14 @@ time_value_us(Datum value, Oid valtype, bool upper, int64 *us, bool *infinite)
 		}
 		pg_us = ts;
 	}
-	*us = pg_us + UNIX_TO_PG_USECS;
-	return true;
+	return !pg_add_s64_overflow(pg_us, UNIX_TO_PG_USECS, us);
 }
 
 /*
  * Narrow the creation-time window.  Strictness does not matter here: the
  * window is widened to whole milliseconds and one more on each side, and
- * the condition itself is rechecked locally.
+ * the condition itself is rechecked locally.  A finite bound too far out to
+ * compute with narrows nothing (the local recheck still applies it).
  */
 void
 rds_filter_add_time(RdsFilter *f, RdsCondKind kind, Oid valtype, Datum value)
@@ -385,8 +393,9 @@ rds_filter_add_time(RdsFilter *f, RdsCondKind kind, Oid valtype, Datum value)
 
 	if (kind == RDS_COND_LOWER || kind == RDS_COND_TIME_EQ)
 	{
-		time_value_us(value, valtype, false, &us, &infinite);
-		if (infinite && us == PG_INT64_MAX)
+		if (!time_value_us(value, valtype, false, &us, &infinite))
+			;					/* beyond the API's range: no lower bound */
+		else if (infinite && us == PG_INT64_MAX)
 			f->empty = true;	/* create_time >= +infinity */
 		else if (!infinite && (!f->has_lower || us > f->lower_us))
 		{
@@ -396,9 +405,11 @@ rds_filter_add_time(RdsFilter *f, RdsCondKind kind, Oid valtype, Datum value)
 	}
 	if (kind == RDS_COND_UPPER || kind == RDS_COND_TIME_EQ)
 	{
-		time_value_us(value, valtype, kind == RDS_COND_UPPER || valtype == DATEOID,
-					  &us, &infinite);
-		if (infinite && us == PG_INT64_MIN)
+		if (!time_value_us(value, valtype,
+						   kind == RDS_COND_UPPER || valtype == DATEOID,
+						   &us, &infinite))
+			;					/* beyond the API's range: no upper bound */
+		else if (infinite && us == PG_INT64_MIN)
 			f->empty = true;	/* create_time <= -infinity */
 		else if (!infinite && (!f->has_upper || us < f->upper_us))
 		{

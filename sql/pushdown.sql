@@ -167,6 +167,22 @@ SELECT count(id) = (SELECT count(*) FROM local_tasks WHERE (create_time AT TIME 
 SELECT count(id) = (SELECT count(*) FROM local_tasks WHERE (create_time AT TIME ZONE 'UTC')::date = (:'t'::timestamptz AT TIME ZONE 'UTC')::date)
   FROM dated WHERE day = (:'t'::timestamptz AT TIME ZONE 'UTC')::date;
 \! test/simctl log
+-- bounds at and beyond the ends of time: a bound the API cannot express
+-- is no bound on that side, never a wrapped window (294250 AD once gave
+-- "Remote request: none" and no rows)
+\! test/simctl clearlog
+SELECT compare($$SELECT id FROM rds_tasks WHERE create_time <= '294250-01-01'$$);
+SELECT compare($$SELECT id FROM rds_tasks WHERE create_time < '294276-12-31 23:59:59.999999+00'$$);
+SELECT compare($$SELECT id FROM rds_tasks WHERE create_time >= '4713-01-01 00:00+00 BC'$$);
+SELECT compare($$SELECT id FROM rds_tasks WHERE create_time > '4713-01-01 00:00+00 BC' AND create_time < '294276-12-31 23:59:59+00'$$);
+SELECT compare($$SELECT id FROM rds_tasks WHERE create_time < 'infinity' AND create_time > '-infinity'$$);
+SELECT compare($$SELECT id FROM rds_tasks WHERE create_time >= '294250-01-01'$$);
+SELECT compare($$SELECT id FROM rds_tasks WHERE create_time >= 'infinity'$$);
+SELECT compare($$SELECT id FROM rds_tasks WHERE create_time <= '-infinity'$$);
+SELECT count(id) = (SELECT count(*) FROM local_tasks) AS all_days FROM dated WHERE day <= '5874897-12-31';
+SELECT count(id) = (SELECT count(*) FROM local_tasks) AS all_days FROM dated WHERE day >= '4713-01-01 BC';
+SELECT count(id) = (SELECT count(*) FROM local_tasks) AS all_times FROM dated WHERE ts <= '294276-12-31 23:59:59';
+\! test/simctl log | sed -e 's/offset=[0-9]*/offset=N/' | sort | uniq -c
 -- an API whose bounds are exclusive loses nothing either
 \! test/simctl config '{"time_bounds": "exclusive"}'
 SELECT compare(format('SELECT id FROM rds_tasks WHERE create_time >= %L', :'t'));
