@@ -9,11 +9,14 @@ OBJS = \
 	auth.o \
 	cache.o \
 	connection.o \
+	convert.o \
 	decode.o \
 	deparse.o \
 	http.o \
 	option.o \
-	rds_task_fdw.o
+	planner.o \
+	rds_task_fdw.o \
+	scan.o
 
 EXTENSION = rds_task_fdw
 DATA = rds_task_fdw--1.0.sql rds_task_fdw--1.0--1.1.sql

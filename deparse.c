@@ -63,6 +63,16 @@ rds_is_server_field(const char *field)
 	return strcmp(field, "project_id") == 0 || strcmp(field, "region") == 0;
 }
 
+/*
+ * rds_task_list_path
+ *		The path of the task list of the options' project (palloc'd).
+ */
+char *
+rds_task_list_path(const RdsOptions *opts)
+{
+	return psprintf("/v3/%s/tasklist", opts->project_id);
+}
+
 /* Is this the name of a field that can be filtered by equality? */
 static bool
 is_equality_field(const char *field)

@@ -1,8 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * rds_task_fdw.h
- *		  Shared declarations of rds_task_fdw: effective options, the HTTP
- *		  client seen from the planner side, and the page decoder.
+ *		  What crosses the files of rds_task_fdw: the plan shared by
+ *		  planner.c and scan.c, column conversion, effective options, the
+ *		  HTTP client seen from the scan side, the request description
+ *		  (deparse.c) and the page decoder.
  *
  * Only http.c/connection.c/auth.c include curl.h and only decode.c includes
  * json-c; everything crossing those borders is declared here in PostgreSQL
@@ -18,6 +20,7 @@
 #include "access/attnum.h"
 #include "datatype/timestamp.h"
 #include "lib/stringinfo.h"
+#include "foreign/fdwapi.h"
 #include "nodes/pathnodes.h"
 #include "nodes/pg_list.h"
 
@@ -91,6 +94,72 @@ typedef struct RdsHttpStats
 	int64		bytes;			/* response body bytes received */
 	int64		cache_hits;		/* answered from the response cache */
 } RdsHttpStats;
+
+/* ---- planner.c and scan.c: the plan they share ---- */
+/*
+ * What a ForeignScan returns.
+ */
+typedef enum RdsScanMode
+{
+	RDS_SCAN_ROWS = 0,			/* tasks (or actions) of a base relation */
+	RDS_SCAN_LIMIT,				/* the same, with LIMIT/OFFSET pushed */
+	RDS_SCAN_COUNT				/* one row: count(*) */
+} RdsScanMode;
+
+/*
+ * fdw_private of a ForeignScan.  The order must match the list built by
+ * rdsGetForeignPlan.
+ */
+enum FdwScanPrivateIndex
+{
+	FdwScanPrivateMode,			/* Integer: RdsScanMode */
+	FdwScanPrivateRelid,		/* Integer: OID of the foreign table */
+	FdwScanPrivateAttnos,		/* List of Integer: table attno per scan
+								 * column, 0 = not fetched */
+	FdwScanPrivateConds,		/* List of List (String field, Integer kind,
+								 * Integer valtype, Integer fdw_exprs index) */
+	FdwScanPrivateLimit			/* List (Integer limit index, Integer offset
+								 * index), -1 = absent */
+};
+
+/* planner.c */
+extern void rdsGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel,
+								 Oid foreigntableid);
+extern void rdsGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel,
+							   Oid foreigntableid);
+extern ForeignScan *rdsGetForeignPlan(PlannerInfo *root, RelOptInfo *foreignrel,
+									  Oid foreigntableid, ForeignPath *best_path,
+									  List *tlist, List *scan_clauses,
+									  Plan *outer_plan);
+extern void rdsGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
+									RelOptInfo *input_rel, RelOptInfo *output_rel,
+									void *extra);
+extern bool rdsIsForeignPathAsyncCapable(ForeignPath *path);
+
+/* scan.c */
+extern void rdsBeginForeignScan(ForeignScanState *node, int eflags);
+extern TupleTableSlot *rdsIterateForeignScan(ForeignScanState *node);
+extern void rdsReScanForeignScan(ForeignScanState *node);
+extern void rdsEndForeignScan(ForeignScanState *node);
+extern void rdsExplainForeignScan(ForeignScanState *node,
+								  struct ExplainState *es);
+extern void rdsForeignAsyncRequest(AsyncRequest *areq);
+extern void rdsForeignAsyncConfigureWait(AsyncRequest *areq);
+extern void rdsForeignAsyncNotify(AsyncRequest *areq);
+
+/* convert.c */
+typedef struct RdsColumn RdsColumn;	/* opaque: one column of a scan tuple */
+typedef struct RdsPage RdsPage;		/* opaque: one decoded response page */
+
+extern RdsColumn *rds_map_columns(const RdsOptions *opts, Relation rel,
+								  TupleDesc scandesc, List *attnos,
+								  bool count);
+extern void rds_store_task(RdsColumn *columns, int ncolumns,
+						   const char *relname, RdsPage *page, int i,
+						   TupleTableSlot *slot);
+extern void rds_store_action(RdsColumn *columns, int ncolumns,
+							 const char *relname, const char *action,
+							 TupleTableSlot *slot);
 
 /* ---- option.c ---- */
 extern RdsOptions *rds_get_options(Oid foreigntableid, Oid userid);
@@ -201,6 +270,7 @@ typedef struct RdsFilter
 } RdsFilter;
 
 extern bool rds_is_server_field(const char *field);
+extern char *rds_task_list_path(const RdsOptions *opts);
 extern bool rds_classify_clause(PlannerInfo *root, RelOptInfo *baserel,
 								Oid relid, Expr *clause, RdsCond *cond);
 extern void rds_filter_init(RdsFilter *f);
@@ -212,8 +282,6 @@ extern List *rds_filter_streams(RdsFilter *f, const RdsOptions *opts,
 								int max_streams);
 
 /* ---- decode.c ---- */
-typedef struct RdsPage RdsPage;		/* opaque: one decoded response page */
-
 extern RdsPage *rds_page_parse(const char *body, size_t len,
 							   const char *request_desc);
 extern int	rds_page_ntasks(RdsPage *page);
