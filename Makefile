@@ -8,6 +8,7 @@ OBJS = \
 	$(WIN32RES) \
 	auth.o \
 	cache.o \
+	client.o \
 	connection.o \
 	convert.o \
 	decode.o \
@@ -40,5 +41,6 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# every object depends on the shared headers
+# every object depends on the shared headers; the client's on its private one
 $(filter %.o,$(OBJS)): rds_task_fdw.h rds_compat.h
+auth.o client.o connection.o http.o: rds_http.h

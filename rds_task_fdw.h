@@ -6,9 +6,10 @@
  *		  HTTP client seen from the scan side, the request description
  *		  (deparse.c) and the page decoder.
  *
- * Only http.c/connection.c/auth.c include curl.h and only decode.c includes
- * json-c; everything crossing those borders is declared here in PostgreSQL
- * terms.
+ * Only http.c and auth.c include curl.h and only decode.c includes json-c;
+ * everything crossing those borders is declared here in PostgreSQL terms.
+ * The client's internals (transport, auth, connection life cycle) are in
+ * the private rds_http.h.
  *
  *-------------------------------------------------------------------------
  */
@@ -166,7 +167,7 @@ extern RdsOptions *rds_get_options(Oid foreigntableid, Oid userid);
 extern RdsOptions *rds_get_server_options(Oid serverid, Oid userid);
 extern const char *rds_column_field_name(Oid foreigntableid, AttrNumber attnum);
 
-/* ---- connection.c / http.c / auth.c ---- */
+/* ---- connection.c, client.c, http.c: the API client seen from a scan ---- */
 typedef struct RdsConn RdsConn;		/* opaque, per backend and user mapping */
 typedef struct RdsRequest RdsRequest;	/* opaque, one GET in flight */
 
@@ -183,41 +184,6 @@ extern int	rds_conn_wait_fd(RdsConn *conn);
 extern void rds_http_get(RdsConn *conn, const char *path, const char *query,
 						 StringInfo body, RdsHttpStats *stats);
 extern const char *rds_curl_version(void);
-
-/* Largest response body accepted; a larger one fails the request. */
-#define RDS_MAX_RESPONSE_SIZE (8 * 1024 * 1024)
-
-/*
- * Internal to connection.c, http.c and auth.c.  No curl.h here: libcurl
- * types appear only as the incomplete struct curl_slist.
- */
-struct curl_slist;
-typedef struct RdsAuthState RdsAuthState;	/* auth.c: the cached IAM token */
-
-/* http.c, for connection.c */
-extern RdsConn *rds_conn_create(const RdsOptions *opts, MemoryContext parent);
-extern void rds_conn_destroy(RdsConn *conn);
-extern void rds_conn_abort_requests(RdsConn *conn, int nestlevel);
-
-/* http.c, for auth.c */
-extern void rds_slist_append(struct curl_slist **list, const char *line);
-
-/* auth.c, for http.c */
-extern RdsAuthState *rds_auth_create(MemoryContext cxt);
-extern void rds_auth_clear(RdsAuthState *state);
-extern bool rds_auth_need_token(RdsAuthState *state);
-extern char *rds_auth_iam_body(const RdsOptions *opts);
-extern void rds_auth_set_token(RdsAuthState *state, const char *token,
-							   const char *body, size_t len);
-extern void rds_auth_forget_token(RdsAuthState *state, uint64 generation);
-extern uint64 rds_auth_add_headers(const RdsOptions *opts, RdsAuthState *state,
-								   const char *host, const char *method,
-								   const char *path, const char *query,
-								   struct curl_slist **headers);
-extern void rds_uri_encode(StringInfo buf, const char *s, size_t len);
-extern char *rds_normalize_query(const char *query);
-extern void rds_split_url(const char *url, char **host, char **path,
-						  char **query);
 
 /* ---- cache.c ---- */
 extern bool rds_cache_lookup(Oid umid, const char *url, int ttl, StringInfo body);
