@@ -109,7 +109,7 @@ estimate_total_tasks(RdsOptions *opts)
 	MemoryContext oldcxt;
 	MemoryContext tmpcxt;
 	char	   *path;
-	StringInfoData query;
+	char	   *query;
 	StringInfoData body;
 	RdsPage    *page;
 	int64		total;
@@ -139,13 +139,11 @@ estimate_total_tasks(RdsOptions *opts)
 	tmpcxt = AllocSetContextCreate(CurrentMemoryContext, "rds_task_fdw estimate",
 								   ALLOCSET_SMALL_SIZES);
 	oldcxt = MemoryContextSwitchTo(tmpcxt);
-	initStringInfo(&query);
-	rds_append_query_param(&query, "offset", "0");
-	rds_append_query_param(&query, "limit", "1");
+	query = rds_request_query("", "0", "1");
 	initStringInfo(&body);
-	rds_http_get(rds_get_connection(opts), path, query.data, &body, NULL);
+	rds_http_get(rds_get_connection(opts), path, query, &body, NULL);
 	page = rds_page_parse(body.data, body.len,
-						  psprintf("GET %s?%s", path, query.data));
+						  psprintf("GET %s?%s", path, query));
 	total = rds_page_total_count(page);
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(tmpcxt);

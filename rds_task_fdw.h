@@ -222,6 +222,8 @@ typedef struct RdsFieldSet
 	bool		constrained;
 	List	   *values;			/* distinct char *, UTF-8 */
 	bool		sent;			/* part of the requests (else matched locally) */
+	char	   *placeholder;	/* EXPLAIN: the value is known at run time only
+								 * and is shown as this text */
 } RdsFieldSet;
 
 /* The run-time filter of a scan, built from evaluated conditions. */
@@ -233,6 +235,8 @@ typedef struct RdsFilter
 	bool		has_upper;
 	int64		lower_us;		/* Unix microseconds */
 	int64		upper_us;
+	char	   *lower_placeholder;	/* EXPLAIN: bounds known at run time only */
+	char	   *upper_placeholder;
 } RdsFilter;
 
 extern bool rds_is_server_field(const char *field);
@@ -244,8 +248,13 @@ extern void rds_filter_add_values(RdsFilter *f, const char *field,
 								  List *values);
 extern void rds_filter_add_time(RdsFilter *f, RdsCondKind kind, Oid valtype,
 								Datum value);
+extern void rds_filter_add_placeholder(RdsFilter *f, const char *field,
+									   RdsCondKind kind,
+									   const char *placeholder);
 extern List *rds_filter_streams(RdsFilter *f, const RdsOptions *opts,
 								int max_streams);
+extern char *rds_request_query(const char *stream, const char *offset,
+							   const char *limit);
 
 /* ---- decode.c ---- */
 extern RdsPage *rds_page_parse(const char *body, size_t len,

@@ -307,17 +307,15 @@ start_page_request(RdsScanState *state, int s)
 											  "rds_task_fdw request",
 											  ALLOCSET_SMALL_SIZES);
 	MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
-	StringInfoData query;
+	char	   *query;
 	RdsPending *p;
 	int			limit = state->opts->page_size;
 
 	if (st->end_offset >= 0)
 		limit = (int) Min((int64) limit, st->end_offset - st->next_offset);
 
-	initStringInfo(&query);
-	appendStringInfoString(&query, st->query);
-	rds_append_query_param(&query, "offset", psprintf(INT64_FORMAT, st->next_offset));
-	rds_append_query_param(&query, "limit", psprintf("%d", limit));
+	query = rds_request_query(st->query, psprintf(INT64_FORMAT, st->next_offset),
+							  psprintf("%d", limit));
 
 	p = &state->pending[(state->pending_head + state->npending) %
 						state->opts->parallel_requests];
@@ -326,7 +324,7 @@ start_page_request(RdsScanState *state, int s)
 	p->stream = s;
 	p->offset = st->next_offset;
 	p->limit = limit;
-	p->url = psprintf("%s?%s", state->path, query.data);
+	p->url = psprintf("%s?%s", state->path, query);
 	p->desc = psprintf("GET %s", p->url);
 	p->req = NULL;
 	p->cached = makeStringInfo();
@@ -335,7 +333,7 @@ start_page_request(RdsScanState *state, int s)
 	else
 	{
 		p->cached = NULL;
-		p->req = rds_request_start(state->conn, state->path, query.data);
+		p->req = rds_request_start(state->conn, state->path, query);
 	}
 	state->npending++;
 	st->inflight++;
@@ -705,23 +703,20 @@ count_tasks(RdsScanState *state)
 	for (s = 0; remote && s < state->nstreams; s++)
 	{
 		MemoryContext oldcxt = MemoryContextSwitchTo(state->page_cxt);
-		StringInfoData query;
+		char	   *query;
 		StringInfoData body;
 		RdsPage    *page;
 		int64		total;
 		char	   *url;
 
-		initStringInfo(&query);
-		appendStringInfoString(&query, state->streams[s].query);
-		rds_append_query_param(&query, "offset", "0");
-		rds_append_query_param(&query, "limit", "1");
+		query = rds_request_query(state->streams[s].query, "0", "1");
 		initStringInfo(&body);
-		url = psprintf("%s?%s", state->path, query.data);
+		url = psprintf("%s?%s", state->path, query);
 		if (rds_cache_lookup(state->opts->umid, url, state->opts->cache_ttl, &body))
 			state->stats.cache_hits++;
 		else
 		{
-			rds_http_get(state->conn, state->path, query.data, &body, &state->stats);
+			rds_http_get(state->conn, state->path, query, &body, &state->stats);
 			rds_cache_store(state->opts->umid, url, state->opts->cache_ttl,
 							body.data, body.len);
 		}
@@ -942,70 +937,56 @@ rdsForeignAsyncNotify(AsyncRequest *areq)
  */
 
 /*
- * How EXPLAIN names a value known only at run time: a parameter by its own
- * number, any other expression by its position among the scan's values.
+ * How EXPLAIN shows a value known only at run time: a query parameter
+ * ($n of PREPARE or a bind message) by its number, anything else (an outer
+ * row's value in a nested loop, a subquery's result, a stable expression)
+ * as <run-time>.
  */
 static char *
-runtime_ref(Expr *e, int index)
+runtime_ref(Expr *e)
 {
-	if (IsA(e, Param))
+	if (IsA(e, Param) && ((Param *) e)->paramkind == PARAM_EXTERN)
 		return psprintf("$%d", ((Param *) e)->paramid);
-	return psprintf("$%d", index + 1);
+	return pstrdup("<run-time>");
 }
 
 /*
- * The requests a scan sends, as EXPLAIN shows them: values known at plan
- * time are shown, values computed at run time as $n (n counts fdw_exprs).
+ * The requests a scan sends, as EXPLAIN shows them: the first page request
+ * of each stream, built by the same code as the requests themselves
+ * (rds_filter_streams and rds_request_query), so that the text is what goes
+ * on the wire, in its order.  Values known only at run time are shown as
+ * runtime_ref() names them.
  */
 static List *
 explain_requests(RdsScanState *state, List *fdw_exprs)
 {
 	RdsFilter	f;
-	List	   *runtime = NIL;
 	List	   *queries;
 	List	   *lines = NIL;
 	ListCell   *lc;
-	StringInfoData paging;
+	char	   *offset;
+	char	   *limit;
+	const char *note = "";
 
 	rds_filter_init(&f);
 	foreach(lc, state->conds)
 	{
 		RdsScanCond *c = (RdsScanCond *) lfirst(lc);
 		Expr	   *e = list_nth(fdw_exprs, c->expr_index);
-		Const	   *k = IsA(e, Const) ? (Const *) e : NULL;
 
-		if (k == NULL)
-		{
-			char	   *param = NULL;
-
-			char	   *ref = runtime_ref(e, c->expr_index);
-
-			if (c->kind == RDS_COND_LOWER)
-				param = psprintf("start_time=%s", ref);
-			else if (c->kind == RDS_COND_UPPER)
-				param = psprintf("end_time=%s", ref);
-			else if (c->kind == RDS_COND_TIME_EQ)
-				param = psprintf("start_time=%s&end_time=%s", ref, ref);
-			else if (!rds_is_server_field(c->field))
-				param = psprintf("%s=%s%s", c->field,
-								 c->kind == RDS_COND_ANY ? "ANY:" : "", ref);
-			if (param)
-				runtime = lappend(runtime, param);
-			continue;
-		}
-		if (k->constisnull)
+		if (!IsA(e, Const))
+			rds_filter_add_placeholder(&f, c->field, c->kind, runtime_ref(e));
+		else if (((Const *) e)->constisnull)
 			f.empty = true;
 		else
-			add_cond_value(&f, c, k->constvalue);
+			add_cond_value(&f, c, ((Const *) e)->constvalue);
 	}
 
-	queries = rds_filter_streams(&f, state->opts, RDS_MAX_STREAMS);
-	if (queries == NIL)
-		return list_make1(pstrdup("none (the conditions cannot be satisfied)"));
-
-	initStringInfo(&paging);
+	/* the first page of each stream, as start_page_request asks for it */
+	offset = "0";
+	limit = psprintf("%d", state->opts->page_size);
 	if (state->mode == RDS_SCAN_COUNT)
-		appendStringInfoString(&paging, "offset=0&limit=1");
+		limit = "1";
 	else if (state->mode == RDS_SCAN_LIMIT)
 	{
 		Expr	   *e;
@@ -1013,50 +994,40 @@ explain_requests(RdsScanState *state, List *fdw_exprs)
 		if (state->offset_index >= 0)
 		{
 			e = list_nth(fdw_exprs, state->offset_index);
-			if (IsA(e, Const) && !((Const *) e)->constisnull)
-				appendStringInfo(&paging, "offset=" INT64_FORMAT,
-								 DatumGetInt64(((Const *) e)->constvalue));
-			else
-				appendStringInfo(&paging, "offset=%s", runtime_ref(e, state->offset_index));
+			if (!IsA(e, Const))
+				offset = runtime_ref(e);
+			else if (!((Const *) e)->constisnull)
+				offset = psprintf(INT64_FORMAT,
+								  DatumGetInt64(((Const *) e)->constvalue));
 		}
-		else
-			appendStringInfoString(&paging, "offset=0");
 		if (state->limit_index >= 0)
 		{
 			e = list_nth(fdw_exprs, state->limit_index);
-			if (IsA(e, Const) && !((Const *) e)->constisnull)
-				appendStringInfo(&paging, "&limit=" INT64_FORMAT " (pages of at most %d)",
-								 DatumGetInt64(((Const *) e)->constvalue),
-								 state->opts->page_size);
-			else
-				appendStringInfo(&paging, "&limit=%s (pages of at most %d)",
-								 runtime_ref(e, state->limit_index), state->opts->page_size);
+			if (!IsA(e, Const))
+				limit = runtime_ref(e);
+			else if (!((Const *) e)->constisnull)
+			{
+				int64		n = DatumGetInt64(((Const *) e)->constvalue);
+
+				if (n == 0)
+					f.empty = true;
+				limit = psprintf(INT64_FORMAT,
+								 Min(n, (int64) state->opts->page_size));
+			}
 		}
-		else
-			appendStringInfo(&paging, "&limit=%d", state->opts->page_size);
+		note = psprintf(" (pages of at most %d)", state->opts->page_size);
 	}
-	else
-		appendStringInfo(&paging, "limit=%d", state->opts->page_size);
+
+	queries = rds_filter_streams(&f, state->opts, RDS_MAX_STREAMS);
+	if (queries == NIL)
+		return list_make1(pstrdup("none (the conditions cannot be satisfied)"));
 
 	foreach(lc, queries)
-	{
-		StringInfoData buf;
-		ListCell   *lr;
-
-		initStringInfo(&buf);
-		appendStringInfo(&buf, "GET %s?", state->path);
-		appendStringInfoString(&buf, (char *) lfirst(lc));
-		foreach(lr, runtime)
-		{
-			if (buf.data[buf.len - 1] != '?')
-				appendStringInfoChar(&buf, '&');
-			appendStringInfoString(&buf, (char *) lfirst(lr));
-		}
-		if (buf.data[buf.len - 1] != '?')
-			appendStringInfoChar(&buf, '&');
-		appendStringInfoString(&buf, paging.data);
-		lines = lappend(lines, buf.data);
-	}
+		lines = lappend(lines,
+						psprintf("GET %s?%s%s", state->path,
+								 rds_request_query((char *) lfirst(lc),
+												   offset, limit),
+								 note));
 	foreach(lc, f.fields)
 	{
 		RdsFieldSet *fs = (RdsFieldSet *) lfirst(lc);
@@ -1105,7 +1076,7 @@ rdsExplainForeignScan(ForeignScanState *node, ExplainState *es)
 			}
 		}
 		else
-			ExplainPropertyList("Remote requests", lines, es);
+			ExplainPropertyList("Remote request", lines, es);
 	}
 	if (es->analyze)
 		ExplainPropertyText("HTTP requests",
