@@ -156,13 +156,6 @@ rds_request_start(RdsConn *conn, const char *path, const char *query)
 	RdsRequest *req;
 
 	req = request_create(conn, RDS_REQUEST_API, "GET", path, query);
-
-	/*
-	 * The response cache (cache_ttl, a later issue) belongs here: a fresh
-	 * cached body would complete the request without a transfer, and
-	 * rds_request_finish would count a cache hit instead of a request.
-	 */
-
 	start_attempt(req);
 	return req;
 }

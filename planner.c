@@ -23,6 +23,7 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/pg_aggregate.h"
+#include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "foreign/fdwapi.h"
 #include "miscadmin.h"
@@ -434,6 +435,9 @@ serialize_conds(List *conds, List **fdw_exprs)
 	{
 		RdsCond    *c = (RdsCond *) lfirst(lc);
 
+		/* a built-in type OID (see FdwScanPrivateIndex): fits an Integer */
+		Assert(c->valtype == InvalidOid || c->valtype == TIMESTAMPTZOID ||
+			   c->valtype == TIMESTAMPOID || c->valtype == DATEOID);
 		*fdw_exprs = lappend(*fdw_exprs, c->value);
 		result = lappend(result,
 						 list_make4(makeString(pstrdup(c->field)),
@@ -522,8 +526,7 @@ rdsGetForeignPlan(PlannerInfo *root, RelOptInfo *foreignrel, Oid foreigntableid,
 			attnos = lappend(attnos, makeInteger(used ? i : 0));
 		}
 
-		fdw_private = list_make5(makeInteger(RDS_SCAN_ROWS),
-								 makeInteger((int) fpinfo->relid),
+		fdw_private = list_make4(makeInteger(RDS_SCAN_ROWS),
 								 attnos,
 								 serialize_conds(conds, &fdw_exprs),
 								 list_make2(makeInteger(-1), makeInteger(-1)));
@@ -561,8 +564,7 @@ rdsGetForeignPlan(PlannerInfo *root, RelOptInfo *foreignrel, Oid foreigntableid,
 				offset_index = list_length(fdw_exprs) - 1;
 			}
 		}
-		fdw_private = list_make5(makeInteger(fpinfo->upper),
-								 makeInteger((int) basefp->relid),
+		fdw_private = list_make4(makeInteger(fpinfo->upper),
 								 attnos,
 								 serialized,
 								 list_make2(makeInteger(limit_index),

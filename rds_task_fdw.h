@@ -109,12 +109,13 @@ typedef enum RdsScanMode
 
 /*
  * fdw_private of a ForeignScan.  The order must match the list built by
- * rdsGetForeignPlan.
+ * rdsGetForeignPlan.  The foreign table is not in it: BeginForeignScan
+ * finds it in the range table.  The only OID in it is a condition's
+ * valtype, one of three built-in type OIDs (or 0), which fits an Integer.
  */
 enum FdwScanPrivateIndex
 {
 	FdwScanPrivateMode,			/* Integer: RdsScanMode */
-	FdwScanPrivateRelid,		/* Integer: OID of the foreign table */
 	FdwScanPrivateAttnos,		/* List of Integer: table attno per scan
 								 * column, 0 = not fetched */
 	FdwScanPrivateConds,		/* List of List (String field, Integer kind,

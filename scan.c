@@ -425,7 +425,7 @@ next_page(RdsScanState *state)
 	RdsPending	pending;
 	char	   *desc;
 	RdsStream  *st;
-	StringInfoData body;
+	StringInfo	body;
 	MemoryContext oldcxt;
 	int			n;
 	int64		total;
@@ -454,18 +454,28 @@ next_page(RdsScanState *state)
 	st = &state->streams[pending.stream];
 	st->inflight--;
 
+	/*
+	 * The body is decoded where it is: a cached one in the request's
+	 * context (deleted below), a received one in the page's context, freed
+	 * once decoded (the page keeps no pointer into it).
+	 */
 	oldcxt = MemoryContextSwitchTo(state->page_cxt);
-	initStringInfo(&body);
 	if (pending.cached)
-		appendBinaryStringInfo(&body, pending.cached->data, pending.cached->len);
+		body = pending.cached;
 	else
 	{
-		rds_request_finish(pending.req, &body, &state->stats);
+		body = makeStringInfo();
+		rds_request_finish(pending.req, body, &state->stats);
 		rds_cache_store(state->opts->umid, pending.url, state->opts->cache_ttl,
-						body.data, body.len);
+						body->data, body->len);
 	}
 	desc = pstrdup(pending.desc);
-	state->page = rds_page_parse(body.data, body.len, desc);
+	state->page = rds_page_parse(body->data, body->len, desc);
+	if (!pending.cached)
+	{
+		pfree(body->data);
+		pfree(body);
+	}
 	MemoryContextSwitchTo(oldcxt);
 	pending.req = NULL;			/* finished, hence released */
 	release_pending(&pending);
