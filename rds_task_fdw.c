@@ -8,9 +8,10 @@
  * Where the rest lives: planning and costing in planner.c; which
  * conditions are sent, and the request text, in deparse.c; the scan, async
  * Append and EXPLAIN in scan.c; column mapping and value conversion in
- * convert.c; options in option.c; the HTTP client in http.c;
- * authentication in auth.c; the page decoder in decode.c; connections and
- * the response cache in connection.c and cache.c.
+ * convert.c; options in option.c; the API client (retries, errors) in
+ * client.c over the transport in http.c, with authentication in auth.c;
+ * the page decoder in decode.c; the connection cache and the response
+ * cache in connection.c and cache.c.
  *
  *-------------------------------------------------------------------------
  */
