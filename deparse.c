@@ -1,8 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * deparse.c
- *		  Which conditions rds_task_fdw pushes to the API, and how they become
- *		  query parameters.
+ *		  Which conditions rds_task_fdw pushes to the API, how they become
+ *		  query parameters, and the request text itself: the query string
+ *		  of every page request and EXPLAIN's "Remote request:" line come
+ *		  from the same builder (rds_filter_streams, rds_request_query).
  *
  * At plan time rds_classify_clause() recognizes
  *	   field = value			 (id, name, instance_id, order_id, status,
@@ -18,7 +20,10 @@
  * the request streams: one query string per combination of values, with
  * fan-out capped at RDS_MAX_STREAMS.  Fields that are not sent (over the
  * cap) are still enforced by rds_filter_match(), which every returned task
- * passes through, so the rows are exact whatever was pushed.
+ * passes through, so the rows are exact whatever was pushed.  For EXPLAIN
+ * the same filter is built from the values known at plan time, with
+ * placeholders (rds_filter_add_placeholder) where a value is known only at
+ * run time.
  *
  *-------------------------------------------------------------------------
  */
