@@ -30,9 +30,8 @@ extern void rds_conn_destroy(RdsConn *conn);
 extern void rds_conn_abort_requests(RdsConn *conn, int nestlevel);
 
 /* ---- http.c: the transport ---- */
-typedef struct RdsTransport RdsTransport;	/* libcurl handles of one
-											 * connection */
-typedef struct RdsTransfer RdsTransfer; /* one HTTP exchange, malloc'd */
+typedef struct RdsTransport RdsTransport;	/* a connection's libcurl side */
+typedef struct RdsTransfer RdsTransfer;	/* one HTTP exchange, malloc'd */
 
 /*
  * What a finished exchange brought back, recorded by the transport's
