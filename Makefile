@@ -8,12 +8,16 @@ OBJS = \
 	$(WIN32RES) \
 	auth.o \
 	cache.o \
+	client.o \
 	connection.o \
+	convert.o \
 	decode.o \
 	deparse.o \
 	http.o \
 	option.o \
-	rds_task_fdw.o
+	planner.o \
+	rds_task_fdw.o \
+	scan.o
 
 EXTENSION = rds_task_fdw
 DATA = rds_task_fdw--1.0.sql rds_task_fdw--1.0--1.1.sql
@@ -37,5 +41,6 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# every object depends on the shared headers
+# every object depends on the shared headers; the client's on its private one
 $(filter %.o,$(OBJS)): rds_task_fdw.h rds_compat.h
+auth.o client.o connection.o http.o: rds_http.h

@@ -6,8 +6,11 @@
  *		  signing ("SDK-HMAC-SHA256"), plus the URI encoding both the signer
  *		  and the query builder use.
  *
- * The HTTP exchange that fetches a token is http.c's; this file only says
- * what to send, what the answer means and when a token must be renewed.
+ * The HTTP exchange that fetches a token is the client's (client.c); this
+ * file only says what to send, what the answer means and when a token must
+ * be renewed.  Of the transport (http.c) it uses only the header list
+ * (rds_slist_append); it calls neither back into the client nor anything
+ * else of the transport.
  * rds_task_fdw_sign() exposes the signer to SQL for tests.
  *
  *-------------------------------------------------------------------------
@@ -31,7 +34,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-#include "rds_task_fdw.h"
+#include "rds_http.h"
 
 #define RDS_SIGN_ALGORITHM	"SDK-HMAC-SHA256"
 
@@ -234,7 +237,7 @@ rds_auth_forget_token(RdsAuthState *state, uint64 generation)
  * rds_auth_add_headers
  *		Appends the authentication headers of one request to *headers:
  *		X-Auth-Token for token and password authentication (the token must be
- *		present: http.c fetches it first), or the AK/SK signature headers.
+ *		present: client.c fetches it first), or the AK/SK signature headers.
  *		host is the Host header value (host[:port]), path the full path on the
  *		wire and query the exact query string on the wire.
  *

@@ -4,7 +4,7 @@
  *		  The per-backend cache of rds_task_fdw connections, keyed by user
  *		  mapping OID, and its invalidation.
  *
- * A connection (http.c's RdsConn) keeps libcurl handles, TLS sessions,
+ * A connection (client.c's RdsConn) keeps libcurl handles, TLS sessions,
  * open HTTP connections and the IAM token across pages, scans and
  * statements.  ALTER/DROP of the server or user mapping marks the entry
  * invalidated; it is rebuilt on the next rds_get_connection.  A connection
@@ -23,7 +23,7 @@
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 
-#include "rds_task_fdw.h"
+#include "rds_http.h"
 
 typedef struct RdsConnCacheEntry
 {

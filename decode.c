@@ -436,7 +436,7 @@ rds_decode_error(const char *body, size_t len, char **error_code,
 	 * The strings stay UTF-8 (parse_body verified the body), not converted
 	 * to the database encoding: a character that encoding lacks would make
 	 * the conversion throw and hide the API's error.  The caller makes them
-	 * printable for a message (http.c's printable_text).
+	 * printable for a message (client.c's printable_text).
 	 */
 	return found;
 }

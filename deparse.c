@@ -1,8 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * deparse.c
- *		  Which conditions rds_task_fdw pushes to the API, and how they become
- *		  query parameters.
+ *		  Which conditions rds_task_fdw pushes to the API, how they become
+ *		  query parameters, and the request text itself: the query string
+ *		  of every page request and EXPLAIN's "Remote request:" line come
+ *		  from the same builder (rds_filter_streams, rds_request_query).
  *
  * At plan time rds_classify_clause() recognizes
  *	   field = value			 (id, name, instance_id, order_id, status,
@@ -18,7 +20,10 @@
  * the request streams: one query string per combination of values, with
  * fan-out capped at RDS_MAX_STREAMS.  Fields that are not sent (over the
  * cap) are still enforced by rds_filter_match(), which every returned task
- * passes through, so the rows are exact whatever was pushed.
+ * passes through, so the rows are exact whatever was pushed.  For EXPLAIN
+ * the same filter is built from the values known at plan time, with
+ * placeholders (rds_filter_add_placeholder) where a value is known only at
+ * run time.
  *
  *-------------------------------------------------------------------------
  */
@@ -62,6 +67,16 @@ bool
 rds_is_server_field(const char *field)
 {
 	return strcmp(field, "project_id") == 0 || strcmp(field, "region") == 0;
+}
+
+/*
+ * rds_task_list_path
+ *		The path of the task list of the options' project (palloc'd).
+ */
+char *
+rds_task_list_path(const RdsOptions *opts)
+{
+	return psprintf("/v3/%s/tasklist", opts->project_id);
 }
 
 /* Is this the name of a field that can be filtered by equality? */
@@ -421,6 +436,45 @@ rds_filter_add_time(RdsFilter *f, RdsCondKind kind, Oid valtype, Datum value)
 		f->empty = true;
 }
 
+/*
+ * rds_filter_add_placeholder
+ *		For EXPLAIN: a condition whose value is known only at run time.  The
+ *		requests then show placeholder (such as "$1") where the value, or
+ *		the time bound computed from it, goes.  A second placeholder for the
+ *		same place shows as "<run-time>".  Filters with placeholders are for
+ *		display only: they never reach rds_filter_match.
+ */
+void
+rds_filter_add_placeholder(RdsFilter *f, const char *field, RdsCondKind kind,
+						   const char *placeholder)
+{
+	if (kind == RDS_COND_EQ || kind == RDS_COND_ANY)
+	{
+		RdsFieldSet *fs = field_set(f, field);
+
+		fs->placeholder = fs->placeholder ? "<run-time>" :
+			(kind == RDS_COND_ANY ? psprintf("<each of %s>", placeholder) :
+			 pstrdup(placeholder));
+		fs->constrained = true;
+		return;
+	}
+	if (kind == RDS_COND_LOWER || kind == RDS_COND_TIME_EQ)
+		f->lower_placeholder = f->lower_placeholder ? "<run-time>" :
+			pstrdup(placeholder);
+	if (kind == RDS_COND_UPPER || kind == RDS_COND_TIME_EQ)
+		f->upper_placeholder = f->upper_placeholder ? "<run-time>" :
+			pstrdup(placeholder);
+}
+
+/* Appends "key=text" (text not encoded: digits or a placeholder). */
+static void
+append_param_text(StringInfo buf, const char *key, const char *text)
+{
+	if (buf->len > 0)
+		appendStringInfoChar(buf, '&');
+	appendStringInfo(buf, "%s=%s", key, text);
+}
+
 /* floor and ceiling division for possibly negative numbers */
 static int64
 floor_div(int64 a, int64 b)
@@ -461,6 +515,8 @@ rds_filter_streams(RdsFilter *f, const RdsOptions *opts, int max_streams)
 		const char *actual = NULL;
 
 		fs->sent = false;
+		if (fs->placeholder != NULL && rds_is_server_field(fs->field))
+			continue;			/* compared when the value is known */
 		if (strcmp(fs->field, "project_id") == 0)
 			actual = opts->project_id;
 		else if (strcmp(fs->field, "region") == 0)
@@ -487,7 +543,7 @@ rds_filter_streams(RdsFilter *f, const RdsOptions *opts, int max_streams)
 		{
 			RdsFieldSet *fs = (RdsFieldSet *) lfirst(lc);
 
-			if (!fs->sent)
+			if (!fs->sent || fs->placeholder != NULL)
 				continue;
 			product *= list_length(fs->values);
 			if (list_length(fs->values) > 1 &&
@@ -520,6 +576,16 @@ rds_filter_streams(RdsFilter *f, const RdsOptions *opts, int max_streams)
 		{
 			ListCell   *lv;
 
+			if (fs->placeholder != NULL)
+			{
+				StringInfoData buf;
+
+				initStringInfo(&buf);
+				appendStringInfoString(&buf, (char *) lfirst(ls));
+				append_param_text(&buf, fs->field, fs->placeholder);
+				next = lappend(next, buf.data);
+				continue;
+			}
 			foreach(lv, fs->values)
 			{
 				StringInfoData buf;
@@ -534,36 +600,64 @@ rds_filter_streams(RdsFilter *f, const RdsOptions *opts, int max_streams)
 	}
 
 	/* the creation-time window: both ends always sent */
-	if (f->has_lower || f->has_upper)
+	if (f->has_lower || f->has_upper || f->lower_placeholder ||
+		f->upper_placeholder)
 	{
 		int64		start_ms = 0;
 		int64		end_ms = OPEN_END_MS;
+		char	   *start_text;
+		char	   *end_text;
 		List	   *next = NIL;
 
 		if (f->has_lower)
 			start_ms = Max(floor_div(f->lower_us, 1000) - 1, 0);
 		if (f->has_upper)
 			end_ms = Min(ceil_div(f->upper_us, 1000) + 1, OPEN_END_MS);
-		if (end_ms < 0 || start_ms > OPEN_END_MS || start_ms > end_ms)
+		if ((f->upper_placeholder == NULL && end_ms < 0) ||
+			(f->lower_placeholder == NULL && start_ms > OPEN_END_MS) ||
+			(f->lower_placeholder == NULL && f->upper_placeholder == NULL &&
+			 start_ms > end_ms))
 		{
 			f->empty = true;
 			return NIL;
 		}
+		start_text = f->lower_placeholder ? f->lower_placeholder :
+			psprintf(INT64_FORMAT, start_ms);
+		end_text = f->upper_placeholder ? f->upper_placeholder :
+			psprintf(INT64_FORMAT, end_ms);
 		foreach(lc, streams)
 		{
 			StringInfoData buf;
 
 			initStringInfo(&buf);
 			appendStringInfoString(&buf, (char *) lfirst(lc));
-			rds_append_query_param(&buf, "start_time",
-								   psprintf(INT64_FORMAT, start_ms));
-			rds_append_query_param(&buf, "end_time",
-								   psprintf(INT64_FORMAT, end_ms));
+			append_param_text(&buf, "start_time", start_text);
+			append_param_text(&buf, "end_time", end_text);
 			next = lappend(next, buf.data);
 		}
 		streams = next;
 	}
 	return streams;
+}
+
+/*
+ * rds_request_query
+ *		The query string of one page request: a stream's filter parameters
+ *		(from rds_filter_streams) followed by offset and limit, in the order
+ *		they go on the wire.  offset and limit are digits, or placeholders
+ *		when EXPLAIN renders a value known only at run time.  Every request
+ *		the scan sends, and every "Remote request:" line, is built here.
+ */
+char *
+rds_request_query(const char *stream, const char *offset, const char *limit)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, stream);
+	append_param_text(&buf, "offset", offset);
+	append_param_text(&buf, "limit", limit);
+	return buf.data;
 }
 
 /*

@@ -1,20 +1,21 @@
 /*-------------------------------------------------------------------------
  *
  * http.c
- *		  The libcurl side of rds_task_fdw: one connection (multi handle,
- *		  share handle, pool of easy handles) per user mapping, GET requests
- *		  that run concurrently on it, the loop that drives them, retries
- *		  with backoff, timeouts, cancellation, and the mapping of HTTP and
- *		  transport failures to errors.
+ *		  The transport of rds_task_fdw: per connection a libcurl multi
+ *		  handle, a share handle (DNS, TLS sessions, connections) and a pool
+ *		  of easy handles; HTTP exchanges that run concurrently on them, the
+ *		  loop that drives them, interruptible waits, the descriptor an
+ *		  asynchronous Append waits on, and cancellation.  What to send, when
+ *		  to retry and which error to raise is the client's (client.c).
  *
  * Memory and error discipline: everything libcurl touches from a callback
  * (the transfer, its buffers, its header list) is malloc'd and owned by an
  * RdsTransfer; callbacks never palloc or ereport, they record the problem
  * and return libcurl's abort code, and it is reported after the transfer
- * returns.  An RdsRequest is palloc'd in the caller's memory context and
- * registers a reset callback there, so an ERROR anywhere leaves nothing on
- * the multi handle and nothing malloc'd behind; connection.c additionally
- * detaches transfers at (sub)transaction abort.
+ * returns.  Whoever holds a transfer frees it with rds_transfer_free on
+ * every path (client.c does so from a memory context reset callback).
+ *
+ * This file calls no other file of the client: auth.c and client.c call it.
  *
  *-------------------------------------------------------------------------
  */
@@ -35,9 +36,6 @@
 #error "rds_task_fdw needs libcurl 7.66 or later (curl_multi_poll)"
 #endif
 
-#include "access/xact.h"
-#include "lib/ilist.h"
-#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
@@ -47,7 +45,7 @@
 #include "utils/wait_event.h"
 
 #include "rds_compat.h"
-#include "rds_task_fdw.h"
+#include "rds_http.h"
 
 /* idle easy handles kept per connection for reuse */
 #define RDS_EASY_POOL_SIZE		8
@@ -61,38 +59,20 @@
 /* longest wait in curl_multi_poll between interrupt checks */
 #define RDS_POLL_INTERVAL_MS	100
 
-/* exponential backoff with full jitter: random(0, min(cap, base * 2^n)) */
-#define RDS_BACKOFF_BASE_MS		200
-#define RDS_BACKOFF_CAP_MS		10000
-
-/* a Retry-After is honoured up to this long */
-#define RDS_RETRY_AFTER_MAX_MS	60000
-
-/* bytes of a non-JSON error body shown in errdetail */
-#define RDS_BODY_EXCERPT		200
-
-/* bytes of remote error code/message text shown */
-#define RDS_REMOTE_TEXT_MAX		500
-
 /* first allocation of a response buffer */
 #define RDS_BODY_INITIAL_SIZE	16384
 
 #define RDS_USER_AGENT			"rds_task_fdw/" RDS_TASK_FDW_VERSION
 
 /*
- * One connection: private copies of the options, the libcurl handles and
- * the live requests.  Allocated in its own memory context (cxt), which
- * connection.c creates under its long-lived context and which
- * rds_conn_destroy deletes after wiping the secrets.
+ * The libcurl side of one connection.  Allocated in the connection's memory
+ * context; rds_transport_destroy frees the libcurl handles.
  */
-struct RdsConn
+struct RdsTransport
 {
-	MemoryContext cxt;
-	RdsOptions	opts;			/* copy; only server and user mapping fields
-								 * are used */
-	char	   *host;			/* Host header value of the endpoint */
-	char	   *base_path;		/* path prefix of the endpoint, "" if none */
-	RdsAuthState *auth;			/* IAM token (password authentication) */
+	char	   *ca_file;		/* NULL: the system's CAs */
+	int			connect_timeout;	/* seconds */
+	int			request_timeout;	/* seconds */
 
 	CURLM	   *multi;			/* drives all transfers of this connection */
 	CURLSH	   *share;			/* DNS, TLS sessions and connections */
@@ -104,109 +84,38 @@ struct RdsConn
 	CURL	   *pool[RDS_EASY_POOL_SIZE];	/* idle easy handles */
 	int			npool;
 	int			nattached;		/* transfers on the multi handle */
-
-	dlist_head	requests;		/* live (unreleased) RdsRequests */
 };
 
 /*
- * One HTTP exchange (attempt) of a request.  malloc'd: libcurl callbacks
- * write into it.
+ * One HTTP exchange.  malloc'd: libcurl callbacks write into it.
  */
-typedef struct RdsTransfer
+struct RdsTransfer
 {
+	RdsResponse resp;			/* what came back */
 	CURL	   *easy;
 	struct curl_slist *headers;
 	char	   *post_body;		/* IAM credentials: wiped when freed */
 	size_t		post_len;
-	int			nestlevel;		/* transaction nest level that started it */
-	uint64		token_generation;	/* IAM token it carries, 0 if none */
 	bool		attached;		/* on the multi handle */
-	bool		done;			/* libcurl reported completion */
-	CURLcode	result;
-	long		status;
-
-	/* recorded by the callbacks */
-	bool		too_large;		/* body over RDS_MAX_RESPONSE_SIZE */
-	bool		out_of_memory;
 	bool		want_subject_token;
-	char	   *body;
-	size_t		body_len;
-	size_t		body_cap;
-	char	   *subject_token;	/* X-Subject-Token: wiped when freed */
-	char		retry_after[64];
-	char		request_id[128];	/* X-Request-Id */
+	CURLcode	result;
 	long		os_errno;		/* errno of a failed connect, or 0 */
+	size_t		body_cap;
 	char		errbuf[CURL_ERROR_SIZE];
-} RdsTransfer;
-
-typedef enum RdsRequestKind
-{
-	RDS_REQUEST_API,			/* GET on the RDS API */
-	RDS_REQUEST_IAM				/* POST of the IAM token request */
-} RdsRequestKind;
-
-typedef struct RdsRequestGuard RdsRequestGuard;
-
-/*
- * One request, across its attempts.  palloc'd in the caller's context; the
- * guard's reset callback releases it if the context goes away first.
- */
-struct RdsRequest
-{
-	dlist_node	node;			/* in conn->requests while conn is set */
-	RdsConn    *conn;			/* NULL once released or the connection was
-								 * dropped */
-	RdsTransfer *xfer;			/* current attempt, NULL between attempts */
-	RdsRequestGuard *guard;
-	RdsRequestKind kind;
-	const char *method;
-	char	   *url;			/* exactly what goes on the wire */
-	char	   *path;			/* the caller's path, for messages */
-	char	   *sign_path;		/* endpoint prefix + path, as on the wire */
-	char	   *query;			/* wire query, canonically encoded */
-	int			attempts;		/* exchanges started */
-	bool		renewed;		/* a 401 already led to a new token */
-	bool		released;
-};
-
-/*
- * Kept apart from the request so that a caller may pfree a finished
- * request: the reset callback then finds guard->req == NULL.
- */
-struct RdsRequestGuard
-{
-	MemoryContextCallback callback;
-	RdsRequest *req;
 };
 
 static bool curl_initialized = false;
 
-static RdsRequest *request_create(RdsConn *conn, RdsRequestKind kind,
-								  const char *method, const char *path,
-								  const char *query);
-static void request_release(RdsRequest *req);
-static void request_guard_callback(void *arg);
-static void request_run(RdsRequest *req, RdsHttpStats *stats);
-static void start_attempt(RdsRequest *req);
-static void setup_easy(RdsConn *conn, RdsRequest *req, RdsTransfer *xfer);
-static void transfer_free(RdsConn *conn, RdsTransfer *xfer);
-static CURL *take_easy(RdsConn *conn);
-static void return_easy(RdsConn *conn, CURL *easy);
+static void setup_easy(RdsTransport *t, RdsTransfer *xfer, const char *url);
+static CURL *take_easy(RdsTransport *t);
+static void return_easy(RdsTransport *t, CURL *easy);
 static void wipe_slist(struct curl_slist *list);
-static void multi_step(RdsConn *conn);
-static void setup_wait_fd(RdsConn *conn);
+static void multi_step(RdsTransport *t);
+static void setup_wait_fd(RdsTransport *t);
 #ifdef RDS_HAVE_WAIT_FD
-static void sync_wait_fds(RdsConn *conn);
+static void sync_wait_fds(RdsTransport *t);
 #endif
-static void multi_wait(RdsConn *conn, long timeout_ms);
-static void wait_for_transfer(RdsConn *conn, RdsTransfer *xfer);
-static void backoff_wait(RdsConn *conn, long delay_ms);
-static bool is_transient(const RdsTransfer *xfer);
-static long retry_delay_ms(const RdsTransfer *xfer, int retries);
-static int	outcome_sqlstate(const RdsTransfer *xfer);
-RDS_NORETURN static void report_failure(RdsRequest *req) RDS_NORETURN_ATTR;
-static char *printable_text(const char *data, size_t len, size_t max);
-static void ensure_token(RdsConn *conn);
+static void multi_wait(RdsTransport *t, long timeout_ms);
 static size_t write_callback(char *ptr, size_t size, size_t nmemb,
 							 void *userdata);
 static size_t header_callback(char *buffer, size_t size, size_t nitems,
@@ -216,7 +125,7 @@ static bool header_value(const char *line, size_t len, const char *name,
 
 
 /* ------------------------------------------------------------------------
- * Public entry points
+ * Connections
  * ------------------------------------------------------------------------
  */
 
@@ -235,212 +144,16 @@ rds_curl_version(void)
 }
 
 /*
- * rds_append_query_param
- *		Appends "key=value" to a query string under construction, preceded by
- *		'&' unless buf is empty; both sides percent-encoded as the signature
- *		wants them (see rds_uri_encode).  A NULL value is sent as empty.
+ * rds_transport_create
+ *		The libcurl handles of a new connection, allocated in cxt (ca_file
+ *		is copied there).  Initializes libcurl on first use.  Throws if
+ *		libcurl cannot be set up; nothing is left behind then.
  */
-void
-rds_append_query_param(StringInfo buf, const char *key, const char *value)
+RdsTransport *
+rds_transport_create(const char *ca_file, int connect_timeout,
+					 int request_timeout, MemoryContext cxt)
 {
-	if (value == NULL)
-		value = "";
-	if (buf->len > 0)
-		appendStringInfoChar(buf, '&');
-	rds_uri_encode(buf, key, strlen(key));
-	appendStringInfoChar(buf, '=');
-	rds_uri_encode(buf, value, strlen(value));
-}
-
-/*
- * rds_request_start
- *		Begins GET {endpoint}{path}?{query} on conn and returns at once; the
- *		transfer progresses whenever any request of conn is being driven.
- *		The request is palloc'd in CurrentMemoryContext and released with
- *		it.  With password authentication the first request of a connection
- *		(or one after the token nears expiry) fetches the IAM token first,
- *		synchronously.  Throws on failure to set up the transfer.
- */
-RdsRequest *
-rds_request_start(RdsConn *conn, const char *path, const char *query)
-{
-	RdsRequest *req;
-
-	req = request_create(conn, RDS_REQUEST_API, "GET", path, query);
-
-	/*
-	 * The response cache (cache_ttl, a later issue) belongs here: a fresh
-	 * cached body would complete the request without a transfer, and
-	 * rds_request_finish would count a cache hit instead of a request.
-	 */
-
-	start_attempt(req);
-	return req;
-}
-
-/*
- * rds_request_finish
- *		Drives conn until this request has succeeded (HTTP 200), retrying
- *		per the connection's max_retries, and appends the body to body
- *		(allocated in body's context).  Other requests of the connection
- *		progress meanwhile.  Adds to *stats (may be NULL).  The request is
- *		released afterwards, also when this throws: any failure is an ERROR.
- */
-void
-rds_request_finish(RdsRequest *req, StringInfo body, RdsHttpStats *stats)
-{
-	RdsTransfer *xfer;
-
-	if (req->released)
-		elog(ERROR, "RDS API request was already finished or cancelled");
-
-	PG_TRY();
-	{
-		request_run(req, stats);
-		xfer = req->xfer;
-		if (body != NULL && xfer->body_len > 0)
-			appendBinaryStringInfo(body, xfer->body, (int) xfer->body_len);
-	}
-	PG_FINALLY();
-	{
-		request_release(req);
-	}
-	PG_END_TRY();
-}
-
-/*
- * rds_request_cancel
- *		Stops the request (if still in flight) and releases it.  Idempotent;
- *		accepts NULL.  Never throws.
- */
-void
-rds_request_cancel(RdsRequest *req)
-{
-	if (req != NULL && !req->released)
-		request_release(req);
-}
-
-/*
- * rds_request_poll
- *		Lets the transfers of req's connection progress without waiting.
- *		Returns true once req's current attempt is complete, whatever its
- *		outcome, so that rds_request_finish will not wait on the network
- *		(a retry aside).  Throws only if libcurl itself fails.
- */
-bool
-rds_request_poll(RdsRequest *req)
-{
-	RdsConn    *conn = req->conn;
-
-	if (req->released || conn == NULL || req->xfer == NULL)
-		return true;
-#ifdef RDS_HAVE_WAIT_FD
-	if (conn->tick_fd >= 0)
-	{
-		uint64		ticks;
-
-		/* the tick has served its purpose: clear its readiness */
-		if (read(conn->tick_fd, &ticks, sizeof(ticks)) < 0)
-			ticks = 0;
-	}
-#endif
-	multi_step(conn);
-	if (req->xfer->done)
-		return true;
-#ifdef RDS_HAVE_WAIT_FD
-	if (conn->epfd >= 0)
-		sync_wait_fds(conn);
-#endif
-	return false;
-}
-
-/*
- * rds_conn_wait_fd
- *		A new descriptor (the caller closes it) that becomes readable when a
- *		transfer of conn has network activity, and at least every
- *		RDS_POLL_INTERVAL_MS so that timeouts and interrupts are served: for
- *		PostgreSQL's asynchronous Append, which waits on one socket per
- *		scan.  -1 where the platform has no epoll.
- */
-int
-rds_conn_wait_fd(RdsConn *conn)
-{
-	if (conn->epfd < 0)
-		return -1;
-	return dup(conn->epfd);
-}
-
-/*
- * rds_http_get
- *		rds_request_start + rds_request_finish.
- */
-void
-rds_http_get(RdsConn *conn, const char *path, const char *query,
-			 StringInfo body, RdsHttpStats *stats)
-{
-	rds_request_finish(rds_request_start(conn, path, query), body, stats);
-}
-
-
-/* ------------------------------------------------------------------------
- * Connections (the cache itself is connection.c's)
- * ------------------------------------------------------------------------
- */
-
-static char *
-conn_strdup(RdsConn *conn, const char *s)
-{
-	return s ? MemoryContextStrdup(conn->cxt, s) : NULL;
-}
-
-static void
-wipe_option(char *s)
-{
-	if (s != NULL)
-		explicit_bzero(s, strlen(s));
-}
-
-/*
- * copy_options
- *		Copies opts into conn's context.  The string pointers are cleared
- *		first, so that a failure half-way never leaves conn pointing at (and
- *		later wiping) the caller's strings.
- */
-static void
-copy_options(RdsConn *conn, const RdsOptions *opts)
-{
-	RdsOptions *o = &conn->opts;
-
-	*o = *opts;
-	o->endpoint = o->project_id = o->region = o->auth_url = o->ca_file = NULL;
-	o->auth_token = o->user_name = o->password = o->domain_name = NULL;
-	o->access_key = o->secret_key = o->security_token = NULL;
-
-	o->endpoint = conn_strdup(conn, opts->endpoint);
-	o->project_id = conn_strdup(conn, opts->project_id);
-	o->region = conn_strdup(conn, opts->region);
-	o->auth_url = conn_strdup(conn, opts->auth_url);
-	o->ca_file = conn_strdup(conn, opts->ca_file);
-	o->auth_token = conn_strdup(conn, opts->auth_token);
-	o->user_name = conn_strdup(conn, opts->user_name);
-	o->password = conn_strdup(conn, opts->password);
-	o->domain_name = conn_strdup(conn, opts->domain_name);
-	o->access_key = conn_strdup(conn, opts->access_key);
-	o->secret_key = conn_strdup(conn, opts->secret_key);
-	o->security_token = conn_strdup(conn, opts->security_token);
-}
-
-/*
- * rds_conn_create
- *		A new connection for opts in a memory context of its own under
- *		parent.  Initializes libcurl on first use.  Throws if libcurl cannot
- *		be set up or the endpoint cannot be parsed; nothing is left behind.
- */
-RdsConn *
-rds_conn_create(const RdsOptions *opts, MemoryContext parent)
-{
-	MemoryContext cxt;
-	RdsConn    *conn;
+	RdsTransport *t;
 
 	if (!curl_initialized)
 	{
@@ -454,29 +167,18 @@ rds_conn_create(const RdsOptions *opts, MemoryContext parent)
 		curl_initialized = true;
 	}
 
-	cxt = AllocSetContextCreate(parent, "rds_task_fdw connection",
-								ALLOCSET_SMALL_SIZES);
-	conn = MemoryContextAllocZero(cxt, sizeof(RdsConn));
-	conn->cxt = cxt;
-	conn->epfd = -1;
-	conn->tick_fd = -1;
-	dlist_init(&conn->requests);
+	t = MemoryContextAllocZero(cxt, sizeof(RdsTransport));
+	t->epfd = -1;
+	t->tick_fd = -1;
+	t->ca_file = ca_file ? MemoryContextStrdup(cxt, ca_file) : NULL;
+	t->connect_timeout = connect_timeout;
+	t->request_timeout = request_timeout;
 
 	PG_TRY();
 	{
-		char	   *host;
-		char	   *base_path;
-		char	   *query;
-
-		copy_options(conn, opts);
-		rds_split_url(conn->opts.endpoint, &host, &base_path, &query);
-		conn->host = conn_strdup(conn, host);
-		conn->base_path = conn_strdup(conn, base_path);
-		conn->auth = rds_auth_create(cxt);
-
-		conn->share = curl_share_init();
-		conn->multi = curl_multi_init();
-		if (conn->share == NULL || conn->multi == NULL)
+		t->share = curl_share_init();
+		t->multi = curl_multi_init();
+		if (t->share == NULL || t->multi == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_OUT_OF_MEMORY),
 					 errmsg("out of memory"),
@@ -486,98 +188,71 @@ rds_conn_create(const RdsOptions *opts, MemoryContext parent)
 		 * libcurl keeps 4 per running transfer, and at the end of a scan
 		 * only one or two are running, so a repeated scan would reconnect.
 		 */
-		if (curl_multi_setopt(conn->multi, CURLMOPT_MAXCONNECTS,
+		if (curl_multi_setopt(t->multi, CURLMOPT_MAXCONNECTS,
 							  (long) RDS_MAX_CONNECTIONS) != CURLM_OK)
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_ERROR),
 					 errmsg("could not set up libcurl connection caching")));
-		if (curl_share_setopt(conn->share, CURLSHOPT_SHARE,
+		if (curl_share_setopt(t->share, CURLSHOPT_SHARE,
 							  CURL_LOCK_DATA_DNS) != CURLSHE_OK ||
-			curl_share_setopt(conn->share, CURLSHOPT_SHARE,
+			curl_share_setopt(t->share, CURLSHOPT_SHARE,
 							  CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
-			curl_share_setopt(conn->share, CURLSHOPT_SHARE,
+			curl_share_setopt(t->share, CURLSHOPT_SHARE,
 							  CURL_LOCK_DATA_CONNECT) != CURLSHE_OK)
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_ERROR),
 					 errmsg("could not set up libcurl connection sharing")));
-		setup_wait_fd(conn);
+		setup_wait_fd(t);
 	}
 	PG_CATCH();
 	{
-		rds_conn_destroy(conn);
+		rds_transport_destroy(t);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 
-	return conn;
+	return t;
 }
 
 /*
- * rds_conn_destroy
- *		Stops every transfer of conn, detaches its live requests (their
- *		finish then throws), frees the libcurl handles, wipes the secrets and
- *		deletes the connection's memory context.  Never throws.
+ * rds_transport_destroy
+ *		Frees the libcurl handles and descriptors of t (not t itself, which
+ *		goes with its memory context).  Every transfer of t must have been
+ *		freed first.  Never throws.
  */
 void
-rds_conn_destroy(RdsConn *conn)
+rds_transport_destroy(RdsTransport *t)
 {
-	dlist_mutable_iter iter;
-
-	dlist_foreach_modify(iter, &conn->requests)
-	{
-		RdsRequest *req = dlist_container(RdsRequest, node, iter.cur);
-
-		if (req->xfer != NULL)
-			transfer_free(conn, req->xfer);
-		req->xfer = NULL;
-		dlist_delete(&req->node);
-		req->conn = NULL;
-	}
-
-	while (conn->npool > 0)
-		curl_easy_cleanup(conn->pool[--conn->npool]);
-	if (conn->multi != NULL)
-		curl_multi_cleanup(conn->multi);
-	if (conn->tick_fd >= 0)
-		close(conn->tick_fd);
-	if (conn->epfd >= 0)
-		close(conn->epfd);
-	if (conn->share != NULL)
-		curl_share_cleanup(conn->share);
-
-	rds_auth_clear(conn->auth);
-	wipe_option(conn->opts.auth_token);
-	wipe_option(conn->opts.password);
-	wipe_option(conn->opts.access_key);
-	wipe_option(conn->opts.secret_key);
-	wipe_option(conn->opts.security_token);
-
-	MemoryContextDelete(conn->cxt);
+	while (t->npool > 0)
+		curl_easy_cleanup(t->pool[--t->npool]);
+	if (t->multi != NULL)
+		curl_multi_cleanup(t->multi);
+	if (t->tick_fd >= 0)
+		close(t->tick_fd);
+	if (t->epfd >= 0)
+		close(t->epfd);
+	if (t->share != NULL)
+		curl_share_cleanup(t->share);
+	t->multi = NULL;
+	t->share = NULL;
+	t->tick_fd = t->epfd = -1;
 }
 
 /*
- * rds_conn_abort_requests
- *		Stops the transfers started at transaction nest level nestlevel or
- *		deeper (0: all), leaving the multi handle clean.  Their requests
- *		stay live: finishing one starts it again.  Never throws.
+ * rds_transport_wait_fd
+ *		A new descriptor (the caller closes it) that becomes readable when a
+ *		transfer of t has network activity, and at least every
+ *		RDS_POLL_INTERVAL_MS so that timeouts and interrupts are served: for
+ *		PostgreSQL's asynchronous Append, which waits on one socket per
+ *		scan.  -1 where the platform has no epoll.
  */
-void
-rds_conn_abort_requests(RdsConn *conn, int nestlevel)
+int
+rds_transport_wait_fd(RdsTransport *t)
 {
-	dlist_iter	iter;
-
-	dlist_foreach(iter, &conn->requests)
-	{
-		RdsRequest *req = dlist_container(RdsRequest, node, iter.cur);
-
-		if (req->xfer != NULL && req->xfer->nestlevel >= nestlevel)
-		{
-			transfer_free(conn, req->xfer);
-			req->xfer = NULL;
-		}
-	}
+	if (t->epfd < 0)
+		return -1;
+	return dup(t->epfd);
 }
-
 /*
  * rds_slist_append
  *		Appends a copy of line to a libcurl header list.  On failure throws,
@@ -597,199 +272,85 @@ rds_slist_append(struct curl_slist **list, const char *line)
 
 
 /* ------------------------------------------------------------------------
- * Requests and their transfers
+ * Transfers
  * ------------------------------------------------------------------------
  */
 
 /*
- * request_create
- *		A live request of conn in CurrentMemoryContext, not started.
+ * rds_transfer_create
+ *		A new, unstarted exchange (malloc'd; the caller frees it with
+ *		rds_transfer_free on every path).  With want_subject_token the
+ *		response's X-Subject-Token header is kept.  Throws if out of memory.
  */
-static RdsRequest *
-request_create(RdsConn *conn, RdsRequestKind kind, const char *method,
-			   const char *path, const char *query)
+RdsTransfer *
+rds_transfer_create(bool want_subject_token)
 {
-	RdsRequest *req;
-	RdsRequestGuard *guard;
+	RdsTransfer *xfer = calloc(1, sizeof(RdsTransfer));
 
-	req = palloc0(sizeof(RdsRequest));
-	guard = palloc0(sizeof(RdsRequestGuard));
-
-	req->kind = kind;
-	req->method = method;
-	req->path = pstrdup(path);
-	req->query = rds_normalize_query(query);
-	if (kind == RDS_REQUEST_API)
-	{
-		req->sign_path = psprintf("%s%s", conn->base_path, path);
-		req->url = psprintf("%s%s%s%s", conn->opts.endpoint, path,
-							req->query[0] ? "?" : "", req->query);
-	}
-	else
-	{
-		req->sign_path = req->path;
-		req->url = psprintf("%s%s%s%s", conn->opts.auth_url, path,
-							req->query[0] ? "?" : "", req->query);
-	}
-
-	/* from here on the request is tracked and cleaned up with its context */
-	guard->req = req;
-	guard->callback.func = request_guard_callback;
-	guard->callback.arg = guard;
-	MemoryContextRegisterResetCallback(CurrentMemoryContext, &guard->callback);
-	req->guard = guard;
-	req->conn = conn;
-	dlist_push_tail(&conn->requests, &req->node);
-
-	return req;
-}
-
-/*
- * request_release
- *		Stops the current transfer, if any, and unlinks the request from its
- *		connection.  Never throws.
- */
-static void
-request_release(RdsRequest *req)
-{
-	if (req->conn != NULL)
-	{
-		if (req->xfer != NULL)
-			transfer_free(req->conn, req->xfer);
-		dlist_delete(&req->node);
-		req->conn = NULL;
-	}
-	req->xfer = NULL;
-	if (req->guard != NULL)
-	{
-		req->guard->req = NULL;
-		req->guard = NULL;
-	}
-	req->released = true;
-}
-
-/* Memory context reset callback: the request's context is going away. */
-static void
-request_guard_callback(void *arg)
-{
-	RdsRequestGuard *guard = (RdsRequestGuard *) arg;
-
-	if (guard->req != NULL)
-		request_release(guard->req);
-}
-
-/*
- * request_run
- *		Runs req to a successful answer (200 for the API, 201 for IAM),
- *		starting attempts as needed: a token renewal after a 401 with password
- *		authentication, and retries of transient failures with backoff.  On
- *		return req->xfer holds the answer.  Any other outcome throws (see
- *		report_failure).
- */
-static void
-request_run(RdsRequest *req, RdsHttpStats *stats)
-{
-	int			retries = 0;
-	long		expected = (req->kind == RDS_REQUEST_IAM) ? 201 : 200;
-
-	for (;;)
-	{
-		RdsConn    *conn = req->conn;
-		RdsTransfer *xfer;
-
-		if (conn == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
-					 errmsg("RDS API request %s %s failed: the connection was closed",
-							req->method, req->path)));
-
-		if (req->xfer == NULL)
-			start_attempt(req);
-		xfer = req->xfer;
-		wait_for_transfer(conn, xfer);
-
-		if (stats != NULL)
-		{
-			stats->requests++;
-			stats->bytes += xfer->body_len;
-		}
-
-		if (xfer->result == CURLE_OK && !xfer->too_large &&
-			xfer->status == expected)
-			return;
-
-		/* an expired or revoked IAM token: renew it and repeat, once */
-		if (req->kind == RDS_REQUEST_API && xfer->result == CURLE_OK &&
-			xfer->status == 401 &&
-			conn->opts.auth_method == RDS_AUTH_PASSWORD && !req->renewed)
-		{
-			req->renewed = true;
-			rds_auth_forget_token(conn->auth, xfer->token_generation);
-			transfer_free(conn, xfer);
-			req->xfer = NULL;
-			if (stats != NULL)
-				stats->retries++;
-			continue;
-		}
-
-		if (is_transient(xfer) && retries < conn->opts.max_retries)
-		{
-			long		delay = retry_delay_ms(xfer, retries);
-
-			transfer_free(conn, xfer);
-			req->xfer = NULL;
-			retries++;
-			if (stats != NULL)
-				stats->retries++;
-			backoff_wait(conn, delay);
-			continue;
-		}
-
-		report_failure(req);
-	}
-}
-
-/*
- * start_attempt
- *		Starts one exchange of req: fetches an IAM token first if needed,
- *		takes an easy handle, sets it up with fresh authentication headers
- *		and adds it to the multi handle.  Throws on failure; whatever was
- *		allocated is owned by req->xfer by then.
- */
-static void
-start_attempt(RdsRequest *req)
-{
-	RdsConn    *conn = req->conn;
-	RdsTransfer *xfer;
-	CURLMcode	mc;
-
-	Assert(req->xfer == NULL);
-
-	if (req->kind == RDS_REQUEST_API &&
-		conn->opts.auth_method == RDS_AUTH_PASSWORD)
-		ensure_token(conn);
-
-	xfer = calloc(1, sizeof(RdsTransfer));
 	if (xfer == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("out of memory")));
-	req->xfer = xfer;
-	xfer->nestlevel = GetCurrentTransactionNestLevel();
-	xfer->want_subject_token = (req->kind == RDS_REQUEST_IAM);
+	xfer->want_subject_token = want_subject_token;
+	return xfer;
+}
 
-	xfer->easy = take_easy(conn);
-	setup_easy(conn, req, xfer);
+/*
+ * rds_transfer_headers
+ *		The request header list of an unstarted exchange, for
+ *		rds_slist_append; the transfer owns (and wipes) what is added.
+ */
+struct curl_slist **
+rds_transfer_headers(RdsTransfer *xfer)
+{
+	return &xfer->headers;
+}
 
-	mc = curl_multi_add_handle(conn->multi, xfer->easy);
+/*
+ * rds_transfer_set_post
+ *		Makes the exchange a POST of a copy of body (len bytes), wiped when
+ *		the transfer is freed.  Returns false, changing nothing, if out of
+ *		memory (so that the caller can wipe its copy first); never throws.
+ */
+bool
+rds_transfer_set_post(RdsTransfer *xfer, const char *body, size_t len)
+{
+	char	   *copy = malloc(len + 1);
+
+	if (copy == NULL)
+		return false;
+	memcpy(copy, body, len);
+	copy[len] = '\0';
+	xfer->post_body = copy;
+	xfer->post_len = len;
+	return true;
+}
+
+/*
+ * rds_transfer_start
+ *		Takes an easy handle, sets it up for url with the exchange's headers
+ *		(and POST body) and adds it to t's multi handle; returns at once,
+ *		the exchange progresses whenever any transfer of t is driven.
+ *		method and path only name the request in an error.  Throws on
+ *		failure; whatever was allocated is owned by xfer by then.
+ */
+void
+rds_transfer_start(RdsTransport *t, RdsTransfer *xfer, const char *url,
+				   const char *method, const char *path)
+{
+	CURLMcode	mc;
+
+	xfer->easy = take_easy(t);
+	setup_easy(t, xfer, url);
+
+	mc = curl_multi_add_handle(t->multi, xfer->easy);
 	if (mc != CURLM_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("could not start RDS API request %s %s: %s",
-						req->method, req->path, curl_multi_strerror(mc))));
+						method, path, curl_multi_strerror(mc))));
 	xfer->attached = true;
-	conn->nattached++;
-	req->attempts++;
+	t->nattached++;
 }
 
 /* curl_easy_setopt that throws on failure */
@@ -808,13 +369,13 @@ start_attempt(RdsRequest *req)
  *		Sets every option of one exchange on xfer->easy.
  */
 static void
-setup_easy(RdsConn *conn, RdsRequest *req, RdsTransfer *xfer)
+setup_easy(RdsTransport *t, RdsTransfer *xfer, const char *url)
 {
 	CURL	   *easy = xfer->easy;
 
 	RDS_SETOPT(easy, CURLOPT_PRIVATE, xfer);
-	RDS_SETOPT(easy, CURLOPT_SHARE, conn->share);
-	RDS_SETOPT(easy, CURLOPT_URL, req->url);
+	RDS_SETOPT(easy, CURLOPT_SHARE, t->share);
+	RDS_SETOPT(easy, CURLOPT_URL, url);
 	RDS_SETOPT(easy, CURLOPT_NOSIGNAL, 1L);
 	RDS_SETOPT(easy, CURLOPT_FOLLOWLOCATION, 0L);
 #if LIBCURL_VERSION_NUM >= 0x075500	/* 7.85: the bit masks are deprecated */
@@ -826,10 +387,10 @@ setup_easy(RdsConn *conn, RdsRequest *req, RdsTransfer *xfer)
 #endif
 	RDS_SETOPT(easy, CURLOPT_SSL_VERIFYPEER, 1L);
 	RDS_SETOPT(easy, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (conn->opts.ca_file != NULL)
-		RDS_SETOPT(easy, CURLOPT_CAINFO, conn->opts.ca_file);
-	RDS_SETOPT(easy, CURLOPT_CONNECTTIMEOUT, (long) conn->opts.connect_timeout);
-	RDS_SETOPT(easy, CURLOPT_TIMEOUT, (long) conn->opts.request_timeout);
+	if (t->ca_file != NULL)
+		RDS_SETOPT(easy, CURLOPT_CAINFO, t->ca_file);
+	RDS_SETOPT(easy, CURLOPT_CONNECTTIMEOUT, (long) t->connect_timeout);
+	RDS_SETOPT(easy, CURLOPT_TIMEOUT, (long) t->request_timeout);
 	RDS_SETOPT(easy, CURLOPT_TCP_KEEPALIVE, 1L);
 	RDS_SETOPT(easy, CURLOPT_USERAGENT, RDS_USER_AGENT);
 	RDS_SETOPT(easy, CURLOPT_ACCEPT_ENCODING, "");
@@ -841,59 +402,35 @@ setup_easy(RdsConn *conn, RdsRequest *req, RdsTransfer *xfer)
 	RDS_SETOPT(easy, CURLOPT_HEADERFUNCTION, header_callback);
 	RDS_SETOPT(easy, CURLOPT_HEADERDATA, xfer);
 
-	rds_slist_append(&xfer->headers, "Accept: application/json");
-
-	if (req->kind == RDS_REQUEST_IAM)
+	if (xfer->post_body != NULL)
 	{
-		char	   *body = rds_auth_iam_body(&conn->opts);
-		size_t		len = strlen(body);
-
-		xfer->post_body = malloc(len + 1);
-		if (xfer->post_body != NULL)
-			memcpy(xfer->post_body, body, len + 1);
-		explicit_bzero(body, len);
-		pfree(body);
-		if (xfer->post_body == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("out of memory")));
-		xfer->post_len = len;
-
-		rds_slist_append(&xfer->headers,
-						 "Content-Type: application/json;charset=utf8");
-		rds_slist_append(&xfer->headers, "Expect:");
 		RDS_SETOPT(easy, CURLOPT_POST, 1L);
 		RDS_SETOPT(easy, CURLOPT_POSTFIELDSIZE_LARGE,
 				   (curl_off_t) xfer->post_len);
 		RDS_SETOPT(easy, CURLOPT_POSTFIELDS, xfer->post_body);
 	}
 	else
-	{
 		RDS_SETOPT(easy, CURLOPT_HTTPGET, 1L);
-		xfer->token_generation =
-			rds_auth_add_headers(&conn->opts, conn->auth, conn->host,
-								 req->method, req->sign_path, req->query,
-								 &xfer->headers);
-	}
 
 	RDS_SETOPT(easy, CURLOPT_HTTPHEADER, xfer->headers);
 }
 
 /*
- * transfer_free
- *		Takes xfer off the multi handle, returns its easy handle to the pool
- *		and frees (wiping secrets) everything it owns.  Never throws.
+ * rds_transfer_free
+ *		Takes xfer off t's multi handle (if started), returns its easy
+ *		handle to the pool and frees (wiping secrets) everything it owns.
+ *		Never throws.
  */
-static void
-transfer_free(RdsConn *conn, RdsTransfer *xfer)
+void
+rds_transfer_free(RdsTransport *t, RdsTransfer *xfer)
 {
 	if (xfer->attached)
 	{
-		curl_multi_remove_handle(conn->multi, xfer->easy);
-		conn->nattached--;
+		curl_multi_remove_handle(t->multi, xfer->easy);
+		t->nattached--;
 	}
 	if (xfer->easy != NULL)
-		return_easy(conn, xfer->easy);
+		return_easy(t, xfer->easy);
 	if (xfer->headers != NULL)
 	{
 		wipe_slist(xfer->headers);
@@ -904,23 +441,24 @@ transfer_free(RdsConn *conn, RdsTransfer *xfer)
 		explicit_bzero(xfer->post_body, xfer->post_len);
 		free(xfer->post_body);
 	}
-	if (xfer->subject_token != NULL)
+	if (xfer->resp.subject_token != NULL)
 	{
-		explicit_bzero(xfer->subject_token, strlen(xfer->subject_token));
-		free(xfer->subject_token);
+		explicit_bzero(xfer->resp.subject_token,
+					   strlen(xfer->resp.subject_token));
+		free(xfer->resp.subject_token);
 	}
-	free(xfer->body);
+	free(xfer->resp.body);
 	free(xfer);
 }
 
 /* An easy handle from the pool, or a new one.  Throws if none. */
 static CURL *
-take_easy(RdsConn *conn)
+take_easy(RdsTransport *t)
 {
 	CURL	   *easy;
 
-	if (conn->npool > 0)
-		return conn->pool[--conn->npool];
+	if (t->npool > 0)
+		return t->pool[--t->npool];
 
 	easy = curl_easy_init();
 	if (easy == NULL)
@@ -938,11 +476,11 @@ take_easy(RdsConn *conn)
  *		the share's cache either way.
  */
 static void
-return_easy(RdsConn *conn, CURL *easy)
+return_easy(RdsTransport *t, CURL *easy)
 {
 	curl_easy_reset(easy);
-	if (conn->npool < RDS_EASY_POOL_SIZE)
-		conn->pool[conn->npool++] = easy;
+	if (t->npool < RDS_EASY_POOL_SIZE)
+		t->pool[t->npool++] = easy;
 	else
 		curl_easy_cleanup(easy);
 }
@@ -973,7 +511,7 @@ wipe_slist(struct curl_slist *list)
  *		costs latency, since the tick still wakes the waiter.
  */
 static void
-sync_wait_fds(RdsConn *conn)
+sync_wait_fds(RdsTransport *t)
 {
 	fd_set		rd,
 				wr,
@@ -985,26 +523,26 @@ sync_wait_fds(RdsConn *conn)
 	FD_ZERO(&rd);
 	FD_ZERO(&wr);
 	FD_ZERO(&ex);
-	if (curl_multi_fdset(conn->multi, &rd, &wr, &ex, &maxfd) != CURLM_OK)
+	if (curl_multi_fdset(t->multi, &rd, &wr, &ex, &maxfd) != CURLM_OK)
 		return;
 
 	/* forget or update the sockets watched so far */
-	for (i = 0; i < conn->nwatched;)
+	for (i = 0; i < t->nwatched;)
 	{
 		struct epoll_event ev;
 
-		fd = conn->watched[i];
+		fd = t->watched[i];
 		memset(&ev, 0, sizeof(ev));
 		ev.data.fd = fd;
 		ev.events = (fd <= maxfd && FD_ISSET(fd, &rd) ? EPOLLIN : 0) |
 			(fd <= maxfd && FD_ISSET(fd, &wr) ? EPOLLOUT : 0);
 		if (ev.events == 0)
 		{
-			(void) epoll_ctl(conn->epfd, EPOLL_CTL_DEL, fd, &ev);
-			conn->watched[i] = conn->watched[--conn->nwatched];
+			(void) epoll_ctl(t->epfd, EPOLL_CTL_DEL, fd, &ev);
+			t->watched[i] = t->watched[--t->nwatched];
 			continue;
 		}
-		(void) epoll_ctl(conn->epfd, EPOLL_CTL_MOD, fd, &ev);
+		(void) epoll_ctl(t->epfd, EPOLL_CTL_MOD, fd, &ev);
 		i++;
 	}
 
@@ -1016,15 +554,15 @@ sync_wait_fds(RdsConn *conn)
 
 		if (!FD_ISSET(fd, &rd) && !FD_ISSET(fd, &wr))
 			continue;
-		for (i = 0; i < conn->nwatched && !known; i++)
-			known = (conn->watched[i] == fd);
-		if (known || conn->nwatched >= RDS_MAX_WATCHED)
+		for (i = 0; i < t->nwatched && !known; i++)
+			known = (t->watched[i] == fd);
+		if (known || t->nwatched >= RDS_MAX_WATCHED)
 			continue;
 		memset(&ev, 0, sizeof(ev));
 		ev.data.fd = fd;
 		ev.events = (FD_ISSET(fd, &rd) ? EPOLLIN : 0) | (FD_ISSET(fd, &wr) ? EPOLLOUT : 0);
-		if (epoll_ctl(conn->epfd, EPOLL_CTL_ADD, fd, &ev) == 0)
-			conn->watched[conn->nwatched++] = fd;
+		if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) == 0)
+			t->watched[t->nwatched++] = fd;
 	}
 }
 #endif
@@ -1033,58 +571,58 @@ sync_wait_fds(RdsConn *conn)
  * setup_wait_fd
  *		Creates the connection's epoll set with a ticking timerfd (the
  *		transfers' sockets join it in sync_wait_fds).  Without epoll (or if the
- *		descriptors cannot be had) conn->epfd stays -1 and scans of this
+ *		descriptors cannot be had) t->epfd stays -1 and scans of this
  *		connection run synchronously.
  */
 static void
-setup_wait_fd(RdsConn *conn)
+setup_wait_fd(RdsTransport *t)
 {
 #ifdef RDS_HAVE_WAIT_FD
 	struct itimerspec tick;
 	struct epoll_event ev;
 
-	conn->epfd = epoll_create1(EPOLL_CLOEXEC);
-	conn->tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	t->epfd = epoll_create1(EPOLL_CLOEXEC);
+	t->tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	memset(&tick, 0, sizeof(tick));
 	tick.it_value.tv_nsec = RDS_POLL_INTERVAL_MS * 1000000L;
 	tick.it_interval.tv_nsec = RDS_POLL_INTERVAL_MS * 1000000L;
 	memset(&ev, 0, sizeof(ev));
 	ev.events = EPOLLIN;
-	ev.data.fd = conn->tick_fd;
-	if (conn->epfd < 0 || conn->tick_fd < 0 ||
-		timerfd_settime(conn->tick_fd, 0, &tick, NULL) != 0 ||
-		epoll_ctl(conn->epfd, EPOLL_CTL_ADD, conn->tick_fd, &ev) != 0)
+	ev.data.fd = t->tick_fd;
+	if (t->epfd < 0 || t->tick_fd < 0 ||
+		timerfd_settime(t->tick_fd, 0, &tick, NULL) != 0 ||
+		epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->tick_fd, &ev) != 0)
 	{
-		if (conn->tick_fd >= 0)
-			close(conn->tick_fd);
-		if (conn->epfd >= 0)
-			close(conn->epfd);
-		conn->tick_fd = conn->epfd = -1;
+		if (t->tick_fd >= 0)
+			close(t->tick_fd);
+		if (t->epfd >= 0)
+			close(t->epfd);
+		t->tick_fd = t->epfd = -1;
 	}
 #endif
 }
 
 /*
  * multi_step
- *		Lets libcurl make progress on every transfer of conn and records the
+ *		Lets libcurl make progress on every transfer of t and records the
  *		ones that completed (taking them off the multi handle).
  */
 static void
-multi_step(RdsConn *conn)
+multi_step(RdsTransport *t)
 {
 	CURLMcode	mc;
 	CURLMsg    *msg;
 	int			running;
 	int			left;
 
-	mc = curl_multi_perform(conn->multi, &running);
+	mc = curl_multi_perform(t->multi, &running);
 	if (mc != CURLM_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("libcurl failed to drive RDS API requests: %s",
 						curl_multi_strerror(mc))));
 
-	while ((msg = curl_multi_info_read(conn->multi, &left)) != NULL)
+	while ((msg = curl_multi_info_read(t->multi, &left)) != NULL)
 	{
 		CURL	   *easy = msg->easy_handle;
 		CURLcode	result = msg->data.result;
@@ -1098,32 +636,33 @@ multi_step(RdsConn *conn)
 		if (xfer == NULL)
 			continue;
 		xfer->result = result;
-		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &xfer->status);
+		xfer->resp.failed = (result != CURLE_OK);
+		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &xfer->resp.status);
 		if (curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &xfer->os_errno) != CURLE_OK)
 			xfer->os_errno = 0;
 		if (result == CURLE_FILESIZE_EXCEEDED)
-			xfer->too_large = true;
+			xfer->resp.too_large = true;
 		if (result == CURLE_OUT_OF_MEMORY)
-			xfer->out_of_memory = true;
-		curl_multi_remove_handle(conn->multi, easy);
+			xfer->resp.out_of_memory = true;
+		curl_multi_remove_handle(t->multi, easy);
 		xfer->attached = false;
-		conn->nattached--;
-		xfer->done = true;
+		t->nattached--;
+		xfer->resp.done = true;
 	}
 }
 
 /*
  * multi_wait
- *		Waits up to timeout_ms for activity on conn's sockets, visible in
+ *		Waits up to timeout_ms for activity on t's sockets, visible in
  *		pg_stat_activity as an Extension wait.  Exits if the postmaster died.
  */
 static void
-multi_wait(RdsConn *conn, long timeout_ms)
+multi_wait(RdsTransport *t, long timeout_ms)
 {
 	CURLMcode	mc;
 
 	pgstat_report_wait_start(PG_WAIT_EXTENSION);
-	mc = curl_multi_poll(conn->multi, NULL, 0, (int) timeout_ms, NULL);
+	mc = curl_multi_poll(t->multi, NULL, 0, (int) timeout_ms, NULL);
 	pgstat_report_wait_end();
 
 	if (mc != CURLM_OK)
@@ -1136,31 +675,31 @@ multi_wait(RdsConn *conn, long timeout_ms)
 }
 
 /*
- * wait_for_transfer
- *		Drives conn until xfer is complete, checking for interrupts (query
+ * rds_transport_wait
+ *		Drives t until xfer is complete, checking for interrupts (query
  *		cancel, statement_timeout, termination) at least every
  *		RDS_POLL_INTERVAL_MS.
  */
-static void
-wait_for_transfer(RdsConn *conn, RdsTransfer *xfer)
+void
+rds_transport_wait(RdsTransport *t, RdsTransfer *xfer)
 {
 	for (;;)
 	{
 		CHECK_FOR_INTERRUPTS();
-		multi_step(conn);
-		if (xfer->done)
+		multi_step(t);
+		if (xfer->resp.done)
 			break;
-		multi_wait(conn, RDS_POLL_INTERVAL_MS);
+		multi_wait(t, RDS_POLL_INTERVAL_MS);
 	}
 }
 
 /*
- * backoff_wait
- *		Sleeps delay_ms before a retry, interruptibly.  Other transfers of
- *		the connection keep being driven meanwhile.
+ * rds_transport_sleep
+ *		Sleeps delay_ms (before a retry), interruptibly.  Other transfers of
+ *		t keep being driven meanwhile.
  */
-static void
-backoff_wait(RdsConn *conn, long delay_ms)
+void
+rds_transport_sleep(RdsTransport *t, long delay_ms)
 {
 	TimestampTz end = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 												  delay_ms);
@@ -1175,10 +714,10 @@ backoff_wait(RdsConn *conn, long delay_ms)
 		if (remaining <= 0)
 			break;
 
-		if (conn->nattached > 0)
+		if (t->nattached > 0)
 		{
-			multi_step(conn);
-			multi_wait(conn, Min(remaining, RDS_POLL_INTERVAL_MS));
+			multi_step(t);
+			multi_wait(t, Min(remaining, RDS_POLL_INTERVAL_MS));
 		}
 		else
 		{
@@ -1190,28 +729,61 @@ backoff_wait(RdsConn *conn, long delay_ms)
 	}
 }
 
+/*
+ * rds_transport_poll
+ *		Lets the transfers of t progress without waiting.  Returns true once
+ *		xfer is complete, whatever its outcome.  Throws only if libcurl
+ *		itself fails.
+ */
+bool
+rds_transport_poll(RdsTransport *t, RdsTransfer *xfer)
+{
+#ifdef RDS_HAVE_WAIT_FD
+	if (t->tick_fd >= 0)
+	{
+		uint64		ticks;
+
+		/* the tick has served its purpose: clear its readiness */
+		if (read(t->tick_fd, &ticks, sizeof(ticks)) < 0)
+			ticks = 0;
+	}
+#endif
+	multi_step(t);
+	if (xfer->resp.done)
+		return true;
+#ifdef RDS_HAVE_WAIT_FD
+	if (t->epfd >= 0)
+		sync_wait_fds(t);
+#endif
+	return false;
+}
 
 /* ------------------------------------------------------------------------
- * Outcomes: retries and errors
+ * Outcomes, in the transport's terms
  * ------------------------------------------------------------------------
  */
 
 /*
- * is_transient
- *		Whether a failed exchange may be retried: HTTP 429, 500, 502, 503,
- *		504, timeouts and dropped or refused connections.  A failed name
- *		lookup is not: it will not resolve on the next try either.
+ * rds_transfer_response
+ *		What the exchange brought back so far (complete once ->done).
  */
-static bool
-is_transient(const RdsTransfer *xfer)
+const RdsResponse *
+rds_transfer_response(const RdsTransfer *xfer)
 {
-	if (xfer->too_large || xfer->out_of_memory)
-		return false;
+	return &xfer->resp;
+}
 
+/*
+ * rds_transfer_retryable
+ *		Whether a transport failure may go away on a new attempt: timeouts
+ *		and dropped or refused connections.  A failed name lookup is not
+ *		one: it will not resolve on the next try either.
+ */
+bool
+rds_transfer_retryable(const RdsTransfer *xfer)
+{
 	switch (xfer->result)
 	{
-		case CURLE_OK:
-			break;
 		case CURLE_OPERATION_TIMEDOUT:
 		case CURLE_COULDNT_CONNECT:
 		case CURLE_SEND_ERROR:
@@ -1222,102 +794,41 @@ is_transient(const RdsTransfer *xfer)
 		default:
 			return false;
 	}
-
-	switch (xfer->status)
-	{
-		case 429:
-		case 500:
-		case 502:
-		case 503:
-		case 504:
-			return true;
-		default:
-			return false;
-	}
 }
 
 /*
- * retry_delay_ms
- *		The wait before retry number retries + 1: the server's Retry-After
- *		(delta-seconds or an HTTP date, capped at RDS_RETRY_AFTER_MAX_MS) if
- *		it sent a usable one, else full-jitter exponential backoff.
+ * rds_transfer_failure_detail
+ *		libcurl's own account of a transport failure, with its version and
+ *		error number, for an errdetail (palloc'd).
  */
-static long
-retry_delay_ms(const RdsTransfer *xfer, int retries)
+char *
+rds_transfer_failure_detail(const RdsTransfer *xfer)
 {
-	const char *ra = xfer->retry_after;
-	long		cap;
-
-	if (ra[0] != '\0')
-	{
-		long		ms = -1;
-
-		if (strspn(ra, "0123456789") == strlen(ra))
-		{
-			if (strlen(ra) <= 6)
-				ms = atol(ra) * 1000;
-			else
-				ms = RDS_RETRY_AFTER_MAX_MS;
-		}
-		else
-		{
-			time_t		when = curl_getdate(ra, NULL);
-
-			if (when != (time_t) -1)
-			{
-				time_t		now = time(NULL);
-
-				if (when <= now)
-					ms = 0;
-				else if (when - now > RDS_RETRY_AFTER_MAX_MS / 1000)
-					ms = RDS_RETRY_AFTER_MAX_MS;
-				else
-					ms = (long) (when - now) * 1000;
-			}
-		}
-		if (ms >= 0)
-			return Min(ms, RDS_RETRY_AFTER_MAX_MS);
-	}
-
-	cap = (retries >= 16) ? RDS_BACKOFF_CAP_MS :
-		Min((long) RDS_BACKOFF_BASE_MS << retries, RDS_BACKOFF_CAP_MS);
-	return (long) (rds_random_fraction() * cap);
+	return psprintf("%s (libcurl %s, error %d)",
+					xfer->errbuf[0] ? xfer->errbuf :
+					curl_easy_strerror(xfer->result),
+					curl_version_info(CURLVERSION_NOW)->version,
+					(int) xfer->result);
 }
 
 /*
- * outcome_sqlstate
- *		The SQLSTATE of a failed exchange: the one place that maps HTTP
- *		statuses and transport failures to error codes.
+ * rds_http_date
+ *		An HTTP date (as in Retry-After) as a time_t, or -1 if s is none.
  */
-static int
-outcome_sqlstate(const RdsTransfer *xfer)
+time_t
+rds_http_date(const char *s)
 {
-	if (xfer->too_large)
-		return ERRCODE_FDW_REPLY_HANDLE;
-	if (xfer->out_of_memory)
-		return ERRCODE_OUT_OF_MEMORY;
-	if (xfer->result != CURLE_OK)
-		return ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION;
-
-	if (xfer->status == 401 || xfer->status == 403)
-		return ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION;
-	if (xfer->status == 404)
-		return ERRCODE_FDW_TABLE_NOT_FOUND;
-	if (xfer->status == 429 || xfer->status >= 500)
-		return ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION;
-	if (xfer->status >= 300)
-		return ERRCODE_FDW_ERROR;	/* other 4xx, and redirects not followed */
-	return ERRCODE_FDW_REPLY_HANDLE;	/* a success status we do not expect */
+	return curl_getdate(s, NULL);
 }
 
 /*
- * transport_failure
+ * rds_transfer_failure
  *		What went wrong with a transfer that ended in a libcurl error, in our
  *		own words: libcurl's wording changes between its versions, so it is
  *		given only in the detail.
  */
-static const char *
-transport_failure(const RdsTransfer *xfer)
+const char *
+rds_transfer_failure(const RdsTransfer *xfer)
 {
 	switch (xfer->result)
 	{
@@ -1354,235 +865,6 @@ transport_failure(const RdsTransfer *xfer)
 	}
 }
 
-/*
- * report_failure
- *		Throws the error for the failed current attempt of req, after
- *		releasing req.  Message: the status or libcurl's error, the API's
- *		error_code and error_msg, the method and path; detail: the query
- *		string, the request ID, the number of attempts and (for a body that
- *		is not an error envelope) the start of the body.  Remote text is made
- *		printable; no credential is ever part of it.
- */
-static void
-report_failure(RdsRequest *req)
-{
-	RdsConn    *conn = req->conn;
-	RdsTransfer *xfer = req->xfer;
-	int			sqlstate = outcome_sqlstate(xfer);
-	bool		iam = (req->kind == RDS_REQUEST_IAM);
-	const char *user = (conn->opts.user_name ? conn->opts.user_name : "");
-	char	   *error_code = NULL;
-	char	   *error_msg = NULL;
-	char	   *request_id = NULL;
-	char	   *excerpt = NULL;
-	char	   *failure = NULL;
-	char	   *libcurl_text = NULL;
-	StringInfoData detail;
-	long		status = xfer->status;
-	int			attempts = req->attempts;
-
-	/* everything needed from the transfer, copied before releasing it */
-	if (xfer->too_large)
-		failure = psprintf("response body exceeds %d bytes",
-						   RDS_MAX_RESPONSE_SIZE);
-	else if (xfer->out_of_memory)
-		failure = pstrdup("out of memory while receiving the response");
-	else if (xfer->result != CURLE_OK)
-	{
-		failure = pstrdup(transport_failure(xfer));
-		libcurl_text = psprintf("%s (libcurl %s, error %d)",
-								xfer->errbuf[0] ? xfer->errbuf :
-								curl_easy_strerror(xfer->result),
-								curl_version_info(CURLVERSION_NOW)->version,
-								(int) xfer->result);
-	}
-	else if (xfer->body_len > 0)
-	{
-		if (rds_decode_error(xfer->body, xfer->body_len,
-							 &error_code, &error_msg, &request_id))
-		{
-			if (error_code != NULL)
-				error_code = printable_text(error_code, strlen(error_code),
-											RDS_REMOTE_TEXT_MAX);
-			if (error_msg != NULL)
-				error_msg = printable_text(error_msg, strlen(error_msg),
-										   RDS_REMOTE_TEXT_MAX);
-			if (request_id != NULL)
-				request_id = printable_text(request_id, strlen(request_id),
-											RDS_REMOTE_TEXT_MAX);
-		}
-		else
-			excerpt = printable_text(xfer->body, xfer->body_len,
-									 RDS_BODY_EXCERPT);
-	}
-	if (request_id == NULL && xfer->request_id[0] != '\0')
-		request_id = printable_text(xfer->request_id,
-									strlen(xfer->request_id),
-									RDS_REMOTE_TEXT_MAX);
-
-	initStringInfo(&detail);
-	if (!iam && req->query[0] != '\0')
-		appendStringInfo(&detail, "Query string: %s.", req->query);
-	if (iam && error_code != NULL)
-		appendStringInfo(&detail, "%sIAM error code: %s.",
-						 detail.len ? " " : "", error_code);
-	if (request_id != NULL)
-		appendStringInfo(&detail, "%sRequest ID: %s.",
-						 detail.len ? " " : "", request_id);
-	if (attempts > 1)
-		appendStringInfo(&detail, "%sGave up after %d attempts.",
-						 detail.len ? " " : "", attempts);
-	if (excerpt != NULL)
-		appendStringInfo(&detail, "%sResponse body: %s",
-						 detail.len ? " " : "", excerpt);
-	if (libcurl_text != NULL)
-		appendStringInfo(&detail, "%sTransport: %s.",
-						 detail.len ? " " : "", libcurl_text);
-
-	request_release(req);
-
-	if (iam)
-	{
-		if (failure != NULL)
-			ereport(ERROR,
-					(errcode(sqlstate),
-					 errmsg("could not obtain an IAM token for user \"%s\": %s",
-							user, failure),
-					 detail.len ? errdetail_internal("%s", detail.data) : 0));
-		else if (error_msg != NULL)
-			ereport(ERROR,
-					(errcode(sqlstate),
-					 errmsg("could not obtain an IAM token for user \"%s\": HTTP %ld %s",
-							user, status, error_msg),
-					 detail.len ? errdetail_internal("%s", detail.data) : 0));
-		else
-			ereport(ERROR,
-					(errcode(sqlstate),
-					 errmsg("could not obtain an IAM token for user \"%s\": HTTP %ld",
-							user, status),
-					 detail.len ? errdetail_internal("%s", detail.data) : 0));
-	}
-	else
-	{
-		if (failure != NULL)
-			ereport(ERROR,
-					(errcode(sqlstate),
-					 errmsg("RDS API request %s %s failed: %s",
-							req->method, req->path, failure),
-					 detail.len ? errdetail_internal("%s", detail.data) : 0));
-		else if (error_code != NULL || error_msg != NULL)
-			ereport(ERROR,
-					(errcode(sqlstate),
-					 errmsg("RDS API request %s %s failed: HTTP %ld %s: %s",
-							req->method, req->path, status,
-							error_code ? error_code : "",
-							error_msg ? error_msg : ""),
-					 detail.len ? errdetail_internal("%s", detail.data) : 0));
-		else
-			ereport(ERROR,
-					(errcode(sqlstate),
-					 errmsg("RDS API request %s %s failed: HTTP %ld",
-							req->method, req->path, status),
-					 detail.len ? errdetail_internal("%s", detail.data) : 0));
-	}
-	pg_unreachable();
-}
-
-/*
- * printable_text
- *		A palloc'd copy of at most about max bytes of remote text, safe for a
- *		message: valid UTF-8 kept when the database encoding is UTF-8 (else
- *		non-ASCII bytes become '?'), line breaks and tabs become spaces,
- *		other control bytes and invalid sequences '?', trailing blanks are
- *		dropped; "..." marks a cut.
- */
-static char *
-printable_text(const char *data, size_t len, size_t max)
-{
-	StringInfoData buf;
-	bool		utf8 = (GetDatabaseEncoding() == PG_UTF8);
-	size_t		i = 0;
-
-	initStringInfo(&buf);
-	while (i < len && (size_t) buf.len < max)
-	{
-		unsigned char c = (unsigned char) data[i];
-
-		if (c < 0x80)
-		{
-			if (c == '\n' || c == '\r' || c == '\t')
-				appendStringInfoChar(&buf, ' ');
-			else if (c < 0x20 || c == 0x7F)
-				appendStringInfoChar(&buf, '?');
-			else
-				appendStringInfoChar(&buf, (char) c);
-			i++;
-		}
-		else
-		{
-			int			l = pg_utf_mblen((const unsigned char *) data + i);
-
-			if (utf8 && i + l <= len &&
-				pg_utf8_islegal((const unsigned char *) data + i, l))
-			{
-				appendBinaryStringInfo(&buf, data + i, l);
-				i += l;
-			}
-			else
-			{
-				appendStringInfoChar(&buf, '?');
-				i++;
-			}
-		}
-	}
-	while (buf.len > 0 && buf.data[buf.len - 1] == ' ')
-		buf.data[--buf.len] = '\0';
-	if (i < len)
-		appendStringInfoString(&buf, "...");
-	return buf.data;
-}
-
-
-/* ------------------------------------------------------------------------
- * IAM token
- * ------------------------------------------------------------------------
- */
-
-/*
- * ensure_token
- *		Makes sure conn holds a usable IAM token, fetching one if there is
- *		none or it is about to expire.  Throws if IAM does not give one.
- */
-static void
-ensure_token(RdsConn *conn)
-{
-	RdsRequest *req;
-	RdsTransfer *xfer;
-
-	if (!rds_auth_need_token(conn->auth))
-		return;
-
-	req = request_create(conn, RDS_REQUEST_IAM, "POST", "/auth/tokens",
-						 "nocatalog=true");
-	PG_TRY();
-	{
-		request_run(req, NULL);
-		xfer = req->xfer;
-		if (xfer->subject_token == NULL || xfer->subject_token[0] == '\0')
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_REPLY_HANDLE),
-					 errmsg("could not obtain an IAM token for user \"%s\": the response has no X-Subject-Token header",
-							conn->opts.user_name ? conn->opts.user_name : "")));
-		rds_auth_set_token(conn->auth, xfer->subject_token, xfer->body,
-						   xfer->body_len);
-	}
-	PG_FINALLY();
-	{
-		request_release(req);
-	}
-	PG_END_TRY();
-}
-
 
 /* ------------------------------------------------------------------------
  * libcurl callbacks: no palloc, no ereport, no PostgreSQL state
@@ -1603,30 +885,30 @@ write_callback(char *ptr, size_t size, size_t nmemb, void *userdata)
 
 	if (len == 0)
 		return 0;
-	if (len > RDS_MAX_RESPONSE_SIZE - xfer->body_len)
+	if (len > RDS_MAX_RESPONSE_SIZE - xfer->resp.body_len)
 	{
-		xfer->too_large = true;
+		xfer->resp.too_large = true;
 		return 0;
 	}
-	if (xfer->body_len + len > xfer->body_cap)
+	if (xfer->resp.body_len + len > xfer->body_cap)
 	{
 		size_t		cap = xfer->body_cap ? xfer->body_cap : RDS_BODY_INITIAL_SIZE;
 		char	   *p;
 
-		while (cap < xfer->body_len + len)
+		while (cap < xfer->resp.body_len + len)
 			cap *= 2;
 		cap = Min(cap, (size_t) RDS_MAX_RESPONSE_SIZE);
-		p = realloc(xfer->body, cap);
+		p = realloc(xfer->resp.body, cap);
 		if (p == NULL)
 		{
-			xfer->out_of_memory = true;
+			xfer->resp.out_of_memory = true;
 			return 0;
 		}
-		xfer->body = p;
+		xfer->resp.body = p;
 		xfer->body_cap = cap;
 	}
-	memcpy(xfer->body + xfer->body_len, ptr, len);
-	xfer->body_len += len;
+	memcpy(xfer->resp.body + xfer->resp.body_len, ptr, len);
+	xfer->resp.body_len += len;
 	return len;
 }
 
@@ -1646,28 +928,28 @@ header_callback(char *buffer, size_t size, size_t nitems, void *userdata)
 
 	if (len >= 5 && memcmp(buffer, "HTTP/", 5) == 0)
 	{
-		xfer->retry_after[0] = '\0';
-		xfer->request_id[0] = '\0';
-		if (xfer->subject_token != NULL)
+		xfer->resp.retry_after[0] = '\0';
+		xfer->resp.request_id[0] = '\0';
+		if (xfer->resp.subject_token != NULL)
 		{
-			explicit_bzero(xfer->subject_token, strlen(xfer->subject_token));
-			free(xfer->subject_token);
-			xfer->subject_token = NULL;
+			explicit_bzero(xfer->resp.subject_token, strlen(xfer->resp.subject_token));
+			free(xfer->resp.subject_token);
+			xfer->resp.subject_token = NULL;
 		}
 	}
 	else if (header_value(buffer, len, "Retry-After", &value, &vlen))
 	{
-		if (vlen < sizeof(xfer->retry_after))
+		if (vlen < sizeof(xfer->resp.retry_after))
 		{
-			memcpy(xfer->retry_after, value, vlen);
-			xfer->retry_after[vlen] = '\0';
+			memcpy(xfer->resp.retry_after, value, vlen);
+			xfer->resp.retry_after[vlen] = '\0';
 		}
 	}
 	else if (header_value(buffer, len, "X-Request-Id", &value, &vlen))
 	{
-		vlen = Min(vlen, sizeof(xfer->request_id) - 1);
-		memcpy(xfer->request_id, value, vlen);
-		xfer->request_id[vlen] = '\0';
+		vlen = Min(vlen, sizeof(xfer->resp.request_id) - 1);
+		memcpy(xfer->resp.request_id, value, vlen);
+		xfer->resp.request_id[vlen] = '\0';
 	}
 	else if (xfer->want_subject_token &&
 			 header_value(buffer, len, "X-Subject-Token", &value, &vlen))
@@ -1676,17 +958,17 @@ header_callback(char *buffer, size_t size, size_t nitems, void *userdata)
 
 		if (token == NULL)
 		{
-			xfer->out_of_memory = true;
+			xfer->resp.out_of_memory = true;
 			return 0;
 		}
 		memcpy(token, value, vlen);
 		token[vlen] = '\0';
-		if (xfer->subject_token != NULL)
+		if (xfer->resp.subject_token != NULL)
 		{
-			explicit_bzero(xfer->subject_token, strlen(xfer->subject_token));
-			free(xfer->subject_token);
+			explicit_bzero(xfer->resp.subject_token, strlen(xfer->resp.subject_token));
+			free(xfer->resp.subject_token);
 		}
-		xfer->subject_token = token;
+		xfer->resp.subject_token = token;
 	}
 	return len;
 }
@@ -1720,3 +1002,4 @@ header_value(const char *line, size_t len, const char *name,
 	*vlen = end - v;
 	return true;
 }
+

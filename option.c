@@ -78,7 +78,7 @@ static const RdsOptionDef rds_option_defs[] = {
 	{NULL}
 };
 
-/* Defaults, SPEC.md's options table. */
+/* Defaults, as README.md's options table gives them. */
 #define DEFAULT_CONNECT_TIMEOUT		10
 #define DEFAULT_REQUEST_TIMEOUT		60
 #define DEFAULT_MAX_RETRIES			3

@@ -1,12 +1,15 @@
 /*-------------------------------------------------------------------------
  *
  * rds_task_fdw.h
- *		  Shared declarations of rds_task_fdw: effective options, the HTTP
- *		  client seen from the planner side, and the page decoder.
+ *		  What crosses the files of rds_task_fdw: the plan shared by
+ *		  planner.c and scan.c, column conversion, effective options, the
+ *		  HTTP client seen from the scan side, the request description
+ *		  (deparse.c) and the page decoder.
  *
- * Only http.c/connection.c/auth.c include curl.h and only decode.c includes
- * json-c; everything crossing those borders is declared here in PostgreSQL
- * terms.
+ * Only http.c and auth.c include curl.h and only decode.c includes json-c;
+ * everything crossing those borders is declared here in PostgreSQL terms.
+ * The client's internals (transport, auth, connection life cycle) are in
+ * the private rds_http.h.
  *
  *-------------------------------------------------------------------------
  */
@@ -18,6 +21,7 @@
 #include "access/attnum.h"
 #include "datatype/timestamp.h"
 #include "lib/stringinfo.h"
+#include "foreign/fdwapi.h"
 #include "nodes/pathnodes.h"
 #include "nodes/pg_list.h"
 
@@ -92,12 +96,79 @@ typedef struct RdsHttpStats
 	int64		cache_hits;		/* answered from the response cache */
 } RdsHttpStats;
 
+/* ---- planner.c and scan.c: the plan they share ---- */
+/*
+ * What a ForeignScan returns.
+ */
+typedef enum RdsScanMode
+{
+	RDS_SCAN_ROWS = 0,			/* tasks (or actions) of a base relation */
+	RDS_SCAN_LIMIT,				/* the same, with LIMIT/OFFSET pushed */
+	RDS_SCAN_COUNT				/* one row: count(*) */
+} RdsScanMode;
+
+/*
+ * fdw_private of a ForeignScan.  The order must match the list built by
+ * rdsGetForeignPlan.  The foreign table is not in it: BeginForeignScan
+ * finds it in the range table.  The only OID in it is a condition's
+ * valtype, one of three built-in type OIDs (or 0), which fits an Integer.
+ */
+enum FdwScanPrivateIndex
+{
+	FdwScanPrivateMode,			/* Integer: RdsScanMode */
+	FdwScanPrivateAttnos,		/* List of Integer: table attno per scan
+								 * column, 0 = not fetched */
+	FdwScanPrivateConds,		/* List of List (String field, Integer kind,
+								 * Integer valtype, Integer fdw_exprs index) */
+	FdwScanPrivateLimit			/* List (Integer limit index, Integer offset
+								 * index), -1 = absent */
+};
+
+/* planner.c */
+extern void rdsGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel,
+								 Oid foreigntableid);
+extern void rdsGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel,
+							   Oid foreigntableid);
+extern ForeignScan *rdsGetForeignPlan(PlannerInfo *root, RelOptInfo *foreignrel,
+									  Oid foreigntableid, ForeignPath *best_path,
+									  List *tlist, List *scan_clauses,
+									  Plan *outer_plan);
+extern void rdsGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
+									RelOptInfo *input_rel, RelOptInfo *output_rel,
+									void *extra);
+extern bool rdsIsForeignPathAsyncCapable(ForeignPath *path);
+
+/* scan.c */
+extern void rdsBeginForeignScan(ForeignScanState *node, int eflags);
+extern TupleTableSlot *rdsIterateForeignScan(ForeignScanState *node);
+extern void rdsReScanForeignScan(ForeignScanState *node);
+extern void rdsEndForeignScan(ForeignScanState *node);
+extern void rdsExplainForeignScan(ForeignScanState *node,
+								  struct ExplainState *es);
+extern void rdsForeignAsyncRequest(AsyncRequest *areq);
+extern void rdsForeignAsyncConfigureWait(AsyncRequest *areq);
+extern void rdsForeignAsyncNotify(AsyncRequest *areq);
+
+/* convert.c */
+typedef struct RdsColumn RdsColumn;	/* opaque: one column of a scan tuple */
+typedef struct RdsPage RdsPage;		/* opaque: one decoded response page */
+
+extern RdsColumn *rds_map_columns(const RdsOptions *opts, Relation rel,
+								  TupleDesc scandesc, List *attnos,
+								  bool count);
+extern void rds_store_task(RdsColumn *columns, int ncolumns,
+						   const char *relname, RdsPage *page, int i,
+						   TupleTableSlot *slot);
+extern void rds_store_action(RdsColumn *columns, int ncolumns,
+							 const char *relname, const char *action,
+							 TupleTableSlot *slot);
+
 /* ---- option.c ---- */
 extern RdsOptions *rds_get_options(Oid foreigntableid, Oid userid);
 extern RdsOptions *rds_get_server_options(Oid serverid, Oid userid);
 extern const char *rds_column_field_name(Oid foreigntableid, AttrNumber attnum);
 
-/* ---- connection.c / http.c / auth.c ---- */
+/* ---- connection.c, client.c, http.c: the API client seen from a scan ---- */
 typedef struct RdsConn RdsConn;		/* opaque, per backend and user mapping */
 typedef struct RdsRequest RdsRequest;	/* opaque, one GET in flight */
 
@@ -114,41 +185,6 @@ extern int	rds_conn_wait_fd(RdsConn *conn);
 extern void rds_http_get(RdsConn *conn, const char *path, const char *query,
 						 StringInfo body, RdsHttpStats *stats);
 extern const char *rds_curl_version(void);
-
-/* Largest response body accepted; a larger one fails the request. */
-#define RDS_MAX_RESPONSE_SIZE (8 * 1024 * 1024)
-
-/*
- * Internal to connection.c, http.c and auth.c.  No curl.h here: libcurl
- * types appear only as the incomplete struct curl_slist.
- */
-struct curl_slist;
-typedef struct RdsAuthState RdsAuthState;	/* auth.c: the cached IAM token */
-
-/* http.c, for connection.c */
-extern RdsConn *rds_conn_create(const RdsOptions *opts, MemoryContext parent);
-extern void rds_conn_destroy(RdsConn *conn);
-extern void rds_conn_abort_requests(RdsConn *conn, int nestlevel);
-
-/* http.c, for auth.c */
-extern void rds_slist_append(struct curl_slist **list, const char *line);
-
-/* auth.c, for http.c */
-extern RdsAuthState *rds_auth_create(MemoryContext cxt);
-extern void rds_auth_clear(RdsAuthState *state);
-extern bool rds_auth_need_token(RdsAuthState *state);
-extern char *rds_auth_iam_body(const RdsOptions *opts);
-extern void rds_auth_set_token(RdsAuthState *state, const char *token,
-							   const char *body, size_t len);
-extern void rds_auth_forget_token(RdsAuthState *state, uint64 generation);
-extern uint64 rds_auth_add_headers(const RdsOptions *opts, RdsAuthState *state,
-								   const char *host, const char *method,
-								   const char *path, const char *query,
-								   struct curl_slist **headers);
-extern void rds_uri_encode(StringInfo buf, const char *s, size_t len);
-extern char *rds_normalize_query(const char *query);
-extern void rds_split_url(const char *url, char **host, char **path,
-						  char **query);
 
 /* ---- cache.c ---- */
 extern bool rds_cache_lookup(Oid umid, const char *url, int ttl, StringInfo body);
@@ -187,6 +223,8 @@ typedef struct RdsFieldSet
 	bool		constrained;
 	List	   *values;			/* distinct char *, UTF-8 */
 	bool		sent;			/* part of the requests (else matched locally) */
+	char	   *placeholder;	/* EXPLAIN: the value is known at run time only
+								 * and is shown as this text */
 } RdsFieldSet;
 
 /* The run-time filter of a scan, built from evaluated conditions. */
@@ -198,9 +236,12 @@ typedef struct RdsFilter
 	bool		has_upper;
 	int64		lower_us;		/* Unix microseconds */
 	int64		upper_us;
+	char	   *lower_placeholder;	/* EXPLAIN: bounds known at run time only */
+	char	   *upper_placeholder;
 } RdsFilter;
 
 extern bool rds_is_server_field(const char *field);
+extern char *rds_task_list_path(const RdsOptions *opts);
 extern bool rds_classify_clause(PlannerInfo *root, RelOptInfo *baserel,
 								Oid relid, Expr *clause, RdsCond *cond);
 extern void rds_filter_init(RdsFilter *f);
@@ -208,12 +249,15 @@ extern void rds_filter_add_values(RdsFilter *f, const char *field,
 								  List *values);
 extern void rds_filter_add_time(RdsFilter *f, RdsCondKind kind, Oid valtype,
 								Datum value);
+extern void rds_filter_add_placeholder(RdsFilter *f, const char *field,
+									   RdsCondKind kind,
+									   const char *placeholder);
 extern List *rds_filter_streams(RdsFilter *f, const RdsOptions *opts,
 								int max_streams);
+extern char *rds_request_query(const char *stream, const char *offset,
+							   const char *limit);
 
 /* ---- decode.c ---- */
-typedef struct RdsPage RdsPage;		/* opaque: one decoded response page */
-
 extern RdsPage *rds_page_parse(const char *body, size_t len,
 							   const char *request_desc);
 extern int	rds_page_ntasks(RdsPage *page);

@@ -1,0 +1,942 @@
+/*-------------------------------------------------------------------------
+ *
+ * client.c
+ *		  The RDS API client of rds_task_fdw: connections (options, host,
+ *		  IAM token, transport), requests across their attempts, retries
+ *		  with backoff and Retry-After, the token renewal after a 401, and
+ *		  the mapping of HTTP and transport failures to errors.
+ *
+ * Calls go one way: this file asks auth.c for tokens and signatures and
+ * http.c (the transport) for exchanges; auth.c uses only the transport; the
+ * transport calls neither.  An RdsRequest is palloc'd in the caller's
+ * memory context and registers a reset callback there, so an ERROR anywhere
+ * leaves nothing on the multi handle and nothing malloc'd behind;
+ * connection.c additionally detaches transfers at (sub)transaction abort.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <time.h>
+
+#include "access/xact.h"
+#include "lib/ilist.h"
+#include "mb/pg_wchar.h"
+#include "utils/memutils.h"
+
+#include "rds_compat.h"
+#include "rds_http.h"
+
+/* exponential backoff with full jitter: random(0, min(cap, base * 2^n)) */
+#define RDS_BACKOFF_BASE_MS		200
+#define RDS_BACKOFF_CAP_MS		10000
+
+/* a Retry-After is honoured up to this long */
+#define RDS_RETRY_AFTER_MAX_MS	60000
+
+/* bytes of a non-JSON error body shown in errdetail */
+#define RDS_BODY_EXCERPT		200
+
+/* bytes of remote error code/message text shown */
+#define RDS_REMOTE_TEXT_MAX		500
+
+/*
+ * One connection: private copies of the options, the IAM token, the
+ * transport and the live requests.  Allocated in its own memory context
+ * (cxt), which connection.c creates under its long-lived context and which
+ * rds_conn_destroy deletes after wiping the secrets.
+ */
+struct RdsConn
+{
+	MemoryContext cxt;
+	RdsOptions	opts;			/* copy; only server and user mapping fields
+								 * are used */
+	char	   *host;			/* Host header value of the endpoint */
+	char	   *base_path;		/* path prefix of the endpoint, "" if none */
+	RdsAuthState *auth;			/* IAM token (password authentication) */
+	RdsTransport *transport;	/* libcurl handles; NULL until created */
+
+	dlist_head	requests;		/* live (unreleased) RdsRequests */
+};
+
+typedef enum RdsRequestKind
+{
+	RDS_REQUEST_API,			/* GET on the RDS API */
+	RDS_REQUEST_IAM				/* POST of the IAM token request */
+} RdsRequestKind;
+
+typedef struct RdsRequestGuard RdsRequestGuard;
+
+/*
+ * One request, across its attempts.  palloc'd in the caller's context; the
+ * guard's reset callback releases it if the context goes away first.
+ */
+struct RdsRequest
+{
+	dlist_node	node;			/* in conn->requests while conn is set */
+	RdsConn    *conn;			/* NULL once released or the connection was
+								 * dropped */
+	RdsTransfer *xfer;			/* current attempt, NULL between attempts */
+	int			nestlevel;		/* transaction nest level that started it */
+	uint64		token_generation;	/* IAM token it carries, 0 if none */
+	RdsRequestGuard *guard;
+	RdsRequestKind kind;
+	const char *method;
+	char	   *url;			/* exactly what goes on the wire */
+	char	   *path;			/* the caller's path, for messages */
+	char	   *sign_path;		/* endpoint prefix + path, as on the wire */
+	char	   *query;			/* wire query, canonically encoded */
+	int			attempts;		/* exchanges started */
+	bool		renewed;		/* a 401 already led to a new token */
+	bool		released;
+};
+
+/*
+ * Kept apart from the request so that a caller may pfree a finished
+ * request: the reset callback then finds guard->req == NULL.
+ */
+struct RdsRequestGuard
+{
+	MemoryContextCallback callback;
+	RdsRequest *req;
+};
+
+static RdsRequest *request_create(RdsConn *conn, RdsRequestKind kind,
+								  const char *method, const char *path,
+								  const char *query);
+static void request_release(RdsRequest *req);
+static void request_guard_callback(void *arg);
+static void request_run(RdsRequest *req, RdsHttpStats *stats);
+static void start_attempt(RdsRequest *req);
+static void drop_attempt(RdsRequest *req);
+static bool is_transient(const RdsTransfer *xfer);
+static long retry_delay_ms(const RdsTransfer *xfer, int retries);
+static int	outcome_sqlstate(const RdsTransfer *xfer);
+RDS_NORETURN static void report_failure(RdsRequest *req) RDS_NORETURN_ATTR;
+static char *printable_text(const char *data, size_t len, size_t max);
+static void ensure_token(RdsConn *conn);
+
+
+/* ------------------------------------------------------------------------
+ * Public entry points
+ * ------------------------------------------------------------------------
+ */
+
+
+/*
+ * rds_append_query_param
+ *		Appends "key=value" to a query string under construction, preceded by
+ *		'&' unless buf is empty; both sides percent-encoded as the signature
+ *		wants them (see rds_uri_encode).  A NULL value is sent as empty.
+ */
+void
+rds_append_query_param(StringInfo buf, const char *key, const char *value)
+{
+	if (value == NULL)
+		value = "";
+	if (buf->len > 0)
+		appendStringInfoChar(buf, '&');
+	rds_uri_encode(buf, key, strlen(key));
+	appendStringInfoChar(buf, '=');
+	rds_uri_encode(buf, value, strlen(value));
+}
+
+/*
+ * rds_request_start
+ *		Begins GET {endpoint}{path}?{query} on conn and returns at once; the
+ *		transfer progresses whenever any request of conn is being driven.
+ *		The request is palloc'd in CurrentMemoryContext and released with
+ *		it.  With password authentication the first request of a connection
+ *		(or one after the token nears expiry) fetches the IAM token first,
+ *		synchronously.  Throws on failure to set up the transfer.
+ */
+RdsRequest *
+rds_request_start(RdsConn *conn, const char *path, const char *query)
+{
+	RdsRequest *req;
+
+	req = request_create(conn, RDS_REQUEST_API, "GET", path, query);
+	start_attempt(req);
+	return req;
+}
+
+/*
+ * rds_request_finish
+ *		Drives conn until this request has succeeded (HTTP 200), retrying
+ *		per the connection's max_retries, and appends the body to body
+ *		(allocated in body's context).  Other requests of the connection
+ *		progress meanwhile.  Adds to *stats (may be NULL).  The request is
+ *		released afterwards, also when this throws: any failure is an ERROR.
+ */
+void
+rds_request_finish(RdsRequest *req, StringInfo body, RdsHttpStats *stats)
+{
+	const RdsResponse *resp;
+
+	if (req->released)
+		elog(ERROR, "RDS API request was already finished or cancelled");
+
+	PG_TRY();
+	{
+		request_run(req, stats);
+		resp = rds_transfer_response(req->xfer);
+		if (body != NULL && resp->body_len > 0)
+			appendBinaryStringInfo(body, resp->body, (int) resp->body_len);
+	}
+	PG_FINALLY();
+	{
+		request_release(req);
+	}
+	PG_END_TRY();
+}
+
+/*
+ * rds_request_cancel
+ *		Stops the request (if still in flight) and releases it.  Idempotent;
+ *		accepts NULL.  Never throws.
+ */
+void
+rds_request_cancel(RdsRequest *req)
+{
+	if (req != NULL && !req->released)
+		request_release(req);
+}
+
+/*
+ * rds_request_poll
+ *		Lets the transfers of req's connection progress without waiting.
+ *		Returns true once req's current attempt is complete, whatever its
+ *		outcome, so that rds_request_finish will not wait on the network
+ *		(a retry aside).  Throws only if libcurl itself fails.
+ */
+bool
+rds_request_poll(RdsRequest *req)
+{
+	if (req->released || req->conn == NULL || req->xfer == NULL)
+		return true;
+	return rds_transport_poll(req->conn->transport, req->xfer);
+}
+
+/*
+ * rds_conn_wait_fd
+ *		A new descriptor (the caller closes it) that becomes readable when a
+ *		transfer of conn has network activity, and at least every
+ *		RDS_POLL_INTERVAL_MS so that timeouts and interrupts are served: for
+ *		PostgreSQL's asynchronous Append, which waits on one socket per
+ *		scan.  -1 where the platform has no epoll.
+ */
+int
+rds_conn_wait_fd(RdsConn *conn)
+{
+	return rds_transport_wait_fd(conn->transport);
+}
+
+/*
+ * rds_http_get
+ *		rds_request_start + rds_request_finish.
+ */
+void
+rds_http_get(RdsConn *conn, const char *path, const char *query,
+			 StringInfo body, RdsHttpStats *stats)
+{
+	rds_request_finish(rds_request_start(conn, path, query), body, stats);
+}
+
+
+/* ------------------------------------------------------------------------
+ * Connections (the cache itself is connection.c's)
+ * ------------------------------------------------------------------------
+ */
+
+static char *
+conn_strdup(RdsConn *conn, const char *s)
+{
+	return s ? MemoryContextStrdup(conn->cxt, s) : NULL;
+}
+
+static void
+wipe_option(char *s)
+{
+	if (s != NULL)
+		explicit_bzero(s, strlen(s));
+}
+
+/*
+ * copy_options
+ *		Copies opts into conn's context.  The string pointers are cleared
+ *		first, so that a failure half-way never leaves conn pointing at (and
+ *		later wiping) the caller's strings.
+ */
+static void
+copy_options(RdsConn *conn, const RdsOptions *opts)
+{
+	RdsOptions *o = &conn->opts;
+
+	*o = *opts;
+	o->endpoint = o->project_id = o->region = o->auth_url = o->ca_file = NULL;
+	o->auth_token = o->user_name = o->password = o->domain_name = NULL;
+	o->access_key = o->secret_key = o->security_token = NULL;
+
+	o->endpoint = conn_strdup(conn, opts->endpoint);
+	o->project_id = conn_strdup(conn, opts->project_id);
+	o->region = conn_strdup(conn, opts->region);
+	o->auth_url = conn_strdup(conn, opts->auth_url);
+	o->ca_file = conn_strdup(conn, opts->ca_file);
+	o->auth_token = conn_strdup(conn, opts->auth_token);
+	o->user_name = conn_strdup(conn, opts->user_name);
+	o->password = conn_strdup(conn, opts->password);
+	o->domain_name = conn_strdup(conn, opts->domain_name);
+	o->access_key = conn_strdup(conn, opts->access_key);
+	o->secret_key = conn_strdup(conn, opts->secret_key);
+	o->security_token = conn_strdup(conn, opts->security_token);
+}
+
+/*
+ * rds_conn_create
+ *		A new connection for opts in a memory context of its own under
+ *		parent.  Initializes libcurl on first use.  Throws if libcurl cannot
+ *		be set up or the endpoint cannot be parsed; nothing is left behind.
+ */
+RdsConn *
+rds_conn_create(const RdsOptions *opts, MemoryContext parent)
+{
+	MemoryContext cxt;
+	RdsConn    *conn;
+
+	cxt = AllocSetContextCreate(parent, "rds_task_fdw connection",
+								ALLOCSET_SMALL_SIZES);
+	conn = MemoryContextAllocZero(cxt, sizeof(RdsConn));
+	conn->cxt = cxt;
+	dlist_init(&conn->requests);
+
+	PG_TRY();
+	{
+		char	   *host;
+		char	   *base_path;
+		char	   *query;
+
+		copy_options(conn, opts);
+		rds_split_url(conn->opts.endpoint, &host, &base_path, &query);
+		conn->host = conn_strdup(conn, host);
+		conn->base_path = conn_strdup(conn, base_path);
+		conn->auth = rds_auth_create(cxt);
+		conn->transport = rds_transport_create(conn->opts.ca_file,
+											   conn->opts.connect_timeout,
+											   conn->opts.request_timeout,
+											   cxt);
+	}
+	PG_CATCH();
+	{
+		rds_conn_destroy(conn);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	return conn;
+}
+
+/*
+ * rds_conn_destroy
+ *		Stops every transfer of conn, detaches its live requests (their
+ *		finish then throws), frees the libcurl handles, wipes the secrets and
+ *		deletes the connection's memory context.  Never throws.
+ */
+void
+rds_conn_destroy(RdsConn *conn)
+{
+	dlist_mutable_iter iter;
+
+	dlist_foreach_modify(iter, &conn->requests)
+	{
+		RdsRequest *req = dlist_container(RdsRequest, node, iter.cur);
+
+		drop_attempt(req);
+		dlist_delete(&req->node);
+		req->conn = NULL;
+	}
+
+	if (conn->transport != NULL)
+		rds_transport_destroy(conn->transport);
+
+	rds_auth_clear(conn->auth);
+	wipe_option(conn->opts.auth_token);
+	wipe_option(conn->opts.password);
+	wipe_option(conn->opts.access_key);
+	wipe_option(conn->opts.secret_key);
+	wipe_option(conn->opts.security_token);
+
+	MemoryContextDelete(conn->cxt);
+}
+
+/*
+ * rds_conn_abort_requests
+ *		Stops the transfers started at transaction nest level nestlevel or
+ *		deeper (0: all), leaving the multi handle clean.  Their requests
+ *		stay live: finishing one starts it again.  Never throws.
+ */
+void
+rds_conn_abort_requests(RdsConn *conn, int nestlevel)
+{
+	dlist_iter	iter;
+
+	dlist_foreach(iter, &conn->requests)
+	{
+		RdsRequest *req = dlist_container(RdsRequest, node, iter.cur);
+
+		if (req->xfer != NULL && req->nestlevel >= nestlevel)
+			drop_attempt(req);
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Requests and their transfers
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * request_create
+ *		A live request of conn in CurrentMemoryContext, not started.
+ */
+static RdsRequest *
+request_create(RdsConn *conn, RdsRequestKind kind, const char *method,
+			   const char *path, const char *query)
+{
+	RdsRequest *req;
+	RdsRequestGuard *guard;
+
+	req = palloc0(sizeof(RdsRequest));
+	guard = palloc0(sizeof(RdsRequestGuard));
+
+	req->kind = kind;
+	req->method = method;
+	req->path = pstrdup(path);
+	req->query = rds_normalize_query(query);
+	if (kind == RDS_REQUEST_API)
+	{
+		req->sign_path = psprintf("%s%s", conn->base_path, path);
+		req->url = psprintf("%s%s%s%s", conn->opts.endpoint, path,
+							req->query[0] ? "?" : "", req->query);
+	}
+	else
+	{
+		req->sign_path = req->path;
+		req->url = psprintf("%s%s%s%s", conn->opts.auth_url, path,
+							req->query[0] ? "?" : "", req->query);
+	}
+
+	/* from here on the request is tracked and cleaned up with its context */
+	guard->req = req;
+	guard->callback.func = request_guard_callback;
+	guard->callback.arg = guard;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &guard->callback);
+	req->guard = guard;
+	req->conn = conn;
+	dlist_push_tail(&conn->requests, &req->node);
+
+	return req;
+}
+
+/*
+ * request_release
+ *		Stops the current transfer, if any, and unlinks the request from its
+ *		connection.  Never throws.
+ */
+static void
+request_release(RdsRequest *req)
+{
+	if (req->conn != NULL)
+	{
+		drop_attempt(req);
+		dlist_delete(&req->node);
+		req->conn = NULL;
+	}
+	req->xfer = NULL;
+	if (req->guard != NULL)
+	{
+		req->guard->req = NULL;
+		req->guard = NULL;
+	}
+	req->released = true;
+}
+
+/* Memory context reset callback: the request's context is going away. */
+static void
+request_guard_callback(void *arg)
+{
+	RdsRequestGuard *guard = (RdsRequestGuard *) arg;
+
+	if (guard->req != NULL)
+		request_release(guard->req);
+}
+
+/*
+ * request_run
+ *		Runs req to a successful answer (200 for the API, 201 for IAM),
+ *		starting attempts as needed: a token renewal after a 401 with password
+ *		authentication, and retries of transient failures with backoff.  On
+ *		return req->xfer holds the answer.  Any other outcome throws (see
+ *		report_failure).
+ */
+static void
+request_run(RdsRequest *req, RdsHttpStats *stats)
+{
+	int			retries = 0;
+	long		expected = (req->kind == RDS_REQUEST_IAM) ? 201 : 200;
+
+	for (;;)
+	{
+		RdsConn    *conn = req->conn;
+		const RdsResponse *resp;
+
+		if (conn == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+					 errmsg("RDS API request %s %s failed: the connection was closed",
+							req->method, req->path)));
+
+		if (req->xfer == NULL)
+			start_attempt(req);
+		rds_transport_wait(conn->transport, req->xfer);
+		resp = rds_transfer_response(req->xfer);
+
+		if (stats != NULL)
+		{
+			stats->requests++;
+			stats->bytes += resp->body_len;
+		}
+
+		if (!resp->failed && !resp->too_large && resp->status == expected)
+			return;
+
+		/* an expired or revoked IAM token: renew it and repeat, once */
+		if (req->kind == RDS_REQUEST_API && !resp->failed &&
+			resp->status == 401 &&
+			conn->opts.auth_method == RDS_AUTH_PASSWORD && !req->renewed)
+		{
+			req->renewed = true;
+			rds_auth_forget_token(conn->auth, req->token_generation);
+			drop_attempt(req);
+			if (stats != NULL)
+				stats->retries++;
+			continue;
+		}
+
+		if (is_transient(req->xfer) && retries < conn->opts.max_retries)
+		{
+			long		delay = retry_delay_ms(req->xfer, retries);
+
+			drop_attempt(req);
+			retries++;
+			if (stats != NULL)
+				stats->retries++;
+			rds_transport_sleep(conn->transport, delay);
+			continue;
+		}
+
+		report_failure(req);
+	}
+}
+
+/*
+ * start_attempt
+ *		Starts one exchange of req: fetches an IAM token first if needed,
+ *		takes an easy handle, sets it up with fresh authentication headers
+ *		and adds it to the multi handle.  Throws on failure; whatever was
+ *		allocated is owned by req->xfer by then.
+ */
+static void
+start_attempt(RdsRequest *req)
+{
+	RdsConn    *conn = req->conn;
+	RdsTransfer *xfer;
+
+	Assert(req->xfer == NULL);
+
+	if (req->kind == RDS_REQUEST_API &&
+		conn->opts.auth_method == RDS_AUTH_PASSWORD)
+		ensure_token(conn);
+
+	xfer = rds_transfer_create(req->kind == RDS_REQUEST_IAM);
+	req->xfer = xfer;
+	req->nestlevel = GetCurrentTransactionNestLevel();
+	req->token_generation = 0;
+
+	rds_slist_append(rds_transfer_headers(xfer), "Accept: application/json");
+
+	if (req->kind == RDS_REQUEST_IAM)
+	{
+		char	   *body = rds_auth_iam_body(&conn->opts);
+		size_t		len = strlen(body);
+
+		bool		copied = rds_transfer_set_post(xfer, body, len);
+
+		explicit_bzero(body, len);
+		pfree(body);
+		if (!copied)
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory")));
+
+		rds_slist_append(rds_transfer_headers(xfer),
+						 "Content-Type: application/json;charset=utf8");
+		rds_slist_append(rds_transfer_headers(xfer), "Expect:");
+	}
+	else
+		req->token_generation =
+			rds_auth_add_headers(&conn->opts, conn->auth, conn->host,
+								 req->method, req->sign_path, req->query,
+								 rds_transfer_headers(xfer));
+
+	rds_transfer_start(conn->transport, xfer, req->url, req->method,
+					   req->path);
+	req->attempts++;
+}
+
+/*
+ * drop_attempt
+ *		Stops and frees req's current attempt, if any.  Never throws.
+ */
+static void
+drop_attempt(RdsRequest *req)
+{
+	if (req->xfer != NULL && req->conn != NULL)
+		rds_transfer_free(req->conn->transport, req->xfer);
+	req->xfer = NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Outcomes: retries and errors
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * is_transient
+ *		Whether a failed exchange may be retried: HTTP 429, 500, 502, 503,
+ *		504, timeouts and dropped or refused connections.  A failed name
+ *		lookup is not: it will not resolve on the next try either.
+ */
+static bool
+is_transient(const RdsTransfer *xfer)
+{
+	const RdsResponse *resp = rds_transfer_response(xfer);
+
+	if (resp->too_large || resp->out_of_memory)
+		return false;
+	if (resp->failed)
+		return rds_transfer_retryable(xfer);
+
+	switch (resp->status)
+	{
+		case 429:
+		case 500:
+		case 502:
+		case 503:
+		case 504:
+			return true;
+		default:
+			return false;
+	}
+}
+
+/*
+ * retry_delay_ms
+ *		The wait before retry number retries + 1: the server's Retry-After
+ *		(delta-seconds or an HTTP date, capped at RDS_RETRY_AFTER_MAX_MS) if
+ *		it sent a usable one, else full-jitter exponential backoff.
+ */
+static long
+retry_delay_ms(const RdsTransfer *xfer, int retries)
+{
+	const char *ra = rds_transfer_response(xfer)->retry_after;
+	long		cap;
+
+	if (ra[0] != '\0')
+	{
+		long		ms = -1;
+
+		if (strspn(ra, "0123456789") == strlen(ra))
+		{
+			if (strlen(ra) <= 6)
+				ms = atol(ra) * 1000;
+			else
+				ms = RDS_RETRY_AFTER_MAX_MS;
+		}
+		else
+		{
+			time_t		when = rds_http_date(ra);
+
+			if (when != (time_t) -1)
+			{
+				time_t		now = time(NULL);
+
+				if (when <= now)
+					ms = 0;
+				else if (when - now > RDS_RETRY_AFTER_MAX_MS / 1000)
+					ms = RDS_RETRY_AFTER_MAX_MS;
+				else
+					ms = (long) (when - now) * 1000;
+			}
+		}
+		if (ms >= 0)
+			return Min(ms, RDS_RETRY_AFTER_MAX_MS);
+	}
+
+	cap = (retries >= 16) ? RDS_BACKOFF_CAP_MS :
+		Min((long) RDS_BACKOFF_BASE_MS << retries, RDS_BACKOFF_CAP_MS);
+	return (long) (rds_random_fraction() * cap);
+}
+
+/*
+ * outcome_sqlstate
+ *		The SQLSTATE of a failed exchange: the one place that maps HTTP
+ *		statuses and transport failures to error codes.
+ */
+static int
+outcome_sqlstate(const RdsTransfer *xfer)
+{
+	const RdsResponse *resp = rds_transfer_response(xfer);
+
+	if (resp->too_large)
+		return ERRCODE_FDW_REPLY_HANDLE;
+	if (resp->out_of_memory)
+		return ERRCODE_OUT_OF_MEMORY;
+	if (resp->failed)
+		return ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION;
+
+	if (resp->status == 401 || resp->status == 403)
+		return ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION;
+	if (resp->status == 404)
+		return ERRCODE_FDW_TABLE_NOT_FOUND;
+	if (resp->status == 429 || resp->status >= 500)
+		return ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION;
+	if (resp->status >= 300)
+		return ERRCODE_FDW_ERROR;	/* other 4xx, and redirects not followed */
+	return ERRCODE_FDW_REPLY_HANDLE;	/* a success status we do not expect */
+}
+
+/*
+ * report_failure
+ *		Throws the error for the failed current attempt of req, after
+ *		releasing req.  Message: the status or libcurl's error, the API's
+ *		error_code and error_msg, the method and path; detail: the query
+ *		string, the request ID, the number of attempts and (for a body that
+ *		is not an error envelope) the start of the body.  Remote text is made
+ *		printable; no credential is ever part of it.
+ */
+static void
+report_failure(RdsRequest *req)
+{
+	RdsConn    *conn = req->conn;
+	RdsTransfer *xfer = req->xfer;
+	const RdsResponse *resp = rds_transfer_response(xfer);
+	int			sqlstate = outcome_sqlstate(xfer);
+	bool		iam = (req->kind == RDS_REQUEST_IAM);
+	const char *user = (conn->opts.user_name ? conn->opts.user_name : "");
+	char	   *error_code = NULL;
+	char	   *error_msg = NULL;
+	char	   *request_id = NULL;
+	char	   *excerpt = NULL;
+	char	   *failure = NULL;
+	char	   *libcurl_text = NULL;
+	StringInfoData detail;
+	long		status = resp->status;
+	int			attempts = req->attempts;
+
+	/* everything needed from the transfer, copied before releasing it */
+	if (resp->too_large)
+		failure = psprintf("response body exceeds %d bytes",
+						   RDS_MAX_RESPONSE_SIZE);
+	else if (resp->out_of_memory)
+		failure = pstrdup("out of memory while receiving the response");
+	else if (resp->failed)
+	{
+		failure = pstrdup(rds_transfer_failure(xfer));
+		libcurl_text = rds_transfer_failure_detail(xfer);
+	}
+	else if (resp->body_len > 0)
+	{
+		if (rds_decode_error(resp->body, resp->body_len,
+							 &error_code, &error_msg, &request_id))
+		{
+			if (error_code != NULL)
+				error_code = printable_text(error_code, strlen(error_code),
+											RDS_REMOTE_TEXT_MAX);
+			if (error_msg != NULL)
+				error_msg = printable_text(error_msg, strlen(error_msg),
+										   RDS_REMOTE_TEXT_MAX);
+			if (request_id != NULL)
+				request_id = printable_text(request_id, strlen(request_id),
+											RDS_REMOTE_TEXT_MAX);
+		}
+		else
+			excerpt = printable_text(resp->body, resp->body_len,
+									 RDS_BODY_EXCERPT);
+	}
+	if (request_id == NULL && resp->request_id[0] != '\0')
+		request_id = printable_text(resp->request_id,
+									strlen(resp->request_id),
+									RDS_REMOTE_TEXT_MAX);
+
+	initStringInfo(&detail);
+	if (!iam && req->query[0] != '\0')
+		appendStringInfo(&detail, "Query string: %s.", req->query);
+	if (iam && error_code != NULL)
+		appendStringInfo(&detail, "%sIAM error code: %s.",
+						 detail.len ? " " : "", error_code);
+	if (request_id != NULL)
+		appendStringInfo(&detail, "%sRequest ID: %s.",
+						 detail.len ? " " : "", request_id);
+	if (attempts > 1)
+		appendStringInfo(&detail, "%sGave up after %d attempts.",
+						 detail.len ? " " : "", attempts);
+	if (excerpt != NULL)
+		appendStringInfo(&detail, "%sResponse body: %s",
+						 detail.len ? " " : "", excerpt);
+	if (libcurl_text != NULL)
+		appendStringInfo(&detail, "%sTransport: %s.",
+						 detail.len ? " " : "", libcurl_text);
+
+	request_release(req);
+
+	if (iam)
+	{
+		if (failure != NULL)
+			ereport(ERROR,
+					(errcode(sqlstate),
+					 errmsg("could not obtain an IAM token for user \"%s\": %s",
+							user, failure),
+					 detail.len ? errdetail_internal("%s", detail.data) : 0));
+		else if (error_msg != NULL)
+			ereport(ERROR,
+					(errcode(sqlstate),
+					 errmsg("could not obtain an IAM token for user \"%s\": HTTP %ld %s",
+							user, status, error_msg),
+					 detail.len ? errdetail_internal("%s", detail.data) : 0));
+		else
+			ereport(ERROR,
+					(errcode(sqlstate),
+					 errmsg("could not obtain an IAM token for user \"%s\": HTTP %ld",
+							user, status),
+					 detail.len ? errdetail_internal("%s", detail.data) : 0));
+	}
+	else
+	{
+		if (failure != NULL)
+			ereport(ERROR,
+					(errcode(sqlstate),
+					 errmsg("RDS API request %s %s failed: %s",
+							req->method, req->path, failure),
+					 detail.len ? errdetail_internal("%s", detail.data) : 0));
+		else if (error_code != NULL || error_msg != NULL)
+			ereport(ERROR,
+					(errcode(sqlstate),
+					 errmsg("RDS API request %s %s failed: HTTP %ld %s: %s",
+							req->method, req->path, status,
+							error_code ? error_code : "",
+							error_msg ? error_msg : ""),
+					 detail.len ? errdetail_internal("%s", detail.data) : 0));
+		else
+			ereport(ERROR,
+					(errcode(sqlstate),
+					 errmsg("RDS API request %s %s failed: HTTP %ld",
+							req->method, req->path, status),
+					 detail.len ? errdetail_internal("%s", detail.data) : 0));
+	}
+	pg_unreachable();
+}
+
+/*
+ * printable_text
+ *		A palloc'd copy of at most about max bytes of remote text, safe for a
+ *		message: valid UTF-8 kept when the database encoding is UTF-8 (else
+ *		non-ASCII bytes become '?'), line breaks and tabs become spaces,
+ *		other control bytes and invalid sequences '?', trailing blanks are
+ *		dropped; "..." marks a cut.
+ */
+static char *
+printable_text(const char *data, size_t len, size_t max)
+{
+	StringInfoData buf;
+	bool		utf8 = (GetDatabaseEncoding() == PG_UTF8);
+	size_t		i = 0;
+
+	initStringInfo(&buf);
+	while (i < len && (size_t) buf.len < max)
+	{
+		unsigned char c = (unsigned char) data[i];
+
+		if (c < 0x80)
+		{
+			if (c == '\n' || c == '\r' || c == '\t')
+				appendStringInfoChar(&buf, ' ');
+			else if (c < 0x20 || c == 0x7F)
+				appendStringInfoChar(&buf, '?');
+			else
+				appendStringInfoChar(&buf, (char) c);
+			i++;
+		}
+		else
+		{
+			int			l = pg_utf_mblen((const unsigned char *) data + i);
+
+			if (utf8 && i + l <= len &&
+				pg_utf8_islegal((const unsigned char *) data + i, l))
+			{
+				appendBinaryStringInfo(&buf, data + i, l);
+				i += l;
+			}
+			else
+			{
+				appendStringInfoChar(&buf, '?');
+				i++;
+			}
+		}
+	}
+	while (buf.len > 0 && buf.data[buf.len - 1] == ' ')
+		buf.data[--buf.len] = '\0';
+	if (i < len)
+		appendStringInfoString(&buf, "...");
+	return buf.data;
+}
+
+
+/* ------------------------------------------------------------------------
+ * IAM token
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * ensure_token
+ *		Makes sure conn holds a usable IAM token, fetching one if there is
+ *		none or it is about to expire.  Throws if IAM does not give one.
+ */
+static void
+ensure_token(RdsConn *conn)
+{
+	RdsRequest *req;
+	const RdsResponse *resp;
+
+	if (!rds_auth_need_token(conn->auth))
+		return;
+
+	req = request_create(conn, RDS_REQUEST_IAM, "POST", "/auth/tokens",
+						 "nocatalog=true");
+	PG_TRY();
+	{
+		request_run(req, NULL);
+		resp = rds_transfer_response(req->xfer);
+		if (resp->subject_token == NULL || resp->subject_token[0] == '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_REPLY_HANDLE),
+					 errmsg("could not obtain an IAM token for user \"%s\": the response has no X-Subject-Token header",
+							conn->opts.user_name ? conn->opts.user_name : "")));
+		rds_auth_set_token(conn->auth, resp->subject_token, resp->body,
+						   resp->body_len);
+	}
+	PG_FINALLY();
+	{
+		request_release(req);
+	}
+	PG_END_TRY();
+}
+

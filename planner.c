@@ -1,0 +1,713 @@
+/*-------------------------------------------------------------------------
+ *
+ * planner.c
+ *		  Planning and costing of rds_task_fdw scans: the size of the task
+ *		  list (one remembered limit=1 request), base and parameterized
+ *		  paths, the upper paths that push LIMIT/OFFSET and count(*), and
+ *		  GetForeignPlan, which hands the executor its fdw_private and
+ *		  fdw_exprs.
+ *
+ * deparse.c says which conditions become query parameters; they travel to
+ * the executor in fdw_private (descriptions) and fdw_exprs (the values,
+ * evaluated when the scan starts or rescans).  Joins get parameterized
+ * paths, so that a nested loop asks for one key at a time.  Two upper paths
+ * take more work off PostgreSQL: LIMIT/OFFSET (when nothing is filtered
+ * locally) and count(*) (answered from total_count).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/pg_aggregate.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "foreign/fdwapi.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/clauses.h"
+#include "optimizer/cost.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/pathnode.h"
+#include "optimizer/paths.h"
+#include "optimizer/planmain.h"
+#include "optimizer/restrictinfo.h"
+#include "optimizer/tlist.h"
+#include "utils/array.h"
+#include "utils/fmgroids.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+
+#include "rds_compat.h"
+#include "rds_task_fdw.h"
+
+/* One HTTP exchange, in units of seq_page_cost: a remote round trip. */
+#define REQUEST_COST			100.0
+/* Decoding and converting one task, on top of cpu_tuple_cost. */
+#define DECODE_COST_PER_ROW		0.02
+/* The list size assumed when the API cannot be asked. */
+#define DEFAULT_TOTAL_TASKS		1000.0
+/* How long a remote size estimate is reused by a backend. */
+#define ESTIMATE_TTL_SECS		300
+
+/*
+ * Planner state of a relation (RelOptInfo.fdw_private): for the foreign
+ * table itself, and for the upper relations we offer paths for.
+ */
+typedef struct RdsRelInfo
+{
+	Oid			relid;			/* the foreign table */
+	RdsOptions *opts;
+	List	   *remote_conds;	/* RdsCond * of baserestrictinfo */
+	List	   *local_conds;	/* RestrictInfo * checked locally */
+	bool		all_exact;		/* nothing is left to check locally */
+	bool		has_fanout;		/* an IN list is pushed */
+	double		total_tasks;	/* estimated size of the whole list */
+	double		streams;		/* estimated request streams */
+	double		fetched_rows;	/* estimated rows the requests return */
+	RdsScanMode upper;			/* for an upper relation: what it does */
+	RelOptInfo *baserel;		/* for an upper relation: the foreign table */
+} RdsRelInfo;
+
+/* A remembered size of a task list, per user mapping. */
+typedef struct RdsEstimateKey
+{
+	Oid			umid;
+	uint32		target;			/* hash of endpoint and project_id */
+} RdsEstimateKey;
+
+typedef struct RdsEstimate
+{
+	RdsEstimateKey key;			/* hash key */
+	double		total;
+	TimestampTz fetched_at;
+} RdsEstimate;
+
+static HTAB *estimate_cache = NULL;
+
+/* ----------------------------------------------------------------
+ *		Planning: estimates
+ * ----------------------------------------------------------------
+ */
+
+
+/*
+ * The size of the whole task list, from a limit=1 request whose total_count
+ * is remembered by the backend for ESTIMATE_TTL_SECS.
+ */
+static double
+estimate_total_tasks(RdsOptions *opts)
+{
+	RdsEstimate *entry;
+	bool		found;
+	TimestampTz now = GetCurrentTimestamp();
+	MemoryContext oldcxt;
+	MemoryContext tmpcxt;
+	char	   *path;
+	char	   *query;
+	StringInfoData body;
+	RdsPage    *page;
+	int64		total;
+	RdsEstimateKey key;
+
+	if (estimate_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(RdsEstimateKey);
+		ctl.entrysize = sizeof(RdsEstimate);
+		ctl.hcxt = CacheMemoryContext;
+		estimate_cache = hash_create("rds_task_fdw estimates", 16, &ctl,
+									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	memset(&key, 0, sizeof(key));
+	key.umid = opts->umid;
+	key.target = hash_bytes((const unsigned char *) opts->endpoint, strlen(opts->endpoint)) ^
+		hash_bytes((const unsigned char *) opts->project_id, strlen(opts->project_id));
+	entry = hash_search(estimate_cache, &key, HASH_ENTER, &found);
+	if (found && !TimestampDifferenceExceeds(entry->fetched_at, now,
+											 ESTIMATE_TTL_SECS * 1000))
+		return entry->total;
+	entry->fetched_at = 0;
+
+	path = rds_task_list_path(opts);
+	tmpcxt = AllocSetContextCreate(CurrentMemoryContext, "rds_task_fdw estimate",
+								   ALLOCSET_SMALL_SIZES);
+	oldcxt = MemoryContextSwitchTo(tmpcxt);
+	query = rds_request_query("", "0", "1");
+	initStringInfo(&body);
+	rds_http_get(rds_get_connection(opts), path, query, &body, NULL);
+	page = rds_page_parse(body.data, body.len,
+						  psprintf("GET %s?%s", path, query));
+	total = rds_page_total_count(page);
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextDelete(tmpcxt);
+
+	entry->total = (total >= 0) ? (double) total : DEFAULT_TOTAL_TASKS;
+	entry->fetched_at = now;
+	return entry->total;
+}
+
+/* Number of values of a constant array, or -1. */
+static int
+const_array_length(Expr *value)
+{
+	if (IsA(value, Const) && !((Const *) value)->constisnull)
+	{
+		ArrayType  *arr = DatumGetArrayTypeP(((Const *) value)->constvalue);
+
+		return ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+	}
+	return -1;
+}
+
+/*
+ * Fraction of the list one condition keeps, without statistics: ids and
+ * order ids are unique, instances and names repeat, statuses are few.
+ */
+static double
+cond_selectivity(RdsCond *cond, double total)
+{
+	double		per_value;
+
+	if (strcmp(cond->field, "id") == 0 || strcmp(cond->field, "order_id") == 0)
+		per_value = 1.0 / Max(total, 1.0);
+	else if (strcmp(cond->field, "instance_id") == 0)
+		per_value = 0.02;
+	else if (strcmp(cond->field, "name") == 0)
+		per_value = 0.1;
+	else if (strcmp(cond->field, "status") == 0)
+		per_value = 0.33;
+	else if (rds_is_server_field(cond->field))
+		per_value = 1.0;
+	else if (cond->kind == RDS_COND_TIME_EQ)
+		per_value = 1.0 / Max(total, 1.0);
+	else
+		per_value = 0.5;		/* one side of a time window */
+
+	if (cond->kind == RDS_COND_ANY)
+	{
+		int			n = const_array_length(cond->value);
+
+		return Min(1.0, per_value * (n >= 0 ? n : 10));
+	}
+	return per_value;
+}
+
+static double
+cond_streams(RdsCond *cond)
+{
+	if (cond->kind == RDS_COND_ANY && !rds_is_server_field(cond->field))
+	{
+		int			n = const_array_length(cond->value);
+
+		return Min(n >= 0 ? n : 10, RDS_MAX_STREAMS);
+	}
+	return 1;
+}
+
+/*
+ * Cost of fetching 'rows' tasks in 'streams' request streams: a round trip
+ * per page, pages of a stream overlapping up to parallel_requests.
+ */
+static void
+request_costs(RdsOptions *opts, double rows, double streams,
+			  Cost *startup, Cost *total)
+{
+	double		pages = streams * Max(1.0, ceil(rows / Max(streams, 1.0) / opts->page_size));
+
+	*startup = REQUEST_COST;
+	*total = REQUEST_COST * (1.0 + (pages - 1.0) / opts->parallel_requests) +
+		rows * (cpu_tuple_cost + DECODE_COST_PER_ROW);
+}
+
+/* ----------------------------------------------------------------
+ *		Planning: paths
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * rds_classify_clause for this relation.  With resource 'actions' the rows
+ * are the responses' action names, which the requests' filters narrow but
+ * do not define: every condition is then also checked locally.
+ */
+static bool
+classify_clause(PlannerInfo *root, RelOptInfo *baserel, RdsRelInfo *fpinfo,
+				Expr *clause, RdsCond *cond)
+{
+	if (!rds_classify_clause(root, baserel, fpinfo->relid, clause, cond))
+		return false;
+	if (fpinfo->opts->resource == RDS_RESOURCE_ACTIONS)
+		cond->exact = false;
+	return true;
+}
+
+/* The user whose user mapping a scan of baserel uses. */
+static Oid
+rel_user(PlannerInfo *root, RelOptInfo *baserel)
+{
+	return OidIsValid(baserel->userid) ? baserel->userid : GetUserId();
+}
+
+void
+rdsGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
+{
+	RdsRelInfo *fpinfo = palloc0(sizeof(RdsRelInfo));
+	ListCell   *lc;
+	double		selectivity = 1.0;
+
+	baserel->fdw_private = fpinfo;
+	fpinfo->relid = foreigntableid;
+	fpinfo->opts = rds_get_options(foreigntableid, rel_user(root, baserel));
+	fpinfo->all_exact = true;
+	fpinfo->streams = 1;
+	fpinfo->upper = RDS_SCAN_ROWS;
+
+	foreach(lc, baserel->baserestrictinfo)
+	{
+		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+		RdsCond		cond;
+
+		if (rinfo->pseudoconstant)
+			continue;
+		if (classify_clause(root, baserel, fpinfo, rinfo->clause, &cond))
+		{
+			RdsCond    *c = palloc(sizeof(RdsCond));
+
+			*c = cond;
+			fpinfo->remote_conds = lappend(fpinfo->remote_conds, c);
+			fpinfo->streams *= cond_streams(c);
+			if (cond.kind == RDS_COND_ANY)
+				fpinfo->has_fanout = true;
+			if (!cond.exact)
+			{
+				fpinfo->local_conds = lappend(fpinfo->local_conds, rinfo);
+				fpinfo->all_exact = false;
+			}
+		}
+		else
+		{
+			fpinfo->local_conds = lappend(fpinfo->local_conds, rinfo);
+			fpinfo->all_exact = false;
+		}
+	}
+	fpinfo->streams = Min(fpinfo->streams, RDS_MAX_STREAMS);
+
+	fpinfo->total_tasks = estimate_total_tasks(fpinfo->opts);
+
+	/* what the requests return: ids are one row whatever the size */
+	foreach(lc, fpinfo->remote_conds)
+		selectivity *= cond_selectivity((RdsCond *) lfirst(lc), fpinfo->total_tasks);
+	fpinfo->fetched_rows = Max(1.0, fpinfo->total_tasks * selectivity);
+
+	baserel->tuples = fpinfo->total_tasks;
+	baserel->rows = clamp_row_est(fpinfo->fetched_rows *
+								  clauselist_selectivity(root, fpinfo->local_conds,
+														 baserel->relid, JOIN_INNER, NULL));
+}
+
+/*
+ * Is the join clause "our text column = outer value" on a field the API
+ * filters by?  Used to find parameterized paths.
+ */
+static bool
+is_param_clause(PlannerInfo *root, RelOptInfo *baserel, RdsRelInfo *fpinfo,
+				RestrictInfo *rinfo)
+{
+	RdsCond		cond;
+
+	if (rinfo->pseudoconstant || !bms_is_member(baserel->relid, rinfo->clause_relids))
+		return false;
+	if (!classify_clause(root, baserel, fpinfo, rinfo->clause, &cond))
+		return false;
+	return cond.kind == RDS_COND_EQ && cond.exact &&
+		!rds_is_server_field(cond.field);
+}
+
+/* Callback for generate_implied_equalities_for_column: our pushable column? */
+static bool
+ec_member_matches_field(PlannerInfo *root, RelOptInfo *rel,
+						EquivalenceClass *ec, EquivalenceMember *em,
+						void *arg)
+{
+	Expr	   *expr = em->em_expr;
+
+	while (expr && IsA(expr, RelabelType))
+		expr = ((RelabelType *) expr)->arg;
+	return expr && IsA(expr, Var) && ((Var *) expr)->varno == (int) rel->relid &&
+		((Var *) expr)->varattno == *(AttrNumber *) arg;
+}
+
+void
+rdsGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
+{
+	RdsRelInfo *fpinfo = (RdsRelInfo *) baserel->fdw_private;
+	Cost		startup_cost;
+	Cost		total_cost;
+	List	   *candidates = NIL;
+	List	   *done_outers = NIL;
+	ListCell   *lc;
+	int			attno;
+
+	request_costs(fpinfo->opts, fpinfo->fetched_rows, fpinfo->streams,
+				  &startup_cost, &total_cost);
+	add_path(baserel, (Path *)
+			 rds_create_foreignscan_path(root, baserel, NULL, baserel->rows,
+									 startup_cost, total_cost, NIL,
+									 baserel->lateral_relids, NULL, NIL));
+
+	/*
+	 * Parameterized paths: "column = outer value" join clauses on fields the
+	 * API filters by, plain or implied by equivalence classes.  A nested loop
+	 * over them sends one request stream per outer row.
+	 */
+	foreach(lc, baserel->joininfo)
+	{
+		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+
+		if (is_param_clause(root, baserel, fpinfo, rinfo))
+			candidates = lappend(candidates, rinfo);
+	}
+	if (baserel->has_eclass_joins)
+	{
+		for (attno = 1; attno <= baserel->max_attr; attno++)
+		{
+			List	   *clauses;
+
+			clauses = generate_implied_equalities_for_column(root, baserel,
+															 ec_member_matches_field,
+															 &attno,
+															 baserel->lateral_referencers);
+			foreach(lc, clauses)
+			{
+				RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+
+				if (is_param_clause(root, baserel, fpinfo, rinfo))
+					candidates = lappend(candidates, rinfo);
+			}
+		}
+	}
+
+	foreach(lc, candidates)
+	{
+		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+		Relids		required_outer;
+		ParamPathInfo *ppi;
+		double		rows;
+		ListCell   *lc2;
+		bool		seen = false;
+
+		required_outer = bms_union(rinfo->clause_relids, baserel->lateral_relids);
+		required_outer = bms_del_member(required_outer, baserel->relid);
+		if (bms_is_empty(required_outer))
+			continue;
+		foreach(lc2, done_outers)
+			if (bms_equal((Relids) lfirst(lc2), required_outer))
+				seen = true;
+		if (seen)
+			continue;
+		done_outers = lappend(done_outers, required_outer);
+
+		ppi = get_baserel_parampathinfo(root, baserel, required_outer);
+		rows = ppi->ppi_rows;
+		request_costs(fpinfo->opts, Max(rows, 1.0), 1.0, &startup_cost, &total_cost);
+		add_path(baserel, (Path *)
+				 rds_create_foreignscan_path(root, baserel, NULL, rows,
+										 startup_cost, total_cost, NIL,
+										 required_outer, NULL, NIL));
+	}
+}
+
+/* Serialize conditions into fdw_private form, their values into fdw_exprs. */
+static List *
+serialize_conds(List *conds, List **fdw_exprs)
+{
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	foreach(lc, conds)
+	{
+		RdsCond    *c = (RdsCond *) lfirst(lc);
+
+		/* a built-in type OID (see FdwScanPrivateIndex): fits an Integer */
+		Assert(c->valtype == InvalidOid || c->valtype == TIMESTAMPTZOID ||
+			   c->valtype == TIMESTAMPOID || c->valtype == DATEOID);
+		*fdw_exprs = lappend(*fdw_exprs, c->value);
+		result = lappend(result,
+						 list_make4(makeString(pstrdup(c->field)),
+									makeInteger(c->kind),
+									makeInteger((int) c->valtype),
+									makeInteger(list_length(*fdw_exprs) - 1)));
+	}
+	return result;
+}
+
+/* Table attnos of the plain Vars of a target list, in order. */
+static List *
+scan_tlist_attnos(List *fdw_scan_tlist)
+{
+	List	   *attnos = NIL;
+	ListCell   *lc;
+
+	foreach(lc, fdw_scan_tlist)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+		attnos = lappend(attnos,
+						 makeInteger(IsA(tle->expr, Var) ?
+									 ((Var *) tle->expr)->varattno : 0));
+	}
+	return attnos;
+}
+
+ForeignScan *
+rdsGetForeignPlan(PlannerInfo *root, RelOptInfo *foreignrel, Oid foreigntableid,
+				  ForeignPath *best_path, List *tlist, List *scan_clauses,
+				  Plan *outer_plan)
+{
+	RdsRelInfo *fpinfo = (RdsRelInfo *) foreignrel->fdw_private;
+	List	   *fdw_exprs = NIL;
+	List	   *fdw_private;
+	List	   *conds = NIL;
+	List	   *local_exprs = NIL;
+	List	   *attnos = NIL;
+	List	   *fdw_scan_tlist = NIL;
+	int			limit_index = -1;
+	int			offset_index = -1;
+	ListCell   *lc;
+
+	if (IS_SIMPLE_REL(foreignrel))
+	{
+		Bitmapset  *attrs_used = NULL;
+		Relation	rel;
+		int			natts;
+		int			i;
+
+		/* split the clauses: sent, sent and rechecked, or local only */
+		foreach(lc, scan_clauses)
+		{
+			RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+			RdsCond		cond;
+
+			if (rinfo->pseudoconstant)
+				continue;
+			if (classify_clause(root, foreignrel, fpinfo, rinfo->clause, &cond))
+			{
+				RdsCond    *c = palloc(sizeof(RdsCond));
+
+				*c = cond;
+				conds = lappend(conds, c);
+				if (!cond.exact)
+					local_exprs = lappend(local_exprs, rinfo->clause);
+			}
+			else
+				local_exprs = lappend(local_exprs, rinfo->clause);
+		}
+
+		/* fetch only what the target list and the local conditions use */
+		pull_varattnos((Node *) foreignrel->reltarget->exprs, foreignrel->relid,
+					   &attrs_used);
+		pull_varattnos((Node *) local_exprs, foreignrel->relid, &attrs_used);
+		rel = table_open(fpinfo->relid, NoLock);
+		natts = RelationGetDescr(rel)->natts;
+		table_close(rel, NoLock);
+		for (i = 1; i <= natts; i++)
+		{
+			bool		used = bms_is_member(i - FirstLowInvalidHeapAttributeNumber,
+											 attrs_used) ||
+				bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, attrs_used);
+
+			attnos = lappend(attnos, makeInteger(used ? i : 0));
+		}
+
+		fdw_private = list_make4(makeInteger(RDS_SCAN_ROWS),
+								 attnos,
+								 serialize_conds(conds, &fdw_exprs),
+								 list_make2(makeInteger(-1), makeInteger(-1)));
+		return make_foreignscan(tlist, local_exprs, foreignrel->relid,
+								fdw_exprs, fdw_private, NIL, NIL, outer_plan);
+	}
+
+	/* an upper relation: LIMIT or count(*) over the foreign table */
+	{
+		RdsRelInfo *basefp = (RdsRelInfo *) fpinfo->baserel->fdw_private;
+		List	   *serialized = serialize_conds(basefp->remote_conds, &fdw_exprs);
+
+		if (fpinfo->upper == RDS_SCAN_COUNT)
+		{
+			fdw_scan_tlist = add_to_flat_tlist(NIL,
+											   pull_var_clause((Node *) best_path->path.pathtarget->exprs,
+															   PVC_INCLUDE_AGGREGATES));
+		}
+		else
+		{
+			Query	   *parse = root->parse;
+
+			fdw_scan_tlist = add_to_flat_tlist(NIL,
+											   pull_var_clause((Node *) best_path->path.pathtarget->exprs,
+															   PVC_RECURSE_PLACEHOLDERS));
+			attnos = scan_tlist_attnos(fdw_scan_tlist);
+			if (parse->limitCount)
+			{
+				fdw_exprs = lappend(fdw_exprs, parse->limitCount);
+				limit_index = list_length(fdw_exprs) - 1;
+			}
+			if (parse->limitOffset)
+			{
+				fdw_exprs = lappend(fdw_exprs, parse->limitOffset);
+				offset_index = list_length(fdw_exprs) - 1;
+			}
+		}
+		fdw_private = list_make4(makeInteger(fpinfo->upper),
+								 attnos,
+								 serialized,
+								 list_make2(makeInteger(limit_index),
+											makeInteger(offset_index)));
+		return make_foreignscan(tlist, NIL, 0, fdw_exprs, fdw_private,
+								fdw_scan_tlist, NIL, outer_plan);
+	}
+}
+
+/* Is every aggregate in the target count(*), and is there nothing else? */
+static bool
+target_is_count_star(PathTarget *target)
+{
+	List	   *nodes = pull_var_clause((Node *) target->exprs,
+										PVC_INCLUDE_AGGREGATES);
+	ListCell   *lc;
+
+	if (nodes == NIL)
+		return false;
+	foreach(lc, nodes)
+	{
+		Aggref	   *agg = (Aggref *) lfirst(lc);
+
+		if (!IsA(agg, Aggref) || agg->aggfnoid != F_COUNT_ || !agg->aggstar ||
+			agg->aggfilter || agg->aggdistinct || agg->aggorder ||
+			agg->agglevelsup != 0 || agg->aggkind != AGGKIND_NORMAL)
+			return false;
+	}
+	return true;
+}
+
+/* Is a LIMIT/OFFSET value known when the scan starts? */
+static bool
+is_limit_value(Node *node)
+{
+	if (node == NULL || IsA(node, Const))
+		return true;
+	return IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXTERN;
+}
+
+static void
+add_upper_path(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *output_rel,
+			   RdsScanMode mode, PathTarget *target, double rows, Cost total)
+{
+	RdsRelInfo *basefp = (RdsRelInfo *) input_rel->fdw_private;
+	RdsRelInfo *fpinfo = palloc0(sizeof(RdsRelInfo));
+
+	*fpinfo = *basefp;
+	fpinfo->upper = mode;
+	fpinfo->baserel = input_rel;
+	output_rel->fdw_private = fpinfo;
+
+	add_path(output_rel, (Path *)
+			 rds_create_foreign_upper_path(root, output_rel, target, rows,
+									   REQUEST_COST, total, NIL, NULL, NIL));
+}
+
+/*
+ * Upper paths: count(*) answered from total_count, and LIMIT/OFFSET sent
+ * as offset/limit.  Both only when every condition is enforced by the
+ * requests, so that nothing local could drop a row.
+ */
+void
+rdsGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
+						RelOptInfo *input_rel, RelOptInfo *output_rel,
+						void *extra)
+{
+	RdsRelInfo *ifp = (RdsRelInfo *) input_rel->fdw_private;
+	Query	   *parse = root->parse;
+
+	/*
+	 * A condition that mentions no column of the table (including one that
+	 * PostgreSQL derived from two constants, such as 'A' = 'B') becomes a
+	 * one-time filter above the scan; an upper path would replace the scan
+	 * with it, so there is none then.
+	 */
+	if (root->hasPseudoConstantQuals)
+		return;
+	if (ifp == NULL || ifp->upper != RDS_SCAN_ROWS || output_rel->fdw_private ||
+		input_rel->reloptkind != RELOPT_BASEREL ||
+		!bms_is_empty(input_rel->lateral_relids) || !ifp->all_exact ||
+		ifp->opts->resource != RDS_RESOURCE_TASKS)
+		return;
+
+	if (stage == UPPERREL_GROUP_AGG)
+	{
+		GroupPathExtraData *gextra = (GroupPathExtraData *) extra;
+		PathTarget *target = root->upper_targets[UPPERREL_GROUP_AGG];
+
+		if (parse->groupClause || parse->groupingSets || parse->havingQual ||
+			parse->hasWindowFuncs || parse->hasTargetSRFs ||
+			gextra->patype == PARTITIONWISE_AGGREGATE_PARTIAL ||
+			!target_is_count_star(target))
+			return;
+		add_upper_path(root, input_rel, output_rel, RDS_SCAN_COUNT, target, 1,
+					   REQUEST_COST * ifp->streams * 0.5);
+	}
+	else if (stage == UPPERREL_FINAL)
+	{
+		FinalPathExtraData *fextra = (FinalPathExtraData *) extra;
+		PathTarget *target = root->upper_targets[UPPERREL_FINAL];
+		List	   *vars;
+		ListCell   *lc;
+		double		rows;
+		double		pages;
+
+		if (!fextra->limit_needed || parse->sortClause || parse->distinctClause ||
+			parse->hasAggs || parse->groupClause || parse->hasWindowFuncs ||
+			parse->hasTargetSRFs || parse->rowMarks ||
+			parse->limitOption != LIMIT_OPTION_COUNT || ifp->has_fanout ||
+			!is_limit_value(parse->limitCount) ||
+			!is_limit_value(parse->limitOffset) ||
+			contain_subplans((Node *) target->exprs))
+			return;
+		/* only plain columns of the table are fetched */
+		vars = pull_var_clause((Node *) target->exprs, PVC_RECURSE_PLACEHOLDERS);
+		foreach(lc, vars)
+		{
+			Var		   *var = (Var *) lfirst(lc);
+
+			if (!IsA(var, Var) || var->varattno <= 0 ||
+				var->varno != (int) input_rel->relid)
+				return;
+		}
+
+		/* as PostgreSQL's Limit does, guess 10% when the count is a parameter */
+		rows = input_rel->rows;
+		if (fextra->count_est > 0)
+			rows = Min(rows, (double) fextra->count_est);
+		else if (parse->limitCount)
+			rows *= 0.10;
+		pages = Max(1.0, ceil(rows / ifp->opts->page_size));
+		add_upper_path(root, input_rel, output_rel, RDS_SCAN_LIMIT, target,
+					   clamp_row_est(rows),
+					   REQUEST_COST * (1.0 + (pages - 1.0) / ifp->opts->parallel_requests) * 0.5);
+	}
+}
+
+bool
+rdsIsForeignPathAsyncCapable(ForeignPath *path)
+{
+	RelOptInfo *rel = path->path.parent;
+	RdsRelInfo *fpinfo = (RdsRelInfo *) rel->fdw_private;
+
+	return IS_SIMPLE_REL(rel) && fpinfo != NULL && fpinfo->upper == RDS_SCAN_ROWS;
+}

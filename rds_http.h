@@ -1,0 +1,98 @@
+/*-------------------------------------------------------------------------
+ *
+ * rds_http.h
+ *		  Private declarations of the API client of rds_task_fdw: the
+ *		  transport (http.c), authentication (auth.c) and the connection
+ *		  life cycle (client.c, for connection.c).
+ *
+ * Included only by client.c, http.c, auth.c and connection.c.  The calls go
+ * one way: client.c -> auth.c -> http.c, and client.c -> http.c; http.c
+ * calls neither, auth.c never calls client.c.  No curl.h here: libcurl
+ * types appear only as the incomplete struct curl_slist.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef RDS_HTTP_H
+#define RDS_HTTP_H
+
+#include <time.h>
+
+#include "rds_task_fdw.h"
+
+struct curl_slist;
+
+/* Largest response body accepted; a larger one fails the exchange. */
+#define RDS_MAX_RESPONSE_SIZE (8 * 1024 * 1024)
+
+/* ---- client.c, for connection.c ---- */
+extern RdsConn *rds_conn_create(const RdsOptions *opts, MemoryContext parent);
+extern void rds_conn_destroy(RdsConn *conn);
+extern void rds_conn_abort_requests(RdsConn *conn, int nestlevel);
+
+/* ---- http.c: the transport ---- */
+typedef struct RdsTransport RdsTransport;	/* a connection's libcurl side */
+typedef struct RdsTransfer RdsTransfer;	/* one HTTP exchange, malloc'd */
+
+/*
+ * What a finished exchange brought back, recorded by the transport's
+ * libcurl callbacks.  Owned by the transfer (malloc'd strings); valid until
+ * rds_transfer_free.
+ */
+typedef struct RdsResponse
+{
+	bool		done;			/* the exchange is complete */
+	bool		failed;			/* transport failure: no usable HTTP status */
+	long		status;			/* HTTP status, 0 if none */
+	bool		too_large;		/* body over RDS_MAX_RESPONSE_SIZE */
+	bool		out_of_memory;
+	char	   *body;
+	size_t		body_len;
+	char	   *subject_token;	/* X-Subject-Token, if asked for */
+	char		retry_after[64];
+	char		request_id[128];	/* X-Request-Id */
+} RdsResponse;
+
+extern RdsTransport *rds_transport_create(const char *ca_file,
+										  int connect_timeout,
+										  int request_timeout,
+										  MemoryContext cxt);
+extern void rds_transport_destroy(RdsTransport *t);
+extern RdsTransfer *rds_transfer_create(bool want_subject_token);
+extern struct curl_slist **rds_transfer_headers(RdsTransfer *xfer);
+extern bool rds_transfer_set_post(RdsTransfer *xfer, const char *body,
+								  size_t len);
+extern void rds_transfer_start(RdsTransport *t, RdsTransfer *xfer,
+							   const char *url, const char *method,
+							   const char *path);
+extern void rds_transfer_free(RdsTransport *t, RdsTransfer *xfer);
+extern const RdsResponse *rds_transfer_response(const RdsTransfer *xfer);
+extern bool rds_transfer_retryable(const RdsTransfer *xfer);
+extern const char *rds_transfer_failure(const RdsTransfer *xfer);
+extern char *rds_transfer_failure_detail(const RdsTransfer *xfer);
+extern void rds_transport_wait(RdsTransport *t, RdsTransfer *xfer);
+extern void rds_transport_sleep(RdsTransport *t, long delay_ms);
+extern bool rds_transport_poll(RdsTransport *t, RdsTransfer *xfer);
+extern int	rds_transport_wait_fd(RdsTransport *t);
+extern time_t rds_http_date(const char *s);
+extern void rds_slist_append(struct curl_slist **list, const char *line);
+
+/* ---- auth.c, for client.c ---- */
+typedef struct RdsAuthState RdsAuthState;	/* the cached IAM token */
+
+extern RdsAuthState *rds_auth_create(MemoryContext cxt);
+extern void rds_auth_clear(RdsAuthState *state);
+extern bool rds_auth_need_token(RdsAuthState *state);
+extern char *rds_auth_iam_body(const RdsOptions *opts);
+extern void rds_auth_set_token(RdsAuthState *state, const char *token,
+							   const char *body, size_t len);
+extern void rds_auth_forget_token(RdsAuthState *state, uint64 generation);
+extern uint64 rds_auth_add_headers(const RdsOptions *opts, RdsAuthState *state,
+								   const char *host, const char *method,
+								   const char *path, const char *query,
+								   struct curl_slist **headers);
+extern void rds_uri_encode(StringInfo buf, const char *s, size_t len);
+extern char *rds_normalize_query(const char *query);
+extern void rds_split_url(const char *url, char **host, char **path,
+						  char **query);
+
+#endif							/* RDS_HTTP_H */
