@@ -68,9 +68,6 @@
 /* a Retry-After is honoured up to this long */
 #define RDS_RETRY_AFTER_MAX_MS	60000
 
-/* bytes of a non-JSON error body shown in errdetail */
-#define RDS_BODY_EXCERPT		200
-
 /* bytes of remote error code/message text shown */
 #define RDS_REMOTE_TEXT_MAX		500
 
@@ -413,6 +410,7 @@ copy_options(RdsConn *conn, const RdsOptions *opts)
 
 	*o = *opts;
 	o->endpoint = o->project_id = o->region = o->auth_url = o->ca_file = NULL;
+	o->proxy = NULL;
 	o->auth_token = o->user_name = o->password = o->domain_name = NULL;
 	o->access_key = o->secret_key = o->security_token = NULL;
 
@@ -421,6 +419,7 @@ copy_options(RdsConn *conn, const RdsOptions *opts)
 	o->region = conn_strdup(conn, opts->region);
 	o->auth_url = conn_strdup(conn, opts->auth_url);
 	o->ca_file = conn_strdup(conn, opts->ca_file);
+	o->proxy = conn_strdup(conn, opts->proxy);
 	o->auth_token = conn_strdup(conn, opts->auth_token);
 	o->user_name = conn_strdup(conn, opts->user_name);
 	o->password = conn_strdup(conn, opts->password);
@@ -828,6 +827,9 @@ setup_easy(RdsConn *conn, RdsRequest *req, RdsTransfer *xfer)
 	RDS_SETOPT(easy, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (conn->opts.ca_file != NULL)
 		RDS_SETOPT(easy, CURLOPT_CAINFO, conn->opts.ca_file);
+	/* the proxy option or none: never the environment's *_proxy variables */
+	RDS_SETOPT(easy, CURLOPT_PROXY, conn->opts.proxy ? conn->opts.proxy : "");
+	RDS_SETOPT(easy, CURLOPT_NOPROXY, "");
 	RDS_SETOPT(easy, CURLOPT_CONNECTTIMEOUT, (long) conn->opts.connect_timeout);
 	RDS_SETOPT(easy, CURLOPT_TIMEOUT, (long) conn->opts.request_timeout);
 	RDS_SETOPT(easy, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -1360,8 +1362,9 @@ transport_failure(const RdsTransfer *xfer)
  *		releasing req.  Message: the status or libcurl's error, the API's
  *		error_code and error_msg, the method and path; detail: the query
  *		string, the request ID, the number of attempts and (for a body that
- *		is not an error envelope) the start of the body.  Remote text is made
- *		printable; no credential is ever part of it.
+ *		is not an error envelope) its content type and length, never its
+ *		bytes.  Remote text is made printable; no credential is ever part of
+ *		it.
  */
 static void
 report_failure(RdsRequest *req)
@@ -1412,8 +1415,19 @@ report_failure(RdsRequest *req)
 											RDS_REMOTE_TEXT_MAX);
 		}
 		else
-			excerpt = printable_text(xfer->body, xfer->body_len,
-									 RDS_BODY_EXCERPT);
+		{
+			/* not the API's: describe it, never echo it (it may be secret) */
+			char	   *ctype = NULL;
+			size_t		n = 0;
+
+			if (curl_easy_getinfo(xfer->easy, CURLINFO_CONTENT_TYPE,
+								  &ctype) == CURLE_OK && ctype != NULL)
+				n = Min(strspn(ctype, "abcdefghijklmnopqrstuvwxyz"
+							   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/+-."), 64);
+			excerpt = psprintf("%.*s, %zu bytes",
+							   (int) (n ? n : 15), n ? ctype : "no content type",
+							   xfer->body_len);
+		}
 	}
 	if (request_id == NULL && xfer->request_id[0] != '\0')
 		request_id = printable_text(xfer->request_id,
@@ -1433,7 +1447,7 @@ report_failure(RdsRequest *req)
 		appendStringInfo(&detail, "%sGave up after %d attempts.",
 						 detail.len ? " " : "", attempts);
 	if (excerpt != NULL)
-		appendStringInfo(&detail, "%sResponse body: %s",
+		appendStringInfo(&detail, "%sThe response is not an API error (%s).",
 						 detail.len ? " " : "", excerpt);
 	if (libcurl_text != NULL)
 		appendStringInfo(&detail, "%sTransport: %s.",
