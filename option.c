@@ -378,6 +378,8 @@ parse_allowed_hosts(const char *list, List **patterns)
 		len = p - start;
 		entry = pnstrdup(start, len);
 		pat = palloc0(sizeof(RdsHostPattern));
+		if (strstr(entry, "://") != NULL)
+			return psprintf("\"%s\" is a URL, not a host", entry);
 
 		if (entry[0] == '[')
 		{
@@ -434,18 +436,13 @@ same_ip_address(const char *a, const char *b)
 }
 
 /*
- * Does url (parsed) match pattern pat?  Host names compare without regard
- * to case; "*." stands for one or more labels; an IP literal matches only
- * the same address listed as such.  Without a port in the pattern only the
- * standard port 443 is allowed.
+ * Does the host of url (parsed) match pattern pat?  Host names compare
+ * without regard to case; "*." stands for one or more labels; an IP literal
+ * matches only the same address listed as such.
  */
 static bool
 host_matches(const RdsUrl *url, const RdsHostPattern *pat)
 {
-	long		port = url->port ? strtol(url->port, NULL, 10) : 443;
-
-	if (port != (pat->port ? pat->port : 443))
-		return false;
 	if (is_ip_address(url->host) || is_ip_address(pat->host))
 		return is_ip_address(url->host) && is_ip_address(pat->host) &&
 			same_ip_address(url->host, pat->host);
@@ -462,6 +459,15 @@ host_matches(const RdsUrl *url, const RdsHostPattern *pat)
 	return pg_strcasecmp(url->host, pat->host) == 0;
 }
 
+/* Is url's port the one pat allows: its own, else the standard 443? */
+static bool
+port_matches(const RdsUrl *url, const RdsHostPattern *pat)
+{
+	long		port = url->port ? strtol(url->port, NULL, 10) : 443;
+
+	return port == (pat->port ? pat->port : 443);
+}
+
 /*
  * May a non-superuser's requests go to url?  Only https://, to a host
  * matching rds_task_fdw.allowed_hosts, on the standard port (or the one the
@@ -473,22 +479,29 @@ url_denied_reason(const char *url)
 	RdsUrl		parsed;
 	List	   *patterns;
 	ListCell   *lc;
+	bool		host_ok = false;
 
 	if (parse_url(url, &parsed) != NULL)
-		return "the URL is invalid";
+		return "The URL is invalid";
 	if (strcmp(parsed.scheme, "https") != 0)
-		return "a non-superuser may use only https://";
+		return "A non-superuser may use only https://";
 	if (parse_allowed_hosts(rds_allowed_hosts ? rds_allowed_hosts : "",
 							&patterns) != NULL)
-		return "rds_task_fdw.allowed_hosts is invalid";
+		return "The setting rds_task_fdw.allowed_hosts is invalid";
 	foreach(lc, patterns)
 	{
-		if (host_matches(&parsed, (RdsHostPattern *) lfirst(lc)))
-			return NULL;
+		RdsHostPattern *pat = (RdsHostPattern *) lfirst(lc);
+
+		if (host_matches(&parsed, pat))
+		{
+			if (port_matches(&parsed, pat))
+				return NULL;
+			host_ok = true;
+		}
 	}
-	if (parsed.port != NULL && strtol(parsed.port, NULL, 10) != 443)
-		return "a non-superuser may use only the standard port 443 (or a host:port listed in rds_task_fdw.allowed_hosts)";
-	return "the host does not match rds_task_fdw.allowed_hosts";
+	if (host_ok)
+		return "A non-superuser may use only the standard port 443 (or a host:port listed in rds_task_fdw.allowed_hosts)";
+	return "The host does not match rds_task_fdw.allowed_hosts";
 }
 
 static bool
@@ -604,7 +617,10 @@ validate_value(const RdsOptionDef *def, const char *value)
 				RdsUrl		url;
 				const char *why = parse_url(value, &url);
 
-				if (why == NULL && url.path[0] != '\0')
+				if (strncmp(value, "http://", 7) != 0 &&
+					strncmp(value, "https://", 8) != 0)
+					why = "a proxy URL starts with http:// or https://";
+				else if (why == NULL && url.path[0] != '\0')
 					why = "a proxy URL has no path";
 				if (why)
 					ereport(ERROR,
@@ -1033,11 +1049,13 @@ rds_check_connection_allowed(const RdsOptions *opts)
 		{
 			const char *why = url[i] ? url_denied_reason(url[i]) : NULL;
 
+			/* the URL is not in the message: the detail says what is wrong */
+
 			if (why != NULL)
 				ereport(ERROR,
 						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-						 errmsg("the %s \"%s\" of server \"%s\" may not be used by non-superuser \"%s\"",
-								what[i], url[i],
+						 errmsg("the %s of server \"%s\" may not be used by non-superuser \"%s\"",
+								what[i],
 								GetForeignServer(opts->serverid)->servername,
 								GetUserNameFromId(opts->userid, true) ?
 								GetUserNameFromId(opts->userid, true) : "?"),
