@@ -295,6 +295,34 @@ is_ip_address(const char *host)
 	return inet_pton(AF_INET, host, &a4) == 1 || inet_pton(AF_INET6, host, &a6) == 1;
 }
 
+/*
+ * Why the path of a URL (parse_url's, without the trailing '/') cannot be
+ * used, or NULL.  Only unreserved characters and '/', and no "." or ".."
+ * segment: libcurl would remove those, and AK/SK would sign a path that is
+ * not the one sent.
+ */
+static const char *
+path_problem(const char *path)
+{
+	const char *seg = path;
+
+	if (strspn(path, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~/") !=
+		strlen(path))
+		return "the URL path may contain only letters, digits, \"-\", \".\", \"_\", \"~\" and \"/\"";
+	while (*seg)
+	{
+		size_t		len;
+
+		seg += strspn(seg, "/");
+		len = strcspn(seg, "/");
+		if ((len == 1 && seg[0] == '.') ||
+			(len == 2 && seg[0] == '.' && seg[1] == '.'))
+			return "the URL path must not contain \".\" or \"..\" segments";
+		seg += len;
+	}
+	return NULL;
+}
+
 /* Does value contain a control character (a byte below 0x20, or 0x7f)? */
 static bool
 has_control_chars(const char *value)
@@ -483,6 +511,8 @@ url_denied_reason(const char *url)
 
 	if (parse_url(url, &parsed) != NULL)
 		return "The URL is invalid";
+	if (path_problem(parsed.path) != NULL)
+		return "The URL path has characters or \".\"/\"..\" segments that are not allowed";
 	if (strcmp(parsed.scheme, "https") != 0)
 		return "A non-superuser may use only https://";
 	if (parse_allowed_hosts(rds_allowed_hosts ? rds_allowed_hosts : "",
@@ -598,6 +628,8 @@ validate_value(const RdsOptionDef *def, const char *value)
 				RdsUrl		url;
 				const char *why = parse_url(value, &url);
 
+				if (why == NULL)
+					why = path_problem(url.path);
 				if (why)
 					ereport(ERROR,
 							(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),

@@ -55,6 +55,15 @@ CREATE SERVER s_bad FOREIGN DATA WRAPPER rds_task_fdw
   OPTIONS (endpoint 'https://rds.eu-de.otc.t-systems.com', project_id 'p%2e%2e');
 CREATE SERVER s_bad FOREIGN DATA WRAPPER rds_task_fdw
   OPTIONS (endpoint 'https://rds.eu-de.otc.t-systems.com', project_id 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa');
+-- the same for the endpoint's path prefix: only unreserved characters and "/"
+CREATE SERVER s_bad FOREIGN DATA WRAPPER rds_task_fdw
+  OPTIONS (endpoint 'https://rds.eu-de.otc.t-systems.com/v1/../admin', project_id 'p1');
+CREATE SERVER s_bad FOREIGN DATA WRAPPER rds_task_fdw
+  OPTIONS (endpoint 'https://rds.eu-de.otc.t-systems.com/./', project_id 'p1');
+CREATE SERVER s_bad FOREIGN DATA WRAPPER rds_task_fdw
+  OPTIONS (endpoint 'https://rds.eu-de.otc.t-systems.com/a%2F..', project_id 'p1');
+CREATE SERVER s_bad FOREIGN DATA WRAPPER rds_task_fdw
+  OPTIONS (endpoint 'https://rds.eu-de.otc.t-systems.com', auth_url 'https://iam.eu-de.otc.t-systems.com/v3/..', project_id 'p1');
 -- control characters are refused in every value, secrets included, and the
 -- message does not repeat the value
 CREATE SERVER s_bad FOREIGN DATA WRAPPER rds_task_fdw
