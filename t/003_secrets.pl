@@ -233,9 +233,15 @@ RESET ROLE;
 CREATE USER MAPPING FOR carol SERVER bobsrv
   OPTIONS ($pwopts, password '$secret{password}');
 });
+# a placeholder bob sets before the library is loaded is not taken over
 my $bob = RdsTest::Session->new($node, 'postgres', 'bob');
+my ($out, $err) = run($bob, "SET rds_task_fdw.allowed_hosts = 'rds.example.com'");
+($out, $err) = run($bob,
+	"CREATE SERVER x FOREIGN DATA WRAPPER rds_task_fdw OPTIONS (endpoint 'https://rds.example.com', project_id 'p1')");
+like($err, qr/only a superuser may set option "endpoint" to/,
+	'refused: allowed_hosts set by bob before the library was loaded');
 run($bob, 'SET client_min_messages = debug5');
-my ($out, $err) = run($bob,
+($out, $err) = run($bob,
 	"SELECT count(*), bool_and(umoptions IS NULL) FROM pg_user_mappings WHERE usename = 'carol'");
 is($out, '1|t', "the server's owner sees carol's mapping, but not its options");
 ($out) = run($bob,
