@@ -223,12 +223,12 @@ ALTER SERVER bobsrv OWNER TO bob;
 CREATE SERVER labsrv FOREIGN DATA WRAPPER rds_task_fdw
   OPTIONS (endpoint '$url', project_id '$RdsTest::PROJECT', max_retries '0');
 ALTER SERVER labsrv OWNER TO bob;
+CREATE SCHEMA bobs AUTHORIZATION bob;
 SET ROLE bob;
 ALTER SERVER bobsrv OPTIONS (ADD max_retries '0');
 CREATE USER MAPPING FOR bob SERVER bobsrv OPTIONS (auth_token '$secret{static_token}');
 CREATE USER MAPPING FOR bob SERVER labsrv OPTIONS (auth_token '$secret{static_token}');
 CREATE FOREIGN TABLE bob_tasks (id text, status text) SERVER bobsrv;
-CREATE SCHEMA bobs;
 RESET ROLE;
 CREATE USER MAPPING FOR carol SERVER bobsrv
   OPTIONS ($pwopts, password '$secret{password}');
