@@ -245,7 +245,7 @@ run($bob, 'SET client_min_messages = debug5');
 	"SELECT count(*), bool_and(umoptions IS NULL) FROM pg_user_mappings WHERE usename = 'carol'");
 is($out, '1|t', "the server's owner sees carol's mapping, but not its options");
 ($out) = run($bob,
-	"SELECT umoptions IS NOT NULL FROM pg_user_mappings WHERE usename = 'bob'");
+	"SELECT umoptions IS NOT NULL FROM pg_user_mappings WHERE usename = 'bob' AND srvname = 'bobsrv'");
 is($out, 't', 'bob sees the options of his own mapping');
 ($out, $err) = run($bob, 'SELECT umoptions FROM pg_user_mapping');
 like($err, qr/permission denied for table pg_user_mapping/, 'pg_user_mapping is not readable');
@@ -259,23 +259,24 @@ like($err, qr/only a superuser may set option "ca_file"/, 'bob cannot create a s
 	"SELECT rds_task_fdw_sign('bobsrv', 'GET', 'https://h/p', ARRAY['X-Sdk-Date: 20260101T000000Z'])");
 like($err, qr/permission denied for function rds_task_fdw_sign/, 'bob cannot call the signer');
 
-# every route to an endpoint or auth_url of bob's choosing
+# every route to an endpoint or auth_url of bob's choosing (values no server
+# of bob's has: he may keep or copy those, and requests check them again)
 my $sim_port = $sim->port;
 my %routes = (
 	'CREATE SERVER, http to the simulator' =>
-	  "CREATE SERVER x FOREIGN DATA WRAPPER rds_task_fdw OPTIONS (endpoint '$url', project_id 'p1')",
+	  "CREATE SERVER x1 FOREIGN DATA WRAPPER rds_task_fdw OPTIONS (endpoint '$url/v9', project_id 'p1')",
 	'CREATE SERVER, http loopback, other port and path' =>
-	  "CREATE SERVER x FOREIGN DATA WRAPPER rds_task_fdw OPTIONS (endpoint 'http://127.0.0.1:5432/x', project_id 'p1')",
+	  "CREATE SERVER x2 FOREIGN DATA WRAPPER rds_task_fdw OPTIONS (endpoint 'http://127.0.0.1:5432/x', project_id 'p1')",
 	'CREATE SERVER, https by IP address' =>
-	  "CREATE SERVER x FOREIGN DATA WRAPPER rds_task_fdw OPTIONS (endpoint 'https://127.0.0.1:"
+	  "CREATE SERVER x3 FOREIGN DATA WRAPPER rds_task_fdw OPTIONS (endpoint 'https://127.0.0.1:"
 	  . $sim->https_port . "', project_id 'p1')",
 	'CREATE SERVER, allowed host, other port' =>
-	  "CREATE SERVER x FOREIGN DATA WRAPPER rds_task_fdw OPTIONS (endpoint 'https://localhost:1', project_id 'p1')",
+	  "CREATE SERVER x4 FOREIGN DATA WRAPPER rds_task_fdw OPTIONS (endpoint 'https://localhost:1', project_id 'p1')",
 	'CREATE SERVER, other host' =>
-	  "CREATE SERVER x FOREIGN DATA WRAPPER rds_task_fdw OPTIONS (endpoint 'https://rds.example.com', project_id 'p1')",
+	  "CREATE SERVER x5 FOREIGN DATA WRAPPER rds_task_fdw OPTIONS (endpoint 'https://rds.example.com', project_id 'p1')",
 	'CREATE SERVER, auth_url http' =>
-	  "CREATE SERVER x FOREIGN DATA WRAPPER rds_task_fdw OPTIONS (endpoint '$https', project_id 'p1', auth_url '$url/v3')",
-	'ALTER SERVER, endpoint' => "ALTER SERVER bobsrv OPTIONS (SET endpoint '$url')",
+	  "CREATE SERVER x6 FOREIGN DATA WRAPPER rds_task_fdw OPTIONS (endpoint '$https', project_id 'p1', auth_url '$url/v3')",
+	'ALTER SERVER, endpoint' => "ALTER SERVER bobsrv OPTIONS (SET endpoint '$url/v9')",
 	'ALTER SERVER, auth_url' => "ALTER SERVER bobsrv OPTIONS (ADD auth_url 'https://localhost:$sim_port/v3')",
 	'ALTER SERVER, keeps ca_file, new endpoint' =>
 	  "ALTER SERVER bobsrv OPTIONS (SET endpoint 'https://127.0.0.1:" . $sim->https_port . "')",);

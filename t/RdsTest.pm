@@ -108,7 +108,7 @@ sub start
 		@args = grep { $_ ne '--https' } @args;
 		system('sh', "$RdsTest::ROOT/test/gen_ca.sh", "$dir/ca") == 0
 		  or die "test/gen_ca.sh failed";
-		$self->{ca_file} = "$dir/ca/ca.crt";
+		$self->{ca_file} = Cwd::abs_path("$dir/ca/ca.crt");
 		push @args, '--https-port', '0', '--tls-cert', "$dir/ca/server.crt",
 		  '--tls-key', "$dir/ca/server.key";
 	}
