@@ -20,7 +20,7 @@ OBJS = \
 	scan.o
 
 EXTENSION = rds_task_fdw
-DATA = rds_task_fdw--1.0.sql rds_task_fdw--1.0--1.1.sql
+DATA = rds_task_fdw--1.0.sql rds_task_fdw--1.0--1.1.sql rds_task_fdw--1.1--1.2.sql
 PGFILEDESC = "rds_task_fdw - foreign data wrapper for the OTC RDS task list"
 
 CURL_CONFIG ?= curl-config

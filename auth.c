@@ -27,7 +27,9 @@
 #include "common/hmac.h"
 #include "common/sha2.h"
 #include "fmgr.h"
+#include "foreign/foreign.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
@@ -97,6 +99,7 @@ static void aksk_sign(const char *method, const char *path, const char *query,
 					  StringInfo authorization);
 
 PG_FUNCTION_INFO_V1(rds_task_fdw_sign);
+PG_FUNCTION_INFO_V1(rds_task_fdw_sign_server);
 
 
 /* ------------------------------------------------------------------------
@@ -848,16 +851,58 @@ format_sdk_date(char *buf, size_t size)
  * Signs a request with the same code as real requests, for tests.  Each
  * header item is "Name: value"; all given headers are signed.  Host is
  * taken from the URL (host, and :port unless default) unless given, and
- * X-Sdk-Date is the current time unless given.
+ * X-Sdk-Date is the current time unless given.  Only the 1.0 and 1.1 SQL
+ * scripts declare this form: the secret key is an argument, so it shows in
+ * pg_stat_activity and the statement log; 1.2 drops it for the form below.
  */
+static Datum sign_to_record(FunctionCallInfo fcinfo, char *method, char *url,
+							ArrayType *harr, const char *access_key,
+							char *secret_key);
+
 Datum
 rds_task_fdw_sign(PG_FUNCTION_ARGS)
 {
-	char	   *method = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	char	   *url = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	ArrayType  *harr = PG_GETARG_ARRAYTYPE_P(2);
-	char	   *access_key = text_to_cstring(PG_GETARG_TEXT_PP(3));
-	char	   *secret_key = text_to_cstring(PG_GETARG_TEXT_PP(4));
+	return sign_to_record(fcinfo,
+						  text_to_cstring(PG_GETARG_TEXT_PP(0)),
+						  text_to_cstring(PG_GETARG_TEXT_PP(1)),
+						  PG_GETARG_ARRAYTYPE_P(2),
+						  text_to_cstring(PG_GETARG_TEXT_PP(3)),
+						  text_to_cstring(PG_GETARG_TEXT_PP(4)));
+}
+
+/*
+ * rds_task_fdw_sign(server name, method text, url text, headers text[],
+ *					 OUT canonical_request text, OUT string_to_sign text,
+ *					 OUT authorization text)
+ *
+ * As above, with the access key and secret key of the caller's user mapping
+ * for the server, so that no key appears in the statement (1.2 on).
+ * Throws if that mapping does not use AK/SK.
+ */
+Datum
+rds_task_fdw_sign_server(PG_FUNCTION_ARGS)
+{
+	ForeignServer *server = GetForeignServerByName(NameStr(*PG_GETARG_NAME(0)),
+												   false);
+	RdsOptions *opts = rds_get_server_options(server->serverid, GetUserId());
+
+	if (opts->auth_method != RDS_AUTH_AKSK)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+				 errmsg("the user mapping for the current user on server \"%s\" has no access_key and secret_key",
+						server->servername)));
+	return sign_to_record(fcinfo,
+						  text_to_cstring(PG_GETARG_TEXT_PP(1)),
+						  text_to_cstring(PG_GETARG_TEXT_PP(2)),
+						  PG_GETARG_ARRAYTYPE_P(3),
+						  opts->access_key, opts->secret_key);
+}
+
+/* The work of both signers; wipes secret_key. */
+static Datum
+sign_to_record(FunctionCallInfo fcinfo, char *method, char *url,
+			   ArrayType *harr, const char *access_key, char *secret_key)
+{
 	TupleDesc	tupdesc;
 	Datum	   *items;
 	bool	   *nulls;

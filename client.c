@@ -34,9 +34,6 @@
 /* a Retry-After is honoured up to this long */
 #define RDS_RETRY_AFTER_MAX_MS	60000
 
-/* bytes of a non-JSON error body shown in errdetail */
-#define RDS_BODY_EXCERPT		200
-
 /* bytes of remote error code/message text shown */
 #define RDS_REMOTE_TEXT_MAX		500
 
@@ -274,6 +271,7 @@ copy_options(RdsConn *conn, const RdsOptions *opts)
 
 	*o = *opts;
 	o->endpoint = o->project_id = o->region = o->auth_url = o->ca_file = NULL;
+	o->proxy = NULL;
 	o->auth_token = o->user_name = o->password = o->domain_name = NULL;
 	o->access_key = o->secret_key = o->security_token = NULL;
 
@@ -282,6 +280,7 @@ copy_options(RdsConn *conn, const RdsOptions *opts)
 	o->region = conn_strdup(conn, opts->region);
 	o->auth_url = conn_strdup(conn, opts->auth_url);
 	o->ca_file = conn_strdup(conn, opts->ca_file);
+	o->proxy = conn_strdup(conn, opts->proxy);
 	o->auth_token = conn_strdup(conn, opts->auth_token);
 	o->user_name = conn_strdup(conn, opts->user_name);
 	o->password = conn_strdup(conn, opts->password);
@@ -321,6 +320,7 @@ rds_conn_create(const RdsOptions *opts, MemoryContext parent)
 		conn->base_path = conn_strdup(conn, base_path);
 		conn->auth = rds_auth_create(cxt);
 		conn->transport = rds_transport_create(conn->opts.ca_file,
+											   conn->opts.proxy,
 											   conn->opts.connect_timeout,
 											   conn->opts.request_timeout,
 											   cxt);
@@ -720,8 +720,9 @@ outcome_sqlstate(const RdsTransfer *xfer)
  *		releasing req.  Message: the status or libcurl's error, the API's
  *		error_code and error_msg, the method and path; detail: the query
  *		string, the request ID, the number of attempts and (for a body that
- *		is not an error envelope) the start of the body.  Remote text is made
- *		printable; no credential is ever part of it.
+ *		is not an error envelope) its content type and length, never its
+ *		bytes.  Remote text is made printable; no credential is ever part of
+ *		it.
  */
 static void
 report_failure(RdsRequest *req)
@@ -768,9 +769,10 @@ report_failure(RdsRequest *req)
 				request_id = printable_text(request_id, strlen(request_id),
 											RDS_REMOTE_TEXT_MAX);
 		}
-		else
-			excerpt = printable_text(resp->body, resp->body_len,
-									 RDS_BODY_EXCERPT);
+		else					/* not the API's: never echoed, it may be secret */
+			excerpt = psprintf("%s, %zu bytes",
+							   resp->content_type[0] ? resp->content_type :
+							   "no content type", resp->body_len);
 	}
 	if (request_id == NULL && resp->request_id[0] != '\0')
 		request_id = printable_text(resp->request_id,
@@ -790,7 +792,7 @@ report_failure(RdsRequest *req)
 		appendStringInfo(&detail, "%sGave up after %d attempts.",
 						 detail.len ? " " : "", attempts);
 	if (excerpt != NULL)
-		appendStringInfo(&detail, "%sResponse body: %s",
+		appendStringInfo(&detail, "%sThe response is not an API error (%s).",
 						 detail.len ? " " : "", excerpt);
 	if (libcurl_text != NULL)
 		appendStringInfo(&detail, "%sTransport: %s.",

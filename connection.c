@@ -58,13 +58,15 @@ static void conn_abort_all(int nestlevel);
  *		first use or after an invalidation.  The connection copies what it
  *		needs from opts (server and user mapping options).  It stays valid at
  *		least until the end of the current transaction.  Throws if it cannot
- *		be built.
+ *		be built, or if opts may not be used (rds_check_connection_allowed).
  */
 RdsConn *
 rds_get_connection(const RdsOptions *opts)
 {
 	RdsConnCacheEntry *entry;
 	bool		found;
+
+	rds_check_connection_allowed(opts);
 
 	if (ConnectionHash == NULL)
 		conn_cache_init();

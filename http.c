@@ -71,6 +71,7 @@
 struct RdsTransport
 {
 	char	   *ca_file;		/* NULL: the system's CAs */
+	char	   *proxy;			/* NULL: no proxy (never the environment's) */
 	int			connect_timeout;	/* seconds */
 	int			request_timeout;	/* seconds */
 
@@ -146,12 +147,13 @@ rds_curl_version(void)
 /*
  * rds_transport_create
  *		The libcurl handles of a new connection, allocated in cxt (ca_file
- *		is copied there).  Initializes libcurl on first use.  Throws if
+ *		and proxy are copied there).  Initializes libcurl on first use.  Throws if
  *		libcurl cannot be set up; nothing is left behind then.
  */
 RdsTransport *
-rds_transport_create(const char *ca_file, int connect_timeout,
-					 int request_timeout, MemoryContext cxt)
+rds_transport_create(const char *ca_file, const char *proxy,
+					 int connect_timeout, int request_timeout,
+					 MemoryContext cxt)
 {
 	RdsTransport *t;
 
@@ -171,6 +173,7 @@ rds_transport_create(const char *ca_file, int connect_timeout,
 	t->epfd = -1;
 	t->tick_fd = -1;
 	t->ca_file = ca_file ? MemoryContextStrdup(cxt, ca_file) : NULL;
+	t->proxy = proxy ? MemoryContextStrdup(cxt, proxy) : NULL;
 	t->connect_timeout = connect_timeout;
 	t->request_timeout = request_timeout;
 
@@ -389,6 +392,9 @@ setup_easy(RdsTransport *t, RdsTransfer *xfer, const char *url)
 	RDS_SETOPT(easy, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (t->ca_file != NULL)
 		RDS_SETOPT(easy, CURLOPT_CAINFO, t->ca_file);
+	/* the proxy option or none: never the environment's *_proxy variables */
+	RDS_SETOPT(easy, CURLOPT_PROXY, t->proxy ? t->proxy : "");
+	RDS_SETOPT(easy, CURLOPT_NOPROXY, "");
 	RDS_SETOPT(easy, CURLOPT_CONNECTTIMEOUT, (long) t->connect_timeout);
 	RDS_SETOPT(easy, CURLOPT_TIMEOUT, (long) t->request_timeout);
 	RDS_SETOPT(easy, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -603,6 +609,27 @@ setup_wait_fd(RdsTransport *t)
 }
 
 /*
+ * copy_content_type
+ *		The response's Content-Type into resp, cut at the first character
+ *		that is not a MIME token or '/' (so nothing else of the remote text
+ *		reaches a message); empty when there was none.
+ */
+static void
+copy_content_type(CURL *easy, RdsResponse *resp)
+{
+	char	   *ctype = NULL;
+	size_t		n = 0;
+
+	if (curl_easy_getinfo(easy, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK &&
+		ctype != NULL)
+		n = strspn(ctype, "abcdefghijklmnopqrstuvwxyz"
+				   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/+-.");
+	n = Min(n, sizeof(resp->content_type) - 1);
+	memcpy(resp->content_type, ctype ? ctype : "", n);
+	resp->content_type[n] = '\0';
+}
+
+/*
  * multi_step
  *		Lets libcurl make progress on every transfer of t and records the
  *		ones that completed (taking them off the multi handle).
@@ -640,6 +667,7 @@ multi_step(RdsTransport *t)
 		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &xfer->resp.status);
 		if (curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &xfer->os_errno) != CURLE_OK)
 			xfer->os_errno = 0;
+		copy_content_type(easy, &xfer->resp);
 		if (result == CURLE_FILESIZE_EXCEEDED)
 			xfer->resp.too_large = true;
 		if (result == CURLE_OUT_OF_MEMORY)

@@ -11,9 +11,13 @@
 #include "postgres.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <limits.h>
 
+#include "access/genam.h"
+#include "access/htup_details.h"
 #include "access/reloptions.h"
+#include "access/table.h"
 #include "catalog/pg_foreign_data_wrapper.h"
 #include "catalog/pg_foreign_server.h"
 #include "catalog/pg_foreign_table.h"
@@ -22,8 +26,11 @@
 #include "commands/defrem.h"
 #include "foreign/foreign.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 
 #include "rds_task_fdw.h"
 
@@ -36,7 +43,9 @@
 typedef enum RdsOptionKind
 {
 	OK_URL,						/* endpoint, auth_url */
-	OK_IDENT,					/* project_id, region: path-safe identifiers */
+	OK_PROXY,					/* proxy: http(s)://host[:port] */
+	OK_PROJECT,					/* project_id: a path segment */
+	OK_IDENT,					/* region: letters, digits, "-", "_", "." */
 	OK_INT,						/* integer in [min, max] */
 	OK_PATH,					/* absolute file path */
 	OK_RESOURCE,				/* tasks | actions */
@@ -51,15 +60,16 @@ typedef struct RdsOptionDef
 	int			min;
 	int			max;
 	bool		secret;			/* accepted only in user mappings */
-	bool		superuser_only;
+	bool		superuser_only; /* a non-superuser may only keep its value */
 } RdsOptionDef;
 
 static const RdsOptionDef rds_option_defs[] = {
 	{"endpoint", OPT_SERVER, OK_URL},
-	{"project_id", OPT_SERVER, OK_IDENT},
+	{"project_id", OPT_SERVER, OK_PROJECT},
 	{"region", OPT_SERVER, OK_IDENT},
 	{"auth_url", OPT_SERVER, OK_URL},
 	{"ca_file", OPT_SERVER, OK_PATH, 0, 0, false, true},
+	{"proxy", OPT_SERVER, OK_PROXY, 0, 0, false, true},
 	{"connect_timeout", OPT_SERVER, OK_INT, 1, 3600},
 	{"request_timeout", OPT_SERVER, OK_INT, 1, 86400},
 	{"max_retries", OPT_SERVER, OK_INT, 0, 10},
@@ -85,6 +95,25 @@ static const RdsOptionDef rds_option_defs[] = {
 #define DEFAULT_PARALLEL_REQUESTS	4
 #define DEFAULT_PAGE_SIZE			RDS_MAX_PAGE_SIZE
 #define DEFAULT_CACHE_TTL			0
+
+/*
+ * The longest project_id accepted.  Real ones are 32 hex digits (SPEC.md's
+ * example); API.md states no format, so the check is for what makes a safe
+ * path segment and header value, with room to spare.
+ */
+#define MAX_PROJECT_ID_LEN			64
+
+/*
+ * rds_task_fdw.allowed_hosts: host patterns a non-superuser's endpoint and
+ * auth_url may name.  The default covers the public API domains of Open
+ * Telekom Cloud (also the Swiss *.sc.otc.t-systems.com) and Huawei Cloud.
+ */
+#define DEFAULT_ALLOWED_HOSTS \
+	"*.otc.t-systems.com, *.myhuaweicloud.com, *.huaweicloud.com"
+
+static char *rds_allowed_hosts = NULL;
+
+extern PGDLLEXPORT void _PG_init(void);
 
 /* The parts of an http(s) URL that the options care about. */
 typedef struct RdsUrl
@@ -266,6 +295,328 @@ is_ip_address(const char *host)
 	return inet_pton(AF_INET, host, &a4) == 1 || inet_pton(AF_INET6, host, &a6) == 1;
 }
 
+/*
+ * Why the path of a URL (parse_url's, without the trailing '/') cannot be
+ * used, or NULL.  Only unreserved characters and '/', and no "." or ".."
+ * segment: libcurl would remove those, and AK/SK would sign a path that is
+ * not the one sent.
+ */
+static const char *
+path_problem(const char *path)
+{
+	const char *seg = path;
+
+	if (strspn(path, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~/") !=
+		strlen(path))
+		return "the URL path may contain only letters, digits, \"-\", \".\", \"_\", \"~\" and \"/\"";
+	while (*seg)
+	{
+		size_t		len;
+
+		seg += strspn(seg, "/");
+		len = strcspn(seg, "/");
+		if ((len == 1 && seg[0] == '.') ||
+			(len == 2 && seg[0] == '.' && seg[1] == '.'))
+			return "the URL path must not contain \".\" or \"..\" segments";
+		seg += len;
+	}
+	return NULL;
+}
+
+/* Does value contain a control character (a byte below 0x20, or 0x7f)? */
+static bool
+has_control_chars(const char *value)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *) value; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return true;
+	return false;
+}
+
+/*
+ * Is name a DNS host name (or, with wildcard, "*." and one): labels of
+ * letters, digits and "-", none empty?
+ */
+static bool
+is_host_name(const char *name, bool wildcard)
+{
+	const char *p = name;
+	size_t		label = 0;
+
+	if (wildcard && strncmp(p, "*.", 2) == 0)
+		p += 2;
+	if (*p == '\0')
+		return false;
+	for (; *p; p++)
+	{
+		if (*p == '.')
+		{
+			if (label == 0)
+				return false;
+			label = 0;
+		}
+		else if (isalnum((unsigned char) *p) || *p == '-')
+			label++;
+		else
+			return false;
+	}
+	return label > 0;
+}
+
+/*
+ * One entry of rds_task_fdw.allowed_hosts, split: "*.otc.t-systems.com",
+ * "rds.example.org:8443", "192.0.2.1", "[2001:db8::1]:443".
+ */
+typedef struct RdsHostPattern
+{
+	char	   *host;			/* lower case, no brackets, "*." kept */
+	int			port;			/* 0 = the standard port only */
+} RdsHostPattern;
+
+/*
+ * Parse the allowed_hosts list (entries separated by commas or white
+ * space).  Returns NULL and a List of RdsHostPattern in *patterns, or the
+ * reason the list is invalid.  Allocates in CurrentMemoryContext; never
+ * throws, so that the GUC check hook can use it.
+ */
+static const char *
+parse_allowed_hosts(const char *list, List **patterns)
+{
+	const char *p = list;
+
+	*patterns = NIL;
+	for (;;)
+	{
+		const char *start;
+		const char *hostend;
+		size_t		len;
+		char	   *entry;
+		RdsHostPattern *pat;
+		char	   *c;
+
+		while (*p == ',' || isspace((unsigned char) *p))
+			p++;
+		if (*p == '\0')
+			return NULL;
+		start = p;
+		while (*p && *p != ',' && !isspace((unsigned char) *p))
+			p++;
+		len = p - start;
+		entry = pnstrdup(start, len);
+		pat = palloc0(sizeof(RdsHostPattern));
+		if (strstr(entry, "://") != NULL)
+			return psprintf("\"%s\" is a URL, not a host", entry);
+
+		if (entry[0] == '[')
+		{
+			hostend = strchr(entry, ']');
+			if (hostend == NULL)
+				return psprintf("unterminated IPv6 address in \"%s\"", entry);
+			pat->host = pnstrdup(entry + 1, hostend - entry - 1);
+			hostend++;
+			if (!is_ip_address(pat->host) || strchr(pat->host, ':') == NULL)
+				return psprintf("\"%s\" is not an IPv6 address", entry);
+		}
+		else
+		{
+			hostend = entry + strcspn(entry, ":");
+			pat->host = pnstrdup(entry, hostend - entry);
+			if (!is_ip_address(pat->host) && !is_host_name(pat->host, true))
+				return psprintf("\"%s\" is not a host name, a \"*.\" pattern or an IP address",
+								entry);
+		}
+		if (*hostend == ':')
+		{
+			char	   *end;
+			long		port;
+
+			errno = 0;
+			port = strtol(hostend + 1, &end, 10);
+			if (errno != 0 || end == hostend + 1 || *end != '\0' ||
+				port < 1 || port > 65535)
+				return psprintf("invalid port in \"%s\"", entry);
+			pat->port = (int) port;
+		}
+		else if (*hostend != '\0')
+			return psprintf("unexpected text after the host in \"%s\"", entry);
+
+		for (c = pat->host; *c; c++)
+			*c = pg_ascii_tolower((unsigned char) *c);
+		*patterns = lappend(*patterns, pat);
+	}
+}
+
+/* Do two IP literals name the same address? */
+static bool
+same_ip_address(const char *a, const char *b)
+{
+	unsigned char ba[sizeof(struct in6_addr)];
+	unsigned char bb[sizeof(struct in6_addr)];
+
+	if (inet_pton(AF_INET, a, ba) == 1)
+		return inet_pton(AF_INET, b, bb) == 1 && memcmp(ba, bb, 4) == 0;
+	if (inet_pton(AF_INET6, a, ba) == 1)
+		return inet_pton(AF_INET6, b, bb) == 1 &&
+			memcmp(ba, bb, sizeof(struct in6_addr)) == 0;
+	return false;
+}
+
+/*
+ * Does the host of url (parsed) match pattern pat?  Host names compare
+ * without regard to case; "*." stands for one or more labels; an IP literal
+ * matches only the same address listed as such.
+ */
+static bool
+host_matches(const RdsUrl *url, const RdsHostPattern *pat)
+{
+	if (is_ip_address(url->host) || is_ip_address(pat->host))
+		return is_ip_address(url->host) && is_ip_address(pat->host) &&
+			same_ip_address(url->host, pat->host);
+	if (!is_host_name(url->host, false))
+		return false;
+	if (strncmp(pat->host, "*.", 2) == 0)
+	{
+		size_t		hlen = strlen(url->host);
+		size_t		slen = strlen(pat->host + 1);	/* ".suffix" */
+
+		return hlen > slen &&
+			pg_strcasecmp(url->host + hlen - slen, pat->host + 1) == 0;
+	}
+	return pg_strcasecmp(url->host, pat->host) == 0;
+}
+
+/* Is url's port the one pat allows: its own, else the standard 443? */
+static bool
+port_matches(const RdsUrl *url, const RdsHostPattern *pat)
+{
+	long		port = url->port ? strtol(url->port, NULL, 10) : 443;
+
+	return port == (pat->port ? pat->port : 443);
+}
+
+/*
+ * May a non-superuser's requests go to url?  Only https://, to a host
+ * matching rds_task_fdw.allowed_hosts, on the standard port (or the one the
+ * pattern names).  Returns NULL if so, else the reason.
+ */
+static const char *
+url_denied_reason(const char *url)
+{
+	RdsUrl		parsed;
+	List	   *patterns;
+	ListCell   *lc;
+	bool		host_ok = false;
+
+	if (parse_url(url, &parsed) != NULL)
+		return "The URL is invalid";
+	if (path_problem(parsed.path) != NULL)
+		return "The URL path has characters or \".\"/\"..\" segments that are not allowed";
+	if (strcmp(parsed.scheme, "https") != 0)
+		return "A non-superuser may use only https://";
+	if (parse_allowed_hosts(rds_allowed_hosts ? rds_allowed_hosts : "",
+							&patterns) != NULL)
+		return "The setting rds_task_fdw.allowed_hosts is invalid";
+	foreach(lc, patterns)
+	{
+		RdsHostPattern *pat = (RdsHostPattern *) lfirst(lc);
+
+		if (host_matches(&parsed, pat))
+		{
+			if (port_matches(&parsed, pat))
+				return NULL;
+			host_ok = true;
+		}
+	}
+	if (host_ok)
+		return "A non-superuser may use only the standard port 443 (or a host:port listed in rds_task_fdw.allowed_hosts)";
+	return "The host does not match rds_task_fdw.allowed_hosts";
+}
+
+static bool
+check_allowed_hosts(char **newval, void **extra, GucSource source)
+{
+	List	   *patterns;
+	const char *why = parse_allowed_hosts(*newval ? *newval : "", &patterns);
+
+	if (why != NULL)
+	{
+		GUC_check_errdetail("%s", why);
+		GUC_check_errhint("List host names, \"*.\" domain patterns or IP addresses, each optionally with \":port\", separated by commas.");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Module load: the setting rds_task_fdw.allowed_hosts.  (The module has no
+ * other global state to set up.)
+ */
+void
+_PG_init(void)
+{
+	DefineCustomStringVariable("rds_task_fdw.allowed_hosts",
+							   "Hosts a non-superuser's endpoint and auth_url may name.",
+							   "Comma-separated host names, \"*.domain\" patterns or IP addresses, "
+							   "each optionally with \":port\" (else only port 443).  "
+							   "Non-superusers may use only https://.",
+							   &rds_allowed_hosts,
+							   DEFAULT_ALLOWED_HOSTS,
+							   PGC_SUSET,
+							   0,
+							   check_allowed_hosts,
+							   NULL,
+							   NULL);
+	MarkGUCPrefixReserved("rds_task_fdw");
+}
+
+/*
+ * Does a server of this wrapper (validator OID) that the current user owns
+ * already carry option name with this value?  The validator sees only the
+ * new option list, not which server it is for; an ALTER SERVER that keeps a
+ * value finds it here in the server's stored options, while a value a
+ * non-superuser invents finds no match.
+ */
+static bool
+owned_server_has_value(Oid validator, const char *name, const char *value)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	bool		found = false;
+	Oid			userid = GetUserId();
+
+	rel = table_open(ForeignServerRelationId, AccessShareLock);
+	scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
+	while (!found && HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		Form_pg_foreign_server srv = (Form_pg_foreign_server) GETSTRUCT(tuple);
+		Datum		datum;
+		bool		isnull;
+		ListCell   *lc;
+
+		if (!has_privs_of_role(userid, srv->srvowner) ||
+			GetForeignDataWrapper(srv->srvfdw)->fdwvalidator != validator)
+			continue;
+		datum = heap_getattr(tuple, Anum_pg_foreign_server_srvoptions,
+							 RelationGetDescr(rel), &isnull);
+		if (isnull)
+			continue;
+		foreach(lc, untransformRelOptions(datum))
+		{
+			DefElem    *d = (DefElem *) lfirst(lc);
+
+			if (strcmp(d->defname, name) == 0 &&
+				strcmp(defGetString(d), value) == 0)
+				found = true;
+		}
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
 /* Check one option value; throws with a hint on a bad one. */
 static void
 validate_value(const RdsOptionDef *def, const char *value)
@@ -277,6 +628,8 @@ validate_value(const RdsOptionDef *def, const char *value)
 				RdsUrl		url;
 				const char *why = parse_url(value, &url);
 
+				if (why == NULL)
+					why = path_problem(url.path);
 				if (why)
 					ereport(ERROR,
 							(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
@@ -291,6 +644,33 @@ validate_value(const RdsOptionDef *def, const char *value)
 							 errhint("Use https://.")));
 				break;
 			}
+		case OK_PROXY:
+			{
+				RdsUrl		url;
+				const char *why = parse_url(value, &url);
+
+				if (strncmp(value, "http://", 7) != 0 &&
+					strncmp(value, "https://", 8) != 0)
+					why = "a proxy URL starts with http:// or https://";
+				else if (why == NULL && url.path[0] != '\0')
+					why = "a proxy URL has no path";
+				if (why)
+					ereport(ERROR,
+							(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+							 errmsg("invalid value for option \"%s\": \"%s\"", def->name, value),
+							 errdetail("%s.", why),
+							 errhint("Give http://host:port or https://host:port, without user name or password.")));
+				break;
+			}
+		case OK_PROJECT:
+			if (value[0] == '\0' || strlen(value) > MAX_PROJECT_ID_LEN ||
+				strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != strlen(value))
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+						 errmsg("invalid value for option \"%s\": \"%s\"", def->name, value),
+						 errhint("A project ID has 1 to %d letters, digits, \"-\" or \"_\" (usually 32 hexadecimal digits).",
+								 MAX_PROJECT_ID_LEN)));
+			break;
 		case OK_IDENT:
 			if (value[0] == '\0' ||
 				strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != strlen(value))
@@ -337,7 +717,12 @@ validate_value(const RdsOptionDef *def, const char *value)
 	}
 }
 
-/* Which authentication method a set of user mapping options names. */
+/*
+ * Which authentication method a set of user mapping options names:
+ * RDS_AUTH_NONE for none at all (pg_dump writes mappings without options,
+ * so they must be accepted; a scan through one fails), else exactly one,
+ * complete.  Throws on two methods or half of one.
+ */
 static RdsAuthMethod
 auth_method_of(bool token, bool user, bool password, bool domain,
 			   bool ak, bool sk, bool st)
@@ -346,10 +731,12 @@ auth_method_of(bool token, bool user, bool password, bool domain,
 		((user || password || domain) ? 1 : 0) +
 		((ak || sk || st) ? 1 : 0);
 
-	if (methods != 1)
+	if (methods == 0)
+		return RDS_AUTH_NONE;
+	if (methods > 1)
 		ereport(ERROR,
-				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
-				 errmsg("a user mapping for rds_task_fdw must name exactly one way to authenticate"),
+				(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+				 errmsg("a user mapping for rds_task_fdw must name at most one way to authenticate"),
 				 errhint("Give auth_token; or user_name, password and domain_name; or access_key and secret_key (and security_token for temporary keys).")));
 	if (token)
 		return RDS_AUTH_TOKEN;
@@ -408,12 +795,46 @@ rds_task_fdw_validator(PG_FUNCTION_ARGS)
 					 errhint("Valid options in this context are: %s.", valid_option_list(bit))));
 		}
 
-		if (def->superuser_only && !superuser())
+		if (has_control_chars(defGetString(d)))
 			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("only a superuser may set option \"%s\"", def->name)));
+					(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+					 errmsg("invalid value for option \"%s\": control characters are not allowed",
+							def->name),
+					 errhint("Remove line breaks, tabs and other control characters from the value.")));
 
 		validate_value(def, defGetString(d));
+
+		/*
+		 * A non-superuser may keep, but not choose, the value of a
+		 * superuser-only option, or an endpoint or auth_url outside the
+		 * allowed hosts (a server a superuser made and handed over): the
+		 * value must be one a server they own already has.  Requests are
+		 * checked again when they are made (rds_check_connection_allowed).
+		 */
+		if (!superuser() && (def->superuser_only || def->kind == OK_URL))
+		{
+			const char *value = defGetString(d);
+			const char *why = def->superuser_only ? NULL :
+				url_denied_reason(value);
+
+			if ((def->superuser_only || why != NULL) &&
+				!owned_server_has_value(fcinfo->flinfo->fn_oid,
+										def->name, value))
+			{
+				if (def->superuser_only)
+					ereport(ERROR,
+							(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+							 errmsg("only a superuser may set option \"%s\"", def->name),
+							 errdetail("A non-superuser may only keep the value a superuser set.")));
+				ereport(ERROR,
+						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						 errmsg("only a superuser may set option \"%s\" to \"%s\"",
+								def->name, value),
+						 errdetail("%s.", why),
+						 errhint("A non-superuser may name only https:// URLs on port 443 whose host matches rds_task_fdw.allowed_hosts (now \"%s\").",
+								 rds_allowed_hosts ? rds_allowed_hosts : "")));
+			}
+		}
 
 		if (strcmp(def->name, "endpoint") == 0)
 			seen_endpoint = true;
@@ -463,6 +884,14 @@ apply_options(RdsOptions *opts, List *options)
 		DefElem    *d = (DefElem *) lfirst(lc);
 		const char *n = d->defname;
 
+		/* stored before 1.2 refused them: never let one reach a request */
+		if (has_control_chars(defGetString(d)))
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+					 errmsg("invalid value for option \"%s\": control characters are not allowed",
+							n),
+					 errhint("Set the option again without them.")));
+
 		if (strcmp(n, "endpoint") == 0)
 			opts->endpoint = pstrdup(defGetString(d));
 		else if (strcmp(n, "project_id") == 0)
@@ -473,6 +902,8 @@ apply_options(RdsOptions *opts, List *options)
 			opts->auth_url = pstrdup(defGetString(d));
 		else if (strcmp(n, "ca_file") == 0)
 			opts->ca_file = pstrdup(defGetString(d));
+		else if (strcmp(n, "proxy") == 0)
+			opts->proxy = pstrdup(defGetString(d));
 		else if (strcmp(n, "connect_timeout") == 0)
 			opts->connect_timeout = int_value(d);
 		else if (strcmp(n, "request_timeout") == 0)
@@ -595,6 +1026,7 @@ rds_get_server_options(Oid serverid, Oid userid)
 
 	opts->serverid = serverid;
 	opts->umid = um->umid;
+	opts->userid = userid;
 	apply_options(opts, server->options);
 	apply_options(opts, um->options);
 	fill_defaults(opts);
@@ -613,6 +1045,57 @@ rds_get_options(Oid foreigntableid, Oid userid)
 
 	apply_options(opts, table->options);
 	return opts;
+}
+
+/*
+ * rds_check_connection_allowed
+ *		Throws unless requests may be made with opts: the user mapping must
+ *		name a way to authenticate, and when the mapping's user is not a
+ *		superuser, the endpoint (and, for password authentication, the IAM
+ *		URL, also the one derived from the endpoint) must pass the rule for
+ *		non-superusers, whoever set them.  This closes the routes around the
+ *		validator: a server made by a superuser and handed over, settings
+ *		changed since, options stored by an older version.  Called each time
+ *		a connection is handed out.
+ */
+void
+rds_check_connection_allowed(const RdsOptions *opts)
+{
+	if (opts->auth_method == RDS_AUTH_NONE)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+				 errmsg("the user mapping for user \"%s\" on server \"%s\" names no way to authenticate",
+						GetUserNameFromId(opts->userid, true) ?
+						GetUserNameFromId(opts->userid, true) : "?",
+						GetForeignServer(opts->serverid)->servername),
+				 errhint("Set auth_token; or user_name, password and domain_name; or access_key and secret_key (and security_token for temporary keys) with ALTER USER MAPPING ... OPTIONS (ADD ...).")));
+
+	if (!superuser_arg(opts->userid))
+	{
+		const char *what[2] = {"endpoint", "auth_url"};
+		const char *url[2] = {opts->endpoint,
+		opts->auth_method == RDS_AUTH_PASSWORD ? opts->auth_url : NULL};
+		int			i;
+
+		for (i = 0; i < 2; i++)
+		{
+			const char *why = url[i] ? url_denied_reason(url[i]) : NULL;
+
+			/* the URL is not in the message: the detail says what is wrong */
+
+			if (why != NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						 errmsg("the %s of server \"%s\" may not be used by non-superuser \"%s\"",
+								what[i],
+								GetForeignServer(opts->serverid)->servername,
+								GetUserNameFromId(opts->userid, true) ?
+								GetUserNameFromId(opts->userid, true) : "?"),
+						 errdetail("%s.", why),
+						 errhint("A non-superuser's requests may go only to https:// URLs on port 443 whose host matches rds_task_fdw.allowed_hosts (now \"%s\"); a superuser can change that setting.",
+								 rds_allowed_hosts ? rds_allowed_hosts : "")));
+		}
+	}
 }
 
 /*

@@ -50,9 +50,11 @@ typedef struct RdsResponse
 	char	   *subject_token;	/* X-Subject-Token, if asked for */
 	char		retry_after[64];
 	char		request_id[128];	/* X-Request-Id */
+	char		content_type[64];	/* Content-Type, token characters only */
 } RdsResponse;
 
 extern RdsTransport *rds_transport_create(const char *ca_file,
+										  const char *proxy,
 										  int connect_timeout,
 										  int request_timeout,
 										  MemoryContext cxt);

@@ -25,7 +25,7 @@
 #include "nodes/pathnodes.h"
 #include "nodes/pg_list.h"
 
-#define RDS_TASK_FDW_VERSION "1.1.0"
+#define RDS_TASK_FDW_VERSION "1.2.0"
 
 /* The API's upper bound for the limit parameter. */
 #define RDS_MAX_PAGE_SIZE 50
@@ -54,6 +54,7 @@ typedef struct RdsOptions
 {
 	Oid			serverid;
 	Oid			umid;			/* user mapping OID (cache key for connections) */
+	Oid			userid;			/* the user whose mapping this is */
 
 	/* server */
 	char	   *endpoint;		/* scheme://host[:port][/prefix], no trailing '/' */
@@ -61,6 +62,7 @@ typedef struct RdsOptions
 	char	   *region;
 	char	   *auth_url;		/* IAM base, e.g. https://iam.eu-de.../v3, no trailing '/' */
 	char	   *ca_file;
+	char	   *proxy;			/* proxy URL, NULL = none (never the environment's) */
 	int			connect_timeout;	/* seconds */
 	int			request_timeout;	/* seconds */
 	int			max_retries;
@@ -167,6 +169,7 @@ extern void rds_store_action(RdsColumn *columns, int ncolumns,
 extern RdsOptions *rds_get_options(Oid foreigntableid, Oid userid);
 extern RdsOptions *rds_get_server_options(Oid serverid, Oid userid);
 extern const char *rds_column_field_name(Oid foreigntableid, AttrNumber attnum);
+extern void rds_check_connection_allowed(const RdsOptions *opts);
 
 /* ---- connection.c, client.c, http.c: the API client seen from a scan ---- */
 typedef struct RdsConn RdsConn;		/* opaque, per backend and user mapping */

@@ -1,5 +1,5 @@
 -- ===================================================================
--- upgrade: 1.0 to 1.1 with ALTER EXTENSION ... UPDATE
+-- upgrade: 1.0 to 1.2 (through 1.1) with ALTER EXTENSION ... UPDATE
 -- ===================================================================
 DROP EXTENSION rds_task_fdw CASCADE;
 CREATE EXTENSION rds_task_fdw VERSION '1.0';
@@ -16,7 +16,13 @@ SELECT pg_describe_object(classid, objid, 0) AS member
    AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'rds_task_fdw')
  ORDER BY 1;
 SELECT srvname, srvoptions FROM pg_foreign_server WHERE srvname = 'up';
--- a fresh install is 1.1 directly (1.0 script plus the update)
+-- 1.1 to 1.2: the signer takes the keys from the caller's user mapping
+DROP EXTENSION rds_task_fdw CASCADE;
+CREATE EXTENSION rds_task_fdw VERSION '1.1';
+SELECT oid::regprocedure AS signer FROM pg_proc WHERE proname = 'rds_task_fdw_sign';
+ALTER EXTENSION rds_task_fdw UPDATE TO '1.2';
+SELECT oid::regprocedure AS signer, proacl FROM pg_proc WHERE proname = 'rds_task_fdw_sign';
+-- a fresh install is 1.2 directly (1.0 script plus the updates)
 DROP EXTENSION rds_task_fdw CASCADE;
 CREATE EXTENSION rds_task_fdw;
 SELECT extversion FROM pg_extension WHERE extname = 'rds_task_fdw';

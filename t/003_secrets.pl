@@ -16,9 +16,12 @@
 # (GET /_sim/tokens) and each AK/SK signature it received (GET
 # /_sim/signatures); long values also by their first 20 characters.
 #
-# Also: a non-superuser (here the server's owner) sees no options of another
-# user's mapping in pg_user_mappings, cannot read pg_user_mapping, cannot set
-# ca_file and cannot call rds_task_fdw_sign.
+# Also: a non-superuser (here the owner of servers a superuser made and handed
+# over) sees no options of another user's mapping in pg_user_mappings, cannot
+# read pg_user_mapping, cannot set ca_file or proxy, cannot call
+# rds_task_fdw_sign, cannot make requests go anywhere but https on a host:port
+# in rds_task_fdw.allowed_hosts (by CREATE/ALTER SERVER, auth_url, table
+# options, IMPORT, or a lab server handed over) and cannot inject a header.
 use strict;
 use warnings;
 
@@ -56,7 +59,7 @@ my $sim = RdsTest::Sim->start(
 	'--user', "alice:$secret{password}:OTC-DOMAIN-1",
 	'--aksk', "$AK:$secret{secret_key}",
 	'--aksk', "$AKT:$secret{temp_secret_key}:$secret{security_token}",
-	'--aksk-lockout', '0');
+	'--aksk-lockout', '0', '--https');
 
 my $node = new_node(
 	'secrets', q{
@@ -200,41 +203,114 @@ for my $srv (qw(tok pw ak akt))
 # ===================================================================
 # a non-superuser: the server's owner, with a mapping of its own
 # ===================================================================
+# A superuser makes bob's server (https with the test CA, a host:port the
+# superuser allows) and hands it over; a lab server on plain http too.
 my $url = $sim->url;
+my $https = $sim->https_url;
+my $ca = $sim->ca_file;
+my $hostport = 'localhost:' . $sim->https_port;
+$node->append_conf('postgresql.conf', "rds_task_fdw.allowed_hosts = '$hostport'");
+$node->reload;
 $node->safe_psql(
 	'postgres', qq{
 CREATE ROLE bob LOGIN;
 CREATE ROLE carol LOGIN;
 GRANT USAGE ON FOREIGN DATA WRAPPER rds_task_fdw TO bob;
 GRANT CREATE ON SCHEMA public TO bob;
-SET ROLE bob;
 CREATE SERVER bobsrv FOREIGN DATA WRAPPER rds_task_fdw
+  OPTIONS (endpoint '$https', project_id '$RdsTest::PROJECT', ca_file '$ca');
+ALTER SERVER bobsrv OWNER TO bob;
+CREATE SERVER labsrv FOREIGN DATA WRAPPER rds_task_fdw
   OPTIONS (endpoint '$url', project_id '$RdsTest::PROJECT', max_retries '0');
+ALTER SERVER labsrv OWNER TO bob;
+CREATE SCHEMA bobs AUTHORIZATION bob;
+SET ROLE bob;
+ALTER SERVER bobsrv OPTIONS (ADD max_retries '0');
 CREATE USER MAPPING FOR bob SERVER bobsrv OPTIONS (auth_token '$secret{static_token}');
+CREATE USER MAPPING FOR bob SERVER labsrv OPTIONS (auth_token '$secret{static_token}');
 CREATE FOREIGN TABLE bob_tasks (id text, status text) SERVER bobsrv;
 RESET ROLE;
 CREATE USER MAPPING FOR carol SERVER bobsrv
   OPTIONS ($pwopts, password '$secret{password}');
 });
+# a placeholder bob sets before the library is loaded is not taken over
 my $bob = RdsTest::Session->new($node, 'postgres', 'bob');
+my ($out, $err) = run($bob, "SET rds_task_fdw.allowed_hosts = 'rds.example.com'");
+($out, $err) = run($bob,
+	"CREATE SERVER x FOREIGN DATA WRAPPER rds_task_fdw OPTIONS (endpoint 'https://rds.example.com', project_id 'p1')");
+like($err, qr/only a superuser may set option "endpoint" to/,
+	'refused: allowed_hosts set by bob before the library was loaded');
 run($bob, 'SET client_min_messages = debug5');
-my ($out, $err) = run($bob,
+($out, $err) = run($bob,
 	"SELECT count(*), bool_and(umoptions IS NULL) FROM pg_user_mappings WHERE usename = 'carol'");
 is($out, '1|t', "the server's owner sees carol's mapping, but not its options");
 ($out) = run($bob,
-	"SELECT umoptions IS NOT NULL FROM pg_user_mappings WHERE usename = 'bob'");
+	"SELECT umoptions IS NOT NULL FROM pg_user_mappings WHERE usename = 'bob' AND srvname = 'bobsrv'");
 is($out, 't', 'bob sees the options of his own mapping');
 ($out, $err) = run($bob, 'SELECT umoptions FROM pg_user_mapping');
 like($err, qr/permission denied for table pg_user_mapping/, 'pg_user_mapping is not readable');
-($out, $err) = run($bob, "ALTER SERVER bobsrv OPTIONS (ADD ca_file '/etc/ssl/certs/ca-certificates.crt')");
+($out, $err) = run($bob, "ALTER SERVER bobsrv OPTIONS (SET ca_file '/etc/ssl/certs/ca-certificates.crt')");
 like($err, qr/only a superuser may set option "ca_file"/, 'bob cannot set ca_file on his server');
 ($out, $err) = run($bob,
-	"CREATE SERVER bobsrv2 FOREIGN DATA WRAPPER rds_task_fdw OPTIONS (endpoint '$url', "
+	"CREATE SERVER bobsrv2 FOREIGN DATA WRAPPER rds_task_fdw OPTIONS (endpoint '$https', "
 	  . "project_id '$RdsTest::PROJECT', ca_file '/etc/ssl/certs/ca-certificates.crt')");
 like($err, qr/only a superuser may set option "ca_file"/, 'bob cannot create a server with ca_file');
 ($out, $err) = run($bob,
-	"SELECT rds_task_fdw_sign('GET', 'https://h/p', ARRAY['X-Sdk-Date: 20260101T000000Z'], 'a', 'b')");
+	"SELECT rds_task_fdw_sign('bobsrv', 'GET', 'https://h/p', ARRAY['X-Sdk-Date: 20260101T000000Z'])");
 like($err, qr/permission denied for function rds_task_fdw_sign/, 'bob cannot call the signer');
+
+# every route to an endpoint or auth_url of bob's choosing (values no server
+# of bob's has: he may keep or copy those, and requests check them again)
+my $sim_port = $sim->port;
+my %routes = (
+	'CREATE SERVER, http to the simulator' =>
+	  "CREATE SERVER x1 FOREIGN DATA WRAPPER rds_task_fdw OPTIONS (endpoint '$url/v9', project_id 'p1')",
+	'CREATE SERVER, http loopback, other port and path' =>
+	  "CREATE SERVER x2 FOREIGN DATA WRAPPER rds_task_fdw OPTIONS (endpoint 'http://127.0.0.1:5432/x', project_id 'p1')",
+	'CREATE SERVER, https by IP address' =>
+	  "CREATE SERVER x3 FOREIGN DATA WRAPPER rds_task_fdw OPTIONS (endpoint 'https://127.0.0.1:"
+	  . $sim->https_port . "', project_id 'p1')",
+	'CREATE SERVER, allowed host, other port' =>
+	  "CREATE SERVER x4 FOREIGN DATA WRAPPER rds_task_fdw OPTIONS (endpoint 'https://localhost:1', project_id 'p1')",
+	'CREATE SERVER, other host' =>
+	  "CREATE SERVER x5 FOREIGN DATA WRAPPER rds_task_fdw OPTIONS (endpoint 'https://rds.example.com', project_id 'p1')",
+	'CREATE SERVER, auth_url http' =>
+	  "CREATE SERVER x6 FOREIGN DATA WRAPPER rds_task_fdw OPTIONS (endpoint '$https', project_id 'p1', auth_url '$url/v3')",
+	'ALTER SERVER, endpoint' => "ALTER SERVER bobsrv OPTIONS (SET endpoint '$url/v9')",
+	'ALTER SERVER, auth_url' => "ALTER SERVER bobsrv OPTIONS (ADD auth_url 'https://localhost:$sim_port/v3')",
+	'ALTER SERVER, keeps ca_file, new endpoint' =>
+	  "ALTER SERVER bobsrv OPTIONS (SET endpoint 'https://127.0.0.1:" . $sim->https_port . "')",);
+for my $route (sort keys %routes)
+{
+	($out, $err) = run($bob, $routes{$route});
+	like($err, qr/only a superuser may set option "(endpoint|auth_url)" to/, "refused: $route");
+}
+($out, $err) = run($bob, "CREATE FOREIGN TABLE x (id text) SERVER bobsrv OPTIONS (endpoint '$url')");
+like($err, qr/invalid option "endpoint" for a foreign table/, 'refused: endpoint as a table option');
+($out, $err) = run($bob, "ALTER SERVER bobsrv OPTIONS (ADD proxy 'http://127.0.0.1:$sim_port')");
+like($err, qr/only a superuser may set option "proxy"/, 'refused: proxy');
+($out, $err) = run($bob,
+	"ALTER USER MAPPING FOR bob SERVER bobsrv OPTIONS (SET auth_token E'tok\\r\\nX-Injected: yes')");
+like($err, qr/invalid value for option "auth_token": control characters are not allowed/,
+	'refused: a header injected through auth_token');
+unlike($err, qr/X-Injected/, 'the refused value is not repeated');
+
+# the lab server a superuser handed over: bob may keep its endpoint, but
+# requests through bob's mapping are refused, by table and by IMPORT, and
+# none reaches the simulator
+($out, $err) = run($bob, "ALTER SERVER labsrv OPTIONS (SET max_retries '1')");
+unlike($err, qr/ERROR/, 'bob may alter other options of the lab server');
+$sim->clear_log;
+run($bob, 'CREATE FOREIGN TABLE lab_tasks (id text) SERVER labsrv');
+($out, $err) = run($bob, 'SELECT count(id) FROM lab_tasks');
+like($err, qr/the endpoint of server "labsrv" may not be used by non-superuser "bob"/,
+	'refused: a scan through the handed-over lab server');
+run($bob, 'IMPORT FOREIGN SCHEMA otc FROM SERVER labsrv INTO bobs');
+($out, $err) = run($bob, 'SELECT count(id) FROM bobs.rds_tasks');
+like($err, qr/the endpoint of server "labsrv" may not be used by non-superuser "bob"/,
+	'refused: a scan of an imported table');
+is(scalar(@{ $sim->log }), 0, 'no request reached the simulator');
+
 ($out, $err) = run($bob, 'SELECT count(id) FROM bob_tasks');
 is($out, $N, "bob scans through his mapping");
 $sim->faults({ kind => 'status', status => 401, times => -1 });

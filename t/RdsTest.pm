@@ -94,13 +94,24 @@ use Time::Local qw(timegm);
 my @running;
 
 # RdsTest::Sim->start(ARGS...): a simulator with rds_sim.py options ARGS,
-# listening on a free port; dies if it does not come up within 15 s.
+# listening on a free port; dies if it does not come up within 15 s.  With
+# '--https' among ARGS it also listens for HTTPS with a throwaway CA
+# (test/gen_ca.sh): https_url (host name localhost) and ca_file.
 sub start
 {
 	my ($class, @args) = @_;
 	my $dir = PostgreSQL::Test::Utils::tempdir('rds_sim');
 	my $ready = "$dir/ready.json";
 	my $self = bless { dir => $dir, log_file => "$dir/requests.jsonl" }, $class;
+	if (grep { $_ eq '--https' } @args)
+	{
+		@args = grep { $_ ne '--https' } @args;
+		system('sh', "$RdsTest::ROOT/test/gen_ca.sh", "$dir/ca") == 0
+		  or die "test/gen_ca.sh failed";
+		$self->{ca_file} = Cwd::abs_path("$dir/ca/ca.crt");
+		push @args, '--https-port', '0', '--tls-cert', "$dir/ca/server.crt",
+		  '--tls-key', "$dir/ca/server.key";
+	}
 	$self->{harness} = IPC::Run::start(
 		[
 			'python3', "$RdsTest::ROOT/test/rds_sim.py",
@@ -118,12 +129,17 @@ sub start
 	my $info = decode_json(slurp_file($ready));
 	$self->{port} = $info->{http};
 	$self->{url} = "http://127.0.0.1:$info->{http}";
+	$self->{https_url} = "https://localhost:$info->{https}" if $info->{https};
+	$self->{https_port} = $info->{https};
 	$self->{http} = HTTP::Tiny->new(timeout => 30, keep_alive => 0);
 	push @running, $self;
 	return $self;
 }
 
 sub url { return $_[0]->{url} }
+sub https_url { return $_[0]->{https_url} }
+sub https_port { return $_[0]->{https_port} }
+sub ca_file { return $_[0]->{ca_file} }
 sub port { return $_[0]->{port} }
 
 # ctl(METHOD, PATH, DOC): a control API call (PATH below /_sim/); dies
