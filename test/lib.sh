@@ -4,7 +4,14 @@
 # debian_major PACKAGE: the major version Debian's unversioned PACKAGE
 # stands for ("postgresql" -> 15 and "clang" -> 14 on Debian 12)
 debian_major() {
-  apt-cache depends "$1" 2>/dev/null | sed -nE "s/^ *Depends: $1-([0-9]+)\$/\\1/p" | head -n 1
+  local v
+  v=$(apt-cache depends "$1" 2>/dev/null | sed -nE "s/^ *Depends: $1-([0-9]+)\$/\\1/p" | head -n 1)
+  if [ -z "$v" ] && [ "$(id -u)" -eq 0 ]; then
+    # a new machine or root filesystem may have no package lists yet
+    apt-get update -qq >/dev/null 2>&1
+    v=$(apt-cache depends "$1" 2>/dev/null | sed -nE "s/^ *Depends: $1-([0-9]+)\$/\\1/p" | head -n 1)
+  fi
+  echo "$v"
 }
 
 # pg_version: the PostgreSQL major version the scripts build and test for:
