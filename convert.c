@@ -215,10 +215,57 @@ conversion_error_callback(void *arg)
 				   ctx->column->attname, ctx->column->field, ctx->relname);
 }
 
+/* Skip n digits; NULL unless there are exactly that many. */
+static const char *
+skip_n_digits(const char *s, int n)
+{
+	while (n-- > 0)
+	{
+		if (*s < '0' || *s > '9')
+			return NULL;
+		s++;
+	}
+	return s;
+}
+
 /*
- * Convert one field value into a column's type.  Timestamps of the API carry
- * an offset; timestamp and date columns get the instant in UTC, the API's
- * own zone, whatever the session's TimeZone.
+ * A timestamp of the API as an instant: the API means UTC, so an ISO 8601
+ * date or date-time without an offset ("2020-07-15T07:46:10") gets "+00"
+ * (a date alone gets midnight), and timestamptz_in does not read it in the
+ * session's TimeZone.  Anything else is returned as it is, for the input
+ * function to take or refuse.
+ */
+static const char *
+utc_timestamp_text(const char *s)
+{
+	const char *p = s;
+
+	if ((p = skip_n_digits(p, 4)) == NULL || *p++ != '-' ||
+		(p = skip_n_digits(p, 2)) == NULL || *p++ != '-' ||
+		(p = skip_n_digits(p, 2)) == NULL)
+		return s;
+	if (*p == '\0')
+		return psprintf("%s 00:00:00+00", s);
+	if ((*p != 'T' && *p != ' ') ||
+		(p = skip_n_digits(p + 1, 2)) == NULL || *p++ != ':' ||
+		(p = skip_n_digits(p, 2)) == NULL)
+		return s;
+	if (*p == ':' && (p = skip_n_digits(p + 1, 2)) == NULL)
+		return s;
+	if (*p == '.')
+	{
+		p++;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	return (*p == '\0') ? psprintf("%s+00", s) : s;
+}
+
+/*
+ * Convert one field value into a column's type.  Timestamps of the API are
+ * instants in UTC (with an offset, or read as UTC without one); timestamp
+ * and date columns get that instant's UTC wall-clock time, whatever the
+ * session's TimeZone.
  */
 static Datum
 convert_value(RdsColumn *col, const char *relname, RdsPage *page,
@@ -240,6 +287,10 @@ convert_value(RdsColumn *col, const char *relname, RdsPage *page,
 
 	/* The API speaks UTF-8; this also rejects invalid byte sequences. */
 	converted = pg_any_to_server(value, strlen(value), PG_UTF8);
+
+	if (col->typid == TIMESTAMPTZOID || col->typid == TIMESTAMPOID ||
+		col->typid == DATEOID)
+		converted = unconstify(char *, utc_timestamp_text(converted));
 
 	if (col->typid == TIMESTAMPOID || col->typid == DATEOID)
 	{
@@ -294,9 +345,9 @@ rds_store_task(RdsColumn *columns, int ncolumns, const char *relname,
 				slot->tts_values[c] = col->constval;
 				break;
 			case COL_RAW:
-				slot->tts_values[c] = InputFunctionCall(&col->input,
-														rds_page_task_json(page, i),
-														col->ioparam, col->typmod);
+				/* converted to the database encoding like every field */
+				slot->tts_values[c] = convert_value(col, relname, page, i,
+													rds_page_task_json(page, i));
 				slot->tts_isnull[c] = false;
 				break;
 			case COL_FIELD:

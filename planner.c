@@ -353,7 +353,7 @@ rdsGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	List	   *candidates = NIL;
 	List	   *done_outers = NIL;
 	ListCell   *lc;
-	int			attno;
+	AttrNumber	attno;			/* ec_member_matches_field reads an AttrNumber */
 
 	request_costs(fpinfo->opts, fpinfo->fetched_rows, fpinfo->streams,
 				  &startup_cost, &total_cost);

@@ -202,7 +202,9 @@ SELECT region, count(*) FROM regional GROUP BY 1;
 -- ===================================================================
 SELECT (SELECT array_agg(name ORDER BY name) FROM rds_task_actions) =
        (SELECT array_agg(DISTINCT name ORDER BY name) FROM sim_tasks) AS same_actions;
-SELECT count(*) > 3 AS several FROM rds_task_actions;
+SELECT count(*) AS actions, count(DISTINCT name) AS distinct_names,
+       count(*) = (SELECT count(DISTINCT name) FROM sim_tasks) AS one_row_per_name
+  FROM rds_task_actions;
 
 -- ===================================================================
 -- rescans: the inner side of a nested loop restarts from offset 0

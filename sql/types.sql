@@ -83,6 +83,15 @@ SELECT DISTINCT instance_name COLLATE "C" AS instance_name FROM typed
 SELECT (SELECT array_agg(instance_name ORDER BY id) FROM typed) =
        (SELECT array_agg(instance_name ORDER BY id) FROM sim_tasks) AS names_as_sent;
 
+-- a timestamp without an offset is UTC, as the API means, whatever the
+-- session's TimeZone (a date alone is its UTC midnight)
+SET TimeZone = 'America/New_York';
+\! test/simctl fault '{"kind": "wrong_types", "variant": "fields_numbers", "fields": {"create_time": "2020-07-15T07:46:10", "end_time": "2020-07-15"}}'
+SELECT create_time, create_ts, create_date, end_time FROM typed LIMIT 1;
+\! test/simctl fault '{"kind": "wrong_types", "variant": "fields_numbers", "fields": {"create_time": "2020-07-15 07:46:10.25", "end_time": "2020-07-15T07:46:10Z"}}'
+SELECT create_time, create_ts, create_date, end_time FROM typed LIMIT 1;
+RESET TimeZone;
+
 -- a value the column type does not accept is an error that names column and task
 CREATE FOREIGN TABLE typed_bad (id text, status integer) SERVER typ;
 SELECT * FROM typed_bad;
@@ -90,6 +99,34 @@ CREATE FOREIGN TABLE typed_bad2 (id text, instance_status varchar(3)) SERVER typ
 SELECT * FROM typed_bad2;
 -- and the session goes on
 SELECT count(id) FROM typed;
+
+-- ===================================================================
+-- a LATIN1 database: every column, raw included, in the database encoding
+-- ===================================================================
+SELECT instance_id AS latin1_instance FROM sim_tasks WHERE instance_name = 'rds-münchen-01' LIMIT 1 \gset
+SELECT instance_id AS chinese_instance FROM sim_tasks WHERE instance_name = '数据库-生产-01' LIMIT 1 \gset
+\set regress_db :DBNAME
+CREATE DATABASE rds_latin1 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0;
+\c rds_latin1
+SET client_encoding = 'UTF8';
+SET client_min_messages = warning;
+CREATE EXTENSION rds_task_fdw;
+RESET client_min_messages;
+CREATE SERVER typ FOREIGN DATA WRAPPER rds_task_fdw
+  OPTIONS (endpoint :'sim_http', project_id '0123456789abcdef0123456789abcdef', max_retries '0');
+CREATE USER MAPPING FOR CURRENT_USER SERVER typ OPTIONS (auth_token 'test-token-0001');
+CREATE FOREIGN TABLE lat (id text, instance_id text, instance_name text, raw json,
+                          rawb jsonb OPTIONS (column_name 'raw'))
+  SERVER typ;
+SELECT DISTINCT instance_name, raw->>'instance_name' AS raw_name, rawb->>'instance_name' AS rawb_name,
+       convert_to(raw->>'instance_name', 'LATIN1') AS latin1_bytes
+  FROM lat WHERE instance_id = :'latin1_instance';
+-- what LATIN1 cannot hold is a clean error naming the column and task
+SELECT count(raw) FROM lat WHERE instance_id = :'chinese_instance';
+SELECT count(instance_name) FROM lat WHERE instance_id = :'chinese_instance';
+\c :regress_db
+DROP DATABASE rds_latin1;
+SET search_path = typ, public;
 
 DROP SCHEMA typ CASCADE;
 DROP SERVER typ CASCADE;

@@ -238,7 +238,8 @@ $sim->clear_faults;
 $sim->faults({ kind => 'malformed', times => -1, params => $last });
 ($out, $err) = scan('r_tasks');
 is($out, '', 'last page malformed: no result');
-like($err, qr/ERROR: /, 'last page malformed: an error');
+like($err, qr/ERROR:  HV00K: invalid JSON in the response to GET \/v3\/\w+\/tasklist: /,
+	'last page malformed: an error naming the request');
 is(statuses(1, %$last), '200', 'last page malformed: not retried');
 $sim->clear_faults;
 
