@@ -6,6 +6,7 @@
 MODULE_big = rds_task_fdw
 OBJS = \
 	$(WIN32RES) \
+	analyze.o \
 	auth.o \
 	cache.o \
 	client.o \
@@ -35,7 +36,7 @@ PG_CFLAGS += -Werror
 endif
 
 REGRESS_OPTS = --load-extension=rds_task_fdw
-REGRESS = options import scan types auth errors pushdown partition upgrade
+REGRESS = options import scan types auth errors pushdown partition analyze upgrade
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)

@@ -47,6 +47,7 @@ typedef enum RdsOptionKind
 	OK_PROJECT,					/* project_id: a path segment */
 	OK_IDENT,					/* region: letters, digits, "-", "_", "." */
 	OK_INT,						/* integer in [min, max] */
+	OK_BOOL,					/* true | false (and what parse_bool takes) */
 	OK_PATH,					/* absolute file path */
 	OK_RESOURCE,				/* tasks | actions */
 	OK_TEXT						/* any non-empty string */
@@ -76,6 +77,8 @@ static const RdsOptionDef rds_option_defs[] = {
 	{"parallel_requests", OPT_SERVER | OPT_TABLE, OK_INT, 1, 32},
 	{"page_size", OPT_SERVER | OPT_TABLE, OK_INT, 1, RDS_MAX_PAGE_SIZE},
 	{"cache_ttl", OPT_SERVER | OPT_TABLE, OK_INT, 0, 86400},
+	{"use_remote_estimate", OPT_SERVER | OPT_TABLE, OK_BOOL},
+	{"analyze_sample_pages", OPT_SERVER | OPT_TABLE, OK_INT, 1, 1000},
 	{"resource", OPT_TABLE, OK_RESOURCE},
 	{"auth_token", OPT_MAPPING, OK_TEXT, 0, 0, true},
 	{"user_name", OPT_MAPPING, OK_TEXT},
@@ -95,6 +98,7 @@ static const RdsOptionDef rds_option_defs[] = {
 #define DEFAULT_PARALLEL_REQUESTS	4
 #define DEFAULT_PAGE_SIZE			RDS_MAX_PAGE_SIZE
 #define DEFAULT_CACHE_TTL			0
+#define DEFAULT_ANALYZE_SAMPLE_PAGES	20
 
 /*
  * The longest project_id accepted.  Real ones are 32 hex digits (SPEC.md's
@@ -694,6 +698,17 @@ validate_value(const RdsOptionDef *def, const char *value)
 							 errhint("Valid values are integers from %d to %d.", def->min, def->max)));
 				break;
 			}
+		case OK_BOOL:
+			{
+				bool		b;
+
+				if (!parse_bool(value, &b))
+					ereport(ERROR,
+							(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+							 errmsg("invalid value for option \"%s\": \"%s\"", def->name, value),
+							 errhint("Valid values are true and false.")));
+				break;
+			}
 		case OK_PATH:
 			if (!is_absolute_path(value))
 				ereport(ERROR,
@@ -916,6 +931,10 @@ apply_options(RdsOptions *opts, List *options)
 			opts->page_size = int_value(d);
 		else if (strcmp(n, "cache_ttl") == 0)
 			opts->cache_ttl = int_value(d);
+		else if (strcmp(n, "use_remote_estimate") == 0)
+			opts->use_remote_estimate = defGetBoolean(d);
+		else if (strcmp(n, "analyze_sample_pages") == 0)
+			opts->analyze_sample_pages = int_value(d);
 		else if (strcmp(n, "resource") == 0)
 			opts->resource = strcmp(defGetString(d), "actions") == 0 ?
 				RDS_RESOURCE_ACTIONS : RDS_RESOURCE_TASKS;
@@ -1009,6 +1028,7 @@ new_options(void)
 	opts->parallel_requests = DEFAULT_PARALLEL_REQUESTS;
 	opts->page_size = DEFAULT_PAGE_SIZE;
 	opts->cache_ttl = DEFAULT_CACHE_TTL;
+	opts->analyze_sample_pages = DEFAULT_ANALYZE_SAMPLE_PAGES;
 	opts->resource = RDS_RESOURCE_TASKS;
 	return opts;
 }

@@ -2,7 +2,8 @@
  *
  * planner.c
  *		  Planning and costing of rds_task_fdw scans: the size of the task
- *		  list (one remembered limit=1 request), base and parameterized
+ *		  list (ANALYZE's figures or a default; a remembered limit=1 request
+ *		  only with use_remote_estimate), base and parameterized
  *		  paths, the upper paths that push LIMIT/OFFSET and count(*), and
  *		  GetForeignPlan, which hands the executor its fdw_private and
  *		  fdw_exprs.
@@ -71,6 +72,7 @@ typedef struct RdsRelInfo
 	double		total_tasks;	/* estimated size of the whole list */
 	double		streams;		/* estimated request streams */
 	double		fetched_rows;	/* estimated rows the requests return */
+	List	   *remote_rinfos;	/* RestrictInfo * of remote_conds */
 	RdsScanMode upper;			/* for an upper relation: what it does */
 	RelOptInfo *baserel;		/* for an upper relation: the foreign table */
 } RdsRelInfo;
@@ -98,11 +100,12 @@ static HTAB *estimate_cache = NULL;
 
 
 /*
- * The size of the whole task list, from a limit=1 request whose total_count
- * is remembered by the backend for ESTIMATE_TTL_SECS.
+ * The size of the whole task list, asked of the API (use_remote_estimate):
+ * a limit=1 request whose total_count the backend remembers for
+ * ESTIMATE_TTL_SECS.  Throws if the request fails.
  */
 static double
-estimate_total_tasks(RdsOptions *opts)
+remote_total_tasks(RdsOptions *opts)
 {
 	RdsEstimate *entry;
 	bool		found;
@@ -282,6 +285,7 @@ rdsGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 
 			*c = cond;
 			fpinfo->remote_conds = lappend(fpinfo->remote_conds, c);
+			fpinfo->remote_rinfos = lappend(fpinfo->remote_rinfos, rinfo);
 			fpinfo->streams *= cond_streams(c);
 			if (cond.kind == RDS_COND_ANY)
 				fpinfo->has_fanout = true;
@@ -299,11 +303,32 @@ rdsGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	}
 	fpinfo->streams = Min(fpinfo->streams, RDS_MAX_STREAMS);
 
-	fpinfo->total_tasks = estimate_total_tasks(fpinfo->opts);
+	/*
+	 * The list's size.  Planning sends no request unless use_remote_estimate
+	 * asks for one: ANALYZE's figures (pg_class.reltuples, pg_statistic)
+	 * when it has run, else a fixed default.
+	 */
+	if (fpinfo->opts->use_remote_estimate)
+		fpinfo->total_tasks = remote_total_tasks(fpinfo->opts);
+	else if (baserel->tuples >= 0)
+		fpinfo->total_tasks = baserel->tuples;
+	else
+		fpinfo->total_tasks = DEFAULT_TOTAL_TASKS;
 
-	/* what the requests return: ids are one row whatever the size */
-	foreach(lc, fpinfo->remote_conds)
-		selectivity *= cond_selectivity((RdsCond *) lfirst(lc), fpinfo->total_tasks);
+	/*
+	 * What the requests return: after ANALYZE, the statistics say what the
+	 * pushed conditions keep; without them, what the fields are like (ids
+	 * are one row whatever the size, statuses are few).
+	 */
+	if (baserel->tuples >= 0 && !fpinfo->opts->use_remote_estimate)
+		selectivity = clauselist_selectivity(root, fpinfo->remote_rinfos,
+											 baserel->relid, JOIN_INNER, NULL);
+	else
+	{
+		foreach(lc, fpinfo->remote_conds)
+			selectivity *= cond_selectivity((RdsCond *) lfirst(lc),
+											fpinfo->total_tasks);
+	}
 	fpinfo->fetched_rows = Max(1.0, fpinfo->total_tasks * selectivity);
 
 	baserel->tuples = fpinfo->total_tasks;

@@ -49,6 +49,7 @@ rds_task_fdw_handler(PG_FUNCTION_ARGS)
 	routine->EndForeignScan = rdsEndForeignScan;
 	routine->ExplainForeignScan = rdsExplainForeignScan;
 	routine->ImportForeignSchema = rdsImportForeignSchema;
+	routine->AnalyzeForeignTable = rdsAnalyzeForeignTable;
 	routine->IsForeignPathAsyncCapable = rdsIsForeignPathAsyncCapable;
 	routine->ForeignAsyncRequest = rdsForeignAsyncRequest;
 	routine->ForeignAsyncConfigureWait = rdsForeignAsyncConfigureWait;

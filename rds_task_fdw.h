@@ -71,6 +71,8 @@ typedef struct RdsOptions
 	int			parallel_requests;
 	int			page_size;
 	int			cache_ttl;		/* seconds, 0 = off */
+	bool		use_remote_estimate;	/* ask the API while planning */
+	int			analyze_sample_pages;	/* requests ANALYZE may send */
 
 	/* table */
 	RdsResource resource;
@@ -150,6 +152,11 @@ extern void rdsExplainForeignScan(ForeignScanState *node,
 extern void rdsForeignAsyncRequest(AsyncRequest *areq);
 extern void rdsForeignAsyncConfigureWait(AsyncRequest *areq);
 extern void rdsForeignAsyncNotify(AsyncRequest *areq);
+
+/* analyze.c */
+extern bool rdsAnalyzeForeignTable(Relation relation,
+								   AcquireSampleRowsFunc *func,
+								   BlockNumber *totalpages);
 
 /* convert.c */
 typedef struct RdsColumn RdsColumn;	/* opaque: one column of a scan tuple */

@@ -1,0 +1,230 @@
+/*-------------------------------------------------------------------------
+ *
+ * analyze.c
+ *		  ANALYZE of an rds_task_fdw foreign table: the list's size from
+ *		  total_count, and a sample of tasks from pages spread evenly over
+ *		  the list, so that pg_class.reltuples and pg_statistic describe the
+ *		  remote list and the planner needs no request to estimate.
+ *
+ * The cost is bounded: one limit=1 request for the size, then at most
+ * analyze_sample_pages page requests (fewer when the list has fewer
+ * pages).  A table with resource 'actions' gets the distinct action names
+ * of the same pages (all of them when every page is read).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "common/pg_prng.h"
+#include "executor/tuptable.h"
+#include "foreign/fdwapi.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "rds_task_fdw.h"
+
+/* The sample being collected: a reservoir of targrows tuples. */
+typedef struct RdsSample
+{
+	HeapTuple  *rows;
+	int			targrows;
+	int			numrows;
+	double		seen;			/* tuples offered so far */
+	MemoryContext tuple_cxt;	/* where sampled tuples live (ANALYZE's) */
+	List	   *actions;		/* action names offered so far (tuple_cxt) */
+	Relation	rel;
+	RdsColumn  *columns;
+	TupleTableSlot *slot;
+} RdsSample;
+
+static int	acquire_sample_rows(Relation relation, int elevel,
+								HeapTuple *rows, int targrows,
+								double *totalrows, double *totaldeadrows);
+
+/* One page of the list (offset, limit), decoded in the current context. */
+static RdsPage *
+fetch_page(RdsConn *conn, const char *path, int64 offset, int limit)
+{
+	char		offbuf[32];
+	char		limbuf[32];
+	char	   *query;
+	StringInfoData body;
+
+	snprintf(offbuf, sizeof(offbuf), INT64_FORMAT, offset);
+	snprintf(limbuf, sizeof(limbuf), "%d", limit);
+	query = rds_request_query("", offbuf, limbuf);
+	initStringInfo(&body);
+	rds_http_get(conn, path, query, &body, NULL);
+	return rds_page_parse(body.data, body.len,
+						  psprintf("GET %s?%s", path, query));
+}
+
+/*
+ * rdsAnalyzeForeignTable
+ *		Every rds_task_fdw table can be analyzed.  The size in pages (what
+ *		ANALYZE of a partitioned table weighs its partitions' samples by)
+ *		comes from one limit=1 request.
+ */
+bool
+rdsAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *func,
+					   BlockNumber *totalpages)
+{
+	RdsOptions *opts = rds_get_options(RelationGetRelid(relation), GetUserId());
+	MemoryContext tmpcxt;
+	MemoryContext oldcxt;
+	int64		total;
+
+	tmpcxt = AllocSetContextCreate(CurrentMemoryContext, "rds_task_fdw analyze",
+								   ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(tmpcxt);
+	total = rds_page_total_count(fetch_page(rds_get_connection(opts),
+											rds_task_list_path(opts), 0, 1));
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextDelete(tmpcxt);
+
+	*func = acquire_sample_rows;
+	*totalpages = (BlockNumber) Max(1, Min((double) MaxBlockNumber,
+										   ceil((double) Max(total, 0) /
+												opts->page_size)));
+	return true;
+}
+
+/* Offer one tuple (the slot's values) to the reservoir (Algorithm R). */
+static void
+sample_slot(RdsSample *s)
+{
+	MemoryContext oldcxt;
+	int			k;
+
+	s->seen += 1;
+	if (s->numrows < s->targrows)
+		k = s->numrows++;
+	else
+	{
+		k = (int) pg_prng_uint64_range(&pg_global_prng_state, 0,
+									   (uint64) s->seen - 1);
+		if (k >= s->targrows)
+			return;
+		heap_freetuple(s->rows[k]);
+	}
+	oldcxt = MemoryContextSwitchTo(s->tuple_cxt);
+	s->rows[k] = heap_form_tuple(s->slot->tts_tupleDescriptor,
+								 s->slot->tts_values, s->slot->tts_isnull);
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/* Offer every task of a page, or with resource 'actions' its new names. */
+static void
+sample_page(RdsSample *s, const RdsOptions *opts, RdsPage *page)
+{
+	int			natts = s->slot->tts_tupleDescriptor->natts;
+	int			i;
+
+	if (opts->resource == RDS_RESOURCE_ACTIONS)
+	{
+		for (i = 0; i < rds_page_nactions(page); i++)
+		{
+			const char *action = rds_page_action(page, i);
+			MemoryContext oldcxt;
+
+			if (action == NULL || list_member(s->actions, makeString((char *) action)))
+				continue;
+			oldcxt = MemoryContextSwitchTo(s->tuple_cxt);
+			s->actions = lappend(s->actions, makeString(pstrdup(action)));
+			MemoryContextSwitchTo(oldcxt);
+			ExecClearTuple(s->slot);
+			rds_store_action(s->columns, natts, RelationGetRelationName(s->rel),
+							 action, s->slot);
+			sample_slot(s);
+		}
+		return;
+	}
+	for (i = 0; i < rds_page_ntasks(page); i++)
+	{
+		ExecClearTuple(s->slot);
+		rds_store_task(s->columns, natts, RelationGetRelationName(s->rel),
+					   page, i, s->slot);
+		sample_slot(s);
+	}
+}
+
+/*
+ * acquire_sample_rows
+ *		ANALYZE's AcquireSampleRowsFunc.  Reads the first page (for
+ *		total_count) and pages at even steps over the list, at most
+ *		analyze_sample_pages in all, and keeps a uniform sample of targrows
+ *		of their tasks.  *totalrows is total_count; nothing is dead.
+ */
+static int
+acquire_sample_rows(Relation relation, int elevel, HeapTuple *rows,
+					int targrows, double *totalrows, double *totaldeadrows)
+{
+	RdsOptions *opts = rds_get_options(RelationGetRelid(relation), GetUserId());
+	TupleDesc	tupdesc = RelationGetDescr(relation);
+	RdsConn    *conn = rds_get_connection(opts);
+	char	   *path = rds_task_list_path(opts);
+	MemoryContext page_cxt;
+	MemoryContext oldcxt;
+	RdsSample	s;
+	List	   *attnos = NIL;
+	RdsPage    *page;
+	int64		total;
+	int64		npages;
+	int			nsample;
+	int			requests = 1;
+	int			i;
+
+	memset(&s, 0, sizeof(s));
+	s.rows = rows;
+	s.targrows = targrows;
+	s.tuple_cxt = CurrentMemoryContext;
+	s.rel = relation;
+	for (i = 0; i < tupdesc->natts; i++)
+		attnos = lappend(attnos,
+						 makeInteger(TupleDescAttr(tupdesc, i)->attisdropped ? 0 : i + 1));
+	s.columns = rds_map_columns(opts, relation, tupdesc, attnos, false);
+	s.slot = MakeSingleTupleTableSlot(tupdesc, &TTSOpsVirtual);
+
+	page_cxt = AllocSetContextCreate(CurrentMemoryContext, "rds_task_fdw analyze page",
+									 ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(page_cxt);
+
+	page = fetch_page(conn, path, 0, opts->page_size);
+	total = Max(rds_page_total_count(page), 0);
+	sample_page(&s, opts, page);
+
+	/* the other pages: evenly spaced page numbers after the first */
+	npages = Max((total + opts->page_size - 1) / opts->page_size, 1);
+	nsample = (int) Min(npages, (int64) opts->analyze_sample_pages);
+	for (i = 1; i < nsample; i++)
+	{
+		int64		pageno = (int64) floor((double) i * npages / nsample);
+
+		CHECK_FOR_INTERRUPTS();
+		MemoryContextReset(page_cxt);
+		page = fetch_page(conn, path, pageno * opts->page_size,
+						  opts->page_size);
+		sample_page(&s, opts, page);
+		requests++;
+	}
+	if (opts->resource == RDS_RESOURCE_ACTIONS)
+		total = list_length(s.actions);	/* the distinct names found */
+
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextDelete(page_cxt);
+	ExecDropSingleTupleTableSlot(s.slot);
+
+	ereport(elevel,
+			(errmsg("\"%s\": %lld rows in the list, %d sampled from %d of %lld pages (%d requests)",
+					RelationGetRelationName(relation), (long long) total,
+					s.numrows, nsample, (long long) npages, requests + 1)));
+
+	*totalrows = (double) total;
+	*totaldeadrows = 0;
+	return s.numrows;
+}
