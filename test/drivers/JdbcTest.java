@@ -37,6 +37,8 @@ public class JdbcTest {
         EXPECTED.put("generic_status=Running", 1);       // the same, force_generic_plan
         EXPECTED.put("generic_status=Failed", 3);
         EXPECTED.put("generic_status=Completed", 38);
+        EXPECTED.put("any_array", 4);                    // status = ANY(?): Failed 3 + Running 1
+        EXPECTED.put("metadata", 0);                     // DatabaseMetaData: the catalogs only
         EXPECTED.put("setTimestamp_ge", 29);             // pushed: start_time
         EXPECTED.put("LocalDateTime_lt", 40);            // timestamp: local filter
         EXPECTED.put("LocalDate_between", 40);           // date: local filter
@@ -106,6 +108,13 @@ public class JdbcTest {
             for (int i = 1; i <= cols; i++) sb.append(i > 1 ? "|" : "").append(rs.getString(i));
             out.add(sb.toString());
         }
+        return out;
+    }
+    static List<String> tables(ResultSet rs) throws SQLException {
+        List<String> out = new ArrayList<>();
+        while (rs.next()) out.add(rs.getString("TABLE_NAME") + " " + rs.getString("TABLE_TYPE"));
+        rs.close();
+        Collections.sort(out);
         return out;
     }
     static List<String> query(PreparedStatement ps) throws SQLException {
@@ -247,6 +256,29 @@ public class JdbcTest {
                         st.execute("RESET plan_cache_mode");
                     }
             }
+
+            // an array parameter: one request stream per value
+            check(c, "any_array", "SELECT id, name, status FROM rds_tasks WHERE status = ANY(?)",
+                  ps -> ps.setArray(1, c.createArrayOf("text", new String[] {"Failed", "Running"})));
+
+            // what a JDBC tool's schema browser sees: getTables with the
+            // types TABLE and VIEW leaves foreign tables out; the view
+            // "tasks" (run.sh) is the way in
+            System.out.println("# metadata: DatabaseMetaData.getTables/getColumns");
+            clearLog();
+            DatabaseMetaData md = c.getMetaData();
+            List<String> tv = tables(md.getTables(null, "public", "%tasks", new String[] {"TABLE", "VIEW"}));
+            List<String> all = tables(md.getTables(null, "public", "rds_tasks", null));
+            int ncols = 0;
+            try (ResultSet rs = md.getColumns(null, "public", "rds_tasks", null)) {
+                while (rs.next()) ncols++;
+            }
+            lines = log();
+            ok(tv.equals(List.of("local_tasks TABLE", "tasks VIEW")),
+               "metadata: getTables(TABLE, VIEW) gives " + tv + ": no rds_tasks, the view tasks");
+            ok(all.equals(List.of("rds_tasks FOREIGN TABLE")), "metadata: getTables(all types) gives " + all);
+            ok(ncols == 11, "metadata: getColumns(rds_tasks) gives " + ncols + " columns");
+            requests("metadata", lines.size(), lines);
 
             // 3. time parameters: the same instants as java.sql.Timestamp
             // (sent with an unspecified type), LocalDateTime (timestamp),

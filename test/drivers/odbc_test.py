@@ -45,6 +45,7 @@ EXPECTED = {
     "param_date_between/declarefetch": 40,
     "first_rows/buffered": 40,                  # fetchmany(50) of SELECT *: all read first
     "first_rows/declarefetch": 1,               # a cursor: one page
+    "metadata": 0,                              # SQLTables/SQLColumns: the catalogs only
 }
 
 MODES = {
@@ -184,6 +185,23 @@ def main():
         check(conn, mode, "param_date_between",
               "SELECT id, status, create_time FROM rds_tasks WHERE create_time BETWEEN ? AND ?",
               (lo_dt.date(), hi_dt.date()))
+
+        # what an ODBC tool's table list sees
+        print("# metadata/%s: SQLTables, SQLColumns" % mode)
+        cur = conn.cursor()
+        clear_log()
+        found = sorted((r.table_name, r.table_type) for r in cur.tables(schema="public")
+                       if r.table_name.endswith("tasks"))
+        ncols = len(cur.columns(table="rds_tasks", schema="public").fetchall())
+        lines = log_lines()
+        cur.close()
+        if mode == "declarefetch":
+            conn.commit()
+        print("# metadata/%s: SQLTables gives %s" % (mode, found))
+        ok(any(t[0] == "rds_tasks" for t in found), "metadata/%s: SQLTables lists rds_tasks (%s)"
+           % (mode, ", ".join("%s %s" % t for t in found)))
+        ok(ncols == 11, "metadata/%s: SQLColumns gives %d columns" % (mode, ncols))
+        requests("metadata", mode, lines)
 
         # the first 50 rows of the whole list: buffered, psqlODBC reads the
         # whole result before the first row; with UseDeclareFetch a cursor

@@ -75,6 +75,8 @@ CREATE SERVER drv FOREIGN DATA WRAPPER rds_task_fdw
   OPTIONS (endpoint :'sim', project_id :'project');
 CREATE USER MAPPING FOR CURRENT_USER SERVER drv OPTIONS (auth_token :'token');
 IMPORT FOREIGN SCHEMA otc LIMIT TO (rds_tasks) FROM SERVER drv INTO public;
+-- for tools that list only tables and views (README, "BI tools and drivers")
+CREATE VIEW tasks AS SELECT * FROM rds_tasks;
 CREATE TABLE local_tasks (
   id text, name text, instance_id text, instance_name text, instance_status text,
   order_id text, process integer, fail_reason text,
