@@ -47,6 +47,9 @@ public class JdbcTest {
         EXPECTED.put("OffsetDateTime_prepared", 3);      // 7 executions, 2-day windows
         EXPECTED.put("fetchsize_first_fetch", 5);        // after the first 100 rows
         EXPECTED.put("fetchsize_all", 40);
+        EXPECTED.put("maxrows", 6);                      // setMaxRows(120): pages 1-3, 3 read ahead
+        EXPECTED.put("cursor_cancel", 9);                // pages 1-5, the 6th hangs, 3 more in flight
+        EXPECTED.put("after_cursor_cancel", 3);
         EXPECTED.put("query_timeout", 1);                // the hanging request
         EXPECTED.put("after_query_timeout", 3);
         EXPECTED.put("cancel", 1);
@@ -361,6 +364,74 @@ public class JdbcTest {
             ok(got.equals(want) && got.size() > 1000, "fetchsize: " + got.size() + " rows in "
                + fetches + " fetches, same as local_tasks in the same order");
             requests("fetchsize_all", lines.size(), lines);
+
+            // setMaxRows, as DBeaver's and other tools' result limits: the
+            // driver asks for no more rows, the scan stops reading pages
+            System.out.println("# maxrows: SELECT * FROM rds_tasks, setMaxRows(120)");
+            try (Statement st = c.createStatement()) {
+                st.setMaxRows(120);
+                clearLog();
+                try (ResultSet rs = st.executeQuery("SELECT * FROM rds_tasks")) {
+                    got = rows(rs);
+                }
+                lines = log();
+                try (ResultSet rs = st.executeQuery("SELECT * FROM local_tasks")) {
+                    want = rows(rs);
+                }
+            }
+            ok(got.equals(want) && got.size() == 120, "maxrows: " + got.size()
+               + " rows, the first 120 of local_tasks in the same order");
+            requests("maxrows", lines.size(), lines);
+
+            // a cancel while a cursor's FETCH waits for a page: the 6th page
+            // request hangs, the canceled transaction rolls back.  pgJDBC's
+            // Statement.cancel() does nothing while ResultSet.next() fetches
+            // (the statement counts as idle then): PGConnection.cancelQuery()
+            System.out.println("# cursor_cancel: fetch size 100, the 6th page request hangs");
+            clearFaults();
+            fault("{\"kind\": \"hang\", \"seconds\": 30, \"skip\": 5}");
+            c.setAutoCommit(false);
+            String cstate = null;
+            int read = 0;
+            long ct0 = 0;
+            try (Statement st = c.createStatement()) {
+                st.setFetchSize(100);
+                clearLog();
+                Thread canceller = null;
+                try (ResultSet rs = st.executeQuery("SELECT * FROM rds_tasks")) {
+                    while (rs.next()) {
+                        if (++read == 200) {            // the next fetch needs page 5 and 6
+                            ct0 = System.nanoTime();
+                            canceller = new Thread(() -> {
+                                try {
+                                    Thread.sleep(1000);
+                                    c.unwrap(org.postgresql.PGConnection.class).cancelQuery();
+                                } catch (Exception e) {
+                                    System.out.println("# cancel failed: " + e);
+                                }
+                            });
+                            canceller.start();
+                        }
+                    }
+                } catch (SQLException e) {
+                    cstate = e.getSQLState();
+                    System.out.println("# cursor_cancel: " + e.getMessage() + " after " + read + " rows");
+                }
+                if (canceller != null) canceller.join();
+            }
+            double csecs = (System.nanoTime() - ct0) / 1e9;
+            c.rollback();
+            c.setAutoCommit(true);
+            ok("57014".equals(cstate) && read < 2000, "cursor_cancel: the fetch was canceled (SQLSTATE "
+               + cstate + ") after " + read + " rows");
+            ok(ct0 != 0 && csecs < 3.0, String.format("cursor_cancel: it ended %.2f s after the last fetch began", csecs));
+            Thread.sleep(300);
+            lines = log();
+            requests("cursor_cancel", lines.size(), lines);
+            clearFaults();
+            check(c, "after_cursor_cancel",
+                  "SELECT id, name, status, create_time FROM rds_tasks WHERE status = ?",
+                  ps -> ps.setString(1, "Failed"));
 
             // 5. setQueryTimeout and Statement.cancel() while the simulator hangs
             for (String how : new String[] {"query_timeout", "cancel"}) {

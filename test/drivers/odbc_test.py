@@ -19,6 +19,7 @@ import datetime
 import json
 import os
 import sys
+import threading
 import time
 import urllib.request
 
@@ -45,6 +46,8 @@ EXPECTED = {
     "param_date_between/declarefetch": 40,
     "first_rows/buffered": 40,                  # fetchmany(50) of SELECT *: all read first
     "first_rows/declarefetch": 1,               # a cursor: one page
+    "cancel": 1,                                # the hanging request
+    "after_cancel": 3,
     "metadata": 0,                              # SQLTables/SQLColumns: the catalogs only
 }
 
@@ -223,6 +226,37 @@ def main():
         ok(got == want and len(got) == 50,
            "first_rows/%s: the first 50 rows in the API's order, same as local_tasks" % mode)
         requests("first_rows", mode, lines)
+
+        # SQLCancel from another thread while the simulator hangs (pyodbc's
+        # Connection.timeout is SQL_ATTR_CONNECTION_TIMEOUT, which psqlODBC
+        # does not support)
+        print("# cancel/%s: the first request hangs, SQLCancel after 1 s" % mode)
+        sim("POST", "/_sim/faults/clear", {})
+        sim("POST", "/_sim/faults", {"faults": [{"kind": "hang", "seconds": 30}]})
+        clear_log()
+        cur = conn.cursor()
+        canceller = threading.Timer(1.0, cur.cancel)
+        t0 = time.monotonic()
+        err = None
+        canceller.start()
+        try:
+            cur.execute("SELECT id, status FROM rds_tasks WHERE status = 'Failed'").fetchall()
+        except Exception as e:
+            err = e
+        secs = time.monotonic() - t0
+        canceller.join()
+        cur.close()
+        if mode == "declarefetch":
+            conn.rollback()
+        print("# cancel/%s: %s" % (mode, err))
+        ok(err is not None and err.args[0] in ("HY008", "57014"),
+           "cancel/%s: the query was canceled (%s)" % (mode, err.args[0] if err else None))
+        ok(secs < 3.0, "cancel/%s: it ended %.2f s after it started" % (mode, secs))
+        time.sleep(0.3)
+        requests("cancel", mode, log_lines())
+        sim("POST", "/_sim/faults/clear", {})
+        check(conn, mode, "after_cancel",
+              "SELECT id, name, status, create_time FROM rds_tasks WHERE status = ?", ("Failed",))
 
         ok(conn.cursor().execute("SELECT 1").fetchone()[0] == 1,
            "%s: the connection is usable at the end" % mode)
