@@ -44,6 +44,11 @@ public class JdbcTest {
         EXPECTED.put("LocalDate_between", 40);           // date: local filter
         EXPECTED.put("OffsetDateTime_between", 17);      // pushed: start_time, end_time
         EXPECTED.put("LocalDateTime_dst_hour", 40);      // timestamp: local filter
+        EXPECTED.put("simple/setTimestamp_ge", 29);      // the same, preferQueryMode=simple
+        EXPECTED.put("simple/LocalDateTime_lt", 40);
+        EXPECTED.put("simple/LocalDate_between", 40);
+        EXPECTED.put("simple/OffsetDateTime_between", 17);
+        EXPECTED.put("simple/LocalDateTime_dst_hour", 40);
         EXPECTED.put("OffsetDateTime_prepared", 3);      // 7 executions, 2-day windows
         // the next three with parallel_requests 1: how far the default 4
         // read ahead when the scan stops depends on timing
@@ -171,9 +176,11 @@ public class JdbcTest {
     }
 
     static Connection connect() throws SQLException {
+        return connect(new Properties());
+    }
+    static Connection connect(Properties p) throws SQLException {
         String url = "jdbc:postgresql://" + env("PGHOST", "localhost") + ":" + env("PGPORT", "5432")
                 + "/" + env("PGDATABASE", "postgres");
-        Properties p = new Properties();
         p.setProperty("user", env("PGUSER", System.getProperty("user.name")));
         if (System.getenv("PGPASSWORD") != null) p.setProperty("password", System.getenv("PGPASSWORD"));
         p.setProperty("ApplicationName", "rds_task_fdw JdbcTest");
@@ -293,32 +300,42 @@ public class JdbcTest {
             // 3. time parameters: the same instants as java.sql.Timestamp
             // (sent with an unspecified type), LocalDateTime (timestamp),
             // LocalDate (date), OffsetDateTime (timestamptz)
+            // ... also with preferQueryMode=simple (pgbouncer setups, some
+            // tools), where pgJDBC writes the values into the query text
             final Instant flo = lo, fhi = hi;
-            check(c, "setTimestamp_ge",
-                  "SELECT id, status, create_time FROM rds_tasks WHERE create_time >= ?",
-                  ps -> ps.setTimestamp(1, Timestamp.from(flo)));
-            check(c, "LocalDateTime_lt",
-                  "SELECT id, status, create_time FROM rds_tasks WHERE create_time < ?",
-                  ps -> ps.setObject(1, LocalDateTime.ofInstant(fhi, z)));
-            check(c, "LocalDate_between",
-                  "SELECT id, status, create_time FROM rds_tasks WHERE create_time BETWEEN ? AND ?",
-                  ps -> {
-                      ps.setObject(1, LocalDate.ofInstant(flo, z));
-                      ps.setObject(2, LocalDate.ofInstant(fhi, z));
-                  });
-            check(c, "OffsetDateTime_between",
-                  "SELECT id, status, create_time FROM rds_tasks WHERE create_time BETWEEN ? AND ?",
-                  ps -> {
-                      ps.setObject(1, flo.atOffset(ZoneOffset.UTC));
-                      ps.setObject(2, fhi.atOffset(ZoneOffset.ofHoursMinutes(5, 30)));
-                  });
-            // the hour 02:00-03:00 of 2025-10-26 happens twice in Europe/Berlin
-            check(c, "LocalDateTime_dst_hour",
-                  "SELECT id, status, create_time FROM rds_tasks WHERE create_time >= ? AND create_time < ?",
-                  ps -> {
-                      ps.setObject(1, LocalDateTime.of(2025, 10, 26, 0, 30));
-                      ps.setObject(2, LocalDateTime.of(2025, 10, 26, 3, 30));
-                  });
+            Properties sp = new Properties();
+            sp.setProperty("preferQueryMode", "simple");
+            try (Connection simple = connect(sp)) {
+                scalar(simple, "EXPLAIN SELECT * FROM rds_tasks");
+                for (Connection cc : new Connection[] {c, simple}) {
+                    String pre = cc == c ? "" : "simple/";
+                    check(cc, pre + "setTimestamp_ge",
+                          "SELECT id, status, create_time FROM rds_tasks WHERE create_time >= ?",
+                          ps -> ps.setTimestamp(1, Timestamp.from(flo)));
+                    check(cc, pre + "LocalDateTime_lt",
+                          "SELECT id, status, create_time FROM rds_tasks WHERE create_time < ?",
+                          ps -> ps.setObject(1, LocalDateTime.ofInstant(fhi, z)));
+                    check(cc, pre + "LocalDate_between",
+                          "SELECT id, status, create_time FROM rds_tasks WHERE create_time BETWEEN ? AND ?",
+                          ps -> {
+                              ps.setObject(1, LocalDate.ofInstant(flo, z));
+                              ps.setObject(2, LocalDate.ofInstant(fhi, z));
+                          });
+                    check(cc, pre + "OffsetDateTime_between",
+                          "SELECT id, status, create_time FROM rds_tasks WHERE create_time BETWEEN ? AND ?",
+                          ps -> {
+                              ps.setObject(1, flo.atOffset(ZoneOffset.UTC));
+                              ps.setObject(2, fhi.atOffset(ZoneOffset.ofHoursMinutes(5, 30)));
+                          });
+                    // the hour 02:00-03:00 of 2025-10-26 happens twice in Europe/Berlin
+                    check(cc, pre + "LocalDateTime_dst_hour",
+                          "SELECT id, status, create_time FROM rds_tasks WHERE create_time >= ? AND create_time < ?",
+                          ps -> {
+                              ps.setObject(1, LocalDateTime.of(2025, 10, 26, 0, 30));
+                              ps.setObject(2, LocalDateTime.of(2025, 10, 26, 3, 30));
+                          });
+                }
+            }
 
             // a time window moving with each execution of one statement
             sql = "SELECT id, status, create_time FROM rds_tasks WHERE create_time >= ? AND create_time < ?";

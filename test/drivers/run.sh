@@ -39,8 +39,7 @@ for p in libpostgresql-jdbc-java odbc-postgresql unixodbc python3-pyodbc; do
 done
 if ! command -v javac >/dev/null; then
   # Debian 12: openjdk-17; 13 and later: the default JDK (openjdk-21 on 13)
-  if apt-cache show openjdk-17-jdk-headless >/dev/null 2>&1 &&
-     [ "$(. /etc/os-release; echo "${VERSION_ID:-}")" = 12 ]; then
+  if [ "$(. /etc/os-release; echo "${VERSION_ID:-}")" = 12 ]; then
     missing+=(openjdk-17-jdk-headless)
   else
     missing+=(default-jdk-headless)
