@@ -205,6 +205,8 @@ public class JdbcTest {
 
     public static void main(String[] args) throws Exception {
         try (Connection c = connect()) {
+            System.out.println("# " + c.getMetaData().getDriverName() + " "
+                               + c.getMetaData().getDriverVersion() + ", Java " + System.getProperty("java.version"));
             ok(scalar(c, "SHOW TimeZone").equals(zone), "session TimeZone is the JVM's ("
                + scalar(c, "SHOW TimeZone") + ")");
             // the planner's one size-estimate request, outside the cases
