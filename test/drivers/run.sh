@@ -12,7 +12,8 @@
 # odbc-postgresql, unixodbc, python3-pyodbc and a JDK when there is no javac.
 # Creates the database rds_drivers (dropped first): server, user mapping,
 # IMPORT FOREIGN SCHEMA and local_tasks, a copy of the simulator's data
-# after a reset to 2000 tasks at a fixed seed and base time.
+# after a reset to 2000 tasks at a fixed seed and base time (the simulator's
+# previous tasks, seed and base time are restored on exit).
 # Prints "ok N - ..." / "not ok N - ..." lines and ends with
 # "drivers: N passed, M failed"; the exit status is 0 only if none failed.
 # RDS_DRIVERS_ZONES (default "UTC Europe/Berlin") and RDS_DRIVERS_CLIENTS
@@ -65,9 +66,16 @@ psql -X -q -d postgres -c "DROP DATABASE IF EXISTS rds_drivers" -c "CREATE DATAB
   die "cannot create the database"
 # 2000 tasks, 30 days up to 2025-11-10 12:00 UTC: the window holds the end of
 # summer time in Europe/Berlin (2025-10-26 03:00 CEST -> 02:00 CET)
-curl -sS -f -X POST -H 'Content-Type: application/json' \
-  --data-binary '{"tasks": 2000, "seed": 12, "base_time": 1762776000}' \
-  "$RDS_SIM_HTTP/_sim/reset" >/dev/null || die "cannot reset the simulator"
+# (the simulator's own tasks, seed and base time are restored at the end)
+sim_reset() {
+  curl -sS -f -X POST -H 'Content-Type: application/json' --data-binary "$1" "$RDS_SIM_HTTP/_sim/reset"
+}
+prev=$(sim_reset '{}' | python3 -c 'import json, sys; d = json.load(sys.stdin)
+print(json.dumps({k: d[k] for k in ("tasks", "seed", "base_time")}))') ||
+  die "cannot reset the simulator"
+trap 'sim_reset "$prev" >/dev/null' EXIT
+sim_reset '{"tasks": 2000, "seed": 12, "base_time": 1762776000}' >/dev/null ||
+  die "cannot reset the simulator"
 psql -X -q -v ON_ERROR_STOP=1 -v sim="$RDS_SIM_HTTP" -v token="$token" -v project="$project" <<'SQL' ||
 CREATE EXTENSION rds_task_fdw;
 CREATE SERVER drv FOREIGN DATA WRAPPER rds_task_fdw
@@ -90,7 +98,7 @@ echo "# local_tasks: $(psql -X -At -c "SELECT count(*) || ' tasks, ' || min(crea
 
 # -- the clients
 work=$(mktemp -d /tmp/rds_drivers.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+trap 'rm -rf "$work"; sim_reset "$prev" >/dev/null' EXIT
 out="$work/out"
 : >"$out"
 status=0
