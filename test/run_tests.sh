@@ -12,6 +12,8 @@
 #   sim           the simulator's self-tests
 #   regress       every pg_regress suite in a throwaway cluster (pg_virtualenv)
 #   differential  random queries, FDW against a local copy
+#   drivers       pgJDBC and psqlODBC (pyodbc) against the FDW: rows and the
+#                 requests the simulator logged (test/drivers/run.sh)
 #   tap           the TAP tests in t/ (each with its own cluster and simulator)
 #   asan          the pg_regress suites against an ASan + UBSan build
 #   fuzz          a short libFuzzer run of the response decoder
@@ -31,7 +33,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 . test/lib.sh
 
-stages="build,sim,regress,differential,tap,asan,fuzz,deb,matrix"
+stages="build,sim,regress,differential,drivers,tap,asan,fuzz,deb,matrix"
 label=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -167,7 +169,7 @@ if want sim; then
   count $((n - nf)) "$nf"
 fi
 
-if want regress || want differential; then
+if want regress || want differential || want drivers; then
   start_sim "$work" --tasks 2500 --seed 42 \
     --project 0123456789abcdef0123456789abcdef --project fedcba9876543210fedcba9876543210 \
     --token test-token-0001 --user alice:alice-S3cret-pw:OTC-DOMAIN-1 \
@@ -213,6 +215,19 @@ if want differential; then
     grep -E -A 40 '^DIFFERENCE' "$work/differential.out" | head -n 200
     grep -q '^DIFFERENCE' "$work/differential.out" || tail -n 30 "$work/differential.out"
   fi
+fi
+
+# Real clients: a Java program over pgJDBC, a Python one over psqlODBC.
+if want drivers; then
+  echo "== drivers"
+  pg_virtualenv -t -v "$pgv" -o "port=$(free_port)" bash test/drivers/run.sh \
+    >"$work/drivers.out" 2>&1
+  rc=$?
+  grep -E '^not ok|^drivers: ' "$work/drivers.out" | sed "s/^/$label /"
+  ok=$(grep -cE '^ok [0-9]+' "$work/drivers.out")
+  bad=$(grep -cE '^not ok' "$work/drivers.out")
+  if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; tail -n 30 "$work/drivers.out"; fi
+  count "$ok" "$bad"
 fi
 stop_sim
 

@@ -35,6 +35,9 @@ die() { echo "not ok 1 - drivers: $*"; echo "drivers: 0 passed, 1 failed"; exit 
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 missing=()
+# Debian's python3, where python3-pyodbc lives (not a pyenv or venv one)
+py=/usr/bin/python3
+[ -x "$py" ] || py=python3
 for p in libpostgresql-jdbc-java odbc-postgresql unixodbc python3-pyodbc; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
@@ -118,7 +121,7 @@ for client in $clients; do
       done ;;
     odbc)
       for zone in $zones; do
-        timeout 300 python3 "$here/odbc_test.py" "$zone" 2>&1 | tee -a "$out"
+        timeout 300 "$py" "$here/odbc_test.py" "$zone" 2>&1 | tee -a "$out"
         [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
       done ;;
     *) die "unknown client $client" ;;
