@@ -11,6 +11,12 @@
  *								  and the server-side project_id and region)
  *	   field = ANY(array value)	 (the same fields; IN lists)
  *	   create_time <, <=, =, >=, > value
+ *								 (a create_time column of type timestamptz,
+ *								  timestamp or date; the value of any of
+ *								  these types, converted as PostgreSQL's
+ *								  cross-type comparison converts it)
+ *	   create_time::date <, <=, =, >=, > date value
+ *								 (the matching window of instants)
  * where the value is anything that can be computed before the scan starts:
  * a constant, a parameter, a stable expression or an outer column of a
  * nested-loop join.
@@ -115,6 +121,36 @@ our_var(Expr *e, RelOptInfo *baserel)
 	return NULL;
 }
 
+/* The time types a create_time column or a time value may have. */
+static bool
+is_time_type(Oid typid)
+{
+	return typid == TIMESTAMPTZOID || typid == TIMESTAMPOID || typid == DATEOID;
+}
+
+/*
+ * date(column) of a timestamptz or timestamp column of the scanned
+ * relation (what create_time::date is), or NULL.
+ */
+static Var *
+our_var_date(Expr *e, RelOptInfo *baserel)
+{
+	FuncExpr   *fe;
+	Var		   *v;
+
+	e = strip_relabel(e);
+	if (e == NULL || !IsA(e, FuncExpr))
+		return NULL;
+	fe = (FuncExpr *) e;
+	if ((fe->funcid != F_DATE_TIMESTAMPTZ && fe->funcid != F_DATE_TIMESTAMP) ||
+		list_length(fe->args) != 1)
+		return NULL;
+	v = our_var(linitial(fe->args), baserel);
+	if (v == NULL || (v->vartype != TIMESTAMPTZOID && v->vartype != TIMESTAMPOID))
+		return NULL;
+	return v;
+}
+
 /*
  * Can the value be computed when the scan starts?  No column of the scanned
  * relation, nothing volatile, no subplan.  Columns of other relations are
@@ -144,11 +180,13 @@ is_exact_text_equality(Oid opno, Oid collation)
 }
 
 /*
- * The btree strategy of opno for a column of type typid, with both inputs
- * of that type, or 0.
+ * The btree strategy of opno comparing a column of type typid (on the left
+ * unless commuted) with a value of a time type, or 0.  Cross-type operators
+ * (timestamptz >= timestamp, ...) count: they are in the same operator
+ * family as the column type's own.  *argtype is the value's type.
  */
 static int
-range_strategy(Oid opno, Oid typid)
+range_strategy(Oid opno, Oid typid, bool commuted, Oid *argtype)
 {
 	Oid			lefttype,
 				righttype;
@@ -157,8 +195,16 @@ range_strategy(Oid opno, Oid typid)
 	if (!OidIsValid(opclass))
 		return 0;
 	op_input_types(opno, &lefttype, &righttype);
-	if (lefttype != typid || righttype != typid)
+	if (commuted)
+	{
+		Oid			t = lefttype;
+
+		lefttype = righttype;
+		righttype = t;
+	}
+	if (lefttype != typid || !is_time_type(righttype))
 		return 0;
+	*argtype = righttype;
 	return get_op_opfamily_strategy(opno, get_opclass_family(opclass));
 }
 
@@ -190,6 +236,17 @@ rds_classify_clause(PlannerInfo *root, RelOptInfo *baserel, Oid relid,
 			value = linitial(op->args);
 			commuted = true;
 		}
+		else if ((var = our_var_date(linitial(op->args), baserel)) != NULL)
+		{
+			value = lsecond(op->args);
+			cond->date_of = true;
+		}
+		else if ((var = our_var_date(lsecond(op->args), baserel)) != NULL)
+		{
+			value = linitial(op->args);
+			commuted = true;
+			cond->date_of = true;
+		}
 		else
 			return false;
 		if (!is_runtime_value(root, value, baserel))
@@ -201,6 +258,8 @@ rds_classify_clause(PlannerInfo *root, RelOptInfo *baserel, Oid relid,
 
 		if (is_equality_field(field))
 		{
+			if (cond->date_of)
+				return false;
 			if (var->vartype != TEXTOID && var->vartype != VARCHAROID)
 				return false;
 			if (!is_exact_text_equality(op->opno, op->inputcollid))
@@ -209,12 +268,17 @@ rds_classify_clause(PlannerInfo *root, RelOptInfo *baserel, Oid relid,
 			cond->exact = true;
 			return true;
 		}
-		if (strcmp(field, "create_time") == 0 &&
-			(var->vartype == TIMESTAMPTZOID || var->vartype == TIMESTAMPOID ||
-			 var->vartype == DATEOID))
+		if (strcmp(field, "create_time") == 0 && is_time_type(var->vartype))
 		{
-			int			strategy = range_strategy(op->opno, var->vartype);
+			Oid			argtype = InvalidOid;
+			int			strategy;
 
+			/* create_time::date compares dates with a date */
+			strategy = range_strategy(op->opno,
+									  cond->date_of ? DATEOID : var->vartype,
+									  commuted, &argtype);
+			if (cond->date_of && argtype != DATEOID)
+				return false;
 			if (commuted)
 			{
 				if (strategy == BTLessStrategyNumber)
@@ -227,6 +291,7 @@ rds_classify_clause(PlannerInfo *root, RelOptInfo *baserel, Oid relid,
 					strategy = BTLessEqualStrategyNumber;
 			}
 			cond->valtype = var->vartype;
+			cond->argtype = argtype;
 			cond->exact = false;	/* ms rounding: always rechecked locally */
 			switch (strategy)
 			{
@@ -394,43 +459,166 @@ time_value_us(Datum value, Oid valtype, bool upper, int64 *us, bool *infinite)
 	return !pg_add_s64_overflow(pg_us, UNIX_TO_PG_USECS, us);
 }
 
+/* An infinity of a time type: -infinity if overflow < 0, else +infinity. */
+static Datum
+time_infinity(Oid typid, int overflow)
+{
+	if (typid == DATEOID)
+	{
+		DateADT		d;
+
+		if (overflow < 0)
+			DATE_NOBEGIN(d);
+		else
+			DATE_NOEND(d);
+		return DateADTGetDatum(d);
+	}
+	else
+	{
+		Timestamp	ts;
+
+		if (overflow < 0)
+			TIMESTAMP_NOBEGIN(ts);
+		else
+			TIMESTAMP_NOEND(ts);
+		return TimestampGetDatum(ts);
+	}
+}
+
 /*
- * Narrow the creation-time window.  Strictness does not matter here: the
- * window is widened to whole milliseconds and one more on each side, and
- * the condition itself is rechecked locally.  A finite bound too far out to
- * compute with narrows nothing (the local recheck still applies it).
+ * A date as a value of a timestamp(tz) column: its midnight, in the
+ * session's TimeZone for timestamptz, as PostgreSQL converts it.  Beyond
+ * the range of the column type it is that side's infinity, as PostgreSQL's
+ * cross-type comparisons take it.
  */
-void
-rds_filter_add_time(RdsFilter *f, RdsCondKind kind, Oid valtype, Datum value)
+static Datum
+date_as(Oid coltype, DateADT d)
+{
+	int			overflow = 0;
+	Timestamp	ts;
+
+	if (coltype == TIMESTAMPTZOID)
+		ts = date2timestamptz_opt_overflow(d, &overflow);
+	else
+		ts = date2timestamp_opt_overflow(d, &overflow);
+	return overflow ? time_infinity(coltype, overflow) : TimestampGetDatum(ts);
+}
+
+/*
+ * The value of a time condition as a value of the column's type, converted
+ * as PostgreSQL's cross-type comparison operators convert it (timestamp and
+ * date against timestamptz depend on the session's TimeZone: evaluated when
+ * the scan starts, as PostgreSQL would).  Where the two sides cannot be
+ * converted into each other exactly, the result is the nearest value that
+ * keeps every matching task inside the window: the local recheck settles
+ * the rest.  *widen_us is how far the window must be widened on each side
+ * for that (a timestamptz value against a timestamp column: a day, more
+ * than any daylight saving shift).
+ */
+static Datum
+as_column_value(Datum value, Oid argtype, Oid coltype, int64 *widen_us)
+{
+	*widen_us = 0;
+	if (argtype == coltype || !OidIsValid(argtype))
+		return value;
+	if (coltype == DATEOID)
+	{
+		/* the day of the value: a date column's bounds cover whole days */
+		if (argtype == TIMESTAMPOID)
+			return DirectFunctionCall1(timestamp_date, value);
+		return DirectFunctionCall1(timestamptz_date, value);
+	}
+	if (argtype == DATEOID)
+		return date_as(coltype, DatumGetDateADT(value));
+	if (coltype == TIMESTAMPTZOID)
+	{
+		/* timestamp value: read in the session's TimeZone */
+		int			overflow = 0;
+		TimestampTz tz;
+
+		tz = timestamp2timestamptz_opt_overflow(DatumGetTimestamp(value), &overflow);
+		return overflow ? time_infinity(coltype, overflow) : TimestampTzGetDatum(tz);
+	}
+	/* timestamptz value against a timestamp column: its local wall clock */
+	if (TIMESTAMP_NOT_FINITE(DatumGetTimestampTz(value)))
+		return value;
+	*widen_us = USECS_PER_DAY;
+	return DirectFunctionCall1(timestamptz_timestamp, value);
+}
+
+/* Narrow the window from below: create_time >= the column value value. */
+static void
+add_lower(RdsFilter *f, Oid valtype, Datum value, int64 widen_us)
 {
 	int64		us;
 	bool		infinite;
 
-	if (kind == RDS_COND_LOWER || kind == RDS_COND_TIME_EQ)
+	if (!time_value_us(value, valtype, false, &us, &infinite))
+		return;					/* beyond the API's range: no lower bound */
+	if (infinite && us == PG_INT64_MAX)
+		f->empty = true;		/* create_time >= +infinity */
+	else if (!infinite && !pg_sub_s64_overflow(us, widen_us, &us) &&
+			 (!f->has_lower || us > f->lower_us))
 	{
-		if (!time_value_us(value, valtype, false, &us, &infinite))
-			;					/* beyond the API's range: no lower bound */
-		else if (infinite && us == PG_INT64_MAX)
-			f->empty = true;	/* create_time >= +infinity */
-		else if (!infinite && (!f->has_lower || us > f->lower_us))
-		{
-			f->has_lower = true;
-			f->lower_us = us;
-		}
+		f->has_lower = true;
+		f->lower_us = us;
 	}
-	if (kind == RDS_COND_UPPER || kind == RDS_COND_TIME_EQ)
+}
+
+/* Narrow the window from above: create_time <= the column value value. */
+static void
+add_upper(RdsFilter *f, Oid valtype, Datum value, bool day_end, int64 widen_us)
+{
+	int64		us;
+	bool		infinite;
+
+	if (!time_value_us(value, valtype, day_end, &us, &infinite))
+		return;					/* beyond the API's range: no upper bound */
+	if (infinite && us == PG_INT64_MIN)
+		f->empty = true;		/* create_time <= -infinity */
+	else if (!infinite && !pg_add_s64_overflow(us, widen_us, &us) &&
+			 (!f->has_upper || us < f->upper_us))
 	{
-		if (!time_value_us(value, valtype,
-						   kind == RDS_COND_UPPER || valtype == DATEOID,
-						   &us, &infinite))
-			;					/* beyond the API's range: no upper bound */
-		else if (infinite && us == PG_INT64_MIN)
-			f->empty = true;	/* create_time <= -infinity */
-		else if (!infinite && (!f->has_upper || us < f->upper_us))
-		{
-			f->has_upper = true;
-			f->upper_us = us;
-		}
+		f->has_upper = true;
+		f->upper_us = us;
+	}
+}
+
+/*
+ * Narrow the creation-time window by a condition on a create_time column of
+ * type valtype, with a value of type argtype (0: the column's), or with
+ * date_of on the column's ::date and a date value.  Strictness does not
+ * matter here: the window is widened to whole milliseconds and one more on
+ * each side, and the condition itself is rechecked locally.  A finite bound
+ * too far out to compute with narrows nothing (the local recheck still
+ * applies it).
+ */
+void
+rds_filter_add_time(RdsFilter *f, RdsCondKind kind, Oid valtype, Oid argtype,
+					bool date_of, Datum value)
+{
+	int64		widen_us;
+
+	if (date_of)
+	{
+		/* create_time::date op d: from d's midnight to the next one */
+		DateADT		d = DatumGetDateADT(value);
+
+		if (kind == RDS_COND_LOWER || kind == RDS_COND_TIME_EQ)
+			add_lower(f, valtype, date_as(valtype, d), 0);
+		if (kind == RDS_COND_UPPER || kind == RDS_COND_TIME_EQ)
+			add_upper(f, valtype,
+					  DATE_NOT_FINITE(d) ? date_as(valtype, d) : date_as(valtype, d + 1),
+					  false, 0);
+	}
+	else
+	{
+		value = as_column_value(value, argtype, valtype, &widen_us);
+		if (kind == RDS_COND_LOWER || kind == RDS_COND_TIME_EQ)
+			add_lower(f, valtype, value, widen_us);
+		if (kind == RDS_COND_UPPER || kind == RDS_COND_TIME_EQ)
+			add_upper(f, valtype, value,
+					  kind == RDS_COND_UPPER || valtype == DATEOID, widen_us);
 	}
 	if (f->has_lower && f->has_upper && f->lower_us > f->upper_us)
 		f->empty = true;

@@ -460,15 +460,19 @@ serialize_conds(List *conds, List **fdw_exprs)
 	{
 		RdsCond    *c = (RdsCond *) lfirst(lc);
 
-		/* a built-in type OID (see FdwScanPrivateIndex): fits an Integer */
+		/* built-in type OIDs (see FdwScanPrivateIndex): they fit an Integer */
 		Assert(c->valtype == InvalidOid || c->valtype == TIMESTAMPTZOID ||
 			   c->valtype == TIMESTAMPOID || c->valtype == DATEOID);
+		Assert(c->argtype == InvalidOid || c->argtype == TIMESTAMPTZOID ||
+			   c->argtype == TIMESTAMPOID || c->argtype == DATEOID);
 		*fdw_exprs = lappend(*fdw_exprs, c->value);
 		result = lappend(result,
-						 list_make4(makeString(pstrdup(c->field)),
-									makeInteger(c->kind),
-									makeInteger((int) c->valtype),
-									makeInteger(list_length(*fdw_exprs) - 1)));
+						 lappend(list_make5(makeString(pstrdup(c->field)),
+											makeInteger(c->kind),
+											makeInteger((int) c->valtype),
+											makeInteger((int) c->argtype),
+											makeBoolean(c->date_of)),
+								 makeInteger(list_length(*fdw_exprs) - 1)));
 	}
 	return result;
 }

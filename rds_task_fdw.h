@@ -123,7 +123,8 @@ enum FdwScanPrivateIndex
 	FdwScanPrivateAttnos,		/* List of Integer: table attno per scan
 								 * column, 0 = not fetched */
 	FdwScanPrivateConds,		/* List of List (String field, Integer kind,
-								 * Integer valtype, Integer fdw_exprs index) */
+								 * Integer valtype, Integer argtype, Boolean
+								 * date_of, Integer fdw_exprs index) */
 	FdwScanPrivateLimit			/* List (Integer limit index, Integer offset
 								 * index), -1 = absent */
 };
@@ -222,6 +223,8 @@ typedef struct RdsCond
 	RdsCondKind kind;
 	bool		strict;
 	Oid			valtype;		/* type of a create_time column */
+	Oid			argtype;		/* type of a time condition's value */
+	bool		date_of;		/* the condition is on the column's ::date */
 	Expr	   *value;			/* computed when the scan starts */
 	bool		exact;			/* the request enforces it: no local recheck */
 } RdsCond;
@@ -258,6 +261,7 @@ extern void rds_filter_init(RdsFilter *f);
 extern void rds_filter_add_values(RdsFilter *f, const char *field,
 								  List *values);
 extern void rds_filter_add_time(RdsFilter *f, RdsCondKind kind, Oid valtype,
+								Oid argtype, bool date_of,
 								Datum value);
 extern void rds_filter_add_placeholder(RdsFilter *f, const char *field,
 									   RdsCondKind kind,

@@ -51,7 +51,9 @@ typedef struct RdsScanCond
 {
 	char	   *field;
 	RdsCondKind kind;
-	Oid			valtype;
+	Oid			valtype;		/* a time condition's column type */
+	Oid			argtype;		/* its value's type */
+	bool		date_of;		/* on the column's ::date */
 	int			expr_index;		/* in fdw_exprs */
 } RdsScanCond;
 
@@ -192,7 +194,8 @@ add_cond_value(RdsFilter *f, RdsScanCond *c, Datum value)
 	}
 	else
 	{
-		rds_filter_add_time(f, c->kind, c->valtype, value);
+		rds_filter_add_time(f, c->kind, c->valtype, c->argtype, c->date_of,
+							value);
 		return;
 	}
 	rds_filter_add_values(f, c->field, values);
@@ -643,7 +646,9 @@ rdsBeginForeignScan(ForeignScanState *node, int eflags)
 		c->field = strVal(linitial(item));
 		c->kind = intVal(lsecond(item));
 		c->valtype = (Oid) intVal(lthird(item));
-		c->expr_index = intVal(lfourth(item));
+		c->argtype = (Oid) intVal(lfourth(item));
+		c->date_of = boolVal(list_nth(item, 4));
+		c->expr_index = intVal(list_nth(item, 5));
 		state->conds = lappend(state->conds, c);
 	}
 
