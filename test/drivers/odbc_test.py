@@ -28,23 +28,22 @@ import urllib.request
 # (the most specific wins).  Modes: "buffered" (psqlODBC's default: the whole
 # result is read into the client), "declarefetch" (UseDeclareFetch=1,
 # Fetch=50: a cursor, autocommit off) and "declarefetch_autocommit" (the same
-# with autocommit on, as most tools run; the "declarefetch" counts apply).  The data: 2000 tasks at pages of 50, so 40 requests
-# read the whole list; 'Failed' is 3 pages, 'Completed' 38.  {ts}/{d} escapes
-# become timestamp/date values: filtered locally today (the whole list).
-# Buffered, psqlODBC sends ? parameters untyped, so a datetime or date becomes
-# a timestamptz and is pushed; with UseDeclareFetch=1 it writes them into the
-# DECLARE's text as typed literals: filtered locally.
+# with autocommit on, as most tools run; the "declarefetch" counts apply).
+# The data: 2000 tasks at pages of 50, so 40 requests read the whole list;
+# 'Failed' is 3 pages, 'Completed' 38.  {ts}/{d} escapes become timestamp/
+# date values, pushed as start_time/end_time computed in the session's
+# TimeZone.  Buffered, psqlODBC sends ? parameters untyped (timestamptz);
+# with UseDeclareFetch=1 it writes them into the DECLARE's text as typed
+# literals (timestamp, date): pushed either way.
 EXPECTED = {
     "param_status": 3,                          # status = ? ('Failed')
-    "param_status_ts/buffered": 26,             # status = ? AND create_time >= ? (datetime)
-    "param_status_ts/declarefetch": 38,         #   only status pushed
-    "ts_escape_ge": 40,                         # create_time >= {ts '...'}
-    "ts_escape_between": 38,                    # status = 'Completed' AND BETWEEN {ts} AND {ts}
-    "d_escape_lt": 40,                          # create_time < {d '...'}
-    "param_datetime_ge/buffered": 29,           # create_time >= ? (datetime.datetime)
-    "param_datetime_ge/declarefetch": 40,
-    "param_date_between/buffered": 16,          # BETWEEN ? AND ? (datetime.date)
-    "param_date_between/declarefetch": 40,
+    "param_status_ts": 26,                      # status = ? AND create_time >= ? (datetime)
+    "ts_escape_ge": 29,                         # create_time >= {ts '...'}
+    "ts_escape_between": 15,                    # status = 'Completed' AND BETWEEN {ts} AND {ts}
+    "d_escape_lt": 28,                          # create_time < {d '...'}: midnight UTC ...
+    "d_escape_lt@Europe/Berlin": 27,            # ... or an hour earlier, in Berlin
+    "param_datetime_ge": 29,                    # create_time >= ? (datetime.datetime)
+    "param_date_between": 16,                   # BETWEEN ? AND ? (datetime.date)
     "first_rows/buffered": 40,                  # fetchmany(50) of SELECT *: all read first
     "first_rows/declarefetch": 1,               # a cursor: one page
     "cancel": 1,                                # the hanging request
