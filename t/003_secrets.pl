@@ -332,7 +332,8 @@ my $tokens = $sim->ctl('GET', 'tokens');
 my @issued = map { $_->{token} } @{ $tokens->{issued} };
 my @sigs = @{ $sim->ctl('GET', 'signatures')->{signatures} };
 cmp_ok(scalar(@issued), '>=', 4, scalar(@issued) . ' tokens were issued by IAM');
-cmp_ok(scalar(@sigs), '>=', 20, scalar(@sigs) . ' AK/SK signatures were received');
+# (planning sends no request: every signature is a scan's)
+cmp_ok(scalar(@sigs), '>=', 15, scalar(@sigs) . ' AK/SK signatures were received');
 
 my %classes = (
 	'passwords' => [ @secret{qw(password wrong_password)} ],
