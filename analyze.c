@@ -8,7 +8,7 @@
  *
  * The cost is bounded: one limit=1 request for the size, then at most
  * analyze_sample_pages page requests (fewer when the list has fewer
- * pages).  A table with resource 'actions' gets the distinct action names
+ * pages), at even steps from a random start.  A table with resource 'actions' gets the distinct action names
  * of the same pages (all of them when every page is read).
  *
  *-------------------------------------------------------------------------
@@ -45,6 +45,37 @@ typedef struct RdsSample
 static int	acquire_sample_rows(Relation relation, int elevel,
 								HeapTuple *rows, int targrows,
 								double *totalrows, double *totaldeadrows);
+
+/*
+ * The list sizes rdsAnalyzeForeignTable found, for the acquire_sample_rows
+ * calls that follow for the same tables (ANALYZE of a partitioned table
+ * asks every partition first, then samples each).  A few slots, reused in
+ * turn; a size not found is asked again.
+ */
+#define SIZED_SLOTS 32
+static struct
+{
+	Oid			relid;
+	int64		total;
+}			sized[SIZED_SLOTS];
+static int	sized_next = 0;
+
+/* The remembered size of relid's list, forgotten once taken; -1 if none. */
+static int64
+take_size(Oid relid)
+{
+	int			i;
+
+	for (i = 0; i < SIZED_SLOTS; i++)
+	{
+		if (sized[i].relid == relid && OidIsValid(relid))
+		{
+			sized[i].relid = InvalidOid;
+			return sized[i].total;
+		}
+	}
+	return -1;
+}
 
 /* One page of the list (offset, limit), decoded in the current context. */
 static RdsPage *
@@ -87,6 +118,9 @@ rdsAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *func,
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(tmpcxt);
 
+	sized[sized_next].relid = RelationGetRelid(relation);
+	sized[sized_next].total = Max(total, 0);
+	sized_next = (sized_next + 1) % SIZED_SLOTS;
 	*func = acquire_sample_rows;
 	*totalpages = (BlockNumber) Max(1, Min((double) MaxBlockNumber,
 										   ceil((double) Max(total, 0) /
@@ -176,7 +210,8 @@ acquire_sample_rows(Relation relation, int elevel, HeapTuple *rows,
 	int64		total;
 	int64		npages;
 	int			nsample;
-	int			requests = 1;
+	int			requests = 1;	/* rdsAnalyzeForeignTable's */
+	double		start;
 	int			i;
 
 	memset(&s, 0, sizeof(s));
@@ -194,20 +229,28 @@ acquire_sample_rows(Relation relation, int elevel, HeapTuple *rows,
 									 ALLOCSET_DEFAULT_SIZES);
 	oldcxt = MemoryContextSwitchTo(page_cxt);
 
-	page = fetch_page(conn, path, 0, opts->page_size);
-	total = Max(rds_page_total_count(page), 0);
-	sample_page(&s, opts, page);
+	/* the size, as rdsAnalyzeForeignTable just found it (or asked now) */
+	if ((total = take_size(RelationGetRelid(relation))) < 0)
+	{
+		total = Max(rds_page_total_count(fetch_page(conn, path, 0, 1)), 0);
+		requests++;
+	}
 
-	/* the other pages: evenly spaced page numbers after the first */
+	/*
+	 * Pages at even steps over the list, from a random start within the
+	 * first step, so that the newest tasks (the first page) are not in every
+	 * sample.
+	 */
 	npages = Max((total + opts->page_size - 1) / opts->page_size, 1);
 	nsample = (int) Min(npages, (int64) opts->analyze_sample_pages);
-	for (i = 1; i < nsample; i++)
+	start = pg_prng_double(&pg_global_prng_state);
+	for (i = 0; i < nsample; i++)
 	{
-		int64		pageno = (int64) floor((double) i * npages / nsample);
+		int64		pageno = (int64) floor((i + start) * npages / nsample);
 
 		CHECK_FOR_INTERRUPTS();
 		MemoryContextReset(page_cxt);
-		page = fetch_page(conn, path, pageno * opts->page_size,
+		page = fetch_page(conn, path, Min(pageno, npages - 1) * opts->page_size,
 						  opts->page_size);
 		sample_page(&s, opts, page);
 		requests++;
@@ -222,7 +265,7 @@ acquire_sample_rows(Relation relation, int elevel, HeapTuple *rows,
 	ereport(elevel,
 			(errmsg("\"%s\": %lld rows in the list, %d sampled from %d of %lld pages (%d requests)",
 					RelationGetRelationName(relation), (long long) total,
-					s.numrows, nsample, (long long) npages, requests + 1)));
+					s.numrows, nsample, (long long) npages, requests)));
 
 	*totalrows = (double) total;
 	*totaldeadrows = 0;

@@ -73,6 +73,7 @@ typedef struct RdsRelInfo
 	double		streams;		/* estimated request streams */
 	double		fetched_rows;	/* estimated rows the requests return */
 	List	   *remote_rinfos;	/* RestrictInfo * of remote_conds */
+	List	   *unpushed_rinfos;	/* RestrictInfo * the API does not see */
 	RdsScanMode upper;			/* for an upper relation: what it does */
 	RelOptInfo *baserel;		/* for an upper relation: the foreign table */
 } RdsRelInfo;
@@ -298,6 +299,7 @@ rdsGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 		else
 		{
 			fpinfo->local_conds = lappend(fpinfo->local_conds, rinfo);
+			fpinfo->unpushed_rinfos = lappend(fpinfo->unpushed_rinfos, rinfo);
 			fpinfo->all_exact = false;
 		}
 	}
@@ -331,9 +333,13 @@ rdsGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	}
 	fpinfo->fetched_rows = Max(1.0, fpinfo->total_tasks * selectivity);
 
+	/*
+	 * What the scan returns: the conditions the API does not see on top of
+	 * what it returns (a pushed condition rechecked locally counts once).
+	 */
 	baserel->tuples = fpinfo->total_tasks;
 	baserel->rows = clamp_row_est(fpinfo->fetched_rows *
-								  clauselist_selectivity(root, fpinfo->local_conds,
+								  clauselist_selectivity(root, fpinfo->unpushed_rinfos,
 														 baserel->relid, JOIN_INNER, NULL));
 }
 
