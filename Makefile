@@ -12,6 +12,7 @@ OBJS = \
 	decode.o \
 	deparse.o \
 	http.o \
+	idset.o \
 	option.o \
 	rds_task_fdw.o
 

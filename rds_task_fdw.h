@@ -211,6 +211,15 @@ extern void rds_filter_add_time(RdsFilter *f, RdsCondKind kind, Oid valtype,
 extern List *rds_filter_streams(RdsFilter *f, const RdsOptions *opts,
 								int max_streams);
 
+/* ---- idset.c ---- */
+typedef struct RdsIdSet RdsIdSet;
+extern RdsIdSet *rds_idset_create(MemoryContext cxt);
+extern void rds_idset_expect(RdsIdSet *set, int64 n);
+extern bool rds_idset_add(RdsIdSet *set, const char *key);
+extern void rds_idset_counts(const RdsIdSet *set, int64 *ids, int64 *others);
+extern Size rds_idset_bytes(const RdsIdSet *set);
+extern void rds_idset_report(const RdsIdSet *set, const char *relname);
+
 /* ---- decode.c ---- */
 typedef struct RdsPage RdsPage;		/* opaque: one decoded response page */
 
