@@ -23,24 +23,59 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.dont_write_bytecode = True
-from bench import PROJECT, TOKEN, Psql, Sim, SqlError, log, proc_status  # noqa: E402
+from bench import (PROJECT, TOKEN, Psql, RssSampler, Sim, SqlError, find_logfile,  # noqa: E402
+                   log, memory_contexts, proc_status)
 
 LIMIT_MB = 32
 FILTER_RE = re.compile(r'duplicate filter of "[^"]*": (\d+) ids, (\d+) other keys, (\d+) bytes, (\d+) slots')
 
 
-def measure(sim, n, table, repeats):
+def top_mappings(pid, k=3):
+    """The k mappings of the process with the most resident memory:
+    (rss_kb, name)."""
+    maps, cur = [], None
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            parts = line.split()
+            if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+                cur = [0, parts[5] if len(parts) > 5 else "[anon]"]
+                maps.append(cur)
+            elif parts and parts[0] == "Rss:":
+                cur[0] = int(parts[1])
+    agg = {}
+    for rss, name in maps:
+        agg[name] = agg.get(name, 0) + rss
+    return sorted(((v, n) for n, v in agg.items()), reverse=True)[:k]
+
+
+def measure(sim, n, table, repeats, logfile, jit):
     sim.call("POST", "/_sim/reset", {"tasks": n, "lazy": True})
     sim.latency(0)
     s = Psql()
     try:
         r = {"n": n, "idle": proc_status(s.pid)}
+        if not jit:
+            s.query("SET jit = off")
         s.query("SELECT count(id) FROM (SELECT id FROM %s LIMIT 1) w" % table)
         r["warm"] = proc_status(s.pid)
         s.query("SET client_min_messages = debug1")
         best = None
         for i in range(1 + repeats):
-            lines, wall, cpu = s.timed("SELECT count(id) FROM %s" % table)
+            # during the first scan a second session asks the backend to log
+            # its memory contexts every few seconds; the largest dump is kept
+            ctl = Psql() if i == 0 and logfile else None
+            sampler = RssSampler(s.pid, ctx_session=ctl, ctx_every=max(0.5, n / 100000.0))
+            sampler.start()
+            try:
+                lines, wall, cpu = s.timed("SELECT count(id) FROM %s" % table)
+            finally:
+                sampler.stop()
+                if ctl:
+                    ctl.close()
+            if i == 0:
+                r["contexts"] = memory_contexts(logfile, s.pid)
+                r["sampled_kb"] = sampler.peak_kb
+                r["maps"] = top_mappings(s.pid)
             rows = [l for l in lines if re.fullmatch(r"\d+", l)]
             if rows != [str(n)]:
                 raise SqlError("expected %d rows, got: %s" % (n, "\n".join(lines[-5:])))
@@ -63,6 +98,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="100000 1000000")
     ap.add_argument("--repeats", type=int, default=1, help="scans after the first, for CPU")
+    ap.add_argument("--jit", action="store_true",
+                    help="leave jit on (a plan above jit_above_cost maps libLLVM, ~50 MB)")
     args = ap.parse_args()
     sizes = [int(x) for x in args.sizes.replace(",", " ").split()]
 
@@ -80,14 +117,16 @@ def main():
     admin.query("IMPORT FOREIGN SCHEMA otc LIMIT TO (rds_tasks) FROM SERVER mem INTO mem")
     admin.close()
 
+    logfile = find_logfile()
     results = []
     for n in sizes:
         log("== %s tasks" % "{:,}".format(n))
-        results.append(measure(sim, n, "mem.rds_tasks", args.repeats))
+        results.append(measure(sim, n, "mem.rds_tasks", args.repeats, logfile, args.jit))
 
     mb = lambda kb: kb / 1024.0     # noqa: E731
-    w = 14
-    out = ["", "%-44s" % "backend memory of a full scan (MB)" + "".join("%*s" % (w, "{:,}".format(r["n"])) for r in results)]
+    w = 22
+    out = ["", "jit %s; peak = VmHWM, idle = VmRSS of a fresh backend" % ("on" if args.jit else "off"),
+           "%-44s" % "backend memory of a full scan (MB)" + "".join("%*s" % (w, "{:,}".format(r["n"])) for r in results)]
 
     def row(label, vals):
         out.append("%-44s" % label + "".join("%*s" % (w, v) for v in vals))
@@ -95,6 +134,13 @@ def main():
     row("idle VmRSS (fresh backend)", ["%.1f" % mb(r["idle"]["VmRSS"]) for r in results])
     row("VmRSS after a 1-row warm-up scan", ["%.1f" % mb(r["warm"]["VmRSS"]) for r in results])
     row("peak VmHWM after the full scan", ["%.1f" % mb(r["peak"]["VmHWM"]) for r in results])
+    row("VmRSS after the scan (anon/file/shmem)",
+        ["%.1f (%.0f/%.0f/%.0f)" % (mb(r["peak"]["VmRSS"]), mb(r["peak"].get("RssAnon", 0)),
+                                    mb(r["peak"].get("RssFile", 0)), mb(r["peak"].get("RssShmem", 0)))
+         for r in results])
+    row("RssAnon after the scan - idle RssAnon",
+        ["%.1f" % mb(r["peak"].get("RssAnon", 0) - r["idle"].get("RssAnon", 0)) for r in results])
+    row("peak VmRSS sampled every 50 ms", ["%.1f" % mb(r["sampled_kb"]) for r in results])
     row("peak - idle", ["%.1f" % mb(r["peak"]["VmHWM"] - r["idle"]["VmRSS"]) for r in results])
     row("peak - warm-up", ["%.1f" % mb(r["peak"]["VmHWM"] - r["warm"]["VmRSS"]) for r in results])
     row("duplicate filter: bytes (MB)",
@@ -107,6 +153,9 @@ def main():
     row("filter share of peak - idle",
         ["%.0f%%" % (100.0 * r["filter"][2] / 1024 / max(1, r["peak"]["VmHWM"] - r["idle"]["VmRSS"]))
          if r["filter"] else "n/a" for r in results])
+    row("largest memory context dump (MB)",
+        ["%.1f" % (r["contexts"]["grand_total"] / 1048576.0) if r.get("contexts") else "n/a"
+         for r in results])
     row("scan wall (s), first", ["%.1f" % r["wall_s"] for r in results])
     row("backend CPU per row (us), best", ["%.2f" % (r["best_cpu_s"] * 1e6 / r["n"]) for r in results])
     if len(results) > 1:
@@ -116,6 +165,14 @@ def main():
         out.append("ratio %s / %s tasks: %.1fx the tasks, %.2fx peak - idle"
                    % ("{:,}".format(b["n"]), "{:,}".format(a["n"]), b["n"] / a["n"],
                       db / max(1, da)))
+    for r in results:
+        if r.get("contexts"):
+            out.append("largest contexts during the %s-task scan: %s" % (
+                "{:,}".format(r["n"]),
+                ", ".join("%s %.1f MB" % (name, b / 1048576.0) for b, name, _ in r["contexts"]["top"])))
+    for r in results:
+        out.append("largest mappings after the %s-task scan: %s" % (
+            "{:,}".format(r["n"]), ", ".join("%s %.1f MB" % (name, kb / 1024.0) for kb, name in r["maps"])))
     fail = 0
     for r in results:
         d = mb(r["peak"]["VmHWM"] - r["idle"]["VmRSS"])
