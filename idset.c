@@ -22,6 +22,7 @@
 #include "postgres.h"
 
 #include "common/hashfn.h"
+#include "common/pg_prng.h"
 #include "utils/memutils.h"
 
 #include "rds_task_fdw.h"
@@ -29,8 +30,11 @@
 /* load at which a table sized from the hint ends up: 7/8 */
 #define IDSET_FILL_NUM		7
 #define IDSET_FILL_DEN		8
-/* the hint is trusted up to this many ids; beyond, the table grows */
-#define IDSET_MAX_HINT		((int64) 1 << 25)
+/*
+ * The hint is trusted up to this many ids (77 MB of slots); beyond, the
+ * table grows as ids arrive, so that a wrong total_count costs no memory.
+ */
+#define IDSET_MAX_HINT		((int64) 1 << 22)
 #define IDSET_MIN_SLOTS		64
 /* the bytes of one arena block for the other keys */
 #define IDSET_ARENA_BLOCK	8192
@@ -66,6 +70,7 @@ struct RdsIdSet
 	uint32		nslots;
 	uint32		nids;
 	uint32		grow_at;		/* nids beyond which the table grows */
+	uint64		seed;			/* of the hash: ids chosen to collide can't be */
 	int64		expected;		/* sum of the hints */
 
 	/* every other key */
@@ -82,6 +87,7 @@ rds_idset_create(MemoryContext cxt)
 	RdsIdSet   *set = MemoryContextAllocZero(cxt, sizeof(RdsIdSet));
 
 	set->cxt = cxt;
+	set->seed = pg_prng_uint64(&pg_global_prng_state);
 	return set;
 }
 
@@ -121,18 +127,26 @@ parse_hex_id(const char *key, uint64 *a, uint64 *b)
 	return true;
 }
 
-/* A 64-bit mix of the id's words (ids are random; this also spreads odd ones). */
+/* A 64-bit finalizer (MurmurHash3's fmix64). */
 static inline uint64
-hash_id(uint64 a, uint64 b)
+mix64(uint64 h)
 {
-	uint64		h = a ^ (b * UINT64CONST(0x9e3779b97f4a7c15));
-
-	h ^= h >> 32;
-	h *= UINT64CONST(0xd6e8feb86659fd93);
-	h ^= h >> 32;
-	h *= UINT64CONST(0xd6e8feb86659fd93);
-	h ^= h >> 32;
+	h ^= h >> 33;
+	h *= UINT64CONST(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	h *= UINT64CONST(0xc4ceb9fe1a85ec53);
+	h ^= h >> 33;
 	return h;
+}
+
+/*
+ * The hash of an id's two words under the set's seed: a server cannot
+ * choose ids that pile up in one run of slots.
+ */
+static inline uint64
+hash_id(const RdsIdSet *set, uint64 a, uint64 b)
+{
+	return mix64(mix64(a ^ set->seed) ^ (b * UINT64CONST(0x9e3779b97f4a7c15)));
 }
 
 /* The home slot of a hash: its top 32 bits scaled to the table size. */
@@ -201,7 +215,7 @@ resize(RdsIdSet *set, uint32 nslots)
 			uint64		a = old_words[2 * i];
 			uint64		b = old_words[2 * i + 1];
 
-			place_id(set, a, b, hash_id(a, b));
+			place_id(set, a, b, hash_id(set, a, b));
 		}
 	}
 	if (old_words)
@@ -267,7 +281,7 @@ rds_idset_add(RdsIdSet *set, const char *key)
 	{
 		if (set->nslots == 0)
 			resize(set, slots_for(IDSET_MIN_SLOTS));
-		h = hash_id(a, b);
+		h = hash_id(set, a, b);
 		i = home_slot(h, set->nslots);
 		for (;;)
 		{
