@@ -15,6 +15,7 @@ OBJS = \
 	decode.o \
 	deparse.o \
 	http.o \
+	idset.o \
 	option.o \
 	planner.o \
 	rds_task_fdw.o \

@@ -271,6 +271,15 @@ extern List *rds_filter_streams(RdsFilter *f, const RdsOptions *opts,
 extern char *rds_request_query(const char *stream, const char *offset,
 							   const char *limit);
 
+/* ---- idset.c ---- */
+typedef struct RdsIdSet RdsIdSet;
+extern RdsIdSet *rds_idset_create(MemoryContext cxt);
+extern void rds_idset_expect(RdsIdSet *set, int64 n);
+extern bool rds_idset_add(RdsIdSet *set, const char *key);
+extern void rds_idset_counts(const RdsIdSet *set, int64 *ids, int64 *others);
+extern Size rds_idset_bytes(const RdsIdSet *set);
+extern void rds_idset_report(const RdsIdSet *set, const char *relname);
+
 /* ---- decode.c ---- */
 extern RdsPage *rds_page_parse(const char *body, size_t len,
 							   const char *request_desc);

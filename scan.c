@@ -41,8 +41,6 @@
 #include "rds_compat.h"
 #include "rds_task_fdw.h"
 
-/* Length of the key of the duplicate filter; longer ids are not filtered. */
-#define ID_KEY_SIZE				40
 /* Passes over a stream whose list keeps moving before the scan gives up. */
 #define MAX_PASSES				5
 
@@ -127,7 +125,7 @@ typedef struct RdsScanState
 	int			action_row;		/* resource 'actions': next action */
 	int			page_stream;
 
-	HTAB	   *seen;			/* ids (or action names) already returned */
+	RdsIdSet   *seen;			/* ids (or action names) already returned */
 
 	RdsHttpStats stats;
 
@@ -511,6 +509,12 @@ next_page(RdsScanState *state)
 	 */
 	if (total >= 0)
 	{
+		/* the first pass's first page tells the duplicate filter its size */
+		if (st->pass_total < 0 && st->passes == 0 &&
+			state->opts->resource == RDS_RESOURCE_TASKS)
+			rds_idset_expect(state->seen,
+							 (st->end_offset >= 0 ? Min(total, st->end_offset) : total) -
+							 st->start_offset);
 		if (st->pass_total < 0)
 			st->pass_total = total;
 		else if (total != st->pass_total)
@@ -545,12 +549,9 @@ next_page(RdsScanState *state)
 static bool
 seen_before(RdsScanState *state, const char *key)
 {
-	bool		found;
-
-	if (key == NULL || strlen(key) >= ID_KEY_SIZE)
+	if (key == NULL)
 		return false;
-	(void) hash_search(state->seen, key, HASH_ENTER, &found);
-	return found;
+	return rds_idset_add(state->seen, key);
 }
 
 /*
@@ -573,20 +574,16 @@ row_dropped(RdsScanState *state)
 static void
 reset_scan(RdsScanState *state)
 {
-	HASHCTL		ctl;
-
 	cancel_pending(state);
+	if (state->seen)
+		rds_idset_report(state->seen, state->relname);
 	MemoryContextReset(state->scan_cxt);
 	MemoryContextReset(state->page_cxt);
 	state->page = NULL;
 	state->page_rows = state->page_row = state->action_row = 0;
 	state->count_done = false;
 
-	ctl.keysize = ID_KEY_SIZE;
-	ctl.entrysize = ID_KEY_SIZE;
-	ctl.hcxt = state->scan_cxt;
-	state->seen = hash_create("rds_task_fdw seen ids", 1024, &ctl,
-							  HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	state->seen = rds_idset_create(state->scan_cxt);
 	state->nstreams = 0;
 	state->started = false;
 }
@@ -843,6 +840,7 @@ rdsEndForeignScan(ForeignScanState *node)
 	if (state == NULL || state->pending == NULL)
 		return;
 	cancel_pending(state);
+	rds_idset_report(state->seen, state->relname);
 }
 
 /* ----------------------------------------------------------------

@@ -119,6 +119,47 @@ SELECT count(*) AS rows, count(DISTINCT id) AS distinct_ids,
   FROM (SELECT id FROM rds_tasks) t;
 \! test/simctl log | sed -e 's/offset=[0-9]*/offset=N/' | sort | uniq -c
 
+-- more new tasks than the first total_count promised: the filter grows
+-- while the list is read again, and still knows every id
+\! test/simctl reset '{"tasks": 120}'
+SELECT load_sim_tasks();
+\! test/simctl fault '{"kind": "shift", "count": 40, "params": {"offset": "50"}}'
+SELECT count(*) AS rows, count(DISTINCT id) AS distinct_ids,
+       count(*) FILTER (WHERE id IN (SELECT id FROM sim_tasks)) AS known
+  FROM moving;
+
+-- ===================================================================
+-- keys of any length: long ids and action names are filtered too
+-- ===================================================================
+-- a 45-byte action name is on each of the 10 pages, and returned once
+\! test/simctl reset '{"tasks": 500, "long_action": true}'
+SELECT load_sim_tasks();
+SELECT name, octet_length(name) AS bytes, count(*) FROM rds_task_actions
+ WHERE octet_length(name) > 40 GROUP BY name;
+SELECT (SELECT array_agg(name ORDER BY name) FROM rds_task_actions) =
+       (SELECT array_agg(DISTINCT name ORDER BY name) FROM sim_tasks) AS same_actions;
+-- 60-byte task ids while the list moves: one page at a time ...
+\! test/simctl reset '{"tasks": 120, "id_length": 60}'
+SELECT load_sim_tasks();
+SELECT min(octet_length(id)) AS min_bytes, max(octet_length(id)) AS max_bytes FROM sim_tasks;
+\! test/simctl fault '{"kind": "shift", "count": 5, "params": {"offset": "50"}}'
+\! test/simctl clearlog
+SELECT count(*) AS rows, count(DISTINCT id) AS distinct_ids,
+       count(*) FILTER (WHERE id IN (SELECT id FROM sim_tasks)) AS known
+  FROM moving;
+\! test/simctl log
+-- ... and four pages in flight
+\! test/simctl reset '{"tasks": 300, "id_length": 60}'
+SELECT load_sim_tasks();
+CREATE FOREIGN TABLE moving4 (id text) SERVER sim OPTIONS (parallel_requests '4');
+\! test/simctl fault '{"kind": "shift", "count": 5, "delay_ms": 300, "params": {"offset": "50"}}'
+SELECT count(*) AS rows, count(DISTINCT id) AS distinct_ids,
+       count(*) FILTER (WHERE id IN (SELECT id FROM sim_tasks)) AS known
+  FROM moving4;
+-- the moved list, now still: exactly the simulator's rows, in its order
+SELECT load_sim_tasks();
+SELECT (SELECT array_agg(id) FROM moving4) = (SELECT array_agg(id ORDER BY pos) FROM sim_tasks) AS same_order;
+
 -- ===================================================================
 -- an early stop leaves no request in flight
 -- ===================================================================

@@ -69,6 +69,13 @@ IAM: 201 + X-Subject-Token header; wrong user/password/domain -> 401
 Control API (JSON in/out; see ControlApi for the list of endpoints).  Reset
 regenerates the data and clears faults, log, stats, revocations, AK lockouts
 and run-time configuration (back to the command line); issued tokens stay.
+Reset takes {"tasks", "seed", "base_time", "projects"} (kept for later
+resets) and the dataset variants {"id_length": 32..255 (ids longer than the
+API's 32 hex digits: the id, "-", the id repeated), "long_action": true (the
+frequent CreateBackup is named with 45 bytes), "lazy": true (tasks made on
+demand from their position: a million tasks cost no memory; unfiltered
+paging and shift stay fast, a filter reads the whole list)}, which fall back
+to the command line (--id-length, --long-action, --lazy) when not given.
 For leak tests, GET /_sim/tokens lists the tokens IAM issued (and the static
 ones) and GET /_sim/signatures the AK/SK Signature values received: the
 secrets a client must never show; both survive a reset.
@@ -144,6 +151,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 DEFAULT_PROJECT = "0123456789abcdef0123456789abcdef"
 DEFAULT_BASE_TIME = 1768478400          # 2026-01-15T12:00:00Z
 WINDOW_SECONDS = 30 * 86400             # tasks are kept ~30 days
+
+# Dataset variants (command line, or per reset): ids longer than the API's 32
+# hex digits, the most frequent action name made 45 bytes long, and lazy
+# generation for lists of a million tasks.  "shape" is the tuple of them.
+DEFAULT_SHAPE = (32, False, False)      # (id_length, long_action, lazy)
+MAX_ID_LENGTH = 255
+LONG_ACTION = "CreateBackupOfEveryDatabaseInTheWholeInstance"
+assert len(LONG_ACTION) == 45
 
 TASK_FIELDS = ("id", "name", "instance_id", "instance_name", "instance_status",
                "order_id", "process", "fail_reason", "create_time", "end_time",
@@ -379,24 +394,28 @@ class ProjectData:
     (a reset with unchanged parameters costs nothing).
     """
 
-    _generated = {}             # (seed, project, n, base_time) -> (instances, tasks)
+    _generated = {}             # (seed, project, n, base_time, shape) -> (instances, tasks)
 
-    def __init__(self, project, seed, n_tasks, base_time):
+    def __init__(self, project, seed, n_tasks, base_time, shape=DEFAULT_SHAPE):
         self.project = project
         self.seed = seed
         self.base_time = base_time
+        self.id_length, self.long_action, self.lazy = shape
         self.version = 0
         self.shifted = 0
         self.cache = {}
-        key = (seed, project, n_tasks, base_time)
+        key = (seed, project, n_tasks, base_time, shape)
         if key not in self._generated:
             if len(self._generated) >= 16:
                 self._generated.clear()
-            self._generated[key] = self._generate(*key)
+            self._generated[key] = self._generate(*key[:4])
         self.instances, self.tasks = self._generated[key]
 
     def _generate(self, seed, project, n_tasks, base_time):
         rng = random.Random("rds_sim/%s/%s/%d/%d" % (seed, project, n_tasks, base_time))
+        if self.lazy:
+            self.instances = self._make_instances(rng, min(max(1, n_tasks // 20), 5000))
+            return self.instances, LazyTasks(self, n_tasks, rng.getrandbits(64))
         self.instances = self._make_instances(rng, max(1, n_tasks // 20))
         ids = set()
         tasks = []
@@ -453,6 +472,10 @@ class ProjectData:
         order_id = "%032x" % rng.getrandbits(128) if rng.random() < order_p else ""
         duration = rng.randint(lo * 60, hi * 60)
         end_time = "" if rng.random() < 0.03 else task_stamp(secs + duration)
+        if self.id_length != 32:
+            task_id = long_id(task_id, self.id_length)
+        if self.long_action and name == "CreateBackup":
+            name = LONG_ACTION
         task = {"id": task_id, "name": name, "instance_id": inst_id, "instance_name": inst_name,
                 "instance_status": inst_status, "order_id": order_id,
                 "process": str(rng.randint(0, 100)) if status == "Running" else ""}
@@ -473,16 +496,83 @@ class ProjectData:
 
     def shift(self, count):
         """Insert count new Running tasks at the head (newer than all others)."""
-        ids = {t["id"] for t, _ in self.tasks}
+        lazy = isinstance(self.tasks, LazyTasks)
+        old = self.tasks.head if lazy else self.tasks
+        ids = {t["id"][:32] for t, _ in old}
         new = []
         for _ in range(count):
             self.shifted += 1
             rng = random.Random("rds_sim-shift/%s/%s/%d" % (self.seed, self.project, self.shifted))
             new.append(self._make_task(rng, ids, self.base_time + self.shifted, self.base_time,
                                        force_running=True))
-        self.tasks = sort_tasks(new + self.tasks)
+        if lazy:
+            self.tasks = self.tasks.with_head(sort_tasks(new + old))
+        else:
+            self.tasks = sort_tasks(new + self.tasks)
         self.version += 1
         self.cache = {}
+
+
+def long_id(task_id, length):
+    """The API id made length characters long (>= 32; keeps ids distinct)."""
+    return (task_id + "-" + task_id * 8)[:length]
+
+
+class LazyTasks:
+    """A generated list of n tasks made on demand from their position, for
+    lists too large to hold (a million tasks), plus a materialized head of
+    tasks inserted later (shift).  A sequence of (task, create_time ms), in
+    API order: position i is created 1 + i * step seconds before base_time,
+    so the order needs no sort; its id is a bijection of i (never twice).
+    """
+
+    def __init__(self, pd, n, salt, head=()):
+        self.pd, self.n, self.salt, self.head = pd, n, salt, list(head)
+        self.step = max(1, (WINDOW_SECONDS - 2) // max(1, n))
+
+    def with_head(self, head):
+        return LazyTasks(self.pd, self.n, self.salt, head)
+
+    def __len__(self):
+        return len(self.head) + self.n
+
+    def _make(self, i):
+        pd = self.pd
+        rng = random.Random(self.salt ^ (i * 0x9E3779B97F4A7C15))
+        secs = pd.base_time - 1 - i * self.step
+        task, ms = pd._make_task(rng, set(), secs, pd.base_time)
+        raw = "%032x" % ((i * 0x2545F4914F6CDD1D9E3779B97F4A7C15 + self.salt) % (1 << 128))
+        task["id"] = long_id(raw, pd.id_length) if pd.id_length != 32 else raw
+        return task, ms
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(len(self)))]
+        if k < 0:
+            k += len(self)
+        if not 0 <= k < len(self):
+            raise IndexError(k)
+        h = len(self.head)
+        return self.head[k] if k < h else self._make(k - h)
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+
+class TaskView:
+    """The task objects of a LazyTasks, as page_body slices them."""
+
+    def __init__(self, tasks):
+        self.tasks = tasks
+
+    def __len__(self):
+        return len(self.tasks)
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return [t for t, _ in self.tasks[k]]
+        return self.tasks[k][0]
 
 
 def sort_tasks(tasks):
@@ -967,8 +1057,10 @@ def check_config(key, value):
 class Simulator:
     """All shared state, behind self.lock."""
 
-    def __init__(self, projects, tasks, seed, base_time, credentials, config, log):
+    def __init__(self, projects, tasks, seed, base_time, credentials, config, log,
+                 shape=DEFAULT_SHAPE):
         self.lock = threading.RLock()
+        self.initial_shape = self.shape = shape
         self.stopping = threading.Event()
         self.projects = list(projects)
         self.n_tasks = tasks
@@ -984,11 +1076,14 @@ class Simulator:
         self._generate()
 
     def _generate(self):
-        self.data = {p: ProjectData(p, self.seed, self.n_tasks, self.base_time)
+        self.data = {p: ProjectData(p, self.seed, self.n_tasks, self.base_time, self.shape)
                      for p in self.projects}
 
-    def reset(self, tasks=None, seed=None, base_time=None, projects=None):
+    def reset(self, tasks=None, seed=None, base_time=None, projects=None, shape=None):
+        """tasks, seed, base_time and projects stay until changed again; the
+        shape (id_length, long_action, lazy) is the command line's unless given."""
         with self.lock:
+            self.shape = shape or self.initial_shape
             if tasks is not None:
                 self.n_tasks = tasks
             if seed is not None:
@@ -1018,6 +1113,8 @@ class Simulator:
             tasks = pd.tasks
         if cached is not None:
             return cached
+        if isinstance(tasks, LazyTasks) and not query.filters and query.start is None:
+            return TaskView(tasks)
         selected = [t for t, ms in tasks if query.matches(t, ms, inclusive)]
         with self.lock:
             if pd.tasks is tasks:
@@ -1462,7 +1559,8 @@ class ControlApi:
         return json_reply(200, {"ok": True})
 
     def reset(self, params, doc):
-        unknown = set(doc) - {"tasks", "seed", "base_time", "projects"}
+        unknown = set(doc) - {"tasks", "seed", "base_time", "projects", "id_length",
+                              "long_action", "lazy"}
         if unknown:
             raise ValueError("unknown reset keys: %s" % ", ".join(sorted(unknown)))
         tasks = doc.get("tasks")
@@ -1480,11 +1578,22 @@ class ControlApi:
                                      not all(isinstance(p, str) and p and "/" not in p
                                              for p in projects)):
             raise ValueError("projects must be a non-empty list of project ids")
-        self.sim.reset(tasks, seed, base, projects)
+        id_length, long_action, lazy = self.sim.initial_shape
+        id_length = doc.get("id_length", id_length)
+        if (not isinstance(id_length, int) or isinstance(id_length, bool)
+                or not 32 <= id_length <= MAX_ID_LENGTH):
+            raise ValueError("id_length must be an integer from 32 to %d" % MAX_ID_LENGTH)
+        long_action = doc.get("long_action", long_action)
+        lazy = doc.get("lazy", lazy)
+        if not isinstance(long_action, bool) or not isinstance(lazy, bool):
+            raise ValueError("long_action and lazy must be true or false")
+        self.sim.reset(tasks, seed, base, projects, (id_length, long_action, lazy))
         with self.sim.lock:
             return json_reply(200, {"ok": True, "projects": self.sim.projects,
                                     "tasks": self.sim.n_tasks, "seed": self.sim.seed,
-                                    "base_time": self.sim.base_time})
+                                    "base_time": self.sim.base_time,
+                                    "id_length": id_length, "long_action": long_action,
+                                    "lazy": lazy})
 
     def get_config(self, params, doc):
         with self.sim.lock:
@@ -1848,6 +1957,12 @@ def parse_args(argv):
     p.add_argument("--project", action="append", help="repeatable")
     p.add_argument("--tasks", type=int, default=2000, help="tasks per project")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--id-length", type=int, default=32,
+                   help="length of task ids, 32 (the API's) to %d" % MAX_ID_LENGTH)
+    p.add_argument("--long-action", action="store_true",
+                   help="name the most frequent action with a 45-byte name")
+    p.add_argument("--lazy", action="store_true",
+                   help="make tasks on demand from their position (for a million tasks)")
     p.add_argument("--base-time", default=str(DEFAULT_BASE_TIME),
                    help="epoch seconds or 'now'; tasks are created in the 30 days before")
     p.add_argument("--token", action="append", default=[], help="static token, repeatable")
@@ -1874,6 +1989,8 @@ def parse_args(argv):
         p.error(str(e))
     if args.tasks < 0:
         p.error("--tasks must be >= 0")
+    if not 32 <= args.id_length <= MAX_ID_LENGTH:
+        p.error("--id-length must be from 32 to %d" % MAX_ID_LENGTH)
     if args.log_max < 1:
         p.error("--log-max must be >= 1")
     users = {}
@@ -1915,7 +2032,8 @@ def main(argv=None):
             sys.exit("rds_sim: %s" % e)
     creds = Credentials(args.token, args.users, args.aksk_map)
     sim = Simulator(args.project or [DEFAULT_PROJECT], args.tasks, args.seed, args.base_time,
-                    creds, config, RequestLog(args.log_file, args.verbose, args.log_max))
+                    creds, config, RequestLog(args.log_file, args.verbose, args.log_max),
+                    (args.id_length, args.long_action, args.lazy))
     api, control = ApiService(sim), ControlApi(sim)
 
     listeners = [Listener(sim, api, control, "http", args.bind, args.http_port)]

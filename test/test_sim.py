@@ -16,6 +16,7 @@ import http.client
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -951,6 +952,90 @@ class LogTest(SimTest):
                          [[r[k] for k in stable] for r in log])
 
 
+class DatasetVariantTest(SimTest):
+    """Long ids, a long action name, lazy generation (reset options)."""
+
+    def tearDown(self):
+        # "tasks" outlives a reset: back to the default size, made eagerly
+        self.ctl("POST", "/_sim/reset", {"tasks": 2000})
+
+    def test_long_ids(self):
+        doc = self.ctl("POST", "/_sim/reset", {"tasks": 120, "id_length": 60})
+        self.assertEqual(doc["id_length"], 60)
+        tasks, total = self.walk("")
+        self.assertEqual(total, 120)
+        self.assertEqual(tasks, self.dataset())
+        self.assertEqual({len(t["id"]) for t in tasks}, {60})
+        self.assertEqual(len({t["id"] for t in tasks}), 120)
+        self.assertTrue(all(re.fullmatch("[0-9a-f]{32}-[0-9a-f]{27}", t["id"]) for t in tasks))
+        # the same tasks as with short ids, only the ids differ
+        self.ctl("POST", "/_sim/reset", {"tasks": 120})
+        short = self.dataset()
+        self.assertEqual([t["id"][:32] for t in tasks], [t["id"] for t in short])
+        self.assertEqual([dict(t, id=None) for t in tasks], [dict(t, id=None) for t in short])
+        # a filter on a long id, and a shift keeps them long
+        self.ctl("POST", "/_sim/reset", {"tasks": 120, "id_length": 60})
+        one = self.tasks("?id=" + tasks[7]["id"])
+        self.assertEqual(one["tasks"], [tasks[7]])
+        self.faults({"kind": "shift", "count": 3})
+        head = self.tasks("?limit=5")
+        self.assertEqual(head["total_count"], 123)
+        self.assertEqual({len(t["id"]) for t in head["tasks"]}, {60})
+        for bad in (31, 256, "60", True):
+            self.ctl("POST", "/_sim/reset", {"id_length": bad}, expect=400)
+
+    def test_long_action(self):
+        self.ctl("POST", "/_sim/reset", {"tasks": 500, "long_action": True})
+        name = rds_sim.LONG_ACTION
+        self.assertEqual(len(name.encode()), 45)
+        pages = [self.tasks("?limit=50&offset=%d" % o) for o in range(0, 500, 50)]
+        self.assertTrue(all(name in p["actions"] for p in pages), "on every page")
+        self.assertFalse(any(t["name"] == "CreateBackup" for p in pages for t in p["tasks"]))
+        self.assertEqual(self.tasks("?name=" + name)["total_count"],
+                         sum(t["name"] == name for p in pages for t in p["tasks"]))
+        # the next reset without it goes back to the command line's names
+        self.ctl("POST", "/_sim/reset", {"tasks": 500})
+        self.assertNotIn(name, self.tasks("?limit=50")["actions"])
+        self.ctl("POST", "/_sim/reset", {"long_action": 1}, expect=400)
+
+    def test_lazy_million(self):
+        t0 = time.monotonic()
+        doc = self.ctl("POST", "/_sim/reset", {"tasks": 1000000, "lazy": True})
+        self.assertTrue(doc["lazy"])
+        first = self.tasks("?limit=50")
+        last = self.tasks("?limit=50&offset=999950")
+        self.assertLess(time.monotonic() - t0, 5, "a million tasks without generating them")
+        self.assertEqual(first["total_count"], 1000000)
+        self.assertEqual(len(last["tasks"]), 50)
+        page = first["tasks"] + self.tasks("?limit=50&offset=50")["tasks"] + last["tasks"]
+        self.assertEqual(len({t["id"] for t in page}), 150)
+        self.assertTrue(all(re.fullmatch("[0-9a-f]{32}", t["id"]) for t in page))
+        times = [t["create_time"] for t in page]
+        self.assertEqual(times, sorted(times, reverse=True), "newest first")
+        self.assertEqual(len(set(times)), 150, "no ties: no sort needed")
+        # deterministic
+        self.ctl("POST", "/_sim/reset", {"tasks": 1000000, "lazy": True})
+        self.assertEqual(self.tasks("?limit=50&offset=999950"), last)
+        # a shift inserts at the head
+        self.faults({"kind": "shift", "count": 5, "params": {"offset": "50"}})
+        moved = self.tasks("?limit=50&offset=50")
+        self.assertEqual(moved["total_count"], 1000005)
+        self.assertEqual(moved["tasks"][:5], first["tasks"][45:])
+        self.assertEqual(self.tasks("?limit=50&offset=999955")["tasks"], last["tasks"])
+
+    def test_lazy_small_equals_walk(self):
+        self.ctl("POST", "/_sim/reset", {"tasks": 300, "lazy": True, "id_length": 40})
+        tasks, total = self.walk("")
+        ds = self.dataset()
+        self.assertEqual((total, tasks), (300, ds))
+        self.assertEqual({len(t["id"]) for t in ds}, {40})
+        self.assertEqual(len({t["id"] for t in ds}), 300)
+        failed, n = self.walk("&status=Failed")
+        self.assertEqual(failed, [t for t in ds if t["status"] == "Failed"])
+        self.assertEqual(n, len(failed))
+        self.ctl("POST", "/_sim/reset", {"lazy": "yes"}, expect=400)
+
+
 class DatasetTest(SimTest):
 
     def test_csv(self):
@@ -1121,7 +1206,8 @@ class LifecycleTest(unittest.TestCase):
 
     def test_bad_command_lines(self):
         for args in (["--https-port", "0"], ["--user", "nopassword"], ["--aksk", "AKONLY"],
-                     ["--base-time", "yesterday"], ["--time-bounds", "open"]):
+                     ["--base-time", "yesterday"], ["--time-bounds", "open"],
+                     ["--id-length", "31"], ["--id-length", "256"]):
             with self.subTest(args=args):
                 proc = subprocess.run([sys.executable, SIM] + args, capture_output=True, timeout=10)
                 self.assertEqual(proc.returncode, 2, proc.stderr)
