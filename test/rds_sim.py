@@ -381,21 +381,23 @@ class ProjectData:
 
     _generated = {}             # (seed, project, n, base_time) -> (instances, tasks)
 
-    def __init__(self, project, seed, n_tasks, base_time):
+    def __init__(self, project, seed, n_tasks, base_time, id_length=0, name_suffix=""):
         self.project = project
         self.seed = seed
         self.base_time = base_time
+        self.id_length = id_length
+        self.name_suffix = name_suffix
         self.version = 0
         self.shifted = 0
         self.cache = {}
-        key = (seed, project, n_tasks, base_time)
+        key = (seed, project, n_tasks, base_time, id_length, name_suffix)
         if key not in self._generated:
             if len(self._generated) >= 16:
                 self._generated.clear()
             self._generated[key] = self._generate(*key)
         self.instances, self.tasks = self._generated[key]
 
-    def _generate(self, seed, project, n_tasks, base_time):
+    def _generate(self, seed, project, n_tasks, base_time, id_length, name_suffix):
         rng = random.Random("rds_sim/%s/%s/%d/%d" % (seed, project, n_tasks, base_time))
         self.instances = self._make_instances(rng, max(1, n_tasks // 20))
         ids = set()
@@ -429,7 +431,7 @@ class ProjectData:
         name, _, _, running_status, (lo, hi), order_p = \
             rng.choices(types, cum_weights=type_weights)[0]
         while True:
-            task_id = "%032x" % rng.getrandbits(128)
+            task_id = long_id("%032x" % rng.getrandbits(128), self.id_length)
             if task_id not in ids:
                 ids.add(task_id)
                 break
@@ -453,7 +455,7 @@ class ProjectData:
         order_id = "%032x" % rng.getrandbits(128) if rng.random() < order_p else ""
         duration = rng.randint(lo * 60, hi * 60)
         end_time = "" if rng.random() < 0.03 else task_stamp(secs + duration)
-        task = {"id": task_id, "name": name, "instance_id": inst_id, "instance_name": inst_name,
+        task = {"id": task_id, "name": name + self.name_suffix, "instance_id": inst_id, "instance_name": inst_name,
                 "instance_status": inst_status, "order_id": order_id,
                 "process": str(rng.randint(0, 100)) if status == "Running" else ""}
         r = rng.random()
@@ -483,6 +485,16 @@ class ProjectData:
         self.tasks = sort_tasks(new + self.tasks)
         self.version += 1
         self.cache = {}
+
+
+def long_id(task_id, length):
+    """The id_length option: task_id (32 hex digits) lengthened to length
+    characters with hex digits of its SHA-256 (the same list otherwise: same
+    order, same other fields).  0 or <= 32 leaves it as it is."""
+    if length <= len(task_id):
+        return task_id
+    pad = hashlib.sha256(task_id.encode()).hexdigest()
+    return (task_id + pad * (length // len(pad) + 1))[:length]
 
 
 def sort_tasks(tasks):
@@ -974,6 +986,8 @@ class Simulator:
         self.n_tasks = tasks
         self.seed = seed
         self.base_time = base_time
+        self.id_length = 0          # reset option: task ids this long (see long_id)
+        self.name_suffix = ""       # reset option: appended to every task name
         self.initial_config = dict(config)
         self.config = dict(config)
         self.creds = credentials
@@ -984,11 +998,16 @@ class Simulator:
         self._generate()
 
     def _generate(self):
-        self.data = {p: ProjectData(p, self.seed, self.n_tasks, self.base_time)
+        self.data = {p: ProjectData(p, self.seed, self.n_tasks, self.base_time,
+                                    self.id_length, self.name_suffix)
                      for p in self.projects}
 
-    def reset(self, tasks=None, seed=None, base_time=None, projects=None):
+    def reset(self, tasks=None, seed=None, base_time=None, projects=None, id_length=None,
+              name_suffix=None):
         with self.lock:
+            # unlike the others, these two go back to their defaults when not named
+            self.id_length = id_length or 0
+            self.name_suffix = name_suffix or ""
             if tasks is not None:
                 self.n_tasks = tasks
             if seed is not None:
@@ -1404,7 +1423,10 @@ class ControlApi:
     """/_sim/... : test control, no auth, JSON in and out.
 
       GET  /_sim/health                 {"ok": true}
-      POST /_sim/reset                  {"tasks","seed","base_time","projects"} all optional
+      POST /_sim/reset                  {"tasks","seed","base_time","projects","id_length",
+                                         "name_suffix"} all optional (id_length: task ids
+                                         that long, name_suffix: appended to task names;
+                                         both back to 0 and "" when not named)
       GET  /_sim/config                 current run-time configuration
       POST /_sim/config                 any of CONFIG_KEYS
       POST /_sim/revoke                 {"all": true[, "static": true]} | {"token": "..."}
@@ -1462,7 +1484,8 @@ class ControlApi:
         return json_reply(200, {"ok": True})
 
     def reset(self, params, doc):
-        unknown = set(doc) - {"tasks", "seed", "base_time", "projects"}
+        unknown = set(doc) - {"tasks", "seed", "base_time", "projects", "id_length",
+                              "name_suffix"}
         if unknown:
             raise ValueError("unknown reset keys: %s" % ", ".join(sorted(unknown)))
         tasks = doc.get("tasks")
@@ -1480,11 +1503,20 @@ class ControlApi:
                                      not all(isinstance(p, str) and p and "/" not in p
                                              for p in projects)):
             raise ValueError("projects must be a non-empty list of project ids")
-        self.sim.reset(tasks, seed, base, projects)
+        id_length = doc.get("id_length")
+        if id_length is not None and (not isinstance(id_length, int) or
+                                      isinstance(id_length, bool) or not 0 <= id_length <= 4096):
+            raise ValueError("id_length must be an integer 0..4096")
+        suffix = doc.get("name_suffix")
+        if suffix is not None and not isinstance(suffix, str):
+            raise ValueError("name_suffix must be a string")
+        self.sim.reset(tasks, seed, base, projects, id_length, suffix)
         with self.sim.lock:
             return json_reply(200, {"ok": True, "projects": self.sim.projects,
                                     "tasks": self.sim.n_tasks, "seed": self.sim.seed,
-                                    "base_time": self.sim.base_time})
+                                    "base_time": self.sim.base_time,
+                                    "id_length": self.sim.id_length,
+                                    "name_suffix": self.sim.name_suffix})
 
     def get_config(self, params, doc):
         with self.sim.lock:

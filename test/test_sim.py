@@ -359,6 +359,28 @@ class PagingTest(SimTest):
         self.ctl("POST", "/_sim/reset", {"tasks": -1}, expect=400)
         self.ctl("POST", "/_sim/reset", {"color": "red"}, expect=400)
 
+    def test_id_length_and_name_suffix(self):
+        first = self.dataset()
+        doc = self.ctl("POST", "/_sim/reset", {"id_length": 48, "name_suffix": "-x" * 20})
+        self.assertEqual((doc["id_length"], doc["name_suffix"]), (48, "-x" * 20))
+        long = self.dataset()
+        self.assertEqual(len(long), len(first))
+        for a, b in zip(first, long):
+            self.assertEqual(len(b["id"]), 48)
+            self.assertTrue(b["id"].startswith(a["id"]))
+            self.assertEqual(b["name"], a["name"] + "-x" * 20)
+            self.assertEqual(b["create_time"], a["create_time"])
+        self.assertEqual(self.tasks("?id=" + long[3]["id"])["tasks"][0]["id"], long[3]["id"])
+        # the shift fault's tasks have long ids too
+        self.ctl("POST", "/_sim/faults", {"faults": [{"kind": "shift", "count": 2}]})
+        self.tasks()
+        self.assertEqual([len(t["id"]) for t in self.dataset()[:3]], [48, 48, 48])
+        # a reset that does not name them goes back to the defaults
+        self.ctl("POST", "/_sim/reset", {})
+        self.assertEqual(self.dataset(), first)
+        self.ctl("POST", "/_sim/reset", {"id_length": -1}, expect=400)
+        self.ctl("POST", "/_sim/reset", {"name_suffix": 1}, expect=400)
+
 
 class FilterTest(SimTest):
 
