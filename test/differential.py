@@ -14,9 +14,45 @@ Setup (test/run_differential.sh does it): a database holding
   local_tasks                   COPY of /_sim/dataset?format=csv, in API order
   local_tasks_pr, local_tasks_typed   views over local_tasks with the same
                                 columns as the two foreign tables
+  rds_tasks_raw, local_tasks_raw   the base columns plus raw (jsonb) and rawj
+                                (json); the local raw has the keys id, name,
+                                instance_id, instance_name, status, instance_status
+  diff_role, schema diffrole    (optional) a non-superuser role with USAGE on
+                                an https server and its own user mapping, the
+                                same foreign tables in schema diffrole
+  DB_latin1                     (optional, --latin1-dbname) a LATIN1 database
+                                set up alike; local_tasks is a view decoding
+                                instance_name from its UTF-8 bytes
 The connection comes from the PG* environment (libpq); --dbname overrides
-the database.  With RDS_SIM_HTTP set, the last tenth of the queries run with
-the simulator's time bounds exclusive (restored afterwards).
+the database.
+
+Phases, by query number (fixed for a seed, so --case replays any query):
+  main (the first 76 %)  all kinds below; 8 % of them (not "moving") as
+                         diff_role (SET ROLE; identical results, errors of the
+                         same SQLSTATE); "as diff_role N" in the summary
+  LATIN1 (8 %)           kind "latin1": text and raw columns in the LATIN1
+                         database; rows whose instance_name LATIN1 cannot hold
+                         (数据库-生产-01) fail alike both ways (22P05) when the
+                         name or raw is read, half the queries keep to
+                         instances whose names it can hold (rds-münchen-01)
+  long ids (6 %)         kind "longid": the simulator reset with id_length 48
+                         and name_suffix (ids and action names over 40 bytes),
+                         parallel_requests 1 or 4, mostly with the list
+                         moving during the scan (the shift fault)
+  exclusive (last 10 %)  main kinds with the simulator's time bounds exclusive
+The LATIN1 phase needs --latin1-dbname, the long-id phase, moving lists and
+the exclusive phase need the simulator (RDS_SIM_HTTP); without them those
+queries are skipped ("skipped N").
+
+New kinds: "bounds" (bounds at and beyond the ends of time: infinity,
+-infinity, 294276-12-31 23:59:59.999999+00, 294250-01-01, 4713 BC,
+5874897-12-31, on create_time, end_time, ts, day, in every operator, as
+constants or prepared-statement parameters; out-of-range ones are the same
+error both ways) and "moving" (cache_ttl mostly, or parallel_requests: one
+query run, then run again after the list moved between queries and/or
+during the scan; after each FDW query the local copy is taken again from
+/_sim/dataset, and at the end the simulator, the local copy and the FDW's
+cache are reset, so each query stands alone).
 
 Comparison: as multisets; in order when the query's order is determined (ORDER
 BY ending in the unique id); for LIMIT/OFFSET without ORDER BY, the row count
@@ -160,12 +196,13 @@ class Data:
         # instances whose name a LATIN1 database can hold
         names = {r[2]: r[7] for r in rows if r[2]}
         self.latin1_instances = []
+        self.other_instances = []       # names with characters LATIN1 has not
         for inst in self.instances:
             try:
                 (names[inst] or "").encode("latin-1")
                 self.latin1_instances.append(inst)
             except UnicodeEncodeError:
-                pass
+                self.other_instances.append(inst)
         self.by_field = {"id": self.ids, "name": self.names, "instance_id": self.instances,
                          "order_id": self.orders, "status": self.statuses}
 
@@ -567,7 +604,7 @@ class Generator:
         for _ in range(self.rng.randint(1, 3)):
             k = self.choice(RAW_KEYS)
             exprs.append(self.choice(["t.raw->>'%s'", "t.rawj->>'%s'", "t.raw->'%s'",
-                                      "t.rawj->'%s'", "t.raw->>'%s'",
+                                      "(t.rawj->'%s')::text", "t.raw->>'%s'",
                                       "(t.raw->>'%s') IS NOT NULL"]) % k)
         if self.rng.random() < 0.5:
             exprs.insert(0, self.choice(["t.id", "t.instance_name", "t.name"]))
@@ -1072,13 +1109,31 @@ class Generator:
         return c
 
     def gen_latin1(self):
-        """For the LATIN1 database: text and raw columns, half the time only rows
-        of instances whose names LATIN1 can hold (else the same error both ways)."""
+        """For the LATIN1 database.  A query that reads instance_name or raw keeps
+        to instances whose names LATIN1 can hold (a pushed instance_id IN list:
+        the FDW converts every row the API returns, before local conditions, so
+        the rows must be those); one in six instead reads one instance whose
+        name it cannot hold (数据库-生产-01): the same error (22P05) both ways.
+        Queries that read neither are not restricted."""
         rng = self.rng
         v = self.weighted([(35, "base"), (15, "pr"), (15, "typed"), (35, "raw")])
+        sel = self.select_list(v)
+        if v in ("base", "raw") and rng.random() < 0.5:
+            sel = "t.instance_name, " + sel
+        form = self.choice(["select", "select", "ordered", "count"])
+        if form == "count":
+            sel = "count(*)"
+        if rng.random() < 0.17 and self.d.other_instances and v in ("base", "raw"):
+            if form == "count" or "instance_name" not in sel and "raw" not in sel:
+                sel = "t.id, " + self.choice(["t.instance_name", "t.raw->>'instance_name'",
+                                              "t.raw->>'id'", "t.rawj->>'status'"]
+                                             if v == "raw" else ["t.instance_name"])
+            return Case("latin1", "SELECT %s FROM {T} t WHERE t.instance_id = %s" % (
+                sel, lit(self.choice(self.d.other_instances))), variant=v)
         where, _ = self.where(v, 0, 2, allow_semi=False)
         conds = [where[len(" WHERE "):]] if where else []
-        if rng.random() < 0.6 and self.d.latin1_instances:
+        reads = v == "raw" or "instance_name" in sel or "t.*" in sel
+        if reads or rng.random() < 0.3:
             insts = rng.sample(self.d.latin1_instances,
                                min(len(self.d.latin1_instances), rng.randint(1, 4)))
             conds.append("t.instance_id IN (%s)" % ", ".join(lit(x) for x in insts))
@@ -1086,12 +1141,6 @@ class Generator:
             conds.append(self.choice(["t.fail_reason LIKE '%\u00f6%'",
                                       "t.name <> 'Caf\u00e9'", "t.status = 'Fa\u00efled'"]))
         w = " WHERE " + " AND ".join(conds) if conds else ""
-        sel = self.select_list(v)
-        if v in ("base", "raw") and rng.random() < 0.5:
-            sel = "t.instance_name, " + sel
-        form = self.choice(["select", "select", "ordered", "count"])
-        if form == "count":
-            return Case("latin1", "SELECT count(*) FROM {T} t" + w, variant=v)
         if form == "ordered":
             return Case("latin1", "SELECT %s FROM {T} t%s ORDER BY t.id LIMIT %d" % (
                 sel, w, rng.randint(1, 200)), mode="ordered", variant=v)
@@ -1638,6 +1687,7 @@ def main():
     runner = Runner(conn, seed, args.verbose, not args.no_explain, sim, role)
     kinds = collections.Counter()
     extra = collections.Counter()
+    kind_time = collections.Counter()
     started = time.monotonic()
     ran = 0
     slowest = []
@@ -1682,6 +1732,7 @@ def main():
                 ran += 1
                 break
             slowest.append((time.monotonic() - t0, i))
+            kind_time[c.kind] += time.monotonic() - t0
             kinds[c.kind] += 1
             if c.role and role:
                 extra["as %s" % role] += 1
@@ -1705,6 +1756,8 @@ def main():
     if runner.same_errors:
         print("differential: the same error both ways: %s" % ", ".join(
             "%s x%d" % kv for kv in sorted(runner.same_errors.items())))
+    print("differential: seconds by kind: %s" % ", ".join(
+        "%s %.1f" % kv for kv in sorted(kind_time.items())))
     slowest.sort(reverse=True)
     print("differential: slowest queries: %s" % ", ".join("%d (%.1f s)" % (i, t)
                                                           for t, i in slowest[:5]))
