@@ -1654,6 +1654,9 @@ def main():
     conn_l1 = None
     if args.latin1_dbname:
         conn_l1 = psycopg2.connect(dbname=args.latin1_dbname)
+        # the client speaks UTF-8 (the queries hold characters LATIN1 has not:
+        # the server's error then, alike both ways)
+        conn_l1.set_client_encoding("UTF8")
         setup_session(conn_l1, random.Random(seed), data, timezone)
     sim = SimControl(args.sim, args.project, args.token) if args.sim else None
     print("differential: role %s, LATIN1 database %s, simulator control %s" % (
