@@ -14,9 +14,45 @@ Setup (test/run_differential.sh does it): a database holding
   local_tasks                   COPY of /_sim/dataset?format=csv, in API order
   local_tasks_pr, local_tasks_typed   views over local_tasks with the same
                                 columns as the two foreign tables
+  rds_tasks_raw, local_tasks_raw   the base columns plus raw (jsonb) and rawj
+                                (json); the local raw has the keys id, name,
+                                instance_id, instance_name, status, instance_status
+  diff_role, schema diffrole    (optional) a non-superuser role with USAGE on
+                                an https server and its own user mapping, the
+                                same foreign tables in schema diffrole
+  DB_latin1                     (optional, --latin1-dbname) a LATIN1 database
+                                set up alike; local_tasks is a view decoding
+                                instance_name from its UTF-8 bytes
 The connection comes from the PG* environment (libpq); --dbname overrides
-the database.  With RDS_SIM_HTTP set, the last tenth of the queries run with
-the simulator's time bounds exclusive (restored afterwards).
+the database.
+
+Phases, by query number (fixed for a seed, so --case replays any query):
+  main (the first 78 %)  all kinds below; 8 % of them (not "moving") as
+                         diff_role (SET ROLE; identical results, errors of the
+                         same SQLSTATE); "as diff_role N" in the summary
+  LATIN1 (8 %)           kind "latin1": text and raw columns in the LATIN1
+                         database; rows whose instance_name LATIN1 cannot hold
+                         (数据库-生产-01) fail alike both ways (22P05) when the
+                         name or raw is read, half the queries keep to
+                         instances whose names it can hold (rds-münchen-01)
+  long ids (4 %)         kind "longid": the simulator reset with id_length 48
+                         and long_action (ids and an action name over 40 bytes),
+                         parallel_requests 1 or 4, mostly with the list
+                         moving during the scan (the shift fault)
+  exclusive (last 10 %)  main kinds with the simulator's time bounds exclusive
+The LATIN1 phase needs --latin1-dbname, the long-id phase, moving lists and
+the exclusive phase need the simulator (RDS_SIM_HTTP); without them those
+queries are skipped ("skipped N").
+
+New kinds: "bounds" (bounds at and beyond the ends of time: infinity,
+-infinity, 294276-12-31 23:59:59.999999+00, 294250-01-01, 4713 BC,
+5874897-12-31, on create_time, end_time, ts, day, in every operator, as
+constants or prepared-statement parameters; out-of-range ones are the same
+error both ways) and "moving" (cache_ttl mostly, or parallel_requests: one
+query run, then run again after the list moved between queries and/or
+during the scan; after each FDW query the local copy is taken again from
+/_sim/dataset, and at the end the simulator, the local copy and the FDW's
+cache are reset, so each query stands alone).
 
 Comparison: as multisets; in order when the query's order is determined (ORDER
 BY ending in the unique id); for LIMIT/OFFSET without ORDER BY, the row count
@@ -35,7 +71,9 @@ Python 3 standard library and psycopg2 (Debian: python3-psycopg2).
 
 import argparse
 import collections
+import csv
 import datetime
+import io
 import json
 import os
 import random
@@ -69,7 +107,40 @@ VARIANTS = {
     "typed": {"fdw": "rds_tasks_typed", "local": "local_tasks_typed", "time": "ts",
               "cols": ["id", "name", "instance_id", "instance_status", "status",
                        "order_id", "process", "fail_reason", "ts", "day", "end_time"]},
+    # the base columns plus raw (jsonb) and rawj (json, the raw object too)
+    "raw": {"fdw": "rds_tasks_raw", "local": "local_tasks_raw", "time": "create_time",
+            "cols": ["id", "name", "instance_id", "instance_name", "instance_status",
+                     "order_id", "process", "fail_reason", "create_time", "end_time",
+                     "status"]},
 }
+# raw's keys the local twin has (always non-empty strings in the API's answer)
+RAW_KEYS = ["id", "name", "instance_id", "instance_name", "status", "instance_status"]
+
+# Bounds at and beyond the ends of time, per type (some are out of range for
+# the type: an error both ways).
+EXTREME = {
+    "timestamptz": ["infinity", "-infinity", "294276-12-31 23:59:59.999999+00", "294250-01-01",
+                    "4713-01-01 00:00+00 BC", "5874897-12-31", "294276-12-31 23:59:59.999999+05"],
+    "timestamp": ["infinity", "-infinity", "294276-12-31 23:59:59.999999", "294250-01-01",
+                  "4713-01-01 00:00 BC", "5874897-12-31", "294277-01-01"],
+    "date": ["infinity", "-infinity", "5874897-12-31", "294276-12-31", "4713-01-01 BC",
+             "294250-01-01", "4714-11-24 BC"],
+}
+
+# The long-id pass: the simulator's id_length and long_action reset options
+# (ids and an action name longer than 40 bytes).
+LONG_ID_LENGTH = 48
+LONG_ACTION = "CreateBackupOfEveryDatabaseInTheWholeInstance"    # rds_sim.py's
+
+
+def long_id(task_id, length):
+    """test/rds_sim.py's long_id: the id the simulator serves with id_length."""
+    return (task_id + "-" + task_id * 8)[:length]
+
+
+def long_name(name):
+    """The task name the simulator serves with long_action."""
+    return LONG_ACTION if name == "CreateBackup" else name
 
 SPECIAL_VALUES = ["nope", "Failed ", " Failed", "failed", "FAILED", "a b", "a+b",
                   "Nope&status=Failed", "x%20y", "%", "100%", "\u00fc-\u00df-\u20ac",
@@ -106,7 +177,8 @@ class Data:
 
     def __init__(self, cur, project, region):
         cur.execute("SELECT id, name, instance_id, order_id, status, instance_status,"
-                    " (extract(epoch FROM create_time) * 1000000)::bigint FROM local_tasks")
+                    " (extract(epoch FROM create_time) * 1000000)::bigint, instance_name"
+                    " FROM local_tasks")
         rows = cur.fetchall()
         if not rows:
             raise RuntimeError("local_tasks is empty")
@@ -122,8 +194,27 @@ class Data:
         self.max_time = max(self.times)
         self.project = project
         self.region = region
+        # instances whose name a LATIN1 database can hold
+        names = {r[2]: r[7] for r in rows if r[2]}
+        self.latin1_instances = []
+        self.other_instances = []       # names with characters LATIN1 has not
+        for inst in self.instances:
+            try:
+                (names[inst] or "").encode("latin-1")
+                self.latin1_instances.append(inst)
+            except UnicodeEncodeError:
+                self.other_instances.append(inst)
         self.by_field = {"id": self.ids, "name": self.names, "instance_id": self.instances,
                          "order_id": self.orders, "status": self.statuses}
+
+    def lengthened(self):
+        """The values of the long-id data set (same list, longer ids and names)."""
+        import copy
+        d = copy.copy(self)
+        d.ids = [long_id(x, LONG_ID_LENGTH) for x in self.ids]
+        d.names = [long_name(x) for x in self.names]
+        d.by_field = dict(self.by_field, id=d.ids, name=d.names)
+        return d
 
 
 def and_clause(where):
@@ -144,6 +235,10 @@ class Case:
         self.prepared = None        # dict for prepared statements
         self.options = None         # table options set for this query only
         self.exclusive = False      # simulator time bounds exclusive
+        self.role = False           # run as the non-superuser role (SET ROLE)
+        self.actions = kind == "actions"    # on rds_task_actions
+        self.steps = None           # moving list: [("between"|"during", skip, count), ...]
+        self.phase = "main"         # main | latin1 | long (set by main())
 
     def render(self, table, with_limit=True):
         sql = self.sql.replace("{T}", table)
@@ -450,6 +545,17 @@ class Generator:
             return self.or_cond(v)
         if kind == "pr":
             return self.pr_cond(v)
+        if kind == "raw":
+            k = self.choice(RAW_KEYS)
+            pool = {"instance_name": ["rds-m\u00fcnchen-01", "rds-prod-orders", "x"],
+                    "instance_status": ["ACTIVE", "BUILD"]}.get(k) or self.d.by_field[k]
+            return self.choice([
+                "t.raw->>'%s' = %s" % (k, lit(self.choice(pool))),
+                "t.rawj->>'%s' = %s" % (k, lit(self.choice(pool))),
+                "t.raw @> %s" % lit(json.dumps({k: self.choice(pool)})),
+                "t.raw ? %s" % lit(self.choice(RAW_KEYS + ["nope"])),
+                "t.raw->>'%s' LIKE %s" % (k, lit(self.choice(["%\u00fc%", "%-01", "rds%"]))),
+            ]), False
         if kind == "pseudo":
             # no column of the table: a gating condition, checked once
             return self.choice([
@@ -479,6 +585,8 @@ class Generator:
             pairs = [(30, "eq"), (15, "in"), (22, "time"), (20, "np"), (6, "or"), (3, "pseudo")]
             if v == "pr":
                 pairs.append((20, "pr"))
+            if v == "raw":
+                pairs.append((15, "raw"))
             if allow_semi and v == "base":
                 pairs.append((3, "semi"))
             c, f = self.one_cond(v, self.weighted(pairs))
@@ -492,7 +600,20 @@ class Generator:
 
     # ----- shapes -----
 
+    def raw_select(self):
+        exprs = []
+        for _ in range(self.rng.randint(1, 3)):
+            k = self.choice(RAW_KEYS)
+            exprs.append(self.choice(["t.raw->>'%s'", "t.rawj->>'%s'", "t.raw->'%s'",
+                                      "(t.rawj->'%s')::text", "t.raw->>'%s'",
+                                      "(t.raw->>'%s') IS NOT NULL"]) % k)
+        if self.rng.random() < 0.5:
+            exprs.insert(0, self.choice(["t.id", "t.instance_name", "t.name"]))
+        return ", ".join(exprs)
+
     def select_list(self, v):
+        if v == "raw":
+            return self.raw_select()
         cols = VARIANTS[v]["cols"]
         r = self.rng.random()
         if r < 0.2:
@@ -506,7 +627,7 @@ class Generator:
         return ", ".join("t." + c for c in picked)
 
     def variant(self):
-        return self.weighted([(70, "base"), (15, "pr"), (15, "typed")])
+        return self.weighted([(66, "base"), (14, "pr"), (14, "typed"), (6, "raw")])
 
     def gen_select(self):
         v = self.variant()
@@ -822,13 +943,225 @@ class Generator:
                       "strict": limited and "ANY" not in body}
         return c
 
-    def generate(self):
+    # ----- bounds at and beyond the ends of time -----
+
+    def bound_literal(self, typ):
+        """A bound of type typ (timestamptz, timestamp, date): half of them at or
+        beyond the ends of time, the others near real values."""
+        if self.rng.random() < 0.4:
+            us = self.time_us()
+            if typ == "timestamptz":
+                return self.tstz_literal(us)
+            if typ == "timestamp":
+                return ts_of(us).replace(tzinfo=None).isoformat(sep=" ")
+            return ts_of(us).date().isoformat()
+        return self.choice(EXTREME[typ])
+
+    def bound_expr(self, typ):
+        s = self.bound_literal(typ)
+        form = self.weighted([(35, "lit"), (35, "cast"), (10, "initplan"), (10, "other"),
+                              (10, "param_like")])
+        if form == "lit":
+            return lit(s)
+        if form == "cast":
+            return "%s::%s" % (lit(s), typ)
+        if form == "initplan":
+            return "(SELECT %s::%s)" % (lit(s), typ)
+        if form == "other":
+            # a bound of another of the three types: cross-type comparison
+            other = self.choice(["timestamptz", "timestamp", "date"])
+            return "%s::%s" % (lit(self.bound_literal(other)), other)
+        return "CAST(%s AS %s)" % (lit(s), typ)
+
+    def bound_col(self, v):
+        if v == "typed":
+            return self.choice([("t.ts", "timestamp"), ("t.ts", "timestamp"), ("t.day", "date"),
+                                ("t.end_time", "timestamp")])
+        return self.choice([("t.create_time", "timestamptz")] * 3 +
+                           [("t.end_time", "timestamptz")])
+
+    def bound_cond(self, v):
+        col, typ = self.bound_col(v)
+        op = self.choice(["<", "<=", ">", ">=", "=", "BETWEEN", "BETWEEN", "commuted"])
+        if op == "BETWEEN":
+            sym = " SYMMETRIC" if self.rng.random() < 0.15 else ""
+            neg = "NOT " if self.rng.random() < 0.05 else ""
+            return "%s %sBETWEEN%s %s AND %s" % (col, neg, sym, self.bound_expr(typ),
+                                                 self.bound_expr(typ))
+        if op == "commuted":
+            return "%s %s %s" % (self.bound_expr(typ), self.choice(["<", "<=", ">", ">=", "="]),
+                                 col)
+        return "%s %s %s" % (col, op, self.bound_expr(typ))
+
+    def gen_bounds(self):
+        """Conditions with bounds at the ends of time (infinity, year 294276,
+        4713 BC, ...), mixed with normal ones; as constants or parameters."""
+        rng = self.rng
+        v = self.weighted([(60, "base"), (15, "pr"), (25, "typed")])
+        if rng.random() < 0.3:
+            return self.gen_bounds_prepared(v)
+        conds = [self.bound_cond(v) for _ in range(rng.randint(1, 3))]
+        if rng.random() < 0.4:
+            c, _ = self.time_cond(v)
+            conds.append(c)
+        where, _ = self.where(v, 0, 1, allow_semi=False)
+        if where:
+            conds.append(where[len(" WHERE "):])
+        rng.shuffle(conds)
+        w = " WHERE " + " AND ".join(conds)
+        ct = self.col(v, "create_time")
+        form = self.choice(["select", "select", "count", "ordered"])
+        if form == "count":
+            return Case("bounds", "SELECT count(*), min(%s), max(%s) FROM {T} t%s" % (ct, ct, w),
+                        variant=v)
+        if form == "ordered":
+            return Case("bounds", "SELECT t.id, %s FROM {T} t%s ORDER BY %s DESC, t.id%s" % (
+                ct, w, ct, self.choice(["", " LIMIT 5", " LIMIT 60 OFFSET 3"])),
+                mode="ordered", variant=v)
+        return Case("bounds", "SELECT %s FROM {T} t%s" % (self.select_list(v), w), variant=v)
+
+    def gen_bounds_prepared(self, v):
+        rng = self.rng
+        col, typ = self.bound_col(v)
+        op = self.choice(["<", "<=", ">", ">=", "="])
+        templates = [
+            ([typ], "SELECT t.id FROM {T} t WHERE %s %s $1" % (col, op)),
+            ([typ], "SELECT count(*) FROM {T} t WHERE $1 %s %s" % (op, col)),
+            ([typ, typ], "SELECT count(*) FROM {T} t WHERE %s BETWEEN $1 AND $2" % col),
+            ([typ, typ], "SELECT t.id, %s FROM {T} t WHERE %s >= $1 AND %s < $2 ORDER BY %s, t.id"
+             % (col, col, col, col)),
+            ([typ, "text"], "SELECT t.id FROM {T} t WHERE %s > $1 AND t.status = $2" % col),
+        ]
+        types, body = self.choice(templates)
+
+        def param(t):
+            if t == "text":
+                return lit(self.value("status"))
+            if rng.random() < 0.05:
+                return "NULL"
+            return lit(self.bound_literal(t))
+        execs = [[param(t) for t in types] for _ in range(rng.randint(6, 9))]
+        if rng.random() < 0.3:
+            execs.append(list(execs[0]))
+        c = Case("bounds", body, mode="ordered" if "ORDER BY" in body else "multiset", variant=v)
+        c.prepared = {"types": types, "body": body, "nbase": len(types), "limited": False,
+                      "execs": execs, "strict": False,
+                      "plan_cache_mode": self.weighted([(60, "auto"),
+                                                        (25, "force_generic_plan"),
+                                                        (15, "force_custom_plan")])}
+        return c
+
+    # ----- a moving list -----
+
+    def move_steps(self, p_during=0.6):
+        steps = []
+        for _ in range(self.rng.randint(1, 2)):
+            if self.rng.random() < p_during:
+                steps.append(("during", self.rng.randint(0, 4), self.rng.randint(1, 8)))
+            else:
+                steps.append(("between", 0, self.rng.randint(1, 8)))
+        return steps
+
+    def moving_case(self, kind, options):
+        """A query over one request stream, run before and after the list moves
+        (between two runs, or during one): compared each time with the local
+        copy taken again from the simulator right after the FDW query."""
+        rng = self.rng
+        form = self.choice(["select", "select", "ordered", "count", "eq", "in", "actions"])
+        where, _ = self.where("base", 0, 2, allow_semi=False)
+        if form == "actions":
+            c = Case(kind, self.choice(["SELECT name FROM {T}", "SELECT count(*) FROM {T}"]))
+            c.actions = True
+        elif form == "count":
+            c = Case(kind, "SELECT count(*), count(DISTINCT t.id) FROM {T} t" + where)
+        elif form == "ordered":
+            c = Case(kind, "SELECT t.id, t.status, t.name FROM {T} t%s ORDER BY t.create_time DESC,"
+                     " t.id LIMIT %d" % (where, rng.randint(1, 120)), mode="ordered")
+        elif form == "eq":
+            c = Case(kind, "SELECT t.id, t.name FROM {T} t WHERE t.id = %s" % lit(self.value("id")))
+        elif form == "in":
+            c = Case(kind, "SELECT t.id, t.name FROM {T} t WHERE t.id IN (%s)" % ", ".join(
+                lit(x) for x in self.value_list("id", rng.randint(1, 6))))
+        else:
+            c = Case(kind, "SELECT %s FROM {T} t%s" % (self.select_list("base"), where))
+        c.options = options
+        return c
+
+    def gen_moving(self):
+        """cache_ttl (mostly) with a list that moves between and during queries."""
+        opts = dict(self.choice([{"cache_ttl": "60"}, {"cache_ttl": "60"},
+                                 {"cache_ttl": "60", "parallel_requests": "4"},
+                                 {"cache_ttl": "300", "page_size": "20"},
+                                 {"parallel_requests": "1", "page_size": "25"},
+                                 {"parallel_requests": "4", "page_size": "30"}]))
+        c = self.moving_case("moving", opts)
+        c.steps = self.move_steps(0.5)
+        return c
+
+    def gen_longid(self):
+        """The long-id data set (ids and names over 40 bytes), with parallel_requests
+        1 or 4 and, mostly, the list moving during the scan."""
+        opts = {"parallel_requests": self.choice(["1", "4"])}
+        ps = self.choice([None, "20", "50"])
+        if ps:
+            opts["page_size"] = ps
+        c = self.moving_case("longid", opts)
+        c.steps = self.move_steps(0.8) if self.rng.random() < 0.75 else []
+        return c
+
+    def gen_latin1(self):
+        """For the LATIN1 database.  A query that reads instance_name or raw keeps
+        to instances whose names LATIN1 can hold (a pushed instance_id IN list:
+        the FDW converts every row the API returns, before local conditions, so
+        the rows must be those); one in six instead reads one instance whose
+        name it cannot hold (数据库-生产-01): the same error (22P05) both ways.
+        Queries that read neither are not restricted."""
+        rng = self.rng
+        v = self.weighted([(35, "base"), (15, "pr"), (15, "typed"), (35, "raw")])
+        sel = self.select_list(v)
+        if v in ("base", "raw") and rng.random() < 0.5:
+            sel = "t.instance_name, " + sel
+        form = self.choice(["select", "select", "ordered", "count"])
+        if form == "count":
+            sel = "count(*)"
+        if rng.random() < 0.17 and self.d.other_instances and v in ("base", "raw"):
+            if form == "count" or "instance_name" not in sel and "raw" not in sel:
+                sel = "t.id, " + self.choice(["t.instance_name", "t.raw->>'instance_name'",
+                                              "t.raw->>'id'", "t.rawj->>'status'"]
+                                             if v == "raw" else ["t.instance_name"])
+            return Case("latin1", "SELECT %s FROM {T} t WHERE t.instance_id = %s" % (
+                sel, lit(self.choice(self.d.other_instances))), variant=v)
+        where, _ = self.where(v, 0, 2, allow_semi=False)
+        conds = [where[len(" WHERE "):]] if where else []
+        reads = v == "raw" or "instance_name" in sel or "t.*" in sel
+        if reads or rng.random() < 0.3:
+            insts = rng.sample(self.d.latin1_instances,
+                               min(len(self.d.latin1_instances), rng.randint(1, 4)))
+            conds.append("t.instance_id IN (%s)" % ", ".join(lit(x) for x in insts))
+        if rng.random() < 0.15:
+            conds.append(self.choice(["t.fail_reason LIKE '%\u00f6%'",
+                                      "t.name <> 'Caf\u00e9'", "t.status = 'Fa\u00efled'"]))
+        w = " WHERE " + " AND ".join(conds) if conds else ""
+        if form == "ordered":
+            return Case("latin1", "SELECT %s FROM {T} t%s ORDER BY t.id LIMIT %d" % (
+                sel, w, rng.randint(1, 200)), mode="ordered", variant=v)
+        return Case("latin1", "SELECT %s FROM {T} t%s" % (sel, w), variant=v)
+
+    def generate(self, phase="main"):
+        if phase == "latin1":
+            return self.gen_latin1()
+        if phase == "long":
+            return self.gen_longid()
         kind = self.weighted([(30, "select"), (14, "limit"), (9, "ordered"), (13, "aggregate"),
                               (13, "join"), (6, "lateral"), (10, "prepared"), (3, "union"),
-                              (3, "interleave"), (2, "actions")])
+                              (3, "interleave"), (2, "actions"), (5, "bounds"),
+                              (2, "moving")])
         c = getattr(self, "gen_" + kind)()
-        if c.kind != "actions" and c.variant == "base" and self.rng.random() < 0.12:
+        if (c.kind not in ("actions", "moving") and c.variant == "base"
+                and self.rng.random() < 0.12):
             c.options = self.choice(OPTION_SETS)
+        if c.kind != "moving" and self.rng.random() < 0.08:
+            c.role = True
         return c
 
 
@@ -846,14 +1179,18 @@ class ConnectionLost(Exception):
 
 
 class Runner:
-    def __init__(self, conn, seed, verbose, explain):
+    def __init__(self, conn, seed, verbose, explain, sim=None, role=None):
         self.conn = conn
         self.cur = conn.cursor()
+        self.sim = sim              # SimControl, for moving lists
+        self.role = role            # the non-superuser role, if set up
+        self.phase = "main"
         self.seed = seed
         self.verbose = verbose
         self.explain = explain
         self.differences = 0
         self.comparisons = 0
+        self.stale_cache_answers = 0   # cache_ttl: an earlier snapshot, whole
         self.case_no = 0
         self.sizes = collections.Counter()     # local result sizes: 0, 1, 2 = more
         self.same_errors = collections.Counter()   # SQLSTATE -> both sides failed alike
@@ -876,13 +1213,19 @@ class Runner:
         self.cur.execute(sql)
         self.conn.commit()
 
+    def use(self, conn, phase):
+        self.conn = conn
+        self.cur = conn.cursor()
+        self.phase = phase
+
     def fdw_table(self, case):
-        if case.kind == "actions":
-            return "rds_task_actions"
-        return VARIANTS[case.variant]["fdw"]
+        schema = "diffrole." if case.role and self.role else ""
+        if case.actions:
+            return schema + "rds_task_actions"
+        return schema + VARIANTS[case.variant]["fdw"]
 
     def local_table(self, case):
-        if case.kind == "actions":
+        if case.actions:
             return "(SELECT DISTINCT name FROM local_tasks WHERE name IS NOT NULL) AS a"
         return VARIANTS[case.variant]["local"]
 
@@ -896,11 +1239,24 @@ class Runner:
         out.append("DIFFERENCE %d: query %d (%s, compared %s), seed %d" % (
             self.differences, self.case_no, case.kind, what, self.seed))
         out.append("  replay: test/differential.py --seed %d --case %d" % (self.seed, self.case_no))
+        out.append("          (from scratch: DIFF_SEEDS=%d bash test/run_differential.sh --case %d)"
+                   % (self.seed, self.case_no))
         if case.options:
             out.append("  table options: ALTER FOREIGN TABLE rds_tasks OPTIONS (%s)" %
                        ", ".join("ADD %s '%s'" % kv for kv in sorted(case.options.items())))
         if case.exclusive:
             out.append("  simulator: time_bounds exclusive")
+        if case.role:
+            out.append("  as: SET ROLE %s" % (self.role or "(no role set up: as the user)"))
+        if case.phase == "latin1":
+            out.append("  database: the LATIN1 one")
+        if case.phase == "long":
+            out.append("  data set: ids of %d characters, CreateBackup named %r" %
+                       (LONG_ID_LENGTH, LONG_ACTION))
+        if case.steps is not None:
+            out.append("  list moves: %s" % (", ".join(
+                "%s (%d new tasks%s)" % (h, n, ", after %d requests" % k if h == "during" else "")
+                for h, k, n in case.steps) or "none"))
         out.append("  FDW query:   " + fdw_sql)
         out.append("  local query: " + local_sql)
         if note:
@@ -1041,8 +1397,10 @@ class Runner:
     def run_interleave(self, case):
         """Both queries through server-side cursors, fetched alternately."""
         cases = [case, case.second]
-        fdw_sqls = [c.render(VARIANTS[c.variant]["fdw"]) for c in cases]
-        local_sqls = [c.render(VARIANTS[c.variant]["local"]) for c in cases]
+        for c in cases[1:]:
+            c.role = case.role
+        fdw_sqls = [c.render(self.fdw_table(c)) for c in cases]
+        local_sqls = [c.render(self.local_table(c)) for c in cases]
         if self.verbose:
             print("[%d] interleaved: %s  ||  %s" % (self.case_no, fdw_sqls[0], fdw_sqls[1]),
                   flush=True)
@@ -1082,12 +1440,76 @@ class Runner:
             if err:
                 break
 
-    def run(self, case):
-        if case.options:
-            self.plain("ALTER FOREIGN TABLE rds_tasks OPTIONS (%s)" % ", ".join(
-                "ADD %s '%s'" % kv for kv in sorted(case.options.items())))
+    def run_moving(self, case):
+        """The same query before and after each move of the list; the local copy
+        is taken again from the simulator after each FDW query.  With cache_ttl
+        the FDW may answer from responses cached before a move: the result may
+        then equal an earlier snapshot's, whole, but never a mix of two."""
+        sim = self.sim
+        fdw_sql = case.render(self.fdw_table(case))
+        local_sql = case.render(self.local_table(case))
+        if self.verbose:
+            print("[%d] %s   [moves %r]" % (self.case_no, fdw_sql, case.steps), flush=True)
+        self.plain("SELECT rds_task_fdw_cache_clear()")
+        moved = False
+        cached = bool(case.options and case.options.get("cache_ttl", "0") != "0")
+        snapshots = []          # the local results of earlier runs
+
+        def same_rows(a, b):
+            if case.mode == "ordered":
+                return a == b
+            return sorted(map(repr, a)) == sorted(map(repr, b))
         try:
-            if case.prepared:
+            for n, (how, skip, count) in enumerate([("first", 0, 0)] + list(case.steps)):
+                if how == "between":
+                    sim.move(count)
+                elif how == "during":
+                    sim.add_fault({"kind": "shift", "skip": skip, "count": count, "times": 1,
+                                   "project": sim.project})
+                moved = moved or how != "first"
+                fdw, fdw_err = self.run_sql(fdw_sql)
+                self.conn.rollback()
+                if moved:
+                    sim.reload_local(self.conn)
+                loc, loc_err = self.run_sql(local_sql)
+                self.conn.rollback()
+                stale = ""
+                if cached and fdw is not None and loc is not None and \
+                        not fdw_err and not loc_err and not same_rows(fdw, loc):
+                    for k, old in enumerate(snapshots):
+                        if same_rows(fdw, old):
+                            stale = ", answered from the cache of run %d" % (k + 1)
+                            self.stale_cache_answers += 1
+                            snapshots.append(loc)
+                            loc = old
+                            break
+                if not stale:
+                    snapshots.append(loc)
+                what = {"first": "before any move",
+                        "between": "after %d tasks were added between queries" % count,
+                        "during": "%d tasks added after request %d of the scan" % (count, skip + 1),
+                        }[how]
+                self.compare_rows(case, "%s (run %d of %d), %s%s" % (
+                    "in order" if case.mode == "ordered" else "as multisets", n + 1,
+                    len(case.steps) + 1, what, stale), fdw_sql, local_sql, fdw, fdw_err, loc, loc_err,
+                    ordered=case.mode == "ordered", explain_sql=fdw_sql)
+        finally:
+            if not self.conn.closed:
+                self.conn.rollback()
+                if moved:
+                    sim.restore(self.conn)
+
+    def run(self, case):
+        table = self.fdw_table(case)
+        if case.options:
+            self.plain("ALTER FOREIGN TABLE %s OPTIONS (%s)" % (table, ", ".join(
+                "ADD %s '%s'" % kv for kv in sorted(case.options.items()))))
+        if case.role and self.role:
+            self.plain("SET ROLE %s" % self.role)
+        try:
+            if case.steps is not None:
+                self.run_moving(case)
+            elif case.prepared:
                 self.run_prepared(case)
             elif case.kind == "interleave":
                 self.run_interleave(case)
@@ -1096,16 +1518,95 @@ class Runner:
         finally:
             if not self.conn.closed:
                 self.conn.rollback()
+                if case.role and self.role:
+                    self.plain("RESET ROLE")
                 if case.options:
-                    self.plain("ALTER FOREIGN TABLE rds_tasks OPTIONS (%s)" % ", ".join(
-                        "DROP " + k for k in sorted(case.options)))
+                    self.plain("ALTER FOREIGN TABLE %s OPTIONS (%s)" % (table, ", ".join(
+                        "DROP " + k for k in sorted(case.options))))
 
 
-def sim_config(url, doc):
-    req = urllib.request.Request(url.rstrip("/") + "/_sim/config", data=json.dumps(doc).encode(),
-                                 headers={"Content-Type": "application/json"}, method="POST")
-    with urllib.request.urlopen(req, timeout=10) as r:
-        r.read()
+class SimControl:
+    """The simulator's control API: time bounds, data sets, moves of the list,
+    and the local copy taken again from /_sim/dataset."""
+
+    def __init__(self, url, project, token):
+        self.url = url.rstrip("/")
+        self.project = project
+        self.token = token
+        self.dataset = {}           # reset options of the current data set
+        self.exclusive = False
+
+    def call(self, method, path, doc=None, headers=None):
+        h = dict(headers or {})
+        data = None
+        if doc is not None:
+            data = json.dumps(doc).encode()
+            h["Content-Type"] = "application/json"
+        req = urllib.request.Request(self.url + path, data=data, headers=h, method=method)
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.read()
+
+    def set_exclusive(self, on):
+        self.call("POST", "/_sim/config", {"time_bounds": "exclusive" if on else "inclusive"})
+        self.exclusive = on
+
+    def reset(self, dataset):
+        """A fresh data set (no faults, no moves); the time bounds kept."""
+        self.dataset = dict(dataset)
+        self.call("POST", "/_sim/reset", {"id_length": dataset.get("id_length", 32),
+                                          "long_action": dataset.get("long_action", False)})
+        if self.exclusive:
+            self.set_exclusive(True)
+
+    def add_fault(self, rule):
+        self.call("POST", "/_sim/faults", {"faults": [rule]})
+
+    def move(self, count):
+        """Add count tasks at the head of the list now (a request of our own)."""
+        self.add_fault({"kind": "shift", "count": count, "times": 1, "project": self.project})
+        self.call("GET", "/v3/%s/tasklist?limit=1" % self.project,
+                  headers={"X-Auth-Token": self.token})
+
+    def csv(self):
+        return self.call("GET", "/_sim/dataset?format=csv&project=%s" % self.project)
+
+    def reload_local(self, conn):
+        """local_tasks := the simulator's list as it is now."""
+        data = self.csv()
+        cur = conn.cursor()
+        cur.execute("TRUNCATE local_tasks")
+        cur.copy_expert("COPY local_tasks FROM STDIN WITH (FORMAT csv)", io.BytesIO(data))
+        conn.commit()
+
+    def restore(self, conn):
+        """Back to the current data set unmoved, locally too; the FDW's cache emptied."""
+        self.reset(self.dataset)
+        self.reload_local(conn)
+        cur = conn.cursor()
+        cur.execute("SELECT rds_task_fdw_cache_clear()")
+        conn.commit()
+
+
+def setup_role(conn):
+    """The non-superuser role run_differential.sh sets up (diff_role, with the
+    foreign tables of an https server in schema diffrole), or None.  Lets its
+    endpoint's host:port through rds_task_fdw.allowed_hosts for this session."""
+    cur = conn.cursor()
+    cur.execute("SELECT (SELECT rolname FROM pg_roles WHERE rolname = 'diff_role'),"
+                " (SELECT array_to_string(srvoptions, ' ') FROM pg_foreign_server"
+                "  WHERE srvname = 'diff_tls')")
+    role, opts = cur.fetchone()
+    conn.commit()
+    if not role or not opts:
+        return None
+    endpoint = [o for o in opts.split(" ") if o.startswith("endpoint=")][0][len("endpoint="):]
+    hostport = endpoint.split("://", 1)[1].split("/", 1)[0]
+    cur.execute("LOAD 'rds_task_fdw'")
+    cur.execute("SELECT set_config('rds_task_fdw.allowed_hosts', %s, false)", (hostport,))
+    for t in ("inventory", "big_inventory", "orders"):
+        cur.execute("GRANT SELECT ON %s TO %s" % (t, role))
+    conn.commit()
+    return role
 
 
 def setup_session(conn, rng, data, timezone):
@@ -1141,6 +1642,10 @@ def main():
     ap.add_argument("--region", default=os.environ.get("DIFF_REGION", "eu-de"))
     ap.add_argument("--sim", default=os.environ.get("RDS_SIM_HTTP"),
                     help="simulator URL for the exclusive-bounds phase (RDS_SIM_HTTP)")
+    ap.add_argument("--token", default=os.environ.get("DIFF_TOKEN", "test-token-0001"),
+                    help="the simulator's token, for moving the list (DIFF_TOKEN)")
+    ap.add_argument("--latin1-dbname",
+                    help="the LATIN1 database set up alike (run_differential.sh makes it)")
     ap.add_argument("--no-exclusive", action="store_true",
                     help="never switch the simulator's time bounds to exclusive")
     ap.add_argument("--max-differences", type=int, default=25,
@@ -1168,27 +1673,77 @@ def main():
     print("differential: %d tasks, TimeZone %s, inventory %s" % (data.n, timezone, ", ".join(inv)),
           flush=True)
 
+    role = setup_role(conn)
+    conn_l1 = None
+    if args.latin1_dbname:
+        conn_l1 = psycopg2.connect(dbname=args.latin1_dbname)
+        # the client speaks UTF-8 (the queries hold characters LATIN1 has not:
+        # the server's error then, alike both ways)
+        conn_l1.set_client_encoding("UTF8")
+        setup_session(conn_l1, random.Random(seed), data, timezone)
+    sim = SimControl(args.sim, args.project, args.token) if args.sim else None
+    print("differential: role %s, LATIN1 database %s, simulator control %s" % (
+        role or "none (role cases run as the user)", args.latin1_dbname or "none",
+        "yes" if sim else "none (no moving lists, no long ids)"), flush=True)
+
+    # Phases, by position (fixed for a seed): the main one; queries in the
+    # LATIN1 database (8 %); on the long-id data set (4 %); the main kinds
+    # again with the simulator's time bounds exclusive (the last tenth).
+    n = args.queries
+    n_excl, n_long, n_latin1 = n // 10, n * 4 // 100, n * 8 // 100
+    main_end = n - n_excl - n_long - n_latin1
+
+    def phase_of(k):
+        if k < main_end or k >= n - n_excl:
+            return "main"
+        return "latin1" if k < main_end + n_latin1 else "long"
+
     gen = Generator(rng, data)
-    cases = [gen.generate() for _ in range(args.queries)]
-    exclusive_from = None
+    gen_long = Generator(rng, data.lengthened())
+    cases = []
+    for k in range(n):
+        ph = phase_of(k)
+        c = (gen_long if ph == "long" else gen).generate(ph)
+        c.phase = ph
+        if ph != "main":
+            c.role = False
+        cases.append(c)
     if args.sim and not args.no_exclusive:
-        exclusive_from = args.queries - args.queries // 10
-        for c in cases[exclusive_from:]:
+        for c in cases[n - n_excl:]:
             c.exclusive = True
 
-    runner = Runner(conn, seed, args.verbose, not args.no_explain)
+    runner = Runner(conn, seed, args.verbose, not args.no_explain, sim, role)
     kinds = collections.Counter()
+    extra = collections.Counter()
+    kind_time = collections.Counter()
     started = time.monotonic()
-    exclusive_on = False
     ran = 0
     slowest = []
+    phase = "main"
+
+    def enter(ph):
+        """Switch the runner (and the simulator's data set) to phase ph."""
+        if phase == "long" and ph != "long":
+            sim.reset({})
+            sim.restore(conn)
+        if ph == "long" and phase != "long":
+            sim.reset({"id_length": LONG_ID_LENGTH, "long_action": True})
+            sim.restore(conn)
+        runner.use(conn_l1 if ph == "latin1" else conn, ph)
+        return ph
+
     try:
         for i, c in enumerate(cases, 1):
             if args.case is not None and i != args.case:
                 continue
-            if c.exclusive != exclusive_on:
-                sim_config(args.sim, {"time_bounds": "exclusive" if c.exclusive else "inclusive"})
-                exclusive_on = c.exclusive
+            if (c.phase == "latin1" and conn_l1 is None) or (
+                    (c.phase == "long" or c.steps is not None) and sim is None):
+                extra["skipped"] += 1
+                continue
+            if c.phase != phase:
+                phase = enter(c.phase)
+            if sim and c.exclusive != sim.exclusive:
+                sim.set_exclusive(c.exclusive)
             runner.case_no = i
             t0 = time.monotonic()
             try:
@@ -1205,21 +1760,34 @@ def main():
                 ran += 1
                 break
             slowest.append((time.monotonic() - t0, i))
+            kind_time[c.kind] += time.monotonic() - t0
             kinds[c.kind] += 1
+            if c.role and role:
+                extra["as %s" % role] += 1
+            if c.options and "cache_ttl" in c.options and c.steps:
+                extra["cache_ttl with moves"] += 1
             ran += 1
             if runner.differences >= args.max_differences:
                 print("differential: stopping after %d differences" % runner.differences)
                 break
     finally:
-        if exclusive_on:
-            sim_config(args.sim, {"time_bounds": "inclusive"})
+        if sim and sim.exclusive:
+            sim.set_exclusive(False)
+        if phase == "long":
+            enter("main")
     elapsed = time.monotonic() - started
     print("differential: %d comparisons in %.1f s (%s; results with 0/1/more rows: %d/%d/%d)" % (
         runner.comparisons, elapsed, ", ".join("%s %d" % kv for kv in sorted(kinds.items())),
         runner.sizes[0], runner.sizes[1], runner.sizes[2]))
+    if runner.stale_cache_answers:
+        extra["answers from the cache before a move"] = runner.stale_cache_answers
+    if extra:
+        print("differential: also: %s" % ", ".join("%s %d" % kv for kv in sorted(extra.items())))
     if runner.same_errors:
         print("differential: the same error both ways: %s" % ", ".join(
             "%s x%d" % kv for kv in sorted(runner.same_errors.items())))
+    print("differential: seconds by kind: %s" % ", ".join(
+        "%s %.1f" % kv for kv in sorted(kind_time.items())))
     slowest.sort(reverse=True)
     print("differential: slowest queries: %s" % ", ".join("%d (%.1f s)" % (i, t)
                                                           for t, i in slowest[:5]))

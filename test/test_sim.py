@@ -360,7 +360,6 @@ class PagingTest(SimTest):
         self.ctl("POST", "/_sim/reset", {"tasks": -1}, expect=400)
         self.ctl("POST", "/_sim/reset", {"color": "red"}, expect=400)
 
-
 class FilterTest(SimTest):
 
     def check_filter(self, query, predicate):
