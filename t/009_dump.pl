@@ -1,4 +1,4 @@
-# t/007_dump.pl: dumps of databases that use rds_task_fdw restore, also
+# t/009_dump.pl: dumps of databases that use rds_task_fdw restore, also
 # with --single-transaction and --exit-on-error, whoever made them.
 #
 # A database "ops" holds the extension, a server on the simulator, user
