@@ -23,6 +23,7 @@
 #include "lib/ilist.h"
 #include "mb/pg_wchar.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 
 #include "rds_compat.h"
 #include "rds_http.h"
@@ -84,7 +85,14 @@ struct RdsRequest
 	char	   *sign_path;		/* endpoint prefix + path, as on the wire */
 	char	   *query;			/* wire query, canonically encoded */
 	int			attempts;		/* exchanges started */
+	int			retries;		/* attempts repeated after a transient
+								 * failure */
 	bool		renewed;		/* a 401 already led to a new token */
+	bool		settled;		/* the current attempt's outcome is counted
+								 * and final: success or an error to report */
+	TimestampTz retry_at;		/* between attempts: when the next may start */
+	RdsHttpStats stats;			/* exchanges of this request so far, added to
+								 * the caller's stats by rds_request_finish */
 	bool		released;
 };
 
@@ -103,7 +111,9 @@ static RdsRequest *request_create(RdsConn *conn, RdsRequestKind kind,
 								  const char *query);
 static void request_release(RdsRequest *req);
 static void request_guard_callback(void *arg);
-static void request_run(RdsRequest *req, RdsHttpStats *stats);
+static void request_run(RdsRequest *req);
+static bool request_settle(RdsRequest *req);
+static bool request_succeeded(RdsRequest *req);
 static void start_attempt(RdsRequest *req);
 static void drop_attempt(RdsRequest *req);
 static bool is_transient(const RdsTransfer *xfer);
@@ -175,13 +185,19 @@ rds_request_finish(RdsRequest *req, StringInfo body, RdsHttpStats *stats)
 
 	PG_TRY();
 	{
-		request_run(req, stats);
+		request_run(req);
 		resp = rds_transfer_response(req->xfer);
 		if (body != NULL && resp->body_len > 0)
 			appendBinaryStringInfo(body, resp->body, (int) resp->body_len);
 	}
 	PG_FINALLY();
 	{
+		if (stats != NULL)
+		{
+			stats->requests += req->stats.requests;
+			stats->retries += req->stats.retries;
+			stats->bytes += req->stats.bytes;
+		}
 		request_release(req);
 	}
 	PG_END_TRY();
@@ -201,17 +217,39 @@ rds_request_cancel(RdsRequest *req)
 
 /*
  * rds_request_poll
- *		Lets the transfers of req's connection progress without waiting.
- *		Returns true once req's current attempt is complete, whatever its
- *		outcome, so that rds_request_finish will not wait on the network
- *		(a retry aside).  Throws only if libcurl itself fails.
+ *		Lets the transfers of req's connection progress without waiting,
+ *		and takes req through its attempts as rds_request_finish would: a
+ *		transient failure waits out its backoff (or Retry-After) here,
+ *		across calls, instead of in a sleep, and the next attempt starts
+ *		once the time has come.  Returns true once req has its final
+ *		outcome (success, or the failure rds_request_finish reports), so
+ *		that rds_request_finish will not wait on the network.  Throws if an
+ *		attempt cannot be started or libcurl itself fails.
  */
 bool
 rds_request_poll(RdsRequest *req)
 {
-	if (req->released || req->conn == NULL || req->xfer == NULL)
-		return true;
-	return rds_transport_poll(req->conn->transport, req->xfer);
+	for (;;)
+	{
+		if (req->released || req->conn == NULL)
+			return true;
+		if (req->xfer == NULL)
+		{
+			if (req->retry_at != 0 && GetCurrentTimestamp() < req->retry_at)
+			{
+				/* in backoff: keep the connection's other transfers going */
+				(void) rds_transport_poll(req->conn->transport, NULL);
+				return false;
+			}
+			start_attempt(req);
+		}
+		if (req->settled)
+			return true;
+		if (!rds_transport_poll(req->conn->transport, req->xfer))
+			return false;
+		if (request_settle(req))
+			return true;
+	}
 }
 
 /*
@@ -471,22 +509,18 @@ request_guard_callback(void *arg)
 
 /*
  * request_run
- *		Runs req to a successful answer (200 for the API, 201 for IAM),
- *		starting attempts as needed: a token renewal after a 401 with password
- *		authentication, and retries of transient failures with backoff.  On
- *		return req->xfer holds the answer.  Any other outcome throws (see
- *		report_failure).
+ *		Runs req to its final outcome, starting attempts as needed (see
+ *		request_settle), waiting out the delay before each retry while the
+ *		connection's other transfers progress.  On return req->xfer holds a
+ *		successful answer (200 for the API, 201 for IAM); any other outcome
+ *		throws (see report_failure).
  */
 static void
-request_run(RdsRequest *req, RdsHttpStats *stats)
+request_run(RdsRequest *req)
 {
-	int			retries = 0;
-	long		expected = (req->kind == RDS_REQUEST_IAM) ? 201 : 200;
-
 	for (;;)
 	{
 		RdsConn    *conn = req->conn;
-		const RdsResponse *resp;
 
 		if (conn == NULL)
 			ereport(ERROR,
@@ -495,46 +529,93 @@ request_run(RdsRequest *req, RdsHttpStats *stats)
 							req->method, req->path)));
 
 		if (req->xfer == NULL)
+		{
+			if (req->retry_at != 0)
+			{
+				long		delay = TimestampDifferenceMilliseconds(GetCurrentTimestamp(),
+																	req->retry_at);
+
+				if (delay > 0)
+					rds_transport_sleep(conn->transport, delay);
+			}
 			start_attempt(req);
-		rds_transport_wait(conn->transport, req->xfer);
-		resp = rds_transfer_response(req->xfer);
-
-		if (stats != NULL)
-		{
-			stats->requests++;
-			stats->bytes += resp->body_len;
 		}
-
-		if (!resp->failed && !resp->too_large && resp->status == expected)
+		if (!req->settled)
+		{
+			rds_transport_wait(conn->transport, req->xfer);
+			if (!request_settle(req))
+				continue;
+		}
+		if (request_succeeded(req))
 			return;
-
-		/* an expired or revoked IAM token: renew it and repeat, once */
-		if (req->kind == RDS_REQUEST_API && !resp->failed &&
-			resp->status == 401 &&
-			conn->opts.auth_method == RDS_AUTH_PASSWORD && !req->renewed)
-		{
-			req->renewed = true;
-			rds_auth_forget_token(conn->auth, req->token_generation);
-			drop_attempt(req);
-			if (stats != NULL)
-				stats->retries++;
-			continue;
-		}
-
-		if (is_transient(req->xfer) && retries < conn->opts.max_retries)
-		{
-			long		delay = retry_delay_ms(req->xfer, retries);
-
-			drop_attempt(req);
-			retries++;
-			if (stats != NULL)
-				stats->retries++;
-			rds_transport_sleep(conn->transport, delay);
-			continue;
-		}
-
 		report_failure(req);
 	}
+}
+
+/*
+ * request_succeeded
+ *		Whether req's settled attempt brought the expected answer.
+ */
+static bool
+request_succeeded(RdsRequest *req)
+{
+	const RdsResponse *resp = rds_transfer_response(req->xfer);
+	long		expected = (req->kind == RDS_REQUEST_IAM) ? 201 : 200;
+
+	return !resp->failed && !resp->too_large && resp->status == expected;
+}
+
+/*
+ * request_settle
+ *		Judges req's complete current attempt.  Returns true if it is the
+ *		final outcome (success, or a failure to report): req->settled is set
+ *		and the attempt kept.  Otherwise the attempt is dropped and the next
+ *		one scheduled in req->retry_at: at once after a 401 with password
+ *		authentication (the token is renewed, once), after the backoff or
+ *		Retry-After for a transient failure within max_retries.  Never
+ *		throws.
+ */
+static bool
+request_settle(RdsRequest *req)
+{
+	RdsConn    *conn = req->conn;
+	const RdsResponse *resp = rds_transfer_response(req->xfer);
+
+	req->stats.requests++;
+	req->stats.bytes += resp->body_len;
+
+	if (request_succeeded(req))
+	{
+		req->settled = true;
+		return true;
+	}
+
+	/* an expired or revoked IAM token: renew it and repeat, once */
+	if (req->kind == RDS_REQUEST_API && !resp->failed &&
+		resp->status == 401 &&
+		conn->opts.auth_method == RDS_AUTH_PASSWORD && !req->renewed)
+	{
+		req->renewed = true;
+		rds_auth_forget_token(conn->auth, req->token_generation);
+		drop_attempt(req);
+		req->stats.retries++;
+		req->retry_at = 0;
+		return false;
+	}
+
+	if (is_transient(req->xfer) && req->retries < conn->opts.max_retries)
+	{
+		long		delay = retry_delay_ms(req->xfer, req->retries);
+
+		drop_attempt(req);
+		req->retries++;
+		req->stats.retries++;
+		req->retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), delay);
+		return false;
+	}
+
+	req->settled = true;
+	return true;
 }
 
 /*
@@ -558,6 +639,8 @@ start_attempt(RdsRequest *req)
 
 	xfer = rds_transfer_create(req->kind == RDS_REQUEST_IAM);
 	req->xfer = xfer;
+	req->settled = false;
+	req->retry_at = 0;
 	req->nestlevel = GetCurrentTransactionNestLevel();
 	req->token_generation = 0;
 
@@ -602,6 +685,7 @@ drop_attempt(RdsRequest *req)
 	if (req->xfer != NULL && req->conn != NULL)
 		rds_transfer_free(req->conn->transport, req->xfer);
 	req->xfer = NULL;
+	req->settled = false;
 }
 
 /* ------------------------------------------------------------------------
@@ -925,7 +1009,7 @@ ensure_token(RdsConn *conn)
 						 "nocatalog=true");
 	PG_TRY();
 	{
-		request_run(req, NULL);
+		request_run(req);
 		resp = rds_transfer_response(req->xfer);
 		if (resp->subject_token == NULL || resp->subject_token[0] == '\0')
 			ereport(ERROR,

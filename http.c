@@ -760,8 +760,8 @@ rds_transport_sleep(RdsTransport *t, long delay_ms)
 /*
  * rds_transport_poll
  *		Lets the transfers of t progress without waiting.  Returns true once
- *		xfer is complete, whatever its outcome.  Throws only if libcurl
- *		itself fails.
+ *		xfer is complete, whatever its outcome (false if xfer is NULL: only
+ *		drive the others).  Throws only if libcurl itself fails.
  */
 bool
 rds_transport_poll(RdsTransport *t, RdsTransfer *xfer)
@@ -777,7 +777,7 @@ rds_transport_poll(RdsTransport *t, RdsTransfer *xfer)
 	}
 #endif
 	multi_step(t);
-	if (xfer->resp.done)
+	if (xfer != NULL && xfer->resp.done)
 		return true;
 #ifdef RDS_HAVE_WAIT_FD
 	if (t->epfd >= 0)
