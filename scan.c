@@ -340,7 +340,14 @@ start_page_request(RdsScanState *state, int s)
 	p->desc = psprintf("GET %s", p->url);
 	p->req = NULL;
 	p->cached = makeStringInfo();
-	if (rds_cache_lookup(state->opts->umid, p->url, state->opts->cache_ttl, p->cached))
+
+	/*
+	 * A pass repeated because total_count changed reads the API only: the
+	 * cache would give it the pages the list has moved away from (the
+	 * disagreeing first page again and again, for up to cache_ttl).
+	 */
+	if (st->passes == 0 &&
+		rds_cache_lookup(state->opts->umid, p->url, state->opts->cache_ttl, p->cached))
 		state->stats.cache_hits++;
 	else
 	{
