@@ -35,6 +35,9 @@
 /* a Retry-After is honoured up to this long */
 #define RDS_RETRY_AFTER_MAX_MS	60000
 
+/* attempts a request repeats for want of a socket before it fails */
+#define RDS_MAX_FD_WAITS		20
+
 /* bytes of remote error code/message text shown */
 #define RDS_REMOTE_TEXT_MAX		500
 
@@ -87,6 +90,7 @@ struct RdsRequest
 	int			attempts;		/* exchanges started */
 	int			retries;		/* attempts repeated after a transient
 								 * failure */
+	int			fd_waits;		/* attempts repeated for want of a socket */
 	bool		renewed;		/* a 401 already led to a new token */
 	bool		settled;		/* the current attempt's outcome is counted
 								 * and final: success or an error to report */
@@ -264,6 +268,17 @@ int
 rds_conn_wait_fd(RdsConn *conn)
 {
 	return rds_transport_wait_fd(conn->transport);
+}
+
+/*
+ * rds_close_wait_fd
+ *		Closes a descriptor from rds_conn_wait_fd (giving PostgreSQL back its
+ *		count).  Never throws.
+ */
+void
+rds_close_wait_fd(int fd)
+{
+	rds_transport_close_wait_fd(fd);
 }
 
 /*
@@ -603,7 +618,24 @@ request_settle(RdsRequest *req)
 		return false;
 	}
 
-	if (is_transient(req->xfer) && req->retries < conn->opts.max_retries)
+	/*
+	 * No descriptor was left for a socket, but the connection has sockets
+	 * of its own (and now no more connections than those): the next attempt
+	 * waits for one of them.  If it has none, idle connections of other
+	 * servers are closed to make room.  Not a failure of the API: no
+	 * backoff, and max_retries is not spent.
+	 */
+	if (rds_transfer_no_fd(req->xfer) != 0 && req->fd_waits < RDS_MAX_FD_WAITS &&
+		(rds_transfer_no_fd(req->xfer) == 1 || rds_transport_drop_idle() > 0))
+	{
+		drop_attempt(req);
+		req->fd_waits++;
+		req->retry_at = 0;
+		return false;
+	}
+
+	if (is_transient(req->xfer) && !rds_transfer_no_fd(req->xfer) &&
+		req->retries < conn->opts.max_retries)
 	{
 		long		delay = retry_delay_ms(req->xfer, req->retries);
 
@@ -815,6 +847,7 @@ report_failure(RdsRequest *req)
 	RdsTransfer *xfer = req->xfer;
 	const RdsResponse *resp = rds_transfer_response(xfer);
 	int			sqlstate = outcome_sqlstate(xfer);
+	bool		no_fd = (rds_transfer_no_fd(xfer) != 0);
 	bool		iam = (req->kind == RDS_REQUEST_IAM);
 	const char *user = (conn->opts.user_name ? conn->opts.user_name : "");
 	char	   *error_code = NULL;
@@ -891,7 +924,8 @@ report_failure(RdsRequest *req)
 					(errcode(sqlstate),
 					 errmsg("could not obtain an IAM token for user \"%s\": %s",
 							user, failure),
-					 detail.len ? errdetail_internal("%s", detail.data) : 0));
+					 detail.len ? errdetail_internal("%s", detail.data) : 0,
+					 no_fd ? errhint("Raise max_files_per_process, or lower parallel_requests.") : 0));
 		else if (error_msg != NULL)
 			ereport(ERROR,
 					(errcode(sqlstate),
@@ -912,7 +946,8 @@ report_failure(RdsRequest *req)
 					(errcode(sqlstate),
 					 errmsg("RDS API request %s %s failed: %s",
 							req->method, req->path, failure),
-					 detail.len ? errdetail_internal("%s", detail.data) : 0));
+					 detail.len ? errdetail_internal("%s", detail.data) : 0,
+					 no_fd ? errhint("Raise max_files_per_process, or lower parallel_requests.") : 0));
 		else if (error_code != NULL || error_msg != NULL)
 			ereport(ERROR,
 					(errcode(sqlstate),

@@ -16,8 +16,6 @@
  */
 #include "postgres.h"
 
-#include <unistd.h>
-
 #include "access/table.h"
 #include "commands/explain.h"
 #if PG_VERSION_NUM >= 180000		/* ExplainState, ExplainProperty* */
@@ -964,8 +962,7 @@ close_wait_fd(void *arg)
 {
 	RdsScanState *state = (RdsScanState *) arg;
 
-	if (state->wait_fd >= 0)
-		close(state->wait_fd);
+	rds_close_wait_fd(state->wait_fd);
 	state->wait_fd = -1;
 }
 
