@@ -58,6 +58,10 @@ struct RdsConn
 	RdsTransport *transport;	/* libcurl handles; NULL until created */
 
 	dlist_head	requests;		/* live (unreleased) RdsRequests */
+
+	/* the IAM token request in flight, in a context of its own, or NULL */
+	struct RdsRequest *token_req;
+	MemoryContext token_cxt;
 };
 
 typedef enum RdsRequestKind
@@ -125,7 +129,8 @@ static long retry_delay_ms(const RdsTransfer *xfer, int retries);
 static int	outcome_sqlstate(const RdsTransfer *xfer);
 RDS_NORETURN static void report_failure(RdsRequest *req) RDS_NORETURN_ATTR;
 static char *printable_text(const char *data, size_t len, size_t max);
-static void ensure_token(RdsConn *conn);
+static bool token_ready(RdsConn *conn, bool wait);
+static bool needs_token(RdsRequest *req);
 
 
 /* ------------------------------------------------------------------------
@@ -158,8 +163,9 @@ rds_append_query_param(StringInfo buf, const char *key, const char *value)
  *		transfer progresses whenever any request of conn is being driven.
  *		The request is palloc'd in CurrentMemoryContext and released with
  *		it.  With password authentication the first request of a connection
- *		(or one after the token nears expiry) fetches the IAM token first,
- *		synchronously.  Throws on failure to set up the transfer.
+ *		(or one after the token nears expiry) starts the IAM token request
+ *		instead; the attempt starts when the token is there (whoever drives
+ *		the connection).  Throws on failure to set up the transfer.
  */
 RdsRequest *
 rds_request_start(RdsConn *conn, const char *path, const char *query)
@@ -167,7 +173,9 @@ rds_request_start(RdsConn *conn, const char *path, const char *query)
 	RdsRequest *req;
 
 	req = request_create(conn, RDS_REQUEST_API, "GET", path, query);
-	start_attempt(req);
+	/* without a token yet, the attempt starts once it is there */
+	if (!needs_token(req) || token_ready(conn, false))
+		start_attempt(req);
 	return req;
 }
 
@@ -245,6 +253,8 @@ rds_request_poll(RdsRequest *req)
 				(void) rds_transport_poll(req->conn->transport, NULL);
 				return false;
 			}
+			if (needs_token(req) && !token_ready(req->conn, false))
+				return false;
 			start_attempt(req);
 		}
 		if (req->settled)
@@ -652,9 +662,10 @@ request_settle(RdsRequest *req)
 
 /*
  * start_attempt
- *		Starts one exchange of req: fetches an IAM token first if needed,
- *		takes an easy handle, sets it up with fresh authentication headers
- *		and adds it to the multi handle.  Throws on failure; whatever was
+ *		Starts one exchange of req (unless one is running): fetches an IAM
+ *		token first if needed, waiting for it, takes an easy handle, sets it
+ *		up with fresh authentication headers and adds it to the multi
+ *		handle.  Throws on failure; whatever was
  *		allocated is owned by req->xfer by then.
  */
 static void
@@ -663,11 +674,11 @@ start_attempt(RdsRequest *req)
 	RdsConn    *conn = req->conn;
 	RdsTransfer *xfer;
 
-	Assert(req->xfer == NULL);
-
-	if (req->kind == RDS_REQUEST_API &&
-		conn->opts.auth_method == RDS_AUTH_PASSWORD)
-		ensure_token(conn);
+	/* fetching the token starts the requests that waited for it: req too */
+	if (needs_token(req))
+		(void) token_ready(conn, true);
+	if (req->xfer != NULL)
+		return;
 
 	xfer = rds_transfer_create(req->kind == RDS_REQUEST_IAM);
 	req->xfer = xfer;
@@ -1027,21 +1038,54 @@ printable_text(const char *data, size_t len, size_t max)
  */
 
 /*
- * ensure_token
- *		Makes sure conn holds a usable IAM token, fetching one if there is
- *		none or it is about to expire.  Throws if IAM does not give one.
+ * needs_token
+ *		Whether req's next attempt needs an IAM token that conn lacks.
  */
-static void
-ensure_token(RdsConn *conn)
+static bool
+needs_token(RdsRequest *req)
+{
+	return req->kind == RDS_REQUEST_API &&
+		req->conn->opts.auth_method == RDS_AUTH_PASSWORD &&
+		rds_auth_need_token(req->conn->auth);
+}
+
+/*
+ * token_ready
+ *		Makes sure conn holds a usable IAM token: if it has none, or it is
+ *		about to expire, the IAM request is started (one per connection, in
+ *		conn->token_cxt) and driven.  With wait, returns true once the token
+ *		is there; without, returns false while the IAM request is still
+ *		under way, so that other transfers and partitions are not held up.
+ *		When the token arrives, the API requests of conn that were waiting
+ *		for it start.  Throws if IAM does not give a token.
+ */
+static bool
+token_ready(RdsConn *conn, bool wait)
 {
 	RdsRequest *req;
 	const RdsResponse *resp;
+	dlist_iter	iter;
 
 	if (!rds_auth_need_token(conn->auth))
-		return;
+		return true;
 
-	req = request_create(conn, RDS_REQUEST_IAM, "POST", "/auth/tokens",
-						 "nocatalog=true");
+	if (conn->token_req == NULL)
+	{
+		MemoryContext oldcxt;
+
+		if (conn->token_cxt == NULL)
+			conn->token_cxt = AllocSetContextCreate(conn->cxt,
+													"rds_task_fdw IAM request",
+													ALLOCSET_SMALL_SIZES);
+		oldcxt = MemoryContextSwitchTo(conn->token_cxt);
+		conn->token_req = request_create(conn, RDS_REQUEST_IAM, "POST",
+										 "/auth/tokens", "nocatalog=true");
+		MemoryContextSwitchTo(oldcxt);
+	}
+	req = conn->token_req;
+	if (!wait && !rds_request_poll(req))
+		return false;
+
 	PG_TRY();
 	{
 		request_run(req);
@@ -1056,8 +1100,20 @@ ensure_token(RdsConn *conn)
 	}
 	PG_FINALLY();
 	{
-		request_release(req);
+		/* a failed token request is started afresh by the next caller */
+		conn->token_req = NULL;
+		MemoryContextReset(conn->token_cxt);	/* releases req */
 	}
 	PG_END_TRY();
-}
 
+	/* the requests that waited for the token */
+	dlist_foreach(iter, &conn->requests)
+	{
+		RdsRequest *r = dlist_container(RdsRequest, node, iter.cur);
+
+		if (r->kind == RDS_REQUEST_API && r->xfer == NULL &&
+			r->retry_at == 0 && r->attempts == 0)
+			start_attempt(r);
+	}
+	return true;
+}

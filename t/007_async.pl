@@ -14,6 +14,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use RdsTest;
 use Test::More;
+use JSON::PP;
 use Time::HiRes qw(time);
 
 my $PA = '0123456789abcdef0123456789abcdef';
@@ -23,6 +24,7 @@ my $TOKEN = 'tok-async-0001';
 
 my $sim = RdsTest::Sim->start(
 	'--tasks', $N, '--token', $TOKEN,
+	'--user', 'alice:alice-Async-pw1:OTC-DOMAIN-1',
 	'--project', $PA, '--project', $PB);
 my $node = new_node('async');
 my $url = $sim->url;
@@ -36,6 +38,11 @@ CREATE SERVER pb FOREIGN DATA WRAPPER rds_task_fdw
 CREATE USER MAPPING FOR CURRENT_USER SERVER pa OPTIONS (auth_token '$TOKEN');
 CREATE USER MAPPING FOR CURRENT_USER SERVER pb OPTIONS (auth_token '$TOKEN');
 SELECT * FROM rds_task_fdw_create_partitioned('both_tasks', ARRAY['pa', 'pb']);
+CREATE SERVER pwa FOREIGN DATA WRAPPER rds_task_fdw
+  OPTIONS (endpoint '$url', project_id '$PA', max_retries '3');
+CREATE USER MAPPING FOR CURRENT_USER SERVER pwa
+  OPTIONS (user_name 'alice', password 'alice-Async-pw1', domain_name 'OTC-DOMAIN-1');
+SELECT * FROM rds_task_fdw_create_partitioned('pw_tasks', ARRAY['pwa', 'pb']);
 });
 
 like(
@@ -128,6 +135,28 @@ $sim->faults(
 	   WHERE (project_id || '') = '$PB' LIMIT 200) s");
 is($out, 200, "LIMIT 200 of B's rows, A's rows all filtered locally");
 cmp_ok($secs, '<', 2, sprintf('answered in %.2f s, not after A\'s slow page', $secs));
+
+# ---------------------------------------------------------------------------
+# partition A (password authentication) renews its IAM token, and IAM
+# takes 5 s to answer
+# ---------------------------------------------------------------------------
+$sim->clear_faults;
+my $s2 = RdsTest::Session->new($node);
+is($s2->query('SELECT count(*) FROM pw_tasks;'), 2 * $N, 'password partition: warm-up');
+$sim->ctl('POST', 'revoke', { all => JSON::PP::true });
+$sim->faults({ path => 'tokens', kind => 'delay', ms => 5000, times => 1 });
+$t0 = time;
+$out = $s2->query(
+	"SELECT count(*), count(*) FILTER (WHERE project_id = '$PB')
+	   FROM (SELECT project_id FROM pw_tasks LIMIT 250) s;");
+$secs = time - $t0;
+($n, $nb) = split /\|/, $out;
+is($n, 250, 'LIMIT 250 while A waits for its IAM token');
+cmp_ok($nb, '>=', 200, "B's rows arrived meanwhile ($nb of them)");
+cmp_ok($secs, '<', 2, sprintf('answered in %.2f s, not after the 5 s token request', $secs));
+is($s2->query('SELECT count(*) FROM pw_tasks;'), 2 * $N,
+	'then the whole list, with the renewed token');
+$s2->quit;
 
 # the next statement works and finds both partitions complete
 $sim->clear_faults;
