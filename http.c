@@ -225,7 +225,6 @@ rds_transport_create(const char *ca_file, const char *proxy,
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_ERROR),
 					 errmsg("could not set up libcurl connection sharing")));
-		setup_wait_fd(t);
 		dlist_push_tail(&transports, &t->node);
 		t->listed = true;
 	}
@@ -350,6 +349,8 @@ rds_transport_wait_fd(RdsTransport *t)
 {
 	int			fd;
 
+	if (t->epfd < 0)
+		setup_wait_fd(t);		/* on first need: synchronous scans never do */
 	if (t->epfd < 0 || !AcquireExternalFD())
 		return -1;
 	fd = dup(t->epfd);
@@ -697,9 +698,9 @@ sync_wait_fds(RdsTransport *t)
 /*
  * setup_wait_fd
  *		Creates the connection's epoll set with a ticking timerfd (the
- *		transfers' sockets join it in sync_wait_fds).  Without epoll (or if the
- *		descriptors cannot be had) t->epfd stays -1 and scans of this
- *		connection run synchronously.
+ *		transfers' sockets join it in sync_wait_fds), when an asynchronous
+ *		Append first asks for it.  Without epoll (or if the descriptors cannot
+ *		be had) t->epfd stays -1 and the scan runs synchronously.
  */
 static void
 setup_wait_fd(RdsTransport *t)
