@@ -23,6 +23,7 @@
 #include "lib/ilist.h"
 #include "mb/pg_wchar.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 
 #include "rds_compat.h"
 #include "rds_http.h"
@@ -33,6 +34,9 @@
 
 /* a Retry-After is honoured up to this long */
 #define RDS_RETRY_AFTER_MAX_MS	60000
+
+/* attempts a request repeats for want of a socket before it fails */
+#define RDS_MAX_FD_WAITS		20
 
 /* bytes of remote error code/message text shown */
 #define RDS_REMOTE_TEXT_MAX		500
@@ -54,6 +58,10 @@ struct RdsConn
 	RdsTransport *transport;	/* libcurl handles; NULL until created */
 
 	dlist_head	requests;		/* live (unreleased) RdsRequests */
+
+	/* the IAM token request in flight, in a context of its own, or NULL */
+	struct RdsRequest *token_req;
+	MemoryContext token_cxt;
 };
 
 typedef enum RdsRequestKind
@@ -84,7 +92,15 @@ struct RdsRequest
 	char	   *sign_path;		/* endpoint prefix + path, as on the wire */
 	char	   *query;			/* wire query, canonically encoded */
 	int			attempts;		/* exchanges started */
+	int			retries;		/* attempts repeated after a transient
+								 * failure */
+	int			fd_waits;		/* attempts repeated for want of a socket */
 	bool		renewed;		/* a 401 already led to a new token */
+	bool		settled;		/* the current attempt's outcome is counted
+								 * and final: success or an error to report */
+	TimestampTz retry_at;		/* between attempts: when the next may start */
+	RdsHttpStats stats;			/* exchanges of this request so far, added to
+								 * the caller's stats by rds_request_finish */
 	bool		released;
 };
 
@@ -103,7 +119,9 @@ static RdsRequest *request_create(RdsConn *conn, RdsRequestKind kind,
 								  const char *query);
 static void request_release(RdsRequest *req);
 static void request_guard_callback(void *arg);
-static void request_run(RdsRequest *req, RdsHttpStats *stats);
+static void request_run(RdsRequest *req);
+static bool request_settle(RdsRequest *req);
+static bool request_succeeded(RdsRequest *req);
 static void start_attempt(RdsRequest *req);
 static void drop_attempt(RdsRequest *req);
 static bool is_transient(const RdsTransfer *xfer);
@@ -111,7 +129,8 @@ static long retry_delay_ms(const RdsTransfer *xfer, int retries);
 static int	outcome_sqlstate(const RdsTransfer *xfer);
 RDS_NORETURN static void report_failure(RdsRequest *req) RDS_NORETURN_ATTR;
 static char *printable_text(const char *data, size_t len, size_t max);
-static void ensure_token(RdsConn *conn);
+static bool token_ready(RdsConn *conn, bool wait);
+static bool needs_token(RdsRequest *req);
 
 
 /* ------------------------------------------------------------------------
@@ -144,8 +163,9 @@ rds_append_query_param(StringInfo buf, const char *key, const char *value)
  *		transfer progresses whenever any request of conn is being driven.
  *		The request is palloc'd in CurrentMemoryContext and released with
  *		it.  With password authentication the first request of a connection
- *		(or one after the token nears expiry) fetches the IAM token first,
- *		synchronously.  Throws on failure to set up the transfer.
+ *		(or one after the token nears expiry) starts the IAM token request
+ *		instead; the attempt starts when the token is there (whoever drives
+ *		the connection).  Throws on failure to set up the transfer.
  */
 RdsRequest *
 rds_request_start(RdsConn *conn, const char *path, const char *query)
@@ -153,7 +173,9 @@ rds_request_start(RdsConn *conn, const char *path, const char *query)
 	RdsRequest *req;
 
 	req = request_create(conn, RDS_REQUEST_API, "GET", path, query);
-	start_attempt(req);
+	/* without a token yet, the attempt starts once it is there */
+	if (!needs_token(req) || token_ready(conn, false))
+		start_attempt(req);
 	return req;
 }
 
@@ -175,13 +197,19 @@ rds_request_finish(RdsRequest *req, StringInfo body, RdsHttpStats *stats)
 
 	PG_TRY();
 	{
-		request_run(req, stats);
+		request_run(req);
 		resp = rds_transfer_response(req->xfer);
 		if (body != NULL && resp->body_len > 0)
 			appendBinaryStringInfo(body, resp->body, (int) resp->body_len);
 	}
 	PG_FINALLY();
 	{
+		if (stats != NULL)
+		{
+			stats->requests += req->stats.requests;
+			stats->retries += req->stats.retries;
+			stats->bytes += req->stats.bytes;
+		}
 		request_release(req);
 	}
 	PG_END_TRY();
@@ -201,17 +229,41 @@ rds_request_cancel(RdsRequest *req)
 
 /*
  * rds_request_poll
- *		Lets the transfers of req's connection progress without waiting.
- *		Returns true once req's current attempt is complete, whatever its
- *		outcome, so that rds_request_finish will not wait on the network
- *		(a retry aside).  Throws only if libcurl itself fails.
+ *		Lets the transfers of req's connection progress without waiting,
+ *		and takes req through its attempts as rds_request_finish would: a
+ *		transient failure waits out its backoff (or Retry-After) here,
+ *		across calls, instead of in a sleep, and the next attempt starts
+ *		once the time has come.  Returns true once req has its final
+ *		outcome (success, or the failure rds_request_finish reports), so
+ *		that rds_request_finish will not wait on the network.  Throws if an
+ *		attempt cannot be started or libcurl itself fails.
  */
 bool
 rds_request_poll(RdsRequest *req)
 {
-	if (req->released || req->conn == NULL || req->xfer == NULL)
-		return true;
-	return rds_transport_poll(req->conn->transport, req->xfer);
+	for (;;)
+	{
+		if (req->released || req->conn == NULL)
+			return true;
+		if (req->xfer == NULL)
+		{
+			if (req->retry_at != 0 && GetCurrentTimestamp() < req->retry_at)
+			{
+				/* in backoff: keep the connection's other transfers going */
+				(void) rds_transport_poll(req->conn->transport, NULL);
+				return false;
+			}
+			if (needs_token(req) && !token_ready(req->conn, false))
+				return false;
+			start_attempt(req);
+		}
+		if (req->settled)
+			return true;
+		if (!rds_transport_poll(req->conn->transport, req->xfer))
+			return false;
+		if (request_settle(req))
+			return true;
+	}
 }
 
 /*
@@ -226,6 +278,17 @@ int
 rds_conn_wait_fd(RdsConn *conn)
 {
 	return rds_transport_wait_fd(conn->transport);
+}
+
+/*
+ * rds_close_wait_fd
+ *		Closes a descriptor from rds_conn_wait_fd (giving PostgreSQL back its
+ *		count).  Never throws.
+ */
+void
+rds_close_wait_fd(int fd)
+{
+	rds_transport_close_wait_fd(fd);
 }
 
 /*
@@ -471,22 +534,18 @@ request_guard_callback(void *arg)
 
 /*
  * request_run
- *		Runs req to a successful answer (200 for the API, 201 for IAM),
- *		starting attempts as needed: a token renewal after a 401 with password
- *		authentication, and retries of transient failures with backoff.  On
- *		return req->xfer holds the answer.  Any other outcome throws (see
- *		report_failure).
+ *		Runs req to its final outcome, starting attempts as needed (see
+ *		request_settle), waiting out the delay before each retry while the
+ *		connection's other transfers progress.  On return req->xfer holds a
+ *		successful answer (200 for the API, 201 for IAM); any other outcome
+ *		throws (see report_failure).
  */
 static void
-request_run(RdsRequest *req, RdsHttpStats *stats)
+request_run(RdsRequest *req)
 {
-	int			retries = 0;
-	long		expected = (req->kind == RDS_REQUEST_IAM) ? 201 : 200;
-
 	for (;;)
 	{
 		RdsConn    *conn = req->conn;
-		const RdsResponse *resp;
 
 		if (conn == NULL)
 			ereport(ERROR,
@@ -495,53 +554,118 @@ request_run(RdsRequest *req, RdsHttpStats *stats)
 							req->method, req->path)));
 
 		if (req->xfer == NULL)
+		{
+			if (req->retry_at != 0)
+			{
+				long		delay = TimestampDifferenceMilliseconds(GetCurrentTimestamp(),
+																	req->retry_at);
+
+				if (delay > 0)
+					rds_transport_sleep(conn->transport, delay);
+			}
 			start_attempt(req);
-		rds_transport_wait(conn->transport, req->xfer);
-		resp = rds_transfer_response(req->xfer);
-
-		if (stats != NULL)
-		{
-			stats->requests++;
-			stats->bytes += resp->body_len;
 		}
-
-		if (!resp->failed && !resp->too_large && resp->status == expected)
+		if (!req->settled)
+		{
+			rds_transport_wait(conn->transport, req->xfer);
+			if (!request_settle(req))
+				continue;
+		}
+		if (request_succeeded(req))
 			return;
-
-		/* an expired or revoked IAM token: renew it and repeat, once */
-		if (req->kind == RDS_REQUEST_API && !resp->failed &&
-			resp->status == 401 &&
-			conn->opts.auth_method == RDS_AUTH_PASSWORD && !req->renewed)
-		{
-			req->renewed = true;
-			rds_auth_forget_token(conn->auth, req->token_generation);
-			drop_attempt(req);
-			if (stats != NULL)
-				stats->retries++;
-			continue;
-		}
-
-		if (is_transient(req->xfer) && retries < conn->opts.max_retries)
-		{
-			long		delay = retry_delay_ms(req->xfer, retries);
-
-			drop_attempt(req);
-			retries++;
-			if (stats != NULL)
-				stats->retries++;
-			rds_transport_sleep(conn->transport, delay);
-			continue;
-		}
-
 		report_failure(req);
 	}
 }
 
 /*
+ * request_succeeded
+ *		Whether req's settled attempt brought the expected answer.
+ */
+static bool
+request_succeeded(RdsRequest *req)
+{
+	const RdsResponse *resp = rds_transfer_response(req->xfer);
+	long		expected = (req->kind == RDS_REQUEST_IAM) ? 201 : 200;
+
+	return !resp->failed && !resp->too_large && resp->status == expected;
+}
+
+/*
+ * request_settle
+ *		Judges req's complete current attempt.  Returns true if it is the
+ *		final outcome (success, or a failure to report): req->settled is set
+ *		and the attempt kept.  Otherwise the attempt is dropped and the next
+ *		one scheduled in req->retry_at: at once after a 401 with password
+ *		authentication (the token is renewed, once), after the backoff or
+ *		Retry-After for a transient failure within max_retries.  Never
+ *		throws.
+ */
+static bool
+request_settle(RdsRequest *req)
+{
+	RdsConn    *conn = req->conn;
+	const RdsResponse *resp = rds_transfer_response(req->xfer);
+
+	req->stats.requests++;
+	req->stats.bytes += resp->body_len;
+
+	if (request_succeeded(req))
+	{
+		req->settled = true;
+		return true;
+	}
+
+	/* an expired or revoked IAM token: renew it and repeat, once */
+	if (req->kind == RDS_REQUEST_API && !resp->failed &&
+		resp->status == 401 &&
+		conn->opts.auth_method == RDS_AUTH_PASSWORD && !req->renewed)
+	{
+		req->renewed = true;
+		rds_auth_forget_token(conn->auth, req->token_generation);
+		drop_attempt(req);
+		req->stats.retries++;
+		req->retry_at = 0;
+		return false;
+	}
+
+	/*
+	 * No descriptor was left for a socket, but the connection has sockets
+	 * of its own (and now no more connections than those): the next attempt
+	 * waits for one of them.  If it has none, idle connections of other
+	 * servers are closed to make room.  Not a failure of the API: no
+	 * backoff, and max_retries is not spent.
+	 */
+	if (rds_transfer_no_fd(req->xfer) != 0 && req->fd_waits < RDS_MAX_FD_WAITS &&
+		(rds_transfer_no_fd(req->xfer) == 1 || rds_transport_drop_idle() > 0))
+	{
+		drop_attempt(req);
+		req->fd_waits++;
+		req->retry_at = 0;
+		return false;
+	}
+
+	if (is_transient(req->xfer) && !rds_transfer_no_fd(req->xfer) &&
+		req->retries < conn->opts.max_retries)
+	{
+		long		delay = retry_delay_ms(req->xfer, req->retries);
+
+		drop_attempt(req);
+		req->retries++;
+		req->stats.retries++;
+		req->retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), delay);
+		return false;
+	}
+
+	req->settled = true;
+	return true;
+}
+
+/*
  * start_attempt
- *		Starts one exchange of req: fetches an IAM token first if needed,
- *		takes an easy handle, sets it up with fresh authentication headers
- *		and adds it to the multi handle.  Throws on failure; whatever was
+ *		Starts one exchange of req (unless one is running): fetches an IAM
+ *		token first if needed, waiting for it, takes an easy handle, sets it
+ *		up with fresh authentication headers and adds it to the multi
+ *		handle.  Throws on failure; whatever was
  *		allocated is owned by req->xfer by then.
  */
 static void
@@ -550,14 +674,16 @@ start_attempt(RdsRequest *req)
 	RdsConn    *conn = req->conn;
 	RdsTransfer *xfer;
 
-	Assert(req->xfer == NULL);
-
-	if (req->kind == RDS_REQUEST_API &&
-		conn->opts.auth_method == RDS_AUTH_PASSWORD)
-		ensure_token(conn);
+	/* fetching the token starts the requests that waited for it: req too */
+	if (needs_token(req))
+		(void) token_ready(conn, true);
+	if (req->xfer != NULL)
+		return;
 
 	xfer = rds_transfer_create(req->kind == RDS_REQUEST_IAM);
 	req->xfer = xfer;
+	req->settled = false;
+	req->retry_at = 0;
 	req->nestlevel = GetCurrentTransactionNestLevel();
 	req->token_generation = 0;
 
@@ -602,6 +728,7 @@ drop_attempt(RdsRequest *req)
 	if (req->xfer != NULL && req->conn != NULL)
 		rds_transfer_free(req->conn->transport, req->xfer);
 	req->xfer = NULL;
+	req->settled = false;
 }
 
 /* ------------------------------------------------------------------------
@@ -731,6 +858,7 @@ report_failure(RdsRequest *req)
 	RdsTransfer *xfer = req->xfer;
 	const RdsResponse *resp = rds_transfer_response(xfer);
 	int			sqlstate = outcome_sqlstate(xfer);
+	bool		no_fd = (rds_transfer_no_fd(xfer) != 0);
 	bool		iam = (req->kind == RDS_REQUEST_IAM);
 	const char *user = (conn->opts.user_name ? conn->opts.user_name : "");
 	char	   *error_code = NULL;
@@ -807,7 +935,8 @@ report_failure(RdsRequest *req)
 					(errcode(sqlstate),
 					 errmsg("could not obtain an IAM token for user \"%s\": %s",
 							user, failure),
-					 detail.len ? errdetail_internal("%s", detail.data) : 0));
+					 detail.len ? errdetail_internal("%s", detail.data) : 0,
+					 no_fd ? errhint("Raise max_files_per_process, or lower parallel_requests.") : 0));
 		else if (error_msg != NULL)
 			ereport(ERROR,
 					(errcode(sqlstate),
@@ -828,7 +957,8 @@ report_failure(RdsRequest *req)
 					(errcode(sqlstate),
 					 errmsg("RDS API request %s %s failed: %s",
 							req->method, req->path, failure),
-					 detail.len ? errdetail_internal("%s", detail.data) : 0));
+					 detail.len ? errdetail_internal("%s", detail.data) : 0,
+					 no_fd ? errhint("Raise max_files_per_process, or lower parallel_requests.") : 0));
 		else if (error_code != NULL || error_msg != NULL)
 			ereport(ERROR,
 					(errcode(sqlstate),
@@ -908,24 +1038,57 @@ printable_text(const char *data, size_t len, size_t max)
  */
 
 /*
- * ensure_token
- *		Makes sure conn holds a usable IAM token, fetching one if there is
- *		none or it is about to expire.  Throws if IAM does not give one.
+ * needs_token
+ *		Whether req's next attempt needs an IAM token that conn lacks.
  */
-static void
-ensure_token(RdsConn *conn)
+static bool
+needs_token(RdsRequest *req)
+{
+	return req->kind == RDS_REQUEST_API &&
+		req->conn->opts.auth_method == RDS_AUTH_PASSWORD &&
+		rds_auth_need_token(req->conn->auth);
+}
+
+/*
+ * token_ready
+ *		Makes sure conn holds a usable IAM token: if it has none, or it is
+ *		about to expire, the IAM request is started (one per connection, in
+ *		conn->token_cxt) and driven.  With wait, returns true once the token
+ *		is there; without, returns false while the IAM request is still
+ *		under way, so that other transfers and partitions are not held up.
+ *		When the token arrives, the API requests of conn that were waiting
+ *		for it start.  Throws if IAM does not give a token.
+ */
+static bool
+token_ready(RdsConn *conn, bool wait)
 {
 	RdsRequest *req;
 	const RdsResponse *resp;
+	dlist_iter	iter;
 
 	if (!rds_auth_need_token(conn->auth))
-		return;
+		return true;
 
-	req = request_create(conn, RDS_REQUEST_IAM, "POST", "/auth/tokens",
-						 "nocatalog=true");
+	if (conn->token_req == NULL)
+	{
+		MemoryContext oldcxt;
+
+		if (conn->token_cxt == NULL)
+			conn->token_cxt = AllocSetContextCreate(conn->cxt,
+													"rds_task_fdw IAM request",
+													ALLOCSET_SMALL_SIZES);
+		oldcxt = MemoryContextSwitchTo(conn->token_cxt);
+		conn->token_req = request_create(conn, RDS_REQUEST_IAM, "POST",
+										 "/auth/tokens", "nocatalog=true");
+		MemoryContextSwitchTo(oldcxt);
+	}
+	req = conn->token_req;
+	if (!wait && !rds_request_poll(req))
+		return false;
+
 	PG_TRY();
 	{
-		request_run(req, NULL);
+		request_run(req);
 		resp = rds_transfer_response(req->xfer);
 		if (resp->subject_token == NULL || resp->subject_token[0] == '\0')
 			ereport(ERROR,
@@ -937,8 +1100,20 @@ ensure_token(RdsConn *conn)
 	}
 	PG_FINALLY();
 	{
-		request_release(req);
+		/* a failed token request is started afresh by the next caller */
+		conn->token_req = NULL;
+		MemoryContextReset(conn->token_cxt);	/* releases req */
 	}
 	PG_END_TRY();
-}
 
+	/* the requests that waited for the token */
+	dlist_foreach(iter, &conn->requests)
+	{
+		RdsRequest *r = dlist_container(RdsRequest, node, iter.cur);
+
+		if (r->kind == RDS_REQUEST_API && r->xfer == NULL &&
+			r->retry_at == 0 && r->attempts == 0)
+			start_attempt(r);
+	}
+	return true;
+}

@@ -15,6 +15,14 @@
  * returns.  Whoever holds a transfer frees it with rds_transfer_free on
  * every path (client.c does so from a memory context reset callback).
  *
+ * Descriptors: every descriptor the transport holds (the epoll set, the
+ * timerfd, each socket libcurl opens, the duplicate an asynchronous Append
+ * waits on) is counted with PostgreSQL's AcquireExternalFD, so that fd.c
+ * keeps room for them.  When none is to be had, the epoll set is done
+ * without (scans run synchronously), and a socket is refused: the transfer
+ * waits for one of the connection's own sockets (their number is capped
+ * there) or, if the connection has none, fails with a clear error.
+ *
  * This file calls no other file of the client: auth.c and client.c call it.
  *
  *-------------------------------------------------------------------------
@@ -36,7 +44,9 @@
 #error "rds_task_fdw needs libcurl 7.66 or later (curl_multi_poll)"
 #endif
 
+#include "lib/ilist.h"
 #include "miscadmin.h"
+#include "storage/fd.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/pmsignal.h"
@@ -85,7 +95,15 @@ struct RdsTransport
 	CURL	   *pool[RDS_EASY_POOL_SIZE];	/* idle easy handles */
 	int			npool;
 	int			nattached;		/* transfers on the multi handle */
+	int			nsockets;		/* sockets open (each an external FD) */
+	long		max_sockets;	/* cap set on the multi handle, 0 = none */
+	long		want_max_sockets;	/* cap to set after a refused socket */
+	dlist_node	node;			/* in transports */
+	bool		listed;
 };
+
+/* every transport of this backend, for rds_transport_drop_idle */
+static dlist_head transports = DLIST_STATIC_INIT(transports);
 
 /*
  * One HTTP exchange.  malloc'd: libcurl callbacks write into it.
@@ -99,6 +117,9 @@ struct RdsTransfer
 	size_t		post_len;
 	bool		attached;		/* on the multi handle */
 	bool		want_subject_token;
+	RdsTransport *transport;	/* while started: for the socket callback */
+	bool		no_fd;			/* a socket was refused: no descriptor left */
+	bool		no_fd_alone;	/* ... while the connection had no socket */
 	CURLcode	result;
 	long		os_errno;		/* errno of a failed connect, or 0 */
 	size_t		body_cap;
@@ -107,6 +128,7 @@ struct RdsTransfer
 
 static bool curl_initialized = false;
 
+static CURLSH *share_create(void);
 static void setup_easy(RdsTransport *t, RdsTransfer *xfer, const char *url);
 static CURL *take_easy(RdsTransport *t);
 static void return_easy(RdsTransport *t, CURL *easy);
@@ -119,6 +141,9 @@ static void sync_wait_fds(RdsTransport *t);
 static void multi_wait(RdsTransport *t, long timeout_ms);
 static size_t write_callback(char *ptr, size_t size, size_t nmemb,
 							 void *userdata);
+static curl_socket_t open_socket_callback(void *clientp, curlsocktype purpose,
+										  struct curl_sockaddr *address);
+static int	close_socket_callback(void *clientp, curl_socket_t item);
 static size_t header_callback(char *buffer, size_t size, size_t nitems,
 							  void *userdata);
 static bool header_value(const char *line, size_t len, const char *name,
@@ -179,9 +204,8 @@ rds_transport_create(const char *ca_file, const char *proxy,
 
 	PG_TRY();
 	{
-		t->share = curl_share_init();
 		t->multi = curl_multi_init();
-		if (t->share == NULL || t->multi == NULL)
+		if (t->multi == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_OUT_OF_MEMORY),
 					 errmsg("out of memory"),
@@ -196,16 +220,13 @@ rds_transport_create(const char *ca_file, const char *proxy,
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_ERROR),
 					 errmsg("could not set up libcurl connection caching")));
-		if (curl_share_setopt(t->share, CURLSHOPT_SHARE,
-							  CURL_LOCK_DATA_DNS) != CURLSHE_OK ||
-			curl_share_setopt(t->share, CURLSHOPT_SHARE,
-							  CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
-			curl_share_setopt(t->share, CURLSHOPT_SHARE,
-							  CURL_LOCK_DATA_CONNECT) != CURLSHE_OK)
+		t->share = share_create();
+		if (t->share == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_ERROR),
 					 errmsg("could not set up libcurl connection sharing")));
-		setup_wait_fd(t);
+		dlist_push_tail(&transports, &t->node);
+		t->listed = true;
 	}
 	PG_CATCH();
 	{
@@ -226,35 +247,130 @@ rds_transport_create(const char *ca_file, const char *proxy,
 void
 rds_transport_destroy(RdsTransport *t)
 {
+	if (t->listed)
+		dlist_delete(&t->node);
+	t->listed = false;
 	while (t->npool > 0)
 		curl_easy_cleanup(t->pool[--t->npool]);
 	if (t->multi != NULL)
 		curl_multi_cleanup(t->multi);
 	if (t->tick_fd >= 0)
+	{
 		close(t->tick_fd);
+		ReleaseExternalFD();
+	}
 	if (t->epfd >= 0)
+	{
 		close(t->epfd);
+		ReleaseExternalFD();
+	}
 	if (t->share != NULL)
-		curl_share_cleanup(t->share);
+		curl_share_cleanup(t->share);	/* closes the cached connections */
 	t->multi = NULL;
 	t->share = NULL;
 	t->tick_fd = t->epfd = -1;
 }
 
 /*
+ * share_create
+ *		A share handle for DNS, TLS sessions and connections, or NULL.
+ */
+static CURLSH *
+share_create(void)
+{
+	CURLSH	   *share = curl_share_init();
+
+	if (share == NULL)
+		return NULL;
+	if (curl_share_setopt(share, CURLSHOPT_SHARE,
+						  CURL_LOCK_DATA_DNS) != CURLSHE_OK ||
+		curl_share_setopt(share, CURLSHOPT_SHARE,
+						  CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
+		curl_share_setopt(share, CURLSHOPT_SHARE,
+						  CURL_LOCK_DATA_CONNECT) != CURLSHE_OK)
+	{
+		curl_share_cleanup(share);
+		return NULL;
+	}
+	return share;
+}
+
+/*
+ * rds_transport_drop_idle
+ *		Closes the cached connections of every transport of this backend
+ *		that has no transfer running, giving their descriptors back (a
+ *		socket was refused for want of one).  Returns how many sockets were
+ *		closed.  Never throws.
+ */
+int
+rds_transport_drop_idle(void)
+{
+	dlist_iter	iter;
+	int			closed = 0;
+	int			i;
+
+	dlist_foreach(iter, &transports)
+	{
+		RdsTransport *t = dlist_container(RdsTransport, node, iter.cur);
+		CURLSH	   *share;
+		int			before = t->nsockets;
+
+		if (t->nattached > 0 || t->nsockets == 0)
+			continue;
+		share = share_create();
+		if (share == NULL)
+			continue;
+		/* no transfer runs: only pooled easy handles still hold the share */
+		for (i = 0; i < t->npool; i++)
+			(void) curl_easy_setopt(t->pool[i], CURLOPT_SHARE, NULL);
+		if (curl_share_cleanup(t->share) != CURLSHE_OK)
+		{
+			curl_share_cleanup(share);
+			continue;
+		}
+		t->share = share;
+		closed += before - t->nsockets;
+	}
+	return closed;
+}
+
+/*
  * rds_transport_wait_fd
- *		A new descriptor (the caller closes it) that becomes readable when a
- *		transfer of t has network activity, and at least every
- *		RDS_POLL_INTERVAL_MS so that timeouts and interrupts are served: for
- *		PostgreSQL's asynchronous Append, which waits on one socket per
- *		scan.  -1 where the platform has no epoll.
+ *		A new descriptor (the caller closes it with
+ *		rds_transport_close_wait_fd) that
+ *		becomes readable when a transfer of t has network activity, and at
+ *		least every RDS_POLL_INTERVAL_MS so that timeouts and interrupts are
+ *		served: for PostgreSQL's asynchronous Append, which waits on one
+ *		socket per scan.  -1 where the platform has no epoll, or no
+ *		descriptor is to be had.
  */
 int
 rds_transport_wait_fd(RdsTransport *t)
 {
+	int			fd;
+
 	if (t->epfd < 0)
+		setup_wait_fd(t);		/* on first need: synchronous scans never do */
+	if (t->epfd < 0 || !AcquireExternalFD())
 		return -1;
-	return dup(t->epfd);
+	fd = dup(t->epfd);
+	if (fd < 0)
+		ReleaseExternalFD();
+	return fd;
+}
+
+/*
+ * rds_transport_close_wait_fd
+ *		Closes a descriptor from rds_transport_wait_fd.  Never throws.
+ */
+void
+rds_transport_close_wait_fd(int fd)
+{
+	if (fd >= 0)
+	{
+		close(fd);
+		ReleaseExternalFD();
+	}
 }
 /*
  * rds_slist_append
@@ -344,6 +460,7 @@ rds_transfer_start(RdsTransport *t, RdsTransfer *xfer, const char *url,
 	CURLMcode	mc;
 
 	xfer->easy = take_easy(t);
+	xfer->transport = t;
 	setup_easy(t, xfer, url);
 
 	mc = curl_multi_add_handle(t->multi, xfer->easy);
@@ -407,6 +524,11 @@ setup_easy(RdsTransport *t, RdsTransfer *xfer, const char *url)
 	RDS_SETOPT(easy, CURLOPT_WRITEDATA, xfer);
 	RDS_SETOPT(easy, CURLOPT_HEADERFUNCTION, header_callback);
 	RDS_SETOPT(easy, CURLOPT_HEADERDATA, xfer);
+	/* a connection keeps the close callback of the transfer that opened it */
+	RDS_SETOPT(easy, CURLOPT_OPENSOCKETFUNCTION, open_socket_callback);
+	RDS_SETOPT(easy, CURLOPT_OPENSOCKETDATA, xfer);
+	RDS_SETOPT(easy, CURLOPT_CLOSESOCKETFUNCTION, close_socket_callback);
+	RDS_SETOPT(easy, CURLOPT_CLOSESOCKETDATA, t);
 
 	if (xfer->post_body != NULL)
 	{
@@ -576,9 +698,9 @@ sync_wait_fds(RdsTransport *t)
 /*
  * setup_wait_fd
  *		Creates the connection's epoll set with a ticking timerfd (the
- *		transfers' sockets join it in sync_wait_fds).  Without epoll (or if the
- *		descriptors cannot be had) t->epfd stays -1 and scans of this
- *		connection run synchronously.
+ *		transfers' sockets join it in sync_wait_fds), when an asynchronous
+ *		Append first asks for it.  Without epoll (or if the descriptors cannot
+ *		be had) t->epfd stays -1 and the scan runs synchronously.
  */
 static void
 setup_wait_fd(RdsTransport *t)
@@ -587,7 +709,21 @@ setup_wait_fd(RdsTransport *t)
 	struct itimerspec tick;
 	struct epoll_event ev;
 
+	if (!AcquireExternalFD())
+		return;
 	t->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (t->epfd < 0)
+	{
+		ReleaseExternalFD();
+		return;
+	}
+	if (!AcquireExternalFD())
+	{
+		close(t->epfd);
+		ReleaseExternalFD();
+		t->epfd = -1;
+		return;
+	}
 	t->tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	memset(&tick, 0, sizeof(tick));
 	tick.it_value.tv_nsec = RDS_POLL_INTERVAL_MS * 1000000L;
@@ -595,14 +731,15 @@ setup_wait_fd(RdsTransport *t)
 	memset(&ev, 0, sizeof(ev));
 	ev.events = EPOLLIN;
 	ev.data.fd = t->tick_fd;
-	if (t->epfd < 0 || t->tick_fd < 0 ||
+	if (t->tick_fd < 0 ||
 		timerfd_settime(t->tick_fd, 0, &tick, NULL) != 0 ||
 		epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->tick_fd, &ev) != 0)
 	{
 		if (t->tick_fd >= 0)
 			close(t->tick_fd);
-		if (t->epfd >= 0)
-			close(t->epfd);
+		close(t->epfd);
+		ReleaseExternalFD();
+		ReleaseExternalFD();
 		t->tick_fd = t->epfd = -1;
 	}
 #endif
@@ -641,6 +778,16 @@ multi_step(RdsTransport *t)
 	CURLMsg    *msg;
 	int			running;
 	int			left;
+
+	/* a socket was refused: no more connections than the ones open */
+	if (t->want_max_sockets > 0 &&
+		(t->max_sockets == 0 || t->want_max_sockets < t->max_sockets))
+	{
+		if (curl_multi_setopt(t->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+							  t->want_max_sockets) == CURLM_OK)
+			t->max_sockets = t->want_max_sockets;
+	}
+	t->want_max_sockets = 0;
 
 	mc = curl_multi_perform(t->multi, &running);
 	if (mc != CURLM_OK)
@@ -760,8 +907,8 @@ rds_transport_sleep(RdsTransport *t, long delay_ms)
 /*
  * rds_transport_poll
  *		Lets the transfers of t progress without waiting.  Returns true once
- *		xfer is complete, whatever its outcome.  Throws only if libcurl
- *		itself fails.
+ *		xfer is complete, whatever its outcome (false if xfer is NULL: only
+ *		drive the others).  Throws only if libcurl itself fails.
  */
 bool
 rds_transport_poll(RdsTransport *t, RdsTransfer *xfer)
@@ -777,7 +924,7 @@ rds_transport_poll(RdsTransport *t, RdsTransfer *xfer)
 	}
 #endif
 	multi_step(t);
-	if (xfer->resp.done)
+	if (xfer != NULL && xfer->resp.done)
 		return true;
 #ifdef RDS_HAVE_WAIT_FD
 	if (t->epfd >= 0)
@@ -825,6 +972,20 @@ rds_transfer_retryable(const RdsTransfer *xfer)
 }
 
 /*
+ * rds_transfer_no_fd
+ *		Whether the exchange failed because no descriptor was left for a
+ *		socket: 1 while the connection had sockets of its own (a new attempt
+ *		waits for one of them), 2 when it had none (no attempt can work).
+ */
+int
+rds_transfer_no_fd(const RdsTransfer *xfer)
+{
+	if (!xfer->resp.failed || !xfer->no_fd)
+		return 0;
+	return xfer->no_fd_alone ? 2 : 1;
+}
+
+/*
  * rds_transfer_failure_detail
  *		libcurl's own account of a transport failure, with its version and
  *		error number, for an errdetail (palloc'd).
@@ -865,6 +1026,8 @@ rds_transfer_failure(const RdsTransfer *xfer)
 		case CURLE_COULDNT_RESOLVE_PROXY:
 			return "could not resolve the proxy's host name";
 		case CURLE_COULDNT_CONNECT:
+			if (xfer->no_fd)
+				return "no file descriptor left for a socket in this server process";
 			if (xfer->os_errno == ECONNREFUSED)
 				return "connection refused";
 			return "could not connect to the server";
@@ -898,6 +1061,55 @@ rds_transfer_failure(const RdsTransfer *xfer)
  * libcurl callbacks: no palloc, no ereport, no PostgreSQL state
  * ------------------------------------------------------------------------
  */
+
+/*
+ * open_socket_callback
+ *		Opens a socket for libcurl once PostgreSQL grants a descriptor for
+ *		it.  If none is left, records it in the transfer (and, when the
+ *		connection has sockets of its own, caps its connections at their
+ *		number) and refuses: libcurl fails the attempt to connect.
+ */
+static curl_socket_t
+open_socket_callback(void *clientp, curlsocktype purpose,
+					 struct curl_sockaddr *address)
+{
+	RdsTransfer *xfer = (RdsTransfer *) clientp;
+	RdsTransport *t = xfer->transport;
+	int			fd;
+
+	if (!AcquireExternalFD())
+	{
+		xfer->no_fd = true;
+		xfer->no_fd_alone = (t->nsockets == 0);
+		if (t->nsockets > 0)
+			t->want_max_sockets = t->nsockets;
+		return CURL_SOCKET_BAD;
+	}
+	fd = socket(address->family, address->socktype, address->protocol);
+	if (fd < 0)
+	{
+		ReleaseExternalFD();
+		return CURL_SOCKET_BAD;
+	}
+	t->nsockets++;
+	return fd;
+}
+
+/*
+ * close_socket_callback
+ *		Closes a socket opened by open_socket_callback, giving back its
+ *		descriptor.  clientp is the transport, which outlives its sockets.
+ */
+static int
+close_socket_callback(void *clientp, curl_socket_t item)
+{
+	RdsTransport *t = (RdsTransport *) clientp;
+
+	close(item);
+	ReleaseExternalFD();
+	t->nsockets--;
+	return 0;
+}
 
 /*
  * write_callback

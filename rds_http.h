@@ -75,6 +75,9 @@ extern void rds_transport_wait(RdsTransport *t, RdsTransfer *xfer);
 extern void rds_transport_sleep(RdsTransport *t, long delay_ms);
 extern bool rds_transport_poll(RdsTransport *t, RdsTransfer *xfer);
 extern int	rds_transport_wait_fd(RdsTransport *t);
+extern void rds_transport_close_wait_fd(int fd);
+extern int	rds_transport_drop_idle(void);
+extern int	rds_transfer_no_fd(const RdsTransfer *xfer);
 extern time_t rds_http_date(const char *s);
 extern void rds_slist_append(struct curl_slist **list, const char *line);
 

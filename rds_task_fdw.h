@@ -193,6 +193,7 @@ extern void rds_request_finish(RdsRequest *req, StringInfo body,
 extern void rds_request_cancel(RdsRequest *req);
 extern bool rds_request_poll(RdsRequest *req);
 extern int	rds_conn_wait_fd(RdsConn *conn);
+extern void rds_close_wait_fd(int fd);
 extern void rds_http_get(RdsConn *conn, const char *path, const char *query,
 						 StringInfo body, RdsHttpStats *stats);
 extern const char *rds_curl_version(void);

@@ -16,8 +16,6 @@
  */
 #include "postgres.h"
 
-#include <unistd.h>
-
 #include "access/table.h"
 #include "commands/explain.h"
 #if PG_VERSION_NUM >= 180000		/* ExplainState, ExplainProperty* */
@@ -124,6 +122,18 @@ typedef struct RdsScanState
 	int			page_row;
 	int			action_row;		/* resource 'actions': next action */
 	int			page_stream;
+
+	/* the next row to return, once found */
+	bool		have_row;
+	int			row_task;		/* its task in page */
+	const char *row_action;		/* resource 'actions': its action */
+
+	/*
+	 * Under an asynchronous Append the scan never waits on the network: an
+	 * iteration that would returns no row and sets would_block.
+	 */
+	bool		async;
+	bool		would_block;
 
 	RdsIdSet   *seen;			/* ids (or action names) already returned */
 
@@ -329,7 +339,14 @@ start_page_request(RdsScanState *state, int s)
 	p->desc = psprintf("GET %s", p->url);
 	p->req = NULL;
 	p->cached = makeStringInfo();
-	if (rds_cache_lookup(state->opts->umid, p->url, state->opts->cache_ttl, p->cached))
+
+	/*
+	 * A pass repeated because total_count changed reads the API only: the
+	 * cache would give it the pages the list has moved away from (the
+	 * disagreeing first page again and again, for up to cache_ttl).
+	 */
+	if (st->passes == 0 &&
+		rds_cache_lookup(state->opts->umid, p->url, state->opts->cache_ttl, p->cached))
 		state->stats.cache_hits++;
 	else
 	{
@@ -416,12 +433,73 @@ fill_pipeline(RdsScanState *state)
 	}
 }
 
+/* What looking for the next page or row found. */
+typedef enum RdsNext
+{
+	RDS_NEXT_FOUND,				/* a page (row) is there */
+	RDS_NEXT_END,				/* every stream is exhausted */
+	RDS_NEXT_WAIT				/* nowait: nothing can be had without waiting */
+} RdsNext;
+
 /*
- * Read the next page into state->page.  Returns false when every stream is
- * exhausted.
+ * The position (0 = head) of a pending page that can be read without
+ * waiting on the network: a cached one, or one whose request has its final
+ * outcome; -1 if none.  Only the first page in flight of each stream
+ * qualifies (a stream's pages are read in order).  Every request is polled,
+ * so that all transfers progress and retries whose backoff is over start.
  */
-static bool
-next_page(RdsScanState *state)
+static int
+ready_pending(RdsScanState *state)
+{
+	int			found = -1;
+	int			i;
+	int			j;
+
+	for (i = 0; i < state->npending; i++)
+	{
+		RdsPending *p = &state->pending[(state->pending_head + i) %
+										state->opts->parallel_requests];
+		bool		first = true;
+		bool		ready;
+
+		if (!p->active)
+			continue;
+		ready = p->cached != NULL || rds_request_poll(p->req);
+		if (!ready || found >= 0)
+			continue;
+		for (j = 0; j < i && first; j++)
+		{
+			RdsPending *q = &state->pending[(state->pending_head + j) %
+											state->opts->parallel_requests];
+
+			first = !(q->active && q->stream == p->stream);
+		}
+		if (first)
+			found = i;
+	}
+	return found;
+}
+
+/* Move the pending page at position i to the head, keeping the others' order. */
+static void
+pending_to_head(RdsScanState *state, int i)
+{
+	int			n = state->opts->parallel_requests;
+	RdsPending	p = state->pending[(state->pending_head + i) % n];
+
+	for (; i > 0; i--)
+		state->pending[(state->pending_head + i) % n] =
+			state->pending[(state->pending_head + i - 1) % n];
+	state->pending[state->pending_head] = p;
+}
+
+/*
+ * Read the next page into state->page.  RDS_NEXT_END when every stream is
+ * exhausted.  With nowait, reads only a page that is there (any stream's),
+ * else returns RDS_NEXT_WAIT; without, waits for the next page in order.
+ */
+static RdsNext
+next_page(RdsScanState *state, bool nowait)
 {
 	RdsPending	pending;
 	char	   *desc;
@@ -441,7 +519,15 @@ next_page(RdsScanState *state)
 	{
 		fill_pipeline(state);
 		if (state->npending == 0)
-			return false;
+			return RDS_NEXT_END;
+		if (nowait)
+		{
+			int			i = ready_pending(state);
+
+			if (i < 0)
+				return RDS_NEXT_WAIT;
+			pending_to_head(state, i);
+		}
 		pending = state->pending[state->pending_head];
 		state->pending[state->pending_head].active = false;
 		state->pending[state->pending_head].cxt = NULL;
@@ -542,7 +628,7 @@ next_page(RdsScanState *state)
 		else
 			st->done = true;
 	}
-	return true;
+	return RDS_NEXT_FOUND;
 }
 
 /* Remember a key; true if it was seen before in this scan. */
@@ -581,6 +667,7 @@ reset_scan(RdsScanState *state)
 	MemoryContextReset(state->page_cxt);
 	state->page = NULL;
 	state->page_rows = state->page_row = state->action_row = 0;
+	state->have_row = false;
 	state->count_done = false;
 
 	state->seen = rds_idset_create(state->scan_cxt);
@@ -668,15 +755,35 @@ rdsBeginForeignScan(ForeignScanState *node, int eflags)
 }
 
 /*
- * Advance to the next task to return; false at the end.  Duplicates and
- * tasks outside the filter's value sets are skipped.
+ * Find the next row to return (state->row_task, or state->row_action for
+ * the resource 'actions') and set state->have_row.  Duplicates and tasks
+ * outside the filter's value sets are skipped.  With nowait, RDS_NEXT_WAIT
+ * when that would mean waiting on the network.
  */
-static bool
-next_task(RdsScanState *state, int *task)
+static RdsNext
+next_row(RdsScanState *state, bool nowait)
 {
+	bool		actions = (state->opts->resource == RDS_RESOURCE_ACTIONS);
+
+	if (state->have_row)
+		return RDS_NEXT_FOUND;
 	for (;;)
 	{
-		if (state->page && state->page_row < state->page_rows)
+		RdsNext		r;
+
+		if (actions && state->page &&
+			state->action_row < rds_page_nactions(state->page))
+		{
+			const char *action = rds_page_action(state->page,
+												 state->action_row++);
+
+			if (action == NULL || seen_before(state, action))
+				continue;
+			state->row_action = action;
+			state->have_row = true;
+			return RDS_NEXT_FOUND;
+		}
+		if (!actions && state->page && state->page_row < state->page_rows)
 		{
 			int			i = state->page_row++;
 
@@ -686,11 +793,13 @@ next_task(RdsScanState *state, int *task)
 				row_dropped(state);
 				continue;
 			}
-			*task = i;
-			return true;
+			state->row_task = i;
+			state->have_row = true;
+			return RDS_NEXT_FOUND;
 		}
-		if (!next_page(state))
-			return false;
+		r = next_page(state, nowait);
+		if (r != RDS_NEXT_FOUND)
+			return r;
 	}
 }
 
@@ -706,7 +815,6 @@ count_tasks(RdsScanState *state)
 	bool		remote = true;
 	ListCell   *lc;
 	int			s;
-	int			task;
 
 	foreach(lc, state->filter.fields)
 		if (!((RdsFieldSet *) lfirst(lc))->sent)
@@ -746,8 +854,11 @@ count_tasks(RdsScanState *state)
 
 	/* count what is read */
 	count = 0;
-	while (next_task(state, &task))
+	while (next_row(state, false) == RDS_NEXT_FOUND)
+	{
+		state->have_row = false;
 		count++;
+	}
 	return count;
 }
 
@@ -757,7 +868,6 @@ rdsIterateForeignScan(ForeignScanState *node)
 	RdsScanState *state = (RdsScanState *) node->fdw_state;
 	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
 	MemoryContext oldcxt;
-	int			task;
 
 	ExecClearTuple(slot);
 	MemoryContextReset(state->row_cxt);
@@ -791,33 +901,24 @@ rdsIterateForeignScan(ForeignScanState *node)
 		return slot;
 	}
 
-	if (state->opts->resource == RDS_RESOURCE_ACTIONS)
+	switch (next_row(state, state->async))
 	{
-		for (;;)
-		{
-			if (state->page && state->action_row < rds_page_nactions(state->page))
-			{
-				const char *action = rds_page_action(state->page,
-													 state->action_row++);
-
-				if (action == NULL || seen_before(state, action))
-					continue;
-				oldcxt = MemoryContextSwitchTo(state->row_cxt);
-				rds_store_action(state->columns, state->ncolumns,
-								 state->relname, action, slot);
-				MemoryContextSwitchTo(oldcxt);
-				return ExecStoreVirtualTuple(slot);
-			}
-			if (!next_page(state))
-				return slot;
-		}
+		case RDS_NEXT_FOUND:
+			break;
+		case RDS_NEXT_WAIT:
+			state->would_block = true;
+			return slot;
+		case RDS_NEXT_END:
+			return slot;
 	}
-
-	if (!next_task(state, &task))
-		return slot;
+	state->have_row = false;
 	oldcxt = MemoryContextSwitchTo(state->row_cxt);
-	rds_store_task(state->columns, state->ncolumns, state->relname,
-				   state->page, task, slot);
+	if (state->opts->resource == RDS_RESOURCE_ACTIONS)
+		rds_store_action(state->columns, state->ncolumns,
+						 state->relname, state->row_action, slot);
+	else
+		rds_store_task(state->columns, state->ncolumns, state->relname,
+					   state->page, state->row_task, slot);
 	MemoryContextSwitchTo(oldcxt);
 	if (state->row_budget > 0 && --state->row_budget == 0)
 		cancel_pending(state);	/* LIMIT reached: nothing more in flight */
@@ -850,7 +951,12 @@ rdsEndForeignScan(ForeignScanState *node)
  * while a page is on the wire the scan reports itself pending and gives
  * PostgreSQL a descriptor to wait on (the connection's epoll set, which
  * also ticks every 100 ms so that timeouts and cancels are served).  All
- * partitions thus fetch at the same time.
+ * partitions thus fetch at the same time.  Such a scan never waits on the
+ * network: it reads only pages that are there (any stream's), a request in
+ * backoff starts its next attempt when polled after the delay, and an
+ * iteration that would wait returns nothing and stays pending, so that no
+ * partition (a page in backoff, pages whose rows the local conditions drop)
+ * holds up the others.
  * ----------------------------------------------------------------
  */
 
@@ -859,20 +965,19 @@ close_wait_fd(void *arg)
 {
 	RdsScanState *state = (RdsScanState *) arg;
 
-	if (state->wait_fd >= 0)
-		close(state->wait_fd);
+	rds_close_wait_fd(state->wait_fd);
 	state->wait_fd = -1;
 }
 
 /*
- * Can the next tuple be produced without waiting on the network?  Starts
- * the scan's requests if they are not yet sent.
+ * Prepare the scan for the asynchronous Append: its conditions evaluated
+ * (which sends its first requests), and a descriptor to wait on.  False
+ * where there is none: the scan then runs synchronously.
  */
 static bool
-async_ready(ForeignScanState *node)
+async_setup(ForeignScanState *node)
 {
 	RdsScanState *state = (RdsScanState *) node->fdw_state;
-	int			i;
 
 	if (!state->started)
 	{
@@ -883,41 +988,42 @@ async_ready(ForeignScanState *node)
 	{
 		state->wait_fd = rds_conn_wait_fd(state->conn);
 		if (state->wait_fd < 0)
-			return true;		/* no way to wait: run synchronously */
+			return false;		/* no way to wait: run synchronously */
 		state->wait_fd_cb.func = close_wait_fd;
 		state->wait_fd_cb.arg = state;
 		MemoryContextRegisterResetCallback(node->ss.ps.state->es_query_cxt,
 										   &state->wait_fd_cb);
 	}
-	if (state->page &&
-		(state->opts->resource == RDS_RESOURCE_ACTIONS ?
-		 state->action_row < rds_page_nactions(state->page) :
-		 state->page_row < state->page_rows))
-		return true;
-
-	fill_pipeline(state);
-	for (i = 0; i < state->npending; i++)
-	{
-		RdsPending *p = &state->pending[(state->pending_head + i) %
-										state->opts->parallel_requests];
-
-		if (!p->active)
-			continue;
-		return p->cached != NULL || rds_request_poll(p->req);
-	}
-	return true;				/* nothing in flight: the end */
+	state->async = true;
+	return true;
 }
 
-/* Produce a tuple (or the end) if one is ready, else stay pending. */
+/*
+ * Produce a tuple (or the end) if one can be had without waiting on the
+ * network, else stay pending.  As in postgres_fdw, the scan itself runs
+ * (ExecProcNode, with the local conditions' loop) and an empty result that
+ * is not the end means "wait": a page in backoff, or pages whose rows all
+ * fail the local conditions, never hold up the other partitions.
+ */
 static void
 produce_async(AsyncRequest *areq)
 {
 	ForeignScanState *node = (ForeignScanState *) areq->requestee;
+	RdsScanState *state = (RdsScanState *) node->fdw_state;
+	TupleTableSlot *result;
 
-	if (async_ready(node))
+	if (!async_setup(node))
+	{
+		state->async = false;
 		ExecAsyncRequestDone(areq, ExecProcNode((PlanState *) node));
-	else
+		return;
+	}
+	state->would_block = false;
+	result = ExecProcNode((PlanState *) node);
+	if (TupIsNull(result) && state->would_block)
 		ExecAsyncRequestPending(areq);
+	else
+		ExecAsyncRequestDone(areq, result);
 }
 
 void

@@ -193,6 +193,40 @@ SELECT rds_task_fdw_cache_clear();
 SELECT explain_analyze($$SELECT id FROM rds_tasks WHERE status = 'Failed'$$);
 SELECT explain_analyze($$SELECT id FROM rds_tasks WHERE status = 'Failed'$$);
 
+-- a cached first page that the list has moved away from: the pass that
+-- notices the changed total_count is repeated from the API, not the cache,
+-- and the result is the simulator's current list
+\! test/simctl reset '{"tasks": 120}'
+CREATE FOREIGN TABLE cached_moving (id text) SERVER sim
+  OPTIONS (cache_ttl '60', parallel_requests '1');
+-- LIMIT 50 caches the first page only (the URL a full scan asks first)
+\! test/simctl clearlog
+SELECT count(*) FROM (SELECT id FROM cached_moving LIMIT 50) s;
+\! test/simctl log
+-- five new tasks at the head when the second page is asked for
+\! test/simctl fault '{"kind": "shift", "count": 5, "params": {"offset": "50"}}'
+\! test/simctl clearlog
+CREATE TEMP TABLE cached_result AS SELECT id FROM cached_moving;
+\! test/simctl log
+SELECT load_sim_tasks();
+SELECT (SELECT count(*) FROM cached_result) AS rows,
+       (SELECT count(DISTINCT id) FROM cached_result) AS distinct_ids,
+       (SELECT count(*) FROM (SELECT id FROM sim_tasks EXCEPT SELECT id FROM cached_result) d) AS missing,
+       (SELECT count(*) FROM (SELECT id FROM cached_result EXCEPT SELECT id FROM sim_tasks) d) AS extra;
+-- the list moves again; within cache_ttl the next scan reads only the
+-- cache, whose pages all come from the repeated pass: the list as it was
+-- then, not a mix of two lists
+\! test/simctl fault '{"kind": "shift", "count": 5, "params": {"offset": "50"}}'
+SELECT count(id) FROM moving;
+\! test/simctl clearlog
+SELECT count(*) AS rows, count(DISTINCT id) AS distinct_ids,
+       count(*) FILTER (WHERE id IN (SELECT id FROM cached_result)) AS as_before
+  FROM cached_moving;
+\! test/simctl log
+SELECT rds_task_fdw_cache_clear() > 0 AS cleared;
+DROP FOREIGN TABLE cached_moving;
+DROP TABLE cached_result;
+
 -- ===================================================================
 -- columns: any subset, any order, column_name, raw, project_id, region
 -- ===================================================================

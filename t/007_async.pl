@@ -1,0 +1,168 @@
+# t/007_async.pl: an asynchronous Append over two servers, where one
+# partition has to wait (a Retry-After backoff, a slow page whose
+# predecessor's rows the local filter all drops) and the other does not.
+# The waiting partition must not hold up the other: a LIMIT that the other
+# partition alone can satisfy is answered long before the wait is over, and
+# a full scan still returns every row of both once the wait is over.
+use strict;
+use warnings;
+
+use FindBin;
+use lib $FindBin::RealBin;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use RdsTest;
+use Test::More;
+use JSON::PP;
+use Time::HiRes qw(time);
+
+my $PA = '0123456789abcdef0123456789abcdef';
+my $PB = 'fedcba9876543210fedcba9876543210';
+my $N = 300;    # tasks per project: 6 pages each
+my $TOKEN = 'tok-async-0001';
+
+my $sim = RdsTest::Sim->start(
+	'--tasks', $N, '--token', $TOKEN,
+	'--user', 'alice:alice-Async-pw1:OTC-DOMAIN-1',
+	'--project', $PA, '--project', $PB);
+my $node = new_node('async');
+my $url = $sim->url;
+
+$node->safe_psql(
+	'postgres', qq{
+CREATE SERVER pa FOREIGN DATA WRAPPER rds_task_fdw
+  OPTIONS (endpoint '$url', project_id '$PA', max_retries '3');
+CREATE SERVER pb FOREIGN DATA WRAPPER rds_task_fdw
+  OPTIONS (endpoint '$url', project_id '$PB', max_retries '3');
+CREATE USER MAPPING FOR CURRENT_USER SERVER pa OPTIONS (auth_token '$TOKEN');
+CREATE USER MAPPING FOR CURRENT_USER SERVER pb OPTIONS (auth_token '$TOKEN');
+SELECT * FROM rds_task_fdw_create_partitioned('both_tasks', ARRAY['pa', 'pb']);
+CREATE SERVER pwa FOREIGN DATA WRAPPER rds_task_fdw
+  OPTIONS (endpoint '$url', project_id '$PA', max_retries '3');
+CREATE USER MAPPING FOR CURRENT_USER SERVER pwa
+  OPTIONS (user_name 'alice', password 'alice-Async-pw1', domain_name 'OTC-DOMAIN-1');
+SELECT * FROM rds_task_fdw_create_partitioned('pw_tasks', ARRAY['pwa', 'pb']);
+});
+
+like(
+	$node->safe_psql('postgres', 'EXPLAIN (COSTS OFF) SELECT id FROM both_tasks'),
+	qr/Async Foreign Scan.*Async Foreign Scan/s,
+	'both partitions are scanned asynchronously');
+
+# timed(SQL): (stdout, seconds)
+sub timed
+{
+	my ($sql) = @_;
+	my $t0 = time;
+	my $out = $node->safe_psql('postgres', $sql);
+	return ($out, time - $t0);
+}
+
+# ---------------------------------------------------------------------------
+# partition A's second page answers 503 with Retry-After: 5
+# ---------------------------------------------------------------------------
+$sim->clear_log;
+$sim->faults(
+	{
+		kind => 'status',
+		status => 503,
+		retry_after => '5',
+		project => $PA,
+		params => { offset => '50' },
+		times => 1
+	});
+my ($out, $secs) = timed(
+	"SELECT count(*), count(*) FILTER (WHERE project_id = '$PB')
+	   FROM (SELECT project_id FROM both_tasks LIMIT 250) s");
+my ($n, $nb) = split /\|/, $out;
+is($n, 250, 'LIMIT 250 over A (in backoff) and B: 250 rows');
+cmp_ok($nb, '>=', 200, "B's rows arrived while A waited ($nb of them)");
+cmp_ok($secs, '<', 2, sprintf('answered in %.2f s, not after A\'s 5 s backoff', $secs));
+like($sim->log_text, qr{offset=50\S* 503}, "A's second page did get the 503");
+
+# the whole list still comes, A's after its backoff
+$sim->faults(
+	{
+		kind => 'status',
+		status => 503,
+		retry_after => '3',
+		project => $PA,
+		params => { offset => '50' },
+		times => 1
+	});
+($out, $secs) = timed(
+	"SELECT project_id, count(*), count(DISTINCT id) FROM both_tasks GROUP BY 1 ORDER BY 1");
+is($out, "$PA|$N|$N\n$PB|$N|$N", 'a full scan returns every row of both partitions');
+cmp_ok($secs, '>=', 2.9, sprintf('after A\'s backoff (%.2f s)', $secs));
+
+# ---------------------------------------------------------------------------
+# a cursor: B's rows are fetched while A is in backoff
+# ---------------------------------------------------------------------------
+$sim->faults(
+	{
+		kind => 'status',
+		status => 503,
+		retry_after => '5',
+		project => $PA,
+		params => { offset => '50' },
+		times => 1
+	});
+my $s = RdsTest::Session->new($node);
+$s->query('BEGIN; DECLARE c CURSOR FOR SELECT project_id FROM both_tasks;');
+my $t0 = time;
+my $rows = $s->query('FETCH 300 FROM c;');
+my $fetched = time - $t0;
+my @rows = split /\n/, $rows;
+is(scalar(@rows), 300, 'FETCH 300 while A is in backoff');
+cmp_ok($fetched, '<', 2, sprintf('fetched in %.2f s', $fetched));
+$s->query('COMMIT;');
+$s->quit;
+
+# ---------------------------------------------------------------------------
+# A's first page is dropped by the local filter and its second page is slow
+# ---------------------------------------------------------------------------
+$sim->faults(
+	{
+		kind => 'delay',
+		ms => 5000,
+		project => $PA,
+		params => { offset => '50' },
+		times => 1
+	});
+($out, $secs) = timed(
+	"SELECT count(*) FROM (SELECT id FROM both_tasks
+	   WHERE (project_id || '') = '$PB' LIMIT 200) s");
+is($out, 200, "LIMIT 200 of B's rows, A's rows all filtered locally");
+cmp_ok($secs, '<', 2, sprintf('answered in %.2f s, not after A\'s slow page', $secs));
+
+# ---------------------------------------------------------------------------
+# partition A (password authentication) renews its IAM token, and IAM
+# takes 5 s to answer
+# ---------------------------------------------------------------------------
+$sim->clear_faults;
+my $s2 = RdsTest::Session->new($node);
+is($s2->query('SELECT count(*) FROM pw_tasks;'), 2 * $N, 'password partition: warm-up');
+$sim->ctl('POST', 'revoke', { all => JSON::PP::true });
+$sim->faults({ path => 'tokens', kind => 'delay', ms => 5000, times => 1 });
+$t0 = time;
+$out = $s2->query(
+	"SELECT count(*), count(*) FILTER (WHERE project_id = '$PB')
+	   FROM (SELECT project_id FROM pw_tasks LIMIT 250) s;");
+$secs = time - $t0;
+($n, $nb) = split /\|/, $out;
+is($n, 250, 'LIMIT 250 while A waits for its IAM token');
+cmp_ok($nb, '>=', 200, "B's rows arrived meanwhile ($nb of them)");
+cmp_ok($secs, '<', 2, sprintf('answered in %.2f s, not after the 5 s token request', $secs));
+is($s2->query('SELECT count(*) FROM pw_tasks;'), 2 * $N,
+	'then the whole list, with the renewed token');
+$s2->quit;
+
+# the next statement works and finds both partitions complete
+$sim->clear_faults;
+is( $node->safe_psql('postgres', 'SELECT count(*) FROM both_tasks'),
+	2 * $N, 'the next statement reads both partitions');
+
+$node->stop;
+$sim->stop;
+done_testing();
