@@ -249,6 +249,7 @@ class Generator:
     def __init__(self, rng, data):
         self.rng = rng
         self.d = data
+        self.no_local_refs = False  # while generating a moving-list query
 
     # ----- values -----
 
@@ -401,6 +402,8 @@ class Generator:
         rng = self.rng
         form = self.weighted([(45, "in"), (30, "array"), (10, "literal"), (7, "big"),
                               (4, "empty"), (4, "subarray")])
+        if form == "subarray" and self.no_local_refs:
+            form = "in"         # the local copy changes under a moving list
         if form == "big":
             # more values than the FDW's fan-out cap: matched locally instead
             pool = self.d.by_field[field]
@@ -1068,7 +1071,11 @@ class Generator:
         copy taken again from the simulator right after the FDW query."""
         rng = self.rng
         form = self.choice(["select", "select", "ordered", "count", "eq", "in", "actions"])
+        # no subquery over local_tasks: it is reloaded between the FDW query
+        # and the local one when the list moves
+        self.no_local_refs = True
         where, _ = self.where("base", 0, 2, allow_semi=False)
+        self.no_local_refs = False
         if form == "actions":
             c = Case(kind, self.choice(["SELECT name FROM {T}", "SELECT count(*) FROM {T}"]))
             c.actions = True
