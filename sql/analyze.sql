@@ -83,9 +83,11 @@ SELECT reltuples, relpages FROM pg_class WHERE oid = 'rds_tasks'::regclass;
 SELECT attname, null_frac IS NOT NULL AS has_stats, n_distinct <> 0 AS has_distinct
   FROM pg_stats WHERE schemaname = 'an' AND tablename = 'rds_tasks'
    AND attname IN ('status', 'name', 'instance_id', 'create_time') ORDER BY attname;
--- the statuses the sample found are the list's (all of them: few and common)
-SELECT array_agg(v ORDER BY v) = (SELECT array_agg(DISTINCT status ORDER BY status) FROM sim_tasks)
-       AS all_statuses
+-- the statuses the sample found are the list's, the common ones among
+-- them (a rare one may be missing from a random sample)
+SELECT array_agg(v) <@ (SELECT array_agg(DISTINCT status) FROM sim_tasks) AS only_real_statuses,
+       array_agg(v) @> (SELECT array_agg(status) FROM (SELECT status FROM sim_tasks
+                         GROUP BY status HAVING count(*) >= 100) c) AS common_statuses_found
   FROM pg_stats, unnest(most_common_vals::text::text[]) v
  WHERE schemaname = 'an' AND tablename = 'rds_tasks' AND attname = 'status';
 -- estimates follow the statistics: within half of the truth for a status
@@ -119,10 +121,7 @@ SELECT reltuples = (SELECT count(*) FROM rds_task_actions) AS one_row_per_name
   FROM pg_class WHERE oid = 'rds_task_actions'::regclass;
 SELECT n_distinct FROM pg_stats WHERE schemaname = 'an' AND tablename = 'rds_task_actions';
 
--- ANALYZE VERBOSE says what it read
-SET client_min_messages = info;
-ANALYZE VERBOSE rds_tasks;
-RESET client_min_messages;
+SELECT count(*) AS columns_with_stats FROM pg_stats WHERE schemaname = 'an' AND tablename = 'rds_tasks';
 
 -- an API error is an ANALYZE error
 ALTER SERVER an OPTIONS (SET endpoint 'http://127.0.0.1:1');
