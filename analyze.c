@@ -118,6 +118,7 @@ rdsAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *func,
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(tmpcxt);
 
+	(void) take_size(RelationGetRelid(relation));	/* an older one goes */
 	sized[sized_next].relid = RelationGetRelid(relation);
 	sized[sized_next].total = Max(total, 0);
 	sized_next = (sized_next + 1) % SIZED_SLOTS;
