@@ -512,8 +512,11 @@ date_as(Oid coltype, DateADT d)
  * converted into each other exactly, the result is the nearest value that
  * keeps every matching task inside the window: the local recheck settles
  * the rest.  *widen_us is how far the window must be widened on each side
- * for that (a timestamptz value against a timestamp column: a day, more
- * than any daylight saving shift).
+ * for that: a timestamptz value against a timestamp or date column is taken
+ * as its UTC wall clock, widened by a day, more than any zone's offset and
+ * daylight saving shift (PostgreSQL converts the column's side of such a
+ * comparison; converting the value instead could overflow near the ends of
+ * time, where PostgreSQL's comparison does not fail).
  */
 static Datum
 as_column_value(Datum value, Oid argtype, Oid coltype, int64 *widen_us)
@@ -521,12 +524,12 @@ as_column_value(Datum value, Oid argtype, Oid coltype, int64 *widen_us)
 	*widen_us = 0;
 	if (argtype == coltype || !OidIsValid(argtype))
 		return value;
+	if (argtype == TIMESTAMPTZOID && !TIMESTAMP_NOT_FINITE(DatumGetTimestampTz(value)))
+		*widen_us = USECS_PER_DAY;
 	if (coltype == DATEOID)
 	{
 		/* the day of the value: a date column's bounds cover whole days */
-		if (argtype == TIMESTAMPOID)
-			return DirectFunctionCall1(timestamp_date, value);
-		return DirectFunctionCall1(timestamptz_date, value);
+		return DirectFunctionCall1(timestamp_date, value);
 	}
 	if (argtype == DATEOID)
 		return date_as(coltype, DatumGetDateADT(value));
@@ -539,11 +542,8 @@ as_column_value(Datum value, Oid argtype, Oid coltype, int64 *widen_us)
 		tz = timestamp2timestamptz_opt_overflow(DatumGetTimestamp(value), &overflow);
 		return overflow ? time_infinity(coltype, overflow) : TimestampTzGetDatum(tz);
 	}
-	/* timestamptz value against a timestamp column: its local wall clock */
-	if (TIMESTAMP_NOT_FINITE(DatumGetTimestampTz(value)))
-		return value;
-	*widen_us = USECS_PER_DAY;
-	return DirectFunctionCall1(timestamptz_timestamp, value);
+	/* timestamptz value against a timestamp column: its UTC wall clock */
+	return value;
 }
 
 /* Narrow the window from below: create_time >= the column value value. */

@@ -182,6 +182,23 @@ SELECT compare($$SELECT id FROM rds_tasks WHERE create_time <= '-infinity'$$);
 SELECT count(id) = (SELECT count(*) FROM local_tasks) AS all_days FROM dated WHERE day <= '5874897-12-31';
 SELECT count(id) = (SELECT count(*) FROM local_tasks) AS all_days FROM dated WHERE day >= '4713-01-01 BC';
 SELECT count(id) = (SELECT count(*) FROM local_tasks) AS all_times FROM dated WHERE ts <= '294276-12-31 23:59:59';
+-- timestamptz bounds on the timestamp and date columns, where the zone's
+-- offset takes the bound past the end of time (PostgreSQL converts the
+-- column's side, and so does not fail); and a bound inside the data
+SET TimeZone = 'Asia/Tokyo';
+SELECT count(id) = (SELECT count(*) FROM local_tasks) AS all_times
+  FROM dated WHERE ts <= '294276-12-31 23:59:59+00'::timestamptz;
+SELECT count(id) = (SELECT count(*) FROM local_tasks) AS all_days
+  FROM dated WHERE day <= '294276-12-31 23:59:59+00'::timestamptz;
+SELECT count(id) = (SELECT count(*) FROM local_tasks
+                     WHERE (create_time AT TIME ZONE 'UTC') >= (:'t'::timestamptz + interval '3 hours'))
+       AS same_as_local
+  FROM dated WHERE ts >= (:'t'::timestamptz + interval '3 hours');
+SELECT count(id) = (SELECT count(*) FROM local_tasks
+                     WHERE (create_time AT TIME ZONE 'UTC')::date < (:'t'::timestamptz - interval '5 hours'))
+       AS same_as_local
+  FROM dated WHERE day < (:'t'::timestamptz - interval '5 hours');
+RESET TimeZone;
 \! test/simctl log | sed -e 's/offset=[0-9]*/offset=N/' | sort | uniq -c
 -- an API whose bounds are exclusive loses nothing either
 \! test/simctl config '{"time_bounds": "exclusive"}'
