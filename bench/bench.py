@@ -209,6 +209,24 @@ class Psql:
         self.proc.wait(timeout=30)
 
 
+def setup_server(admin, server, schemas):
+    """The extension, a server on the simulator's HTTPS listener with its CA,
+    the user mapping, and rds_tasks imported into each of schemas."""
+    admin.query("SET client_min_messages = warning")
+    admin.query("CREATE EXTENSION IF NOT EXISTS rds_task_fdw")
+    log("rds_task_fdw %s, %s" % (admin.query("SELECT extversion FROM pg_extension WHERE extname = 'rds_task_fdw'")[0],
+                                 admin.query("SELECT version()")[0].split(",")[0]))
+    admin.query("""CREATE SERVER %s FOREIGN DATA WRAPPER rds_task_fdw
+                   OPTIONS (endpoint '%s', project_id '%s', ca_file '%s')"""
+                % (server, os.environ["RDS_SIM_HTTPS"], PROJECT, os.environ["RDS_SIM_CA"]))
+    admin.query("CREATE USER MAPPING FOR CURRENT_USER SERVER %s OPTIONS (auth_token '%s')"
+                % (server, TOKEN))
+    for schema in schemas:
+        admin.query("CREATE SCHEMA %s" % schema)
+        admin.query("IMPORT FOREIGN SCHEMA otc LIMIT TO (rds_tasks) FROM SERVER %s INTO %s"
+                    % (server, schema))
+
+
 def parse_explain(lines):
     text = "\n".join(lines)
     out = {"exec_s": None, "plan_s": None, "rows": None, "http": None}
@@ -637,17 +655,7 @@ def main():
     logfile = find_logfile()
 
     admin = Psql()
-    admin.query("SET client_min_messages = warning")
-    admin.query("CREATE EXTENSION IF NOT EXISTS rds_task_fdw")
-    log("rds_task_fdw %s, %s" % (admin.query("SELECT extversion FROM pg_extension WHERE extname = 'rds_task_fdw'")[0],
-                                 admin.query("SELECT version()")[0].split(",")[0]))
-    admin.query("""CREATE SERVER bench FOREIGN DATA WRAPPER rds_task_fdw
-                   OPTIONS (endpoint '%s', project_id '%s', ca_file '%s')"""
-                % (os.environ["RDS_SIM_HTTPS"], PROJECT, os.environ["RDS_SIM_CA"]))
-    admin.query("CREATE USER MAPPING FOR CURRENT_USER SERVER bench OPTIONS (auth_token '%s')" % TOKEN)
-    for schema in ("fdw_default", "fdw_seq"):
-        admin.query("CREATE SCHEMA %s" % schema)
-        admin.query("IMPORT FOREIGN SCHEMA otc LIMIT TO (rds_tasks) FROM SERVER bench INTO %s" % schema)
+    setup_server(admin, "bench", ("fdw_default", "fdw_seq"))
     admin.query("CREATE SCHEMA fdw_default_cached")
     admin.query("IMPORT FOREIGN SCHEMA otc LIMIT TO (rds_tasks) FROM SERVER bench INTO fdw_default_cached")
     try:

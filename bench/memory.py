@@ -23,7 +23,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.dont_write_bytecode = True
-from bench import (PROJECT, TOKEN, Psql, RssSampler, Sim, SqlError, find_logfile,  # noqa: E402
+from bench import (Psql, RssSampler, Sim, SqlError, find_logfile, setup_server,  # noqa: E402
                    log, memory_contexts, proc_status)
 
 LIMIT_MB = 32
@@ -105,16 +105,7 @@ def main():
 
     sim = Sim(os.environ["RDS_SIM_HTTP"])
     admin = Psql()
-    admin.query("SET client_min_messages = warning")
-    admin.query("CREATE EXTENSION IF NOT EXISTS rds_task_fdw")
-    log("rds_task_fdw %s, %s" % (admin.query("SELECT extversion FROM pg_extension WHERE extname = 'rds_task_fdw'")[0],
-                                 admin.query("SELECT version()")[0].split(",")[0]))
-    admin.query("""CREATE SERVER mem FOREIGN DATA WRAPPER rds_task_fdw
-                   OPTIONS (endpoint '%s', project_id '%s', ca_file '%s')"""
-                % (os.environ["RDS_SIM_HTTPS"], PROJECT, os.environ["RDS_SIM_CA"]))
-    admin.query("CREATE USER MAPPING FOR CURRENT_USER SERVER mem OPTIONS (auth_token '%s')" % TOKEN)
-    admin.query("CREATE SCHEMA mem")
-    admin.query("IMPORT FOREIGN SCHEMA otc LIMIT TO (rds_tasks) FROM SERVER mem INTO mem")
+    setup_server(admin, "mem", ("mem",))
     admin.close()
 
     logfile = find_logfile()
