@@ -59,19 +59,27 @@ sub timed
 	return ($out, time - $t0);
 }
 
+# backoff_a(SECONDS): partition A's second page answers 503 once, with
+# Retry-After: SECONDS
+sub backoff_a
+{
+	my ($seconds) = @_;
+	$sim->faults(
+		{
+			kind => 'status',
+			status => 503,
+			retry_after => "$seconds",
+			project => $PA,
+			params => { offset => '50' },
+			times => 1
+		});
+}
+
 # ---------------------------------------------------------------------------
 # partition A's second page answers 503 with Retry-After: 5
 # ---------------------------------------------------------------------------
 $sim->clear_log;
-$sim->faults(
-	{
-		kind => 'status',
-		status => 503,
-		retry_after => '5',
-		project => $PA,
-		params => { offset => '50' },
-		times => 1
-	});
+backoff_a(5);
 my ($out, $secs) = timed(
 	"SELECT count(*), count(*) FILTER (WHERE project_id = '$PB')
 	   FROM (SELECT project_id FROM both_tasks LIMIT 250) s");
@@ -82,15 +90,7 @@ cmp_ok($secs, '<', 2, sprintf('answered in %.2f s, not after A\'s 5 s backoff', 
 like($sim->log_text, qr{offset=50\S* 503}, "A's second page did get the 503");
 
 # the whole list still comes, A's after its backoff
-$sim->faults(
-	{
-		kind => 'status',
-		status => 503,
-		retry_after => '3',
-		project => $PA,
-		params => { offset => '50' },
-		times => 1
-	});
+backoff_a(3);
 ($out, $secs) = timed(
 	"SELECT project_id, count(*), count(DISTINCT id) FROM both_tasks GROUP BY 1 ORDER BY 1");
 is($out, "$PA|$N|$N\n$PB|$N|$N", 'a full scan returns every row of both partitions');
@@ -99,15 +99,7 @@ cmp_ok($secs, '>=', 2.9, sprintf('after A\'s backoff (%.2f s)', $secs));
 # ---------------------------------------------------------------------------
 # a cursor: B's rows are fetched while A is in backoff
 # ---------------------------------------------------------------------------
-$sim->faults(
-	{
-		kind => 'status',
-		status => 503,
-		retry_after => '5',
-		project => $PA,
-		params => { offset => '50' },
-		times => 1
-	});
+backoff_a(5);
 my $s = RdsTest::Session->new($node);
 $s->query('BEGIN; DECLARE c CURSOR FOR SELECT project_id FROM both_tasks;');
 my $t0 = time;
