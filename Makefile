@@ -14,6 +14,7 @@ OBJS = \
 	convert.o \
 	decode.o \
 	deparse.o \
+	groupcount.o \
 	http.o \
 	idset.o \
 	option.o \
@@ -37,7 +38,7 @@ PG_CFLAGS += -Werror
 endif
 
 REGRESS_OPTS = --load-extension=rds_task_fdw
-REGRESS = options import scan types auth errors pushdown partition analyze upgrade
+REGRESS = options import scan types auth errors pushdown groupcount partition analyze upgrade
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)

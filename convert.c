@@ -262,6 +262,28 @@ utc_timestamp_text(const char *s)
 }
 
 /*
+ * rds_task_create_time
+ *		Task i's create_time as an instant, converted as a timestamptz
+ *		column converts it; *isnull when missing or "".  Throws on a value
+ *		timestamptz_in refuses.
+ */
+TimestampTz
+rds_task_create_time(RdsPage *page, int i, bool *isnull)
+{
+	const char *v = rds_page_task_field(page, i, "create_time");
+	char	   *converted;
+
+	*isnull = (v == NULL || v[0] == '\0');
+	if (*isnull)
+		return 0;
+	converted = pg_any_to_server(v, strlen(v), PG_UTF8);
+	return DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in,
+												   CStringGetDatum(utc_timestamp_text(converted)),
+												   ObjectIdGetDatum(InvalidOid),
+												   Int32GetDatum(-1)));
+}
+
+/*
  * Convert one field value into a column's type.  Timestamps of the API are
  * instants in UTC (with an offset, or read as UTC without one); timestamp
  * and date columns get that instant's UTC wall-clock time, whatever the

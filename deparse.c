@@ -58,7 +58,7 @@
 	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)
 
 /* end_time sent for an open upper side: 9999-12-31T23:59:59.999Z */
-#define OPEN_END_MS INT64CONST(253402300799999)
+#define OPEN_END_MS RDS_OPEN_END_MS
 
 /* Fields sent as query parameters, in the order they appear in requests. */
 static const char *const param_fields[] = {
@@ -789,18 +789,15 @@ rds_filter_streams(RdsFilter *f, const RdsOptions *opts, int max_streams)
 
 	/* the creation-time window: both ends always sent */
 	if (f->has_lower || f->has_upper || f->lower_placeholder ||
-		f->upper_placeholder)
+		f->upper_placeholder || f->window_set)
 	{
-		int64		start_ms = 0;
-		int64		end_ms = OPEN_END_MS;
+		int64		start_ms;
+		int64		end_ms;
 		char	   *start_text;
 		char	   *end_text;
 		List	   *next = NIL;
 
-		if (f->has_lower)
-			start_ms = Max(floor_div(f->lower_us, 1000) - 1, 0);
-		if (f->has_upper)
-			end_ms = Min(ceil_div(f->upper_us, 1000) + 1, OPEN_END_MS);
+		rds_filter_window_ms(f, &start_ms, &end_ms);
 		if ((f->upper_placeholder == NULL && end_ms < 0) ||
 			(f->lower_placeholder == NULL && start_ms > OPEN_END_MS) ||
 			(f->lower_placeholder == NULL && f->upper_placeholder == NULL &&
@@ -826,6 +823,68 @@ rds_filter_streams(RdsFilter *f, const RdsOptions *opts, int max_streams)
 		streams = next;
 	}
 	return streams;
+}
+
+/*
+ * rds_filter_window_ms
+ *		The creation-time window rds_filter_streams sends for f, in Unix
+ *		milliseconds: the bounds widened to whole milliseconds and one more
+ *		on each side (0 and the end of 9999 when open), or the window set by
+ *		rds_filter_set_window_ms.
+ */
+void
+rds_filter_window_ms(const RdsFilter *f, int64 *start_ms, int64 *end_ms)
+{
+	if (f->window_set)
+	{
+		*start_ms = f->window_start_ms;
+		*end_ms = f->window_end_ms;
+		return;
+	}
+	*start_ms = 0;
+	*end_ms = OPEN_END_MS;
+	if (f->has_lower)
+		*start_ms = Max(floor_div(f->lower_us, 1000) - 1, 0);
+	if (f->has_upper)
+		*end_ms = Min(ceil_div(f->upper_us, 1000) + 1, OPEN_END_MS);
+}
+
+/*
+ * rds_filter_set_window_ms
+ *		Make the requests of f send exactly start_time=start_ms and
+ *		end_time=end_ms (for requests that split a window: groupcount.c's
+ *		buckets and edges).  end_ms may be RDS_OPEN_END_MS.
+ */
+void
+rds_filter_set_window_ms(RdsFilter *f, int64 start_ms, int64 end_ms)
+{
+	f->window_set = true;
+	f->window_start_ms = start_ms;
+	f->window_end_ms = Min(end_ms, OPEN_END_MS);
+}
+
+/*
+ * rds_filter_copy
+ *		A copy of f whose value sets can be narrowed without touching f
+ *		(palloc'd in the current context; the values are shared).
+ */
+RdsFilter *
+rds_filter_copy(const RdsFilter *f)
+{
+	RdsFilter  *copy = palloc(sizeof(RdsFilter));
+	ListCell   *lc;
+
+	*copy = *f;
+	copy->fields = NIL;
+	foreach(lc, f->fields)
+	{
+		RdsFieldSet *fs = palloc(sizeof(RdsFieldSet));
+
+		*fs = *(RdsFieldSet *) lfirst(lc);
+		fs->values = list_copy(fs->values);
+		copy->fields = lappend(copy->fields, fs);
+	}
+	return copy;
 }
 
 /*

@@ -39,8 +39,10 @@
 #include "optimizer/restrictinfo.h"
 #include "optimizer/tlist.h"
 #include "utils/array.h"
+#include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
@@ -76,6 +78,9 @@ typedef struct RdsRelInfo
 	List	   *unpushed_rinfos;	/* RestrictInfo * the API does not see */
 	RdsScanMode upper;			/* for an upper relation: what it does */
 	RelOptInfo *baserel;		/* for an upper relation: the foreign table */
+	RdsGroupKind group_kind;	/* RDS_SCAN_GROUPS: the key */
+	Expr	   *group_expr;		/* RDS_SCAN_GROUPS: the GROUP BY expression */
+	List	   *time_strict;	/* RDS_SCAN_GROUPS: Boolean per remote_conds */
 } RdsRelInfo;
 
 /* A remembered size of a task list, per user mapping. */
@@ -93,6 +98,8 @@ typedef struct RdsEstimate
 } RdsEstimate;
 
 static HTAB *estimate_cache = NULL;
+
+static List *group_scan_tlist(RdsRelInfo *fpinfo, PathTarget *target);
 
 /* ----------------------------------------------------------------
  *		Planning: estimates
@@ -580,6 +587,8 @@ rdsGetForeignPlan(PlannerInfo *root, RelOptInfo *foreignrel, Oid foreigntableid,
 											   pull_var_clause((Node *) best_path->path.pathtarget->exprs,
 															   PVC_INCLUDE_AGGREGATES));
 		}
+		else if (fpinfo->upper == RDS_SCAN_GROUPS)
+			fdw_scan_tlist = group_scan_tlist(fpinfo, best_path->path.pathtarget);
 		else
 		{
 			Query	   *parse = root->parse;
@@ -604,6 +613,10 @@ rdsGetForeignPlan(PlannerInfo *root, RelOptInfo *foreignrel, Oid foreigntableid,
 								 serialized,
 								 list_make2(makeInteger(limit_index),
 											makeInteger(offset_index)));
+		if (fpinfo->upper == RDS_SCAN_GROUPS)
+			fdw_private = lappend(fdw_private,
+								  list_make2(makeInteger(fpinfo->group_kind),
+											 fpinfo->time_strict));
 		return make_foreignscan(tlist, NIL, 0, fdw_exprs, fdw_private,
 								fdw_scan_tlist, NIL, outer_plan);
 	}
@@ -657,6 +670,197 @@ add_upper_path(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *output_rel,
 									   REQUEST_COST, total, NIL, NULL, NIL));
 }
 
+/* Is the expression count(*), plain? */
+static bool
+is_count_star(Expr *e)
+{
+	Aggref	   *agg = (Aggref *) e;
+
+	return IsA(e, Aggref) && agg->aggfnoid == F_COUNT_ && agg->aggstar &&
+		!agg->aggfilter && !agg->aggdistinct && !agg->aggorder &&
+		agg->agglevelsup == 0 && agg->aggkind == AGGKIND_NORMAL;
+}
+
+/*
+ * What a GROUP BY expression groups by, for groupcount.c: a text column of
+ * the task field status or name (compared by bytes), or date_trunc('day' or
+ * 'hour', create_time) on a timestamptz column (in the session's TimeZone,
+ * as groupcount.c computes the buckets); RDS_GROUP_NONE for anything else.
+ */
+static RdsGroupKind
+group_kind_of(Expr *e, RelOptInfo *baserel, RdsRelInfo *fpinfo)
+{
+	Var		   *var;
+	const char *field;
+
+	while (e && IsA(e, RelabelType))
+		e = ((RelabelType *) e)->arg;
+	if (e && IsA(e, FuncExpr) &&
+		((FuncExpr *) e)->funcid == F_DATE_TRUNC_TEXT_TIMESTAMPTZ &&
+		list_length(((FuncExpr *) e)->args) == 2)
+	{
+		Const	   *unit = (Const *) linitial(((FuncExpr *) e)->args);
+		Var		   *col = (Var *) lsecond(((FuncExpr *) e)->args);
+		char	   *unit_text;
+
+		if (!IsA(unit, Const) || unit->constisnull || unit->consttype != TEXTOID ||
+			!IsA(col, Var) || col->varno != (int) baserel->relid ||
+			col->varlevelsup != 0 || col->varattno <= 0 ||
+			col->vartype != TIMESTAMPTZOID ||
+			strcmp(rds_column_field_name(fpinfo->relid, col->varattno),
+				   "create_time") != 0)
+			return RDS_GROUP_NONE;
+		unit_text = TextDatumGetCString(unit->constvalue);
+		if (pg_strcasecmp(unit_text, "day") == 0)
+			return RDS_GROUP_DAY;
+		if (pg_strcasecmp(unit_text, "hour") == 0)
+			return RDS_GROUP_HOUR;
+		return RDS_GROUP_NONE;
+	}
+	if (e == NULL || !IsA(e, Var))
+		return RDS_GROUP_NONE;
+	var = (Var *) e;
+	if (var->varno != (int) baserel->relid || var->varlevelsup != 0 ||
+		var->varattno <= 0 || var->vartypmod >= 0 ||
+		(var->vartype != TEXTOID && var->vartype != VARCHAROID) ||
+		(OidIsValid(var->varcollid) &&
+		 !get_collation_isdeterministic(var->varcollid)))
+		return RDS_GROUP_NONE;
+	field = rds_column_field_name(fpinfo->relid, var->varattno);
+	if (strcmp(field, "status") == 0)
+		return RDS_GROUP_STATUS;
+	if (strcmp(field, "name") == 0)
+		return RDS_GROUP_NAME;
+	return RDS_GROUP_NONE;
+}
+
+/*
+ * The scan tuple of a grouped count: the GROUP BY expression (if any), then
+ * the count(*) aggregates.
+ */
+static List *
+group_scan_tlist(RdsRelInfo *fpinfo, PathTarget *target)
+{
+	List	   *tlist = NIL;
+	ListCell   *lc;
+
+	if (fpinfo->group_expr)
+		tlist = lappend(tlist, makeTargetEntry(copyObject(fpinfo->group_expr),
+											   1, NULL, false));
+	foreach(lc, target->exprs)
+		if (is_count_star((Expr *) lfirst(lc)))
+			tlist = add_to_flat_tlist(tlist, list_make1(lfirst(lc)));
+	return tlist;
+}
+
+/*
+ * count(*) [GROUP BY status | name | date_trunc('day'|'hour', create_time)]
+ * answered by groupcount.c: every condition is pushed, the only ones the
+ * requests do not enforce being create_time bounds of a timestamptz column
+ * by a timestamptz value (rechecked there on the window's edges); no
+ * HAVING (it would have to run in the scan).  Buckets need a lower bound.
+ * Costed as the group requests or the pages, whichever is fewer: the
+ * executor chooses the same way once it knows total_count.
+ */
+static void
+add_group_count_path(PlannerInfo *root, RelOptInfo *input_rel,
+					 RelOptInfo *output_rel, GroupPathExtraData *gextra)
+{
+	RdsRelInfo *ifp = (RdsRelInfo *) input_rel->fdw_private;
+	RdsRelInfo *fpinfo;
+	Query	   *parse = root->parse;
+	PathTarget *target = root->upper_targets[UPPERREL_GROUP_AGG];
+	RdsGroupKind kind = RDS_GROUP_NONE;
+	Expr	   *group_expr = NULL;
+	List	   *strict = NIL;
+	bool		has_lower = false;
+	bool		has_window = false;
+	bool		has_count = false;
+	double		groups;
+	double		pages;
+	ListCell   *lc;
+
+	if (parse->groupingSets || parse->havingQual || parse->hasWindowFuncs ||
+		parse->hasTargetSRFs || ifp->unpushed_rinfos != NIL ||
+		gextra->patype == PARTITIONWISE_AGGREGATE_PARTIAL)
+		return;
+	foreach(lc, ifp->remote_conds)
+	{
+		RdsCond    *c = (RdsCond *) lfirst(lc);
+
+		strict = lappend(strict, makeBoolean(c->strict));
+		if (c->exact)
+			continue;
+		if (strcmp(c->field, "create_time") != 0 || c->date_of ||
+			c->valtype != TIMESTAMPTZOID || c->argtype != TIMESTAMPTZOID ||
+			(c->kind != RDS_COND_LOWER && c->kind != RDS_COND_UPPER &&
+			 c->kind != RDS_COND_TIME_EQ))
+			return;
+		has_window = true;
+		if (c->kind != RDS_COND_UPPER)
+			has_lower = true;
+	}
+	if (parse->groupClause)
+	{
+		if (list_length(parse->groupClause) != 1)
+			return;
+		group_expr = (Expr *) get_sortgroupclause_expr(linitial(parse->groupClause),
+													   parse->targetList);
+		kind = group_kind_of(group_expr, input_rel, ifp);
+		if (kind == RDS_GROUP_NONE ||
+			((kind == RDS_GROUP_DAY || kind == RDS_GROUP_HOUR) && !has_lower))
+			return;
+	}
+	else if (!has_window)
+		return;					/* the plain count(*) path */
+	foreach(lc, target->exprs)
+	{
+		Expr	   *e = (Expr *) lfirst(lc);
+
+		if (is_count_star(e))
+			has_count = true;
+		else if (group_expr == NULL || !equal(e, group_expr))
+			return;
+	}
+	if (!has_count)
+		return;
+
+	switch (kind)
+	{
+		case RDS_GROUP_STATUS:
+			groups = 3;
+			break;
+		case RDS_GROUP_NAME:
+			groups = 15;
+			break;
+		case RDS_GROUP_DAY:
+			groups = 30;
+			break;
+		case RDS_GROUP_HOUR:
+			groups = 24 * 7;
+			break;
+		default:
+			groups = 1;
+			break;
+	}
+	pages = ifp->streams * Max(1.0, ceil(ifp->fetched_rows / Max(ifp->streams, 1.0) /
+										 ifp->opts->page_size));
+	fpinfo = palloc0(sizeof(RdsRelInfo));
+	*fpinfo = *ifp;
+	fpinfo->upper = RDS_SCAN_GROUPS;
+	fpinfo->baserel = input_rel;
+	fpinfo->group_kind = kind;
+	fpinfo->group_expr = group_expr;
+	fpinfo->time_strict = strict;
+	output_rel->fdw_private = fpinfo;
+	add_path(output_rel, (Path *)
+			 rds_create_foreign_upper_path(root, output_rel, target, groups,
+										   REQUEST_COST,
+										   REQUEST_COST * (1.0 + Min(groups * ifp->streams + 2, pages) /
+														   ifp->opts->parallel_requests) * 0.5,
+										   NIL, NULL, NIL));
+}
+
 /*
  * Upper paths: count(*) answered from total_count, and LIMIT/OFFSET sent
  * as offset/limit.  Both only when every condition is enforced by the
@@ -680,8 +884,18 @@ rdsGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
 		return;
 	if (ifp == NULL || ifp->upper != RDS_SCAN_ROWS || output_rel->fdw_private ||
 		input_rel->reloptkind != RELOPT_BASEREL ||
-		!bms_is_empty(input_rel->lateral_relids) || !ifp->all_exact ||
+		!bms_is_empty(input_rel->lateral_relids) ||
 		ifp->opts->resource != RDS_RESOURCE_TASKS)
+		return;
+
+	/* count(*) over a create_time window, or by groups: groupcount.c */
+	if (stage == UPPERREL_GROUP_AGG && (!ifp->all_exact || parse->groupClause))
+	{
+		add_group_count_path(root, input_rel, output_rel,
+							 (GroupPathExtraData *) extra);
+		return;
+	}
+	if (!ifp->all_exact)
 		return;
 
 	if (stage == UPPERREL_GROUP_AGG)

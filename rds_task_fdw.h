@@ -108,7 +108,8 @@ typedef enum RdsScanMode
 {
 	RDS_SCAN_ROWS = 0,			/* tasks (or actions) of a base relation */
 	RDS_SCAN_LIMIT,				/* the same, with LIMIT/OFFSET pushed */
-	RDS_SCAN_COUNT				/* one row: count(*) */
+	RDS_SCAN_COUNT,				/* one row: count(*) */
+	RDS_SCAN_GROUPS				/* count(*) [GROUP BY key]: groupcount.c */
 } RdsScanMode;
 
 /*
@@ -125,8 +126,11 @@ enum FdwScanPrivateIndex
 	FdwScanPrivateConds,		/* List of List (String field, Integer kind,
 								 * Integer valtype, Integer argtype, Boolean
 								 * date_of, Integer fdw_exprs index) */
-	FdwScanPrivateLimit			/* List (Integer limit index, Integer offset
+	FdwScanPrivateLimit,		/* List (Integer limit index, Integer offset
 								 * index), -1 = absent */
+	FdwScanPrivateGroup			/* RDS_SCAN_GROUPS: List (Integer
+								 * RdsGroupKind, List of Boolean strict per
+								 * condition); NIL otherwise */
 };
 
 /* planner.c */
@@ -153,6 +157,16 @@ extern void rdsExplainForeignScan(ForeignScanState *node,
 extern void rdsForeignAsyncRequest(AsyncRequest *areq);
 extern void rdsForeignAsyncConfigureWait(AsyncRequest *areq);
 extern void rdsForeignAsyncNotify(AsyncRequest *areq);
+
+/* groupcount.c: count(*) [GROUP BY status | name | date_trunc] */
+typedef enum RdsGroupKind
+{
+	RDS_GROUP_NONE = 0,			/* count(*) alone (over a time window) */
+	RDS_GROUP_STATUS,
+	RDS_GROUP_NAME,
+	RDS_GROUP_DAY,				/* date_trunc('day', create_time) */
+	RDS_GROUP_HOUR				/* date_trunc('hour', create_time) */
+} RdsGroupKind;
 
 /* analyze.c */
 extern bool rdsAnalyzeForeignTable(Relation relation,
@@ -252,7 +266,14 @@ typedef struct RdsFilter
 	int64		upper_us;
 	char	   *lower_placeholder;	/* EXPLAIN: bounds known at run time only */
 	char	   *upper_placeholder;
+	bool		window_set;		/* send exactly this window (ms), whatever
+								 * the bounds */
+	int64		window_start_ms;
+	int64		window_end_ms;
 } RdsFilter;
+
+/* end_time sent for an open upper side: 9999-12-31T23:59:59.999Z */
+#define RDS_OPEN_END_MS INT64CONST(253402300799999)
 
 extern bool rds_is_server_field(const char *field);
 extern char *rds_task_list_path(const RdsOptions *opts);
@@ -271,6 +292,11 @@ extern List *rds_filter_streams(RdsFilter *f, const RdsOptions *opts,
 								int max_streams);
 extern char *rds_request_query(const char *stream, const char *offset,
 							   const char *limit);
+extern void rds_filter_window_ms(const RdsFilter *f, int64 *start_ms,
+								 int64 *end_ms);
+extern void rds_filter_set_window_ms(RdsFilter *f, int64 start_ms,
+									 int64 end_ms);
+extern RdsFilter *rds_filter_copy(const RdsFilter *f);
 
 /* ---- idset.c ---- */
 typedef struct RdsIdSet RdsIdSet;
@@ -299,5 +325,43 @@ extern const char *rds_json_c_version(void);
 
 /* deparse.c, needing RdsPage */
 extern bool rds_filter_match(RdsFilter *f, RdsPage *page, int i);
+
+/* ---- groupcount.c ---- */
+/* A create_time condition, rechecked on the tasks groupcount.c reads. */
+typedef struct RdsTimeCheck
+{
+	RdsCondKind kind;			/* LOWER, UPPER or TIME_EQ */
+	bool		strict;
+	TimestampTz value;
+} RdsTimeCheck;
+
+/* What groupcount.c needs of a scan whose streams are built. */
+typedef struct RdsGroupScan
+{
+	const RdsOptions *opts;
+	RdsConn    *conn;
+	const char *path;
+	RdsFilter  *filter;
+	List	   *streams;		/* char *: the scan's stream queries */
+	List	   *time_checks;	/* RdsTimeCheck * */
+	RdsHttpStats *stats;
+	/* the scan's next task (filtered, without duplicates); false at the end */
+	bool		(*next_task) (void *arg, RdsPage **page, int *task);
+	void	   *arg;
+} RdsGroupScan;
+
+typedef struct RdsGroupCount RdsGroupCount;
+
+extern const char *rds_group_kind_text(RdsGroupKind kind);
+extern RdsGroupCount *rds_groupcount_create(RdsGroupKind kind);
+extern void rds_groupcount_run(RdsGroupCount *gc, RdsGroupScan *scan);
+extern bool rds_groupcount_next(RdsGroupCount *gc, Datum *key, bool *isnull,
+								int64 *count);
+extern char *rds_groupcount_summary(RdsGroupCount *gc);
+extern List *rds_groupcount_explain(RdsGroupKind kind, RdsFilter *f,
+									const RdsOptions *opts, const char *path);
+
+/* convert.c, needing RdsPage */
+extern TimestampTz rds_task_create_time(RdsPage *page, int i, bool *isnull);
 
 #endif							/* RDS_TASK_FDW_H */

@@ -137,6 +137,12 @@ typedef struct RdsScanState
 
 	RdsIdSet   *seen;			/* ids (or action names) already returned */
 
+	/* RDS_SCAN_GROUPS (groupcount.c) */
+	RdsGroupKind group_kind;
+	List	   *time_strict;	/* Boolean per condition */
+	List	   *time_checks;	/* RdsTimeCheck *, built with the streams */
+	RdsGroupCount *groups;		/* the counts, once run */
+
 	RdsHttpStats stats;
 
 	int			wait_fd;		/* asynchronous Append: readable on activity,
@@ -209,6 +215,22 @@ add_cond_value(RdsFilter *f, RdsScanCond *c, Datum value)
 	rds_filter_add_values(f, c->field, values);
 }
 
+/* RDS_SCAN_GROUPS: remember a create_time condition for groupcount.c. */
+static void
+add_time_check(RdsScanState *state, RdsScanCond *c, Datum value, int i)
+{
+	RdsTimeCheck *t;
+
+	if (c->kind != RDS_COND_LOWER && c->kind != RDS_COND_UPPER &&
+		c->kind != RDS_COND_TIME_EQ)
+		return;
+	t = palloc(sizeof(RdsTimeCheck));
+	t->kind = c->kind;
+	t->strict = boolVal(list_nth(state->time_strict, i));
+	t->value = DatumGetTimestampTz(value);
+	state->time_checks = lappend(state->time_checks, t);
+}
+
 /*
  * Evaluate the pushed conditions' values into state->filter and build the
  * request streams.  Runs at scan start and at each rescan.
@@ -222,6 +244,7 @@ build_streams(RdsScanState *state, ExprContext *econtext)
 	int			i;
 
 	rds_filter_init(&state->filter);
+	state->time_checks = NIL;
 	foreach(lc, state->conds)
 	{
 		RdsScanCond *c = (RdsScanCond *) lfirst(lc);
@@ -236,6 +259,8 @@ build_streams(RdsScanState *state, ExprContext *econtext)
 			continue;
 		}
 		add_cond_value(&state->filter, c, value);
+		if (state->mode == RDS_SCAN_GROUPS && state->time_strict)
+			add_time_check(state, c, value, foreach_current_index(lc));
 	}
 
 	/* LIMIT and OFFSET */
@@ -669,6 +694,7 @@ reset_scan(RdsScanState *state)
 	state->page_rows = state->page_row = state->action_row = 0;
 	state->have_row = false;
 	state->count_done = false;
+	state->groups = NULL;
 
 	state->seen = rds_idset_create(state->scan_cxt);
 	state->nstreams = 0;
@@ -701,6 +727,14 @@ rdsBeginForeignScan(ForeignScanState *node, int eflags)
 	limits = (List *) list_nth(fsplan->fdw_private, FdwScanPrivateLimit);
 	state->limit_index = intVal(linitial(limits));
 	state->offset_index = intVal(lsecond(limits));
+	if (state->mode == RDS_SCAN_GROUPS)
+	{
+		List	   *group = (List *) list_nth(fsplan->fdw_private,
+											  FdwScanPrivateGroup);
+
+		state->group_kind = (RdsGroupKind) intVal(linitial(group));
+		state->time_strict = (List *) lsecond(group);
+	}
 
 	rte = exec_rt_fetch(fsplan->scan.scanrelid > 0 ? fsplan->scan.scanrelid :
 						(Index) bms_next_member(fsplan->fs_relids, -1), estate);
@@ -718,7 +752,8 @@ rdsBeginForeignScan(ForeignScanState *node, int eflags)
 									 node->ss.ss_ScanTupleSlot->tts_tupleDescriptor,
 									 (List *) list_nth(fsplan->fdw_private,
 													   FdwScanPrivateAttnos),
-									 state->mode == RDS_SCAN_COUNT);
+									 state->mode == RDS_SCAN_COUNT ||
+									 state->mode == RDS_SCAN_GROUPS);
 	if (rel != node->ss.ss_currentRelation)
 		table_close(rel, NoLock);
 
@@ -862,6 +897,67 @@ count_tasks(RdsScanState *state)
 	return count;
 }
 
+/* groupcount.c's way to the scan's paging: the next task to count. */
+static bool
+next_task_for_groups(void *arg, RdsPage **page, int *task)
+{
+	RdsScanState *state = (RdsScanState *) arg;
+
+	if (next_row(state, false) != RDS_NEXT_FOUND)
+		return false;
+	state->have_row = false;
+	*page = state->page;
+	*task = state->row_task;
+	return true;
+}
+
+/*
+ * RDS_SCAN_GROUPS: the rows (key, count(*)) groupcount.c counts; the scan
+ * tuple is the group key (none for count(*) alone) and the counts.
+ */
+static TupleTableSlot *
+iterate_groups(RdsScanState *state, TupleTableSlot *slot)
+{
+	Datum		key;
+	bool		isnull;
+	int64		count;
+	int			c;
+
+	if (state->groups == NULL)
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(state->scan_cxt);
+		RdsGroupScan *gs = palloc0(sizeof(RdsGroupScan));
+		int			i;
+
+		gs->opts = state->opts;
+		gs->conn = state->conn;
+		gs->path = state->path;
+		gs->filter = &state->filter;
+		for (i = 0; i < state->nstreams; i++)
+			gs->streams = lappend(gs->streams, state->streams[i].query);
+		gs->time_checks = state->time_checks;
+		gs->stats = &state->stats;
+		gs->next_task = next_task_for_groups;
+		gs->arg = state;
+		state->groups = rds_groupcount_create(state->group_kind);
+		rds_groupcount_run(state->groups, gs);
+		MemoryContextSwitchTo(oldcxt);
+	}
+	if (!rds_groupcount_next(state->groups, &key, &isnull, &count))
+		return slot;
+	for (c = 0; c < state->ncolumns; c++)
+	{
+		slot->tts_values[c] = Int64GetDatum(count);
+		slot->tts_isnull[c] = false;
+	}
+	if (state->group_kind != RDS_GROUP_NONE)
+	{
+		slot->tts_values[0] = key;
+		slot->tts_isnull[0] = isnull;
+	}
+	return ExecStoreVirtualTuple(slot);
+}
+
 TupleTableSlot *
 rdsIterateForeignScan(ForeignScanState *node)
 {
@@ -877,6 +973,9 @@ rdsIterateForeignScan(ForeignScanState *node)
 		build_streams(state, node->ss.ps.ps_ExprContext);
 		state->started = true;
 	}
+
+	if (state->mode == RDS_SCAN_GROUPS)
+		return iterate_groups(state, slot);
 
 	if (state->mode == RDS_SCAN_COUNT)
 	{
@@ -1147,6 +1246,9 @@ explain_requests(RdsScanState *state, List *fdw_exprs)
 								 rds_request_query((char *) lfirst(lc),
 												   offset, limit),
 								 note));
+	if (state->mode == RDS_SCAN_GROUPS)
+		lines = list_concat(lines, rds_groupcount_explain(state->group_kind, &f,
+														  state->opts, state->path));
 	foreach(lc, f.fields)
 	{
 		RdsFieldSet *fs = (RdsFieldSet *) lfirst(lc);
@@ -1169,6 +1271,10 @@ rdsExplainForeignScan(ForeignScanState *node, ExplainState *es)
 
 	if (state->mode == RDS_SCAN_COUNT)
 		ExplainPropertyText("Pushed down", "count(*) from total_count", es);
+	else if (state->mode == RDS_SCAN_GROUPS)
+		ExplainPropertyText("Pushed down",
+							psprintf("%s from total_count",
+									 rds_group_kind_text(state->group_kind)), es);
 	else if (state->mode == RDS_SCAN_LIMIT)
 		ExplainPropertyText("Pushed down", "LIMIT/OFFSET", es);
 
@@ -1205,4 +1311,6 @@ rdsExplainForeignScan(ForeignScanState *node, ExplainState *es)
 									 state->stats.requests, state->stats.retries,
 									 state->stats.bytes, state->stats.cache_hits),
 							es);
+	if (es->analyze && state->mode == RDS_SCAN_GROUPS && state->groups)
+		ExplainPropertyText("Grouped count", rds_groupcount_summary(state->groups), es);
 }

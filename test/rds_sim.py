@@ -58,7 +58,8 @@ Task list behaviour (the decisions API.md leaves open are marked *):
     unknown parameters are ignored (and logged);
   - filters id, instance_id, order_id, name, status are exact matches; the
     time range compares create_time in ms, inclusive by default (*);
-  - 200 {"tasks": [page], "actions": [distinct names on the page, in order],
+  - 200 {"tasks": [page], "actions": [distinct names on the page, in order;
+    *with the run-time configuration {"actions": "list"} of the whole filtered list],
     "total_count": <filtered size>}, Content-Type application/json;charset=utf8,
     every response with an X-Request-Id header.
 IAM: 201 + X-Subject-Token header; wrong user/password/domain -> 401
@@ -681,11 +682,13 @@ class TaskQuery:
         return True
 
 
-def page_body(selected, query):
-    """The 200 body for one page of the filtered list."""
+def page_body(selected, query, actions_scope="page"):
+    """The 200 body for one page of the filtered list.  actions lists the
+    distinct names on the page, or (*actions_scope "list") of the whole
+    filtered list."""
     page = selected[query.offset:query.offset + query.limit]
     actions = []
-    for task in page:
+    for task in (selected if actions_scope == "list" else page):
         name = task.get("name")
         if name not in actions:
             actions.append(name)
@@ -1025,7 +1028,7 @@ class Stats:
 # ---------------------------------------------------------------------------
 
 CONFIG_KEYS = ("latency_ms", "token_ttl", "time_bounds", "token_length", "aksk_lockout",
-               "clock_offset", "idle_timeout")
+               "clock_offset", "idle_timeout", "actions")
 
 
 def check_config(key, value):
@@ -1034,6 +1037,9 @@ def check_config(key, value):
     if key == "time_bounds":
         if value not in ("inclusive", "exclusive"):
             raise ValueError("time_bounds must be inclusive or exclusive")
+    elif key == "actions":
+        if value not in ("page", "list"):
+            raise ValueError("actions must be page or list")
     elif key in ("latency_ms",):
         if not number or value < 0:
             raise ValueError("%s must be a number >= 0" % key)
@@ -1259,7 +1265,7 @@ class ApiService:
                     return Reply(499, mode="gone")
                 with sim.lock:
                     sim.data[project].shift(fault.get("count", 5))
-            body = page_body(sim.select(project, query), query)
+            body = page_body(sim.select(project, query), query, sim.config["actions"])
         except KeyError:            # a concurrent reset removed the project
             return error_reply(gateway_error(404, *DEFAULT_ERRORS[404], request_id), request_id)
         headers = [("X-Request-Id", request_id)]
@@ -1511,6 +1517,10 @@ class ControlApi:
       GET  /_sim/log[?format=text][&since=SEQ]
       POST /_sim/log/clear
       GET  /_sim/dataset?project=P&format=csv|json
+      POST /_sim/edit                   {"project"?, "edits": [{"index": N (position
+                                        in the list, newest first), "set": {field:
+                                        string}, "unset": [field]}]}: odd values (an
+                                        empty or unknown status, ...); time and order kept
       GET  /_sim/stats
       POST /_sim/stats/clear
       GET  /_sim/tokens                 {"issued": [{"token","user","project",
@@ -1533,6 +1543,7 @@ class ControlApi:
             ("GET", "/_sim/log"): self.get_log,
             ("POST", "/_sim/log/clear"): self.clear_log,
             ("GET", "/_sim/dataset"): self.dataset,
+            ("POST", "/_sim/edit"): self.edit,
             ("GET", "/_sim/stats"): self.get_stats,
             ("POST", "/_sim/stats/clear"): self.clear_stats,
             ("GET", "/_sim/tokens"): self.get_tokens,
@@ -1594,6 +1605,33 @@ class ControlApi:
                                     "base_time": self.sim.base_time,
                                     "id_length": id_length, "long_action": long_action,
                                     "lazy": lazy})
+
+    def edit(self, params, doc):
+        project = doc.get("project", self.sim.projects[0])
+        edits = doc.get("edits")
+        if not isinstance(edits, list):
+            raise ValueError("edits must be a list")
+        with self.sim.lock:
+            pd = self.sim.data.get(project)
+            if pd is None or isinstance(pd.tasks, LazyTasks):
+                raise ValueError("no editable list for project %s" % project)
+            tasks = list(pd.tasks)
+            for e in edits:
+                i = e.get("index")
+                if not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < len(tasks):
+                    raise ValueError("index must be a position in the list")
+                sets, unset = e.get("set", {}), e.get("unset", [])
+                if not all(isinstance(v, str) for v in sets.values()) or \
+                        "create_time" in sets or "create_time" in unset:
+                    raise ValueError("set takes strings, and create_time stays")
+                task, ms = tasks[i]
+                task = {k: v for k, v in task.items() if k not in unset}
+                task.update(sets)
+                tasks[i] = (task, ms)
+            pd.tasks = tasks
+            pd.version += 1
+            pd.cache = {}
+        return json_reply(200, {"ok": True})
 
     def get_config(self, params, doc):
         with self.sim.lock:
@@ -2023,6 +2061,7 @@ def main(argv=None):
     args = parse_args(argv if argv is not None else sys.argv[1:])
     config = {"latency_ms": args.latency_ms, "token_ttl": args.token_ttl,
               "time_bounds": args.time_bounds, "token_length": args.token_length,
+              "actions": "page",
               "aksk_lockout": args.aksk_lockout, "clock_offset": 0,
               "idle_timeout": args.idle_timeout}
     for key, value in config.items():

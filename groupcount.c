@@ -1,0 +1,1044 @@
+/*-------------------------------------------------------------------------
+ *
+ * groupcount.c
+ *		  count(*) over a create_time window, alone or GROUP BY status,
+ *		  name or date_trunc('day'|'hour', create_time), answered from
+ *		  total_count with one request per group, and exact.
+ *
+ * The window's requests are the scan's own streams (deparse.c).  Their first
+ * pages (limit=page_size) give the window's total_count, the names the API
+ * lists in "actions", and, when the window fits in them, every task: those
+ * are then counted locally.  Otherwise each group gets one limit=1 request
+ * per stream (status: the documented statuses; name: the actions; buckets:
+ * a window per bucket, computed in the session's TimeZone, the first and
+ * last with limit=page_size), several in flight.  The groups must sum to the
+ * window's total_count, else a task lies outside every group (an empty or
+ * unknown status, a name missing from actions, a list that moved between
+ * requests) and the node reads the window's pages and counts locally.
+ *
+ * The window the requests send is wider than the conditions (deparse.c
+ * widens it, the API's bound inclusivity being undocumented): the tasks on
+ * its edges (one second beyond each bound, fetched whole) are rechecked
+ * against the conditions, and those that fail are taken off the group that
+ * counted them.  The timestamps the API returns have second resolution, so
+ * bucket windows [b, b' - 1 ms] partition them; should the API's bounds be
+ * exclusive, a task on a bucket's bound is lost and the sum check sends the
+ * node to the pages.  When reading the pages costs no more requests than
+ * the groups and edges, the node reads the pages.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "rds_task_fdw.h"
+
+/* Microseconds from the Unix epoch to PostgreSQL's (2000-01-01). */
+#define UNIX_TO_PG_USECS \
+	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)
+
+/* How far beyond a bound the edge requests reach: a second and a ms. */
+#define EDGE_MS 1001
+
+/* The statuses the API documents: GROUP BY status asks for each. */
+static const char *const documented_statuses[] = {
+	"Running", "Completed", "Failed", NULL
+};
+
+/* One group: its key, and what counts it. */
+typedef struct GcGroup
+{
+	bool		isnull;
+	char	   *raw;			/* status/name: the API's value (UTF-8) */
+	char	   *text;			/* the same in the server encoding */
+	TimestampTz ts;				/* buckets: date_trunc's value */
+	int64		start_ms;		/* buckets: the window asked for */
+	int64		end_ms;
+	bool		complete;		/* buckets: every task read (counted locally) */
+	int64		count;			/* API's count, then corrected; or local */
+} GcGroup;
+
+/* One request: a query, its answer. */
+typedef struct GcReq
+{
+	char	   *query;
+	int			group;			/* the group it counts, -1 none */
+	RdsRequest *req;
+	StringInfo	body;
+	bool		cached;
+	RdsPage    *page;
+	int64		total;
+	int			ntasks;
+} GcReq;
+
+struct RdsGroupCount
+{
+	RdsGroupKind kind;
+	MemoryContext cxt;			/* everything of a run */
+	RdsGroupScan *scan;
+
+	/* the result */
+	GcGroup    *groups;
+	int			ngroups;
+	int			maxgroups;
+	GcGroup    *local;			/* tasks counted locally, by key */
+	int			nlocal;
+	int			maxlocal;
+	int			next;			/* next result row: groups, then local */
+	RdsIdSet   *seen;
+
+	/* what happened, for EXPLAIN ANALYZE */
+	const char *how;			/* "groups", "first pages", "pages", "none" */
+	char	   *fallback;		/* why the pages were read instead, or NULL */
+	int			group_requests;
+	int			edge_requests;
+	int64		tail_start_ms;	/* buckets without an upper bound: where the
+								 * bucket after the last one starts, -1 */
+};
+
+/* ----------------------------------------------------------------
+ *		Keys
+ * ----------------------------------------------------------------
+ */
+
+const char *
+rds_group_kind_text(RdsGroupKind kind)
+{
+	switch (kind)
+	{
+		case RDS_GROUP_STATUS:
+			return "count(*) GROUP BY status";
+		case RDS_GROUP_NAME:
+			return "count(*) GROUP BY name";
+		case RDS_GROUP_DAY:
+			return "count(*) GROUP BY date_trunc('day', create_time)";
+		case RDS_GROUP_HOUR:
+			return "count(*) GROUP BY date_trunc('hour', create_time)";
+		default:
+			return "count(*) over a create_time window";
+	}
+}
+
+static bool
+is_bucket(RdsGroupKind kind)
+{
+	return kind == RDS_GROUP_DAY || kind == RDS_GROUP_HOUR;
+}
+
+static const char *
+group_field(RdsGroupKind kind)
+{
+	return kind == RDS_GROUP_STATUS ? "status" : "name";
+}
+
+/* date_trunc(unit, t) in the session's TimeZone, as the query computes it. */
+static TimestampTz
+trunc_ts(RdsGroupKind kind, TimestampTz t)
+{
+	return DatumGetTimestampTz(DirectFunctionCall2(timestamptz_trunc,
+												   CStringGetTextDatum(kind == RDS_GROUP_DAY ? "day" : "hour"),
+												   TimestampTzGetDatum(t)));
+}
+
+/* The next candidate bucket start after t: a day (calendar) or an hour. */
+static TimestampTz
+step_ts(RdsGroupKind kind, TimestampTz t)
+{
+	Interval	iv;
+
+	if (kind == RDS_GROUP_HOUR)
+		return t + USECS_PER_HOUR;
+	memset(&iv, 0, sizeof(iv));
+	iv.day = 1;
+	return DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
+												   TimestampTzGetDatum(t),
+												   IntervalPGetDatum(&iv)));
+}
+
+static int64
+pg_to_unix_ms(TimestampTz t)
+{
+	return (t + UNIX_TO_PG_USECS) / 1000;
+}
+
+/* Does a task's creation time pass every create_time condition? */
+static bool
+time_checks_pass(List *checks, TimestampTz t, bool isnull)
+{
+	ListCell   *lc;
+
+	foreach(lc, checks)
+	{
+		RdsTimeCheck *c = (RdsTimeCheck *) lfirst(lc);
+
+		if (isnull)
+			return false;
+		switch (c->kind)
+		{
+			case RDS_COND_LOWER:
+				if (c->strict ? !(t > c->value) : !(t >= c->value))
+					return false;
+				break;
+			case RDS_COND_UPPER:
+				if (c->strict ? !(t < c->value) : !(t <= c->value))
+					return false;
+				break;
+			case RDS_COND_TIME_EQ:
+				if (t != c->value)
+					return false;
+				break;
+			default:
+				break;
+		}
+	}
+	return true;
+}
+
+/* Fill *g with the key of task i as the query would group it. */
+static void
+task_key(RdsGroupCount *gc, RdsPage *page, int i, GcGroup *g)
+{
+	memset(g, 0, sizeof(*g));
+	if (gc->kind == RDS_GROUP_NONE)
+		return;
+	if (is_bucket(gc->kind))
+	{
+		TimestampTz t = rds_task_create_time(page, i, &g->isnull);
+
+		if (!g->isnull)
+			g->ts = trunc_ts(gc->kind, t);
+		return;
+	}
+	g->raw = (char *) rds_page_task_field(page, i, group_field(gc->kind));
+	/* "" is NULL in the table */
+	g->isnull = (g->raw == NULL || g->raw[0] == '\0');
+	if (!g->isnull)
+		g->text = pg_any_to_server(g->raw, strlen(g->raw), PG_UTF8);
+}
+
+static bool
+same_key(RdsGroupKind kind, GcGroup *a, GcGroup *b)
+{
+	if (a->isnull || b->isnull)
+		return a->isnull == b->isnull;
+	if (kind == RDS_GROUP_NONE)
+		return true;
+	if (is_bucket(kind))
+		return a->ts == b->ts;
+	return strcmp(a->text, b->text) == 0;
+}
+
+static GcGroup *
+add_group(GcGroup **arr, int *n, int *max)
+{
+	if (*n >= *max)
+	{
+		*max = Max(16, *max * 2);
+		*arr = *arr ? repalloc(*arr, sizeof(GcGroup) * *max) :
+			palloc(sizeof(GcGroup) * *max);
+	}
+	memset(&(*arr)[*n], 0, sizeof(GcGroup));
+	return &(*arr)[(*n)++];
+}
+
+/*
+ * Count task i of page locally if it passes the conditions and was not
+ * counted before.
+ */
+static void
+tally_task(RdsGroupCount *gc, RdsPage *page, int i, bool check_filter)
+{
+	GcGroup		key;
+	TimestampTz t;
+	bool		isnull;
+	int			j;
+	GcGroup    *g;
+	const char *id;
+
+	if (check_filter && !rds_filter_match(gc->scan->filter, page, i))
+		return;
+	t = rds_task_create_time(page, i, &isnull);
+	if (!time_checks_pass(gc->scan->time_checks, t, isnull))
+		return;
+	id = rds_page_task_field(page, i, "id");
+	if (id != NULL && rds_idset_add(gc->seen, id))
+		return;
+	task_key(gc, page, i, &key);
+	for (j = 0; j < gc->nlocal; j++)
+		if (same_key(gc->kind, &gc->local[j], &key))
+		{
+			gc->local[j].count++;
+			return;
+		}
+	/* the key's text may point into the page: copied into the run's memory */
+	g = add_group(&gc->local, &gc->nlocal, &gc->maxlocal);
+	*g = key;
+	g->raw = NULL;
+	if (g->text)
+		g->text = pstrdup(g->text);
+	g->count = 1;
+}
+
+/* ----------------------------------------------------------------
+ *		Requests
+ * ----------------------------------------------------------------
+ */
+
+static GcReq *
+new_req(List **reqs, const char *stream, int limit, int group)
+{
+	GcReq	   *r = palloc0(sizeof(GcReq));
+
+	r->query = rds_request_query(stream, "0", psprintf("%d", limit));
+	r->group = group;
+	r->total = -1;
+	*reqs = lappend(*reqs, r);
+	return r;
+}
+
+static void
+start_req(RdsGroupCount *gc, GcReq *r)
+{
+	RdsGroupScan *scan = gc->scan;
+	char	   *url = psprintf("%s?%s", scan->path, r->query);
+
+	r->body = makeStringInfo();
+	if (rds_cache_lookup(scan->opts->umid, url, scan->opts->cache_ttl, r->body))
+	{
+		scan->stats->cache_hits++;
+		r->cached = true;
+	}
+	else
+		r->req = rds_request_start(scan->conn, scan->path, r->query);
+}
+
+static void
+finish_req(RdsGroupCount *gc, GcReq *r)
+{
+	RdsGroupScan *scan = gc->scan;
+	char	   *url = psprintf("%s?%s", scan->path, r->query);
+
+	if (!r->cached)
+	{
+		rds_request_finish(r->req, r->body, scan->stats);
+		r->req = NULL;
+		rds_cache_store(scan->opts->umid, url, scan->opts->cache_ttl,
+						r->body->data, r->body->len);
+	}
+	r->page = rds_page_parse(r->body->data, r->body->len,
+							 psprintf("GET %s", url));
+	r->total = rds_page_total_count(r->page);
+	r->ntasks = rds_page_ntasks(r->page);
+}
+
+/*
+ * Send the requests, up to parallel_requests in flight, and read every
+ * answer.  Throws as the scan's requests do.
+ */
+static void
+run_requests(RdsGroupCount *gc, List *reqs)
+{
+	int			n = list_length(reqs);
+	int			par = Max(gc->scan->opts->parallel_requests, 1);
+	int			started = 0;
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		while (started < n && started < i + par)
+			start_req(gc, (GcReq *) list_nth(reqs, started++));
+		CHECK_FOR_INTERRUPTS();
+		finish_req(gc, (GcReq *) list_nth(reqs, i));
+	}
+}
+
+/* Are all sent fields part of the requests (no fan-out cap hit)? */
+static bool
+all_sent(RdsFilter *f)
+{
+	ListCell   *lc;
+
+	foreach(lc, f->fields)
+	{
+		RdsFieldSet *fs = (RdsFieldSet *) lfirst(lc);
+
+		if (!fs->sent && !rds_is_server_field(fs->field))
+			return false;
+	}
+	return true;
+}
+
+/* The streams of f narrowed to field = value; NIL if a field is not sent. */
+static List *
+group_streams(RdsGroupScan *scan, RdsFilter *base, const char *field,
+			  const char *value, bool *ok)
+{
+	RdsFilter  *f = rds_filter_copy(base);
+	List	   *streams;
+
+	if (field)
+		rds_filter_add_values(f, field, list_make1(pstrdup(value)));
+	streams = rds_filter_streams(f, scan->opts, RDS_MAX_STREAMS);
+	*ok = all_sent(f);
+	return streams;
+}
+
+/* ----------------------------------------------------------------
+ *		Running
+ * ----------------------------------------------------------------
+ */
+
+RdsGroupCount *
+rds_groupcount_create(RdsGroupKind kind)
+{
+	RdsGroupCount *gc = palloc0(sizeof(RdsGroupCount));
+
+	gc->kind = kind;
+	gc->how = "none";
+	return gc;
+}
+
+/* Count by reading the window's pages (the scan's own paging). */
+static void
+read_pages(RdsGroupCount *gc, const char *fallback)
+{
+	RdsPage    *page;
+	int			i;
+
+	if (fallback)
+		gc->fallback = pstrdup(fallback);
+	gc->how = "pages";
+	gc->ngroups = 0;
+	gc->nlocal = 0;
+	gc->seen = rds_idset_create(CurrentMemoryContext);
+	while (gc->scan->next_task(gc->scan->arg, &page, &i))
+		tally_task(gc, page, i, false);
+}
+
+/* The bucket whose window holds ms, the first or last if outside all. */
+static int
+bucket_of(RdsGroupCount *gc, int64 ms)
+{
+	int			j;
+
+	for (j = 0; j < gc->ngroups - 1; j++)
+		if (ms <= gc->groups[j].end_ms)
+			return j;
+	return gc->ngroups - 1;
+}
+
+/*
+ * Plan the buckets of a window: from the lower bound to the upper one (or
+ * to now, the last bucket then open-ended), each [start, next start - 1 ms],
+ * the first starting and the last ending where the window's requests do.
+ * False if a bucket's bound is not where date_trunc changes its value
+ * (a daylight saving shift that moves local time back across a bound),
+ * or if there are more than max_buckets.
+ */
+static bool
+plan_buckets(RdsGroupCount *gc, RdsFilter *f, int max_buckets)
+{
+	int64		start_ms;
+	int64		end_ms;
+	TimestampTz lower = f->lower_us - UNIX_TO_PG_USECS;
+	TimestampTz upper = f->has_upper ? f->upper_us - UNIX_TO_PG_USECS :
+		GetCurrentTimestamp();
+	TimestampTz label = trunc_ts(gc->kind, lower);
+	bool		upper_strict = false;
+	GcGroup    *g;
+	ListCell   *lc;
+
+	/* create_time < a bucket's start: that bucket is not asked for */
+	foreach(lc, gc->scan->time_checks)
+	{
+		RdsTimeCheck *c = (RdsTimeCheck *) lfirst(lc);
+
+		if (c->kind == RDS_COND_UPPER && c->strict && c->value == upper)
+			upper_strict = true;
+	}
+
+	rds_filter_window_ms(f, &start_ms, &end_ms);
+	g = add_group(&gc->groups, &gc->ngroups, &gc->maxgroups);
+	g->ts = label;
+	g->start_ms = start_ms;
+	for (;;)
+	{
+		TimestampTz next = step_ts(gc->kind, label);
+		TimestampTz next_label;
+		int			tries = 0;
+
+		while ((next_label = trunc_ts(gc->kind, next)) <= label)
+		{
+			if (++tries > 3)
+				return false;
+			next = step_ts(gc->kind, next);
+		}
+		/* the bucket's value must change exactly at a whole millisecond */
+		if (trunc_ts(gc->kind, next - 1) != label || next % 1000 != 0)
+			return false;
+		if (next > upper || (next == upper && upper_strict) ||
+			pg_to_unix_ms(next) >= end_ms)
+		{
+			if (!f->has_upper)
+				gc->tail_start_ms = pg_to_unix_ms(next);
+			break;
+		}
+		if (gc->ngroups >= max_buckets)
+			return false;
+		gc->groups[gc->ngroups - 1].end_ms = pg_to_unix_ms(next) - 1;
+		g = add_group(&gc->groups, &gc->ngroups, &gc->maxgroups);
+		g->ts = next_label;
+		g->start_ms = pg_to_unix_ms(next);
+		label = next_label;
+	}
+	/* without an upper bound the last bucket ends where the next begins */
+	gc->groups[gc->ngroups - 1].end_ms =
+		gc->tail_start_ms >= 0 ? gc->tail_start_ms - 1 : end_ms;
+	return true;
+}
+
+/*
+ * The tasks after the last bucket (no upper bound): true if they are the
+ * missing ones, read whole and counted locally.
+ */
+static bool
+tail_checked(RdsGroupCount *gc, int64 end_ms, int64 missing)
+{
+	RdsFilter  *tf = rds_filter_copy(gc->scan->filter);
+	List	   *tail = NIL;
+	List	   *queries;
+	ListCell   *lc;
+	int64		found = 0;
+	bool		ok;
+
+	rds_filter_set_window_ms(tf, gc->tail_start_ms, end_ms);
+	queries = group_streams(gc->scan, tf, NULL, NULL, &ok);
+	if (!ok)
+		return false;
+	foreach(lc, queries)
+		new_req(&tail, (char *) lfirst(lc), gc->scan->opts->page_size, -1);
+	run_requests(gc, tail);
+	gc->edge_requests += list_length(tail);
+	foreach(lc, tail)
+	{
+		GcReq	   *r = (GcReq *) lfirst(lc);
+
+		if (r->total < 0 || r->ntasks < r->total)
+			return false;
+		found += r->total;
+	}
+	if (found != missing)
+		return false;
+	foreach(lc, tail)
+	{
+		GcReq	   *r = (GcReq *) lfirst(lc);
+		int			i;
+
+		for (i = 0; i < r->ntasks; i++)
+			tally_task(gc, r->page, i, true);
+	}
+	return true;
+}
+
+/*
+ * Take the edge tasks that fail the conditions off the groups that counted
+ * them.  False if one cannot be placed (then the pages are read).
+ */
+static bool
+correct_edges(RdsGroupCount *gc, List *edges)
+{
+	ListCell   *lc;
+
+	foreach(lc, edges)
+	{
+		GcReq	   *r = (GcReq *) lfirst(lc);
+		int			i;
+
+		for (i = 0; i < r->ntasks; i++)
+		{
+			bool		isnull;
+			TimestampTz t = rds_task_create_time(r->page, i, &isnull);
+			int			j;
+
+			if (rds_filter_match(gc->scan->filter, r->page, i) &&
+				time_checks_pass(gc->scan->time_checks, t, isnull))
+				continue;		/* counted, and rightly */
+			if (gc->kind == RDS_GROUP_NONE)
+				j = 0;
+			else if (is_bucket(gc->kind))
+			{
+				if (isnull)
+					return false;
+				j = bucket_of(gc, pg_to_unix_ms(t));
+				if (gc->groups[j].complete)
+					continue;	/* counted locally */
+			}
+			else
+			{
+				GcGroup		key;
+
+				task_key(gc, r->page, i, &key);
+				for (j = 0; j < gc->ngroups; j++)
+					if (same_key(gc->kind, &gc->groups[j], &key))
+						break;
+				if (j >= gc->ngroups)
+					return false;
+			}
+			gc->groups[j].count--;
+		}
+	}
+	return true;
+}
+
+/*
+ * rds_groupcount_run
+ *		Count the scan's window (its streams must be built) by groups, as
+ *		described at the top of the file.  Allocates in the current context
+ *		(the scan's); throws as the scan's requests do.
+ */
+void
+rds_groupcount_run(RdsGroupCount *gc, RdsGroupScan *scan)
+{
+	RdsFilter  *f = scan->filter;
+	List	   *first = NIL;
+	List	   *greqs = NIL;
+	List	   *edges = NIL;
+	ListCell   *lc;
+	int64		total = 0;
+	int64		pages = 0;
+	int64		sum = 0;
+	bool		complete = true;
+	bool		ok = true;
+	int			ps = scan->opts->page_size;
+	int			nedge_streams;
+	int64		start_ms;
+	int64		end_ms;
+	int			j;
+
+	gc->scan = scan;
+	gc->ngroups = gc->nlocal = gc->next = 0;
+	gc->fallback = NULL;
+	gc->group_requests = gc->edge_requests = 0;
+	gc->tail_start_ms = -1;
+	gc->seen = rds_idset_create(CurrentMemoryContext);
+
+	if (scan->streams == NIL)
+	{
+		gc->how = "none";
+		return;
+	}
+	if (!all_sent(f))
+	{
+		read_pages(gc, "a field is matched locally");
+		return;
+	}
+
+	/* the window's first pages: total_count, actions, maybe every task */
+	foreach(lc, scan->streams)
+		new_req(&first, (char *) lfirst(lc), ps, -1);
+	run_requests(gc, first);
+	foreach(lc, first)
+	{
+		GcReq	   *r = (GcReq *) lfirst(lc);
+
+		if (r->total < 0)
+		{
+			read_pages(gc, "no total_count");
+			return;
+		}
+		total += r->total;
+		pages += Max((int64) 1, (r->total + ps - 1) / ps);
+		if (r->ntasks < r->total)
+			complete = false;
+	}
+	if (complete)
+	{
+		gc->how = "first pages";
+		foreach(lc, first)
+		{
+			GcReq	   *r = (GcReq *) lfirst(lc);
+			int			i;
+
+			for (i = 0; i < r->ntasks; i++)
+				tally_task(gc, r->page, i, true);
+		}
+		return;
+	}
+
+	/* the groups and their requests */
+	if (gc->kind == RDS_GROUP_NONE)
+	{
+		GcGroup    *g = add_group(&gc->groups, &gc->ngroups, &gc->maxgroups);
+
+		g->count = total;
+	}
+	else if (is_bucket(gc->kind))
+	{
+		if (!f->has_lower ||
+			!plan_buckets(gc, f, (int) Min(pages + 2, (int64) 100000)))
+		{
+			gc->ngroups = 0;
+			read_pages(gc, NULL);
+			return;
+		}
+		for (j = 0; j < gc->ngroups && ok; j++)
+		{
+			RdsFilter  *bf = rds_filter_copy(f);
+			bool		edge = (j == 0 || j == gc->ngroups - 1);
+
+			rds_filter_set_window_ms(bf, gc->groups[j].start_ms,
+									 gc->groups[j].end_ms);
+			foreach(lc, group_streams(scan, bf, NULL, NULL, &ok))
+				new_req(&greqs, (char *) lfirst(lc), edge ? ps : 1, j);
+		}
+	}
+	else
+	{
+		const char *field = group_field(gc->kind);
+		RdsFieldSet *fs = NULL;
+		List	   *domain = NIL;
+
+		foreach(lc, f->fields)
+			if (strcmp(((RdsFieldSet *) lfirst(lc))->field, field) == 0)
+				fs = (RdsFieldSet *) lfirst(lc);
+		if (fs && fs->constrained)
+			domain = fs->values;
+		else if (gc->kind == RDS_GROUP_STATUS)
+		{
+			const char *const *s;
+
+			for (s = documented_statuses; *s; s++)
+				domain = lappend(domain, (char *) *s);
+		}
+		else
+		{
+			/* names: the actions the first pages list */
+			foreach(lc, first)
+			{
+				GcReq	   *r = (GcReq *) lfirst(lc);
+				int			i;
+
+				for (i = 0; i < rds_page_nactions(r->page); i++)
+				{
+					const char *a = rds_page_action(r->page, i);
+					ListCell   *ld;
+					bool		dup = false;
+
+					if (a == NULL || a[0] == '\0')
+						continue;
+					foreach(ld, domain)
+						if (strcmp((char *) lfirst(ld), a) == 0)
+							dup = true;
+					if (!dup)
+						domain = lappend(domain, pstrdup(a));
+				}
+			}
+		}
+		foreach(lc, domain)
+		{
+			GcGroup    *g = add_group(&gc->groups, &gc->ngroups, &gc->maxgroups);
+			ListCell   *ls;
+
+			g->raw = (char *) lfirst(lc);
+			g->text = pg_any_to_server(g->raw, strlen(g->raw), PG_UTF8);
+			if (fs && fs->constrained && list_length(fs->values) == 1)
+			{
+				g->count = total;	/* the window's requests are this group's */
+				continue;
+			}
+			foreach(ls, group_streams(scan, f, field, g->raw, &ok))
+				new_req(&greqs, (char *) lfirst(ls), 1, gc->ngroups - 1);
+		}
+	}
+	if (!ok)
+	{
+		gc->ngroups = 0;
+		read_pages(gc, "a field is matched locally");
+		return;
+	}
+
+	/* the edges: a second beyond each bound, read whole */
+	rds_filter_window_ms(f, &start_ms, &end_ms);
+	nedge_streams = list_length(scan->streams);
+	{
+		int64		lower_end = (f->lower_us + 999) / 1000 + EDGE_MS;
+		int64		upper_start = f->upper_us / 1000 - EDGE_MS;
+		int			nedges = (f->has_lower ? 1 : 0) + (f->has_upper ? 1 : 0);
+
+		/* a window narrower than its edges: the pages */
+		if (f->has_lower && f->has_upper && lower_end >= upper_start)
+		{
+			gc->ngroups = 0;
+			read_pages(gc, NULL);
+			return;
+		}
+
+		/* the cost decision: group and edge requests against the pages */
+		if (pages <= list_length(greqs) + nedges * nedge_streams)
+		{
+			gc->ngroups = 0;
+			read_pages(gc, NULL);
+			return;
+		}
+		run_requests(gc, greqs);
+		gc->group_requests = list_length(greqs);
+		foreach(lc, greqs)
+		{
+			GcReq	   *r = (GcReq *) lfirst(lc);
+
+			if (r->total < 0)
+			{
+				gc->ngroups = 0;
+				read_pages(gc, "no total_count");
+				return;
+			}
+			gc->groups[r->group].count += r->total;
+			if (is_bucket(gc->kind))
+				gc->groups[r->group].complete = (r->ntasks >= r->total);
+		}
+		/* a stream of a bucket may be incomplete while another is complete */
+		foreach(lc, greqs)
+		{
+			GcReq	   *r = (GcReq *) lfirst(lc);
+
+			if (is_bucket(gc->kind) && r->ntasks < r->total)
+				gc->groups[r->group].complete = false;
+		}
+		for (j = 0; j < gc->ngroups; j++)
+			sum += gc->groups[j].count;
+
+		/*
+		 * Buckets without an upper bound end with the bucket of now: tasks
+		 * after it (a clock ahead of ours) are what the buckets miss.  They
+		 * are asked for only then, and counted locally.
+		 */
+		if (sum < total && gc->tail_start_ms >= 0 && !tail_checked(gc, end_ms, total - sum))
+		{
+			gc->ngroups = 0;
+			read_pages(gc, psprintf("the buckets sum to " INT64_FORMAT ", total_count is " INT64_FORMAT,
+									sum, total));
+			return;
+		}
+		else if (sum < total && gc->tail_start_ms >= 0)
+			sum = total;
+		if (sum != total)
+		{
+			char	   *why = psprintf("the groups sum to " INT64_FORMAT ", total_count is " INT64_FORMAT,
+									   sum, total);
+
+			gc->ngroups = 0;
+			read_pages(gc, why);
+			return;
+		}
+
+		/* edges a complete first or last bucket holds need no request */
+		if (f->has_lower &&
+			!(is_bucket(gc->kind) && gc->groups[0].complete &&
+			  lower_end <= gc->groups[0].end_ms))
+		{
+			RdsFilter  *ef = rds_filter_copy(f);
+
+			rds_filter_set_window_ms(ef, start_ms, lower_end);
+			foreach(lc, group_streams(scan, ef, NULL, NULL, &ok))
+				new_req(&edges, (char *) lfirst(lc), ps, -1);
+		}
+		if (f->has_upper &&
+			!(is_bucket(gc->kind) && gc->groups[gc->ngroups - 1].complete &&
+			  upper_start >= gc->groups[gc->ngroups - 1].start_ms))
+		{
+			RdsFilter  *ef = rds_filter_copy(f);
+
+			rds_filter_set_window_ms(ef, upper_start, end_ms);
+			foreach(lc, group_streams(scan, ef, NULL, NULL, &ok))
+				new_req(&edges, (char *) lfirst(lc), ps, -1);
+		}
+		run_requests(gc, edges);
+		gc->edge_requests += list_length(edges);
+		foreach(lc, edges)
+		{
+			GcReq	   *r = (GcReq *) lfirst(lc);
+
+			if (r->total < 0 || r->ntasks < r->total)
+			{
+				gc->ngroups = 0;
+				read_pages(gc, "an edge holds more than a page");
+				return;
+			}
+		}
+		if (!correct_edges(gc, edges))
+		{
+			gc->ngroups = 0;
+			read_pages(gc, "an edge task outside the groups");
+			return;
+		}
+	}
+
+	/* complete buckets: their tasks counted locally */
+	gc->how = "groups";
+	foreach(lc, greqs)
+	{
+		GcReq	   *r = (GcReq *) lfirst(lc);
+		int			i;
+
+		if (!is_bucket(gc->kind) || !gc->groups[r->group].complete)
+			continue;
+		gc->groups[r->group].count = 0;
+		for (i = 0; i < r->ntasks; i++)
+			tally_task(gc, r->page, i, true);
+	}
+}
+
+/*
+ * rds_groupcount_next
+ *		The next (key, count) of the result; false at the end.  count(*)
+ *		alone is one row, even when nothing matched; a group without tasks
+ *		is no row.  A key in *key points into the run's memory.
+ */
+bool
+rds_groupcount_next(RdsGroupCount *gc, Datum *key, bool *isnull, int64 *count)
+{
+	GcGroup    *g;
+
+	if (gc->kind == RDS_GROUP_NONE)
+	{
+		int64		n = 0;
+		int			j;
+
+		if (gc->next++ > 0)
+			return false;
+		for (j = 0; j < gc->ngroups; j++)
+			n += gc->groups[j].count;
+		for (j = 0; j < gc->nlocal; j++)
+			n += gc->local[j].count;
+		*key = (Datum) 0;
+		*isnull = true;
+		*count = n;
+		return true;
+	}
+	for (;;)
+	{
+		int			j;
+
+		if (gc->next >= gc->ngroups + gc->nlocal)
+			return false;
+		if (gc->next < gc->ngroups)
+		{
+			g = &gc->groups[gc->next++];
+			if (is_bucket(gc->kind) && g->complete)
+				continue;		/* its tasks are in local */
+			/* a local tally of the same key (a complete bucket's task) */
+			for (j = 0; j < gc->nlocal; j++)
+				if (gc->local[j].count > 0 && same_key(gc->kind, &gc->local[j], g))
+				{
+					g->count += gc->local[j].count;
+					gc->local[j].count = 0;
+				}
+		}
+		else
+			g = &gc->local[gc->next++ - gc->ngroups];
+		if (g->count <= 0)
+			continue;
+		break;
+	}
+	*isnull = g->isnull;
+	*count = g->count;
+	if (g->isnull)
+		*key = (Datum) 0;
+	else if (is_bucket(gc->kind))
+		*key = TimestampTzGetDatum(g->ts);
+	else
+		*key = CStringGetTextDatum(g->text);
+	return true;
+}
+
+/* EXPLAIN ANALYZE: which way the count went. */
+char *
+rds_groupcount_summary(RdsGroupCount *gc)
+{
+	if (strcmp(gc->how, "groups") == 0)
+		return psprintf("%d groups from %d group requests and %d edge requests, fallback: no",
+						gc->ngroups, gc->group_requests, gc->edge_requests);
+	if (strcmp(gc->how, "first pages") == 0)
+		return pstrdup("the window fits in its first pages: counted locally, fallback: no");
+	if (strcmp(gc->how, "pages") == 0)
+		return gc->fallback ?
+			psprintf("pages read and counted locally, fallback: yes (%s)", gc->fallback) :
+			pstrdup("pages read and counted locally (fewer requests than groups), fallback: no");
+	return pstrdup("no request");
+}
+
+/*
+ * rds_groupcount_explain
+ *		EXPLAIN VERBOSE's requests after the window's first pages, built by
+ *		the builder of the requests themselves from f (which may hold
+ *		placeholders): one per group for status, a template for names and
+ *		buckets, and the edges.
+ */
+List *
+rds_groupcount_explain(RdsGroupKind kind, RdsFilter *f, const RdsOptions *opts,
+					   const char *path)
+{
+	List	   *lines = NIL;
+	List	   *values = NIL;
+	ListCell   *lc;
+	ListCell   *ls;
+	char	   *ps = psprintf("%d", opts->page_size);
+
+	if (kind == RDS_GROUP_STATUS)
+	{
+		const char *const *s;
+
+		for (s = documented_statuses; *s; s++)
+			values = lappend(values, (char *) *s);
+	}
+	else if (kind == RDS_GROUP_NAME)
+		values = list_make1("<each of actions>");
+
+	foreach(lc, values)
+	{
+		RdsFilter  *gf = rds_filter_copy(f);
+
+		if (strcmp((char *) lfirst(lc), "<each of actions>") == 0)
+			rds_filter_add_placeholder(gf, "name", RDS_COND_EQ, "<each of actions>");
+		else
+			rds_filter_add_values(gf, group_field(kind), list_make1(lfirst(lc)));
+		foreach(ls, rds_filter_streams(gf, opts, RDS_MAX_STREAMS))
+			lines = lappend(lines, psprintf("GET %s?%s (group)", path,
+											rds_request_query((char *) lfirst(ls), "0", "1")));
+	}
+	if (kind == RDS_GROUP_DAY || kind == RDS_GROUP_HOUR)
+	{
+		RdsFilter  *bf = rds_filter_copy(f);
+
+		bf->lower_placeholder = "<bucket start>";
+		bf->upper_placeholder = "<bucket end>";
+		foreach(ls, rds_filter_streams(bf, opts, RDS_MAX_STREAMS))
+			lines = lappend(lines, psprintf("GET %s?%s (each bucket; the first and last with limit=%s)",
+											path, rds_request_query((char *) lfirst(ls), "0", "1"), ps));
+	}
+	if (f->has_lower || f->lower_placeholder)
+	{
+		RdsFilter  *ef = rds_filter_copy(f);
+
+		ef->upper_placeholder = "<lower bound + 1 s>";
+		foreach(ls, rds_filter_streams(ef, opts, RDS_MAX_STREAMS))
+			lines = lappend(lines, psprintf("GET %s?%s (lower edge)", path,
+											rds_request_query((char *) lfirst(ls), "0", ps)));
+	}
+	if (f->has_upper || f->upper_placeholder)
+	{
+		RdsFilter  *ef = rds_filter_copy(f);
+
+		ef->lower_placeholder = "<upper bound - 1 s>";
+		foreach(ls, rds_filter_streams(ef, opts, RDS_MAX_STREAMS))
+			lines = lappend(lines, psprintf("GET %s?%s (upper edge)", path,
+											rds_request_query((char *) lfirst(ls), "0", ps)));
+	}
+	return lines;
+}
