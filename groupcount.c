@@ -30,6 +30,7 @@
  */
 #include "postgres.h"
 
+#include "common/int.h"
 #include "datatype/timestamp.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
@@ -95,7 +96,8 @@ struct RdsGroupCount
 
 	/* what happened, for EXPLAIN ANALYZE */
 	const char *how;			/* "groups", "first pages", "pages", "none" */
-	char	   *fallback;		/* why the pages were read instead, or NULL */
+	bool		fallback;		/* pages read because the groups failed */
+	char	   *reason;			/* why the pages were read */
 	int			group_requests;
 	int			edge_requests;
 	int64		tail_start_ms;	/* buckets without an upper bound: where the
@@ -404,15 +406,19 @@ rds_groupcount_create(RdsGroupKind kind)
 	return gc;
 }
 
-/* Count by reading the window's pages (the scan's own paging). */
+/*
+ * Count by reading the window's pages (the scan's own paging): a fallback
+ * when the groups could not be trusted, else the cheaper way; reason says
+ * why, for EXPLAIN ANALYZE.
+ */
 static void
-read_pages(RdsGroupCount *gc, const char *fallback)
+read_pages(RdsGroupCount *gc, const char *reason, bool fallback)
 {
 	RdsPage    *page;
 	int			i;
 
-	if (fallback)
-		gc->fallback = pstrdup(fallback);
+	gc->reason = pstrdup(reason);
+	gc->fallback = fallback;
 	gc->how = "pages";
 	gc->ngroups = 0;
 	gc->nlocal = 0;
@@ -437,11 +443,11 @@ bucket_of(RdsGroupCount *gc, int64 ms)
  * Plan the buckets of a window: from the lower bound to the upper one (or
  * to now, the last bucket then open-ended), each [start, next start - 1 ms],
  * the first starting and the last ending where the window's requests do.
- * False if a bucket's bound is not where date_trunc changes its value
- * (a daylight saving shift that moves local time back across a bound),
- * or if there are more than max_buckets.
+ * NULL, or why not: a bucket's bound is not where date_trunc changes its
+ * value (a daylight saving shift that moves local time back across a
+ * bound), or there are more than max_buckets.
  */
-static bool
+static const char *
 plan_buckets(RdsGroupCount *gc, RdsFilter *f, int max_buckets)
 {
 	int64		start_ms;
@@ -476,12 +482,12 @@ plan_buckets(RdsGroupCount *gc, RdsFilter *f, int max_buckets)
 		while ((next_label = trunc_ts(gc->kind, next)) <= label)
 		{
 			if (++tries > 3)
-				return false;
+				return "a bucket bound where date_trunc does not change";
 			next = step_ts(gc->kind, next);
 		}
 		/* the bucket's value must change exactly at a whole millisecond */
 		if (trunc_ts(gc->kind, next - 1) != label || next % 1000 != 0)
-			return false;
+			return "a bucket bound where date_trunc does not change";
 		if (next > upper || (next == upper && upper_strict) ||
 			pg_to_unix_ms(next) >= end_ms)
 		{
@@ -490,7 +496,7 @@ plan_buckets(RdsGroupCount *gc, RdsFilter *f, int max_buckets)
 			break;
 		}
 		if (gc->ngroups >= max_buckets)
-			return false;
+			return "fewer requests than groups";
 		gc->groups[gc->ngroups - 1].end_ms = pg_to_unix_ms(next) - 1;
 		g = add_group(&gc->groups, &gc->ngroups, &gc->maxgroups);
 		g->ts = next_label;
@@ -500,6 +506,32 @@ plan_buckets(RdsGroupCount *gc, RdsFilter *f, int max_buckets)
 	/* without an upper bound the last bucket ends where the next begins */
 	gc->groups[gc->ngroups - 1].end_ms =
 		gc->tail_start_ms >= 0 ? gc->tail_start_ms - 1 : end_ms;
+	return NULL;
+}
+
+/*
+ * Does the window hold every create_time condition's bound, so that the
+ * tasks failing one lie on an edge?  Not when a bound was beyond what the
+ * API can express (deparse.c drops it) or is an infinity.
+ */
+static bool
+window_holds_checks(RdsGroupCount *gc, RdsFilter *f)
+{
+	ListCell   *lc;
+
+	foreach(lc, gc->scan->time_checks)
+	{
+		RdsTimeCheck *c = (RdsTimeCheck *) lfirst(lc);
+		int64		us;
+
+		if (TIMESTAMP_NOT_FINITE(c->value) ||
+			pg_add_s64_overflow(c->value, UNIX_TO_PG_USECS, &us))
+			return false;
+		if (c->kind != RDS_COND_UPPER && (!f->has_lower || us > f->lower_us))
+			return false;
+		if (c->kind != RDS_COND_LOWER && (!f->has_upper || us < f->upper_us))
+			return false;
+	}
 	return true;
 }
 
@@ -623,7 +655,8 @@ rds_groupcount_run(RdsGroupCount *gc, RdsGroupScan *scan)
 
 	gc->scan = scan;
 	gc->ngroups = gc->nlocal = gc->next = 0;
-	gc->fallback = NULL;
+	gc->fallback = false;
+	gc->reason = NULL;
 	gc->group_requests = gc->edge_requests = 0;
 	gc->tail_start_ms = -1;
 	gc->seen = rds_idset_create(CurrentMemoryContext);
@@ -635,7 +668,7 @@ rds_groupcount_run(RdsGroupCount *gc, RdsGroupScan *scan)
 	}
 	if (!all_sent(f))
 	{
-		read_pages(gc, "a field is matched locally");
+		read_pages(gc, "a field is matched locally", true);
 		return;
 	}
 
@@ -649,7 +682,7 @@ rds_groupcount_run(RdsGroupCount *gc, RdsGroupScan *scan)
 
 		if (r->total < 0)
 		{
-			read_pages(gc, "no total_count");
+			read_pages(gc, "no total_count", true);
 			return;
 		}
 		total += r->total;
@@ -671,6 +704,13 @@ rds_groupcount_run(RdsGroupCount *gc, RdsGroupScan *scan)
 		return;
 	}
 
+	/* a condition the window does not hold: its tasks are only in the pages */
+	if (!window_holds_checks(gc, f))
+	{
+		read_pages(gc, "a create_time bound the API cannot express", false);
+		return;
+	}
+
 	/* the groups and their requests */
 	if (gc->kind == RDS_GROUP_NONE)
 	{
@@ -680,11 +720,14 @@ rds_groupcount_run(RdsGroupCount *gc, RdsGroupScan *scan)
 	}
 	else if (is_bucket(gc->kind))
 	{
-		if (!f->has_lower ||
-			!plan_buckets(gc, f, (int) Min(pages + 2, (int64) 100000)))
+		const char *why = f->has_lower ?
+		plan_buckets(gc, f, (int) Min(pages + 2, (int64) 100000)) :
+		"no lower bound";
+
+		if (why)
 		{
 			gc->ngroups = 0;
-			read_pages(gc, NULL);
+			read_pages(gc, why, false);
 			return;
 		}
 		for (j = 0; j < gc->ngroups && ok; j++)
@@ -759,7 +802,7 @@ rds_groupcount_run(RdsGroupCount *gc, RdsGroupScan *scan)
 	if (!ok)
 	{
 		gc->ngroups = 0;
-		read_pages(gc, "a field is matched locally");
+		read_pages(gc, "a field is matched locally", true);
 		return;
 	}
 
@@ -775,7 +818,7 @@ rds_groupcount_run(RdsGroupCount *gc, RdsGroupScan *scan)
 		if (f->has_lower && f->has_upper && lower_end >= upper_start)
 		{
 			gc->ngroups = 0;
-			read_pages(gc, NULL);
+			read_pages(gc, "a window narrower than its edges", false);
 			return;
 		}
 
@@ -783,7 +826,7 @@ rds_groupcount_run(RdsGroupCount *gc, RdsGroupScan *scan)
 		if (pages <= list_length(greqs) + nedges * nedge_streams)
 		{
 			gc->ngroups = 0;
-			read_pages(gc, NULL);
+			read_pages(gc, "fewer requests than groups", false);
 			return;
 		}
 		run_requests(gc, greqs);
@@ -795,7 +838,7 @@ rds_groupcount_run(RdsGroupCount *gc, RdsGroupScan *scan)
 			if (r->total < 0)
 			{
 				gc->ngroups = 0;
-				read_pages(gc, "no total_count");
+				read_pages(gc, "no total_count", true);
 				return;
 			}
 			gc->groups[r->group].count += r->total;
@@ -822,7 +865,7 @@ rds_groupcount_run(RdsGroupCount *gc, RdsGroupScan *scan)
 		{
 			gc->ngroups = 0;
 			read_pages(gc, psprintf("the buckets sum to " INT64_FORMAT ", total_count is " INT64_FORMAT,
-									sum, total));
+									sum, total), true);
 			return;
 		}
 		else if (sum < total && gc->tail_start_ms >= 0)
@@ -833,7 +876,7 @@ rds_groupcount_run(RdsGroupCount *gc, RdsGroupScan *scan)
 									   sum, total);
 
 			gc->ngroups = 0;
-			read_pages(gc, why);
+			read_pages(gc, why, true);
 			return;
 		}
 
@@ -867,14 +910,14 @@ rds_groupcount_run(RdsGroupCount *gc, RdsGroupScan *scan)
 			if (r->total < 0 || r->ntasks < r->total)
 			{
 				gc->ngroups = 0;
-				read_pages(gc, "an edge holds more than a page");
+				read_pages(gc, "an edge holds more than a page", true);
 				return;
 			}
 		}
 		if (!correct_edges(gc, edges))
 		{
 			gc->ngroups = 0;
-			read_pages(gc, "an edge task outside the groups");
+			read_pages(gc, "an edge task outside the groups", true);
 			return;
 		}
 	}
@@ -968,8 +1011,8 @@ rds_groupcount_summary(RdsGroupCount *gc)
 		return pstrdup("the window fits in its first pages: counted locally, fallback: no");
 	if (strcmp(gc->how, "pages") == 0)
 		return gc->fallback ?
-			psprintf("pages read and counted locally, fallback: yes (%s)", gc->fallback) :
-			pstrdup("pages read and counted locally (fewer requests than groups), fallback: no");
+			psprintf("pages read and counted locally, fallback: yes (%s)", gc->reason) :
+			psprintf("pages read and counted locally (%s), fallback: no", gc->reason);
 	return pstrdup("no request");
 }
 

@@ -277,6 +277,14 @@ SELECT reload();
 -- ===================================================================
 SELECT compare($$SELECT status, count(*) FROM rds_tasks WHERE create_time >= '2020-01-01' AND create_time < '2020-02-01' GROUP BY status$$);
 SELECT compare($$SELECT count(*) FROM rds_tasks WHERE create_time >= '2020-01-01' AND create_time < '2020-02-01'$$);
+-- a bound beyond what the API can express, or an infinity: the window does
+-- not hold it, the pages are read and the bound checked on each task
+SELECT compare($$SELECT count(*) FROM rds_tasks WHERE create_time = '294276-12-31 23:59:59.999999+00'$$);
+SELECT * FROM how($$SELECT count(*) FROM rds_tasks WHERE create_time = '294276-12-31 23:59:59.999999+00'$$);
+SELECT compare($$SELECT status, count(*) FROM rds_tasks WHERE create_time >= '2026-01-10'
+  AND create_time >= '294276-12-31 23:59:59+00' GROUP BY status$$);
+SELECT compare($$SELECT status, count(*) FROM rds_tasks WHERE create_time >= '2026-01-10'
+  AND create_time < 'infinity' GROUP BY status$$);
 \! test/simctl clearlog
 SELECT count(*) FROM rds_tasks WHERE create_time >= '2026-01-01' AND create_time < '2025-01-01';
 SELECT date_trunc('day', create_time), count(*) FROM rds_tasks WHERE create_time >= '2026-01-01' AND create_time < '2025-01-01' GROUP BY 1;
