@@ -417,6 +417,18 @@ class FilterTest(SimTest):
         self.check_filter(q % (lo, hi), lambda t: lo < ms(t) < hi)
         self.ctl("POST", "/_sim/config", {"time_bounds": "sideways"}, expect=400)
 
+    def test_actions_scope(self):
+        ds = self.dataset()
+        page = self.tasks("?limit=3&status=Failed")
+        on_page = list(dict.fromkeys(t["name"] for t in page["tasks"]))
+        self.assertEqual(page["actions"], on_page, "the page's names by default")
+        self.ctl("POST", "/_sim/config", {"actions": "list"})
+        page = self.tasks("?limit=3&status=Failed")
+        every = list(dict.fromkeys(t["name"] for t in ds if t["status"] == "Failed"))
+        self.assertEqual(page["actions"], every, "the whole filtered list's names")
+        self.assertEqual(len(page["tasks"]), 3)
+        self.ctl("POST", "/_sim/config", {"actions": "all"}, expect=400)
+
 
 class ValidationTest(SimTest):
 
@@ -1069,6 +1081,26 @@ class ControlTest(SimTest):
         status, _, _ = request(self.port, "POST", "/_sim/config", {}, b"{bad json")
         self.assertEqual(status, 400)
         self.assertEqual(self.log(), [], "control requests are not logged")
+
+    def test_edit(self):
+        before = self.dataset()
+        self.ctl("POST", "/_sim/edit", {"edits": [
+            {"index": 3, "set": {"status": ""}}, {"index": 7, "unset": ["status"]},
+            {"index": 12, "set": {"status": "Queued", "name": "RareAction"}}]})
+        after = self.dataset()
+        self.assertEqual(after[3]["status"], "")
+        self.assertNotIn("status", after[7])
+        self.assertEqual((after[12]["status"], after[12]["name"]), ("Queued", "RareAction"))
+        self.assertEqual([t["id"] for t in after], [t["id"] for t in before], "order kept")
+        self.assertEqual(self.tasks("?status=Queued")["total_count"], 1)
+        self.assertEqual(self.tasks("?status=Completed")["total_count"] +
+                         self.tasks("?status=Failed")["total_count"] +
+                         self.tasks("?status=Running")["total_count"], len(before) - 3)
+        self.ctl("POST", "/_sim/edit", {"edits": [{"index": 3, "set": {"create_time": "x"}}]},
+                 expect=400)
+        self.ctl("POST", "/_sim/edit", {"edits": [{"index": len(before)}]}, expect=400)
+        self.ctl("POST", "/_sim/reset")
+        self.assertEqual(self.dataset(), before, "a reset undoes the edits")
 
     def test_keep_alive_and_stats(self):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
