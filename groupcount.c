@@ -68,6 +68,7 @@ typedef struct GcGroup
 /* One request: a query, its answer. */
 typedef struct GcReq
 {
+	char	   *stream;			/* the filter parameters */
 	char	   *query;
 	int			group;			/* the group it counts, -1 none */
 	RdsRequest *req;
@@ -297,6 +298,7 @@ new_req(List **reqs, const char *stream, int limit, int group)
 {
 	GcReq	   *r = palloc0(sizeof(GcReq));
 
+	r->stream = pstrdup(stream);
 	r->query = rds_request_query(stream, "0", psprintf("%d", limit));
 	r->group = group;
 	r->total = -1;
@@ -790,13 +792,20 @@ rds_groupcount_run(RdsGroupCount *gc, RdsGroupScan *scan)
 
 			g->raw = (char *) lfirst(lc);
 			g->text = pg_any_to_server(g->raw, strlen(g->raw), PG_UTF8);
-			if (fs && fs->constrained && list_length(fs->values) == 1)
-			{
-				g->count = total;	/* the window's requests are this group's */
-				continue;
-			}
 			foreach(ls, group_streams(scan, f, field, g->raw, &ok))
-				new_req(&greqs, (char *) lfirst(ls), 1, gc->ngroups - 1);
+			{
+				GcReq	   *same = NULL;
+				ListCell   *lf;
+
+				/* a stream of the window that is this group's: counted */
+				foreach(lf, first)
+					if (strcmp(((GcReq *) lfirst(lf))->stream, (char *) lfirst(ls)) == 0)
+						same = (GcReq *) lfirst(lf);
+				if (same)
+					g->count += same->total;
+				else
+					new_req(&greqs, (char *) lfirst(ls), 1, gc->ngroups - 1);
+			}
 		}
 	}
 	if (!ok)
@@ -1033,7 +1042,15 @@ rds_groupcount_explain(RdsGroupKind kind, RdsFilter *f, const RdsOptions *opts,
 	ListCell   *ls;
 	char	   *ps = psprintf("%d", opts->page_size);
 
-	if (kind == RDS_GROUP_STATUS)
+	RdsFieldSet *fs = NULL;
+
+	if (kind == RDS_GROUP_STATUS || kind == RDS_GROUP_NAME)
+		foreach(lc, f->fields)
+			if (strcmp(((RdsFieldSet *) lfirst(lc))->field, group_field(kind)) == 0)
+				fs = (RdsFieldSet *) lfirst(lc);
+	if (fs && fs->constrained)
+		values = NIL;			/* the window's streams are the groups */
+	else if (kind == RDS_GROUP_STATUS)
 	{
 		const char *const *s;
 

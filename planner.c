@@ -81,6 +81,7 @@ typedef struct RdsRelInfo
 	RdsGroupKind group_kind;	/* RDS_SCAN_GROUPS: the key */
 	Expr	   *group_expr;		/* RDS_SCAN_GROUPS: the GROUP BY expression */
 	List	   *time_strict;	/* RDS_SCAN_GROUPS: Boolean per remote_conds */
+	List	   *having;			/* RDS_SCAN_GROUPS: HAVING, checked locally */
 } RdsRelInfo;
 
 /* A remembered size of a task list, per user mapping. */
@@ -617,7 +618,10 @@ rdsGetForeignPlan(PlannerInfo *root, RelOptInfo *foreignrel, Oid foreigntableid,
 			fdw_private = lappend(fdw_private,
 								  list_make2(makeInteger(fpinfo->group_kind),
 											 fpinfo->time_strict));
-		return make_foreignscan(tlist, NIL, 0, fdw_exprs, fdw_private,
+		/* a grouped count's HAVING runs on its rows, as the scan's qual */
+		return make_foreignscan(tlist,
+								fpinfo->upper == RDS_SCAN_GROUPS ? fpinfo->having : NIL,
+								0, fdw_exprs, fdw_private,
 								fdw_scan_tlist, NIL, outer_plan);
 	}
 }
@@ -670,15 +674,51 @@ add_upper_path(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *output_rel,
 									   REQUEST_COST, total, NIL, NULL, NIL));
 }
 
-/* Is the expression count(*), plain? */
+/* Is the expression count(*), or count of a non-null constant, plain? */
 static bool
 is_count_star(Expr *e)
 {
 	Aggref	   *agg = (Aggref *) e;
 
-	return IsA(e, Aggref) && agg->aggfnoid == F_COUNT_ && agg->aggstar &&
-		!agg->aggfilter && !agg->aggdistinct && !agg->aggorder &&
-		agg->agglevelsup == 0 && agg->aggkind == AGGKIND_NORMAL;
+	if (!IsA(e, Aggref) || agg->aggfilter || agg->aggdistinct || agg->aggorder ||
+		agg->agglevelsup != 0 || agg->aggkind != AGGKIND_NORMAL)
+		return false;
+	if (agg->aggfnoid == F_COUNT_ && agg->aggstar)
+		return true;
+	if (agg->aggfnoid == F_COUNT_ANY && list_length(agg->args) == 1)
+	{
+		Expr	   *arg = ((TargetEntry *) linitial(agg->args))->expr;
+
+		return IsA(arg, Const) && !((Const *) arg)->constisnull;
+	}
+	return false;
+}
+
+/*
+ * Can HAVING be checked on the counts' rows?  Its aggregates must be among
+ * the counts, its columns inside the GROUP BY expression.
+ */
+static bool
+having_is_local(Node *having, Expr *group_expr)
+{
+	List	   *nodes;
+	ListCell   *lc;
+
+	if (having == NULL)
+		return true;
+	if (contain_subplans(having) || contain_volatile_functions(having))
+		return false;
+	nodes = pull_var_clause(having, PVC_INCLUDE_AGGREGATES);
+	foreach(lc, nodes)
+	{
+		Expr	   *e = (Expr *) lfirst(lc);
+
+		if (IsA(e, Aggref) ? !is_count_star(e) :
+			(group_expr == NULL ||
+			 !list_member(pull_var_clause((Node *) group_expr, 0), e)))
+			return false;
+	}
+	return true;
 }
 
 /*
@@ -750,6 +790,10 @@ group_scan_tlist(RdsRelInfo *fpinfo, PathTarget *target)
 	foreach(lc, target->exprs)
 		if (is_count_star((Expr *) lfirst(lc)))
 			tlist = add_to_flat_tlist(tlist, list_make1(lfirst(lc)));
+	/* the counts HAVING uses */
+	foreach(lc, pull_var_clause((Node *) fpinfo->having, PVC_INCLUDE_AGGREGATES))
+		if (IsA(lfirst(lc), Aggref))
+			tlist = add_to_flat_tlist(tlist, list_make1(lfirst(lc)));
 	return tlist;
 }
 
@@ -780,7 +824,7 @@ add_group_count_path(PlannerInfo *root, RelOptInfo *input_rel,
 	double		pages;
 	ListCell   *lc;
 
-	if (parse->groupingSets || parse->havingQual || parse->hasWindowFuncs ||
+	if (parse->groupingSets || parse->hasWindowFuncs ||
 		parse->hasTargetSRFs || ifp->unpushed_rinfos != NIL ||
 		gextra->patype == PARTITIONWISE_AGGREGATE_PARTIAL)
 		return;
@@ -822,7 +866,7 @@ add_group_count_path(PlannerInfo *root, RelOptInfo *input_rel,
 		else if (group_expr == NULL || !equal(e, group_expr))
 			return;
 	}
-	if (!has_count)
+	if (!has_count || !having_is_local(gextra->havingQual, group_expr))
 		return;
 
 	switch (kind)
@@ -852,6 +896,7 @@ add_group_count_path(PlannerInfo *root, RelOptInfo *input_rel,
 	fpinfo->group_kind = kind;
 	fpinfo->group_expr = group_expr;
 	fpinfo->time_strict = strict;
+	fpinfo->having = (List *) gextra->havingQual;
 	output_rel->fdw_private = fpinfo;
 	add_path(output_rel, (Path *)
 			 rds_create_foreign_upper_path(root, output_rel, target, groups,
