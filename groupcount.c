@@ -82,6 +82,7 @@ typedef struct GcReq
 struct RdsGroupCount
 {
 	RdsGroupKind kind;
+	char	   *zone;			/* date_trunc's zone, NULL = the session's */
 	MemoryContext cxt;			/* everything of a run */
 	RdsGroupScan *scan;
 
@@ -110,21 +111,24 @@ struct RdsGroupCount
  * ----------------------------------------------------------------
  */
 
-const char *
-rds_group_kind_text(RdsGroupKind kind)
+/* What EXPLAIN says is counted (palloc'd); zone "" or NULL: the session's. */
+char *
+rds_group_text(RdsGroupKind kind, const char *zone)
 {
+	const char *z = (zone && zone[0]) ? psprintf(", %s", quote_literal_cstr(zone)) : "";
+
 	switch (kind)
 	{
 		case RDS_GROUP_STATUS:
-			return "count(*) GROUP BY status";
+			return pstrdup("count(*) GROUP BY status");
 		case RDS_GROUP_NAME:
-			return "count(*) GROUP BY name";
+			return pstrdup("count(*) GROUP BY name");
 		case RDS_GROUP_DAY:
-			return "count(*) GROUP BY date_trunc('day', create_time)";
+			return psprintf("count(*) GROUP BY date_trunc('day', create_time%s)", z);
 		case RDS_GROUP_HOUR:
-			return "count(*) GROUP BY date_trunc('hour', create_time)";
+			return psprintf("count(*) GROUP BY date_trunc('hour', create_time%s)", z);
 		default:
-			return "count(*) over a create_time window";
+			return pstrdup("count(*) over a create_time window");
 	}
 }
 
@@ -140,25 +144,46 @@ group_field(RdsGroupKind kind)
 	return kind == RDS_GROUP_STATUS ? "status" : "name";
 }
 
-/* date_trunc(unit, t) in the session's TimeZone, as the query computes it. */
+/*
+ * date_trunc(unit, t[, zone]) in the session's TimeZone or the zone, as the
+ * query computes it.
+ */
 static TimestampTz
-trunc_ts(RdsGroupKind kind, TimestampTz t)
+trunc_ts(RdsGroupCount *gc, TimestampTz t)
 {
-	return DatumGetTimestampTz(DirectFunctionCall2(timestamptz_trunc,
-												   CStringGetTextDatum(kind == RDS_GROUP_DAY ? "day" : "hour"),
+	Datum		unit = CStringGetTextDatum(gc->kind == RDS_GROUP_DAY ? "day" : "hour");
+
+	if (gc->zone)
+		return DatumGetTimestampTz(DirectFunctionCall3(timestamptz_trunc_zone, unit,
+													   TimestampTzGetDatum(t),
+													   CStringGetTextDatum(gc->zone)));
+	return DatumGetTimestampTz(DirectFunctionCall2(timestamptz_trunc, unit,
 												   TimestampTzGetDatum(t)));
 }
 
-/* The next candidate bucket start after t: a day (calendar) or an hour. */
+/*
+ * The next candidate bucket start after t: an hour, or a calendar day in
+ * the session's TimeZone or the zone (its wall clock a day later).
+ */
 static TimestampTz
-step_ts(RdsGroupKind kind, TimestampTz t)
+step_ts(RdsGroupCount *gc, TimestampTz t)
 {
 	Interval	iv;
 
-	if (kind == RDS_GROUP_HOUR)
+	if (gc->kind == RDS_GROUP_HOUR)
 		return t + USECS_PER_HOUR;
 	memset(&iv, 0, sizeof(iv));
 	iv.day = 1;
+	if (gc->zone)
+	{
+		Datum		zone = CStringGetTextDatum(gc->zone);
+		Datum		local = DirectFunctionCall2(timestamptz_zone, zone,
+												TimestampTzGetDatum(t));
+
+		local = DirectFunctionCall2(timestamp_pl_interval, local,
+									IntervalPGetDatum(&iv));
+		return DatumGetTimestampTz(DirectFunctionCall2(timestamp_zone, zone, local));
+	}
 	return DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
 												   TimestampTzGetDatum(t),
 												   IntervalPGetDatum(&iv)));
@@ -215,7 +240,7 @@ task_key(RdsGroupCount *gc, RdsPage *page, int i, GcGroup *g)
 		TimestampTz t = rds_task_create_time(page, i, &g->isnull);
 
 		if (!g->isnull)
-			g->ts = trunc_ts(gc->kind, t);
+			g->ts = trunc_ts(gc, t);
 		return;
 	}
 	g->raw = (char *) rds_page_task_field(page, i, group_field(gc->kind));
@@ -399,11 +424,12 @@ group_streams(RdsGroupScan *scan, RdsFilter *base, const char *field,
  */
 
 RdsGroupCount *
-rds_groupcount_create(RdsGroupKind kind)
+rds_groupcount_create(RdsGroupKind kind, const char *zone)
 {
 	RdsGroupCount *gc = palloc0(sizeof(RdsGroupCount));
 
 	gc->kind = kind;
+	gc->zone = (zone && zone[0]) ? pstrdup(zone) : NULL;
 	gc->how = "none";
 	return gc;
 }
@@ -457,7 +483,7 @@ plan_buckets(RdsGroupCount *gc, RdsFilter *f, int max_buckets)
 	TimestampTz lower = f->lower_us - UNIX_TO_PG_USECS;
 	TimestampTz upper = f->has_upper ? f->upper_us - UNIX_TO_PG_USECS :
 		GetCurrentTimestamp();
-	TimestampTz label = trunc_ts(gc->kind, lower);
+	TimestampTz label = trunc_ts(gc, lower);
 	bool		upper_strict = false;
 	GcGroup    *g;
 	ListCell   *lc;
@@ -477,18 +503,18 @@ plan_buckets(RdsGroupCount *gc, RdsFilter *f, int max_buckets)
 	g->start_ms = start_ms;
 	for (;;)
 	{
-		TimestampTz next = step_ts(gc->kind, label);
+		TimestampTz next = step_ts(gc, label);
 		TimestampTz next_label;
 		int			tries = 0;
 
-		while ((next_label = trunc_ts(gc->kind, next)) <= label)
+		while ((next_label = trunc_ts(gc, next)) <= label)
 		{
 			if (++tries > 3)
 				return "a bucket bound where date_trunc does not change";
-			next = step_ts(gc->kind, next);
+			next = step_ts(gc, next);
 		}
 		/* the bucket's value must change exactly at a whole millisecond */
-		if (trunc_ts(gc->kind, next - 1) != label || next % 1000 != 0)
+		if (trunc_ts(gc, next - 1) != label || next % 1000 != 0)
 			return "a bucket bound where date_trunc does not change";
 		if (next > upper || (next == upper && upper_strict) ||
 			pg_to_unix_ms(next) >= end_ms)

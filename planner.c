@@ -82,6 +82,8 @@ typedef struct RdsRelInfo
 	Expr	   *group_expr;		/* RDS_SCAN_GROUPS: the GROUP BY expression */
 	List	   *time_strict;	/* RDS_SCAN_GROUPS: Boolean per remote_conds */
 	List	   *having;			/* RDS_SCAN_GROUPS: HAVING, checked locally */
+	char	   *group_zone;		/* RDS_SCAN_GROUPS: date_trunc's zone, "" =
+								 * the session's TimeZone */
 } RdsRelInfo;
 
 /* A remembered size of a task list, per user mapping. */
@@ -616,8 +618,9 @@ rdsGetForeignPlan(PlannerInfo *root, RelOptInfo *foreignrel, Oid foreigntableid,
 											makeInteger(offset_index)));
 		if (fpinfo->upper == RDS_SCAN_GROUPS)
 			fdw_private = lappend(fdw_private,
-								  list_make2(makeInteger(fpinfo->group_kind),
-											 fpinfo->time_strict));
+								  list_make3(makeInteger(fpinfo->group_kind),
+											 fpinfo->time_strict,
+											 makeString(pstrdup(fpinfo->group_zone))));
 		/* a grouped count's HAVING runs on its rows, as the scan's qual */
 		return make_foreignscan(tlist,
 								fpinfo->upper == RDS_SCAN_GROUPS ? fpinfo->having : NIL,
@@ -724,24 +727,40 @@ having_is_local(Node *having, Expr *group_expr)
 /*
  * What a GROUP BY expression groups by, for groupcount.c: a text column of
  * the task field status or name (compared by bytes), or date_trunc('day' or
- * 'hour', create_time) on a timestamptz column (in the session's TimeZone,
- * as groupcount.c computes the buckets); RDS_GROUP_NONE for anything else.
+ * 'hour', create_time[, constant zone]) on a timestamptz column (in the
+ * session's TimeZone or that zone, as groupcount.c computes the buckets; the
+ * zone goes to *zone, "" for the session's); RDS_GROUP_NONE for anything
+ * else.
  */
 static RdsGroupKind
-group_kind_of(Expr *e, RelOptInfo *baserel, RdsRelInfo *fpinfo)
+group_kind_of(Expr *e, RelOptInfo *baserel, RdsRelInfo *fpinfo, char **zone)
 {
 	Var		   *var;
 	const char *field;
 
+	*zone = "";
 	while (e && IsA(e, RelabelType))
 		e = ((RelabelType *) e)->arg;
 	if (e && IsA(e, FuncExpr) &&
-		((FuncExpr *) e)->funcid == F_DATE_TRUNC_TEXT_TIMESTAMPTZ &&
-		list_length(((FuncExpr *) e)->args) == 2)
+		((((FuncExpr *) e)->funcid == F_DATE_TRUNC_TEXT_TIMESTAMPTZ &&
+		  list_length(((FuncExpr *) e)->args) == 2) ||
+		 (((FuncExpr *) e)->funcid == F_DATE_TRUNC_TEXT_TIMESTAMPTZ_TEXT &&
+		  list_length(((FuncExpr *) e)->args) == 3)))
 	{
 		Const	   *unit = (Const *) linitial(((FuncExpr *) e)->args);
 		Var		   *col = (Var *) lsecond(((FuncExpr *) e)->args);
 		char	   *unit_text;
+
+		if (list_length(((FuncExpr *) e)->args) == 3)
+		{
+			Const	   *z = (Const *) lthird(((FuncExpr *) e)->args);
+
+			if (!IsA(z, Const) || z->constisnull || z->consttype != TEXTOID)
+				return RDS_GROUP_NONE;
+			*zone = TextDatumGetCString(z->constvalue);
+			if ((*zone)[0] == '\0')
+				return RDS_GROUP_NONE;	/* PostgreSQL's error, not ours */
+		}
 
 		if (!IsA(unit, Const) || unit->constisnull || unit->consttype != TEXTOID ||
 			!IsA(col, Var) || col->varno != (int) baserel->relid ||
@@ -816,6 +835,7 @@ add_group_count_path(PlannerInfo *root, RelOptInfo *input_rel,
 	PathTarget *target = root->upper_targets[UPPERREL_GROUP_AGG];
 	RdsGroupKind kind = RDS_GROUP_NONE;
 	Expr	   *group_expr = NULL;
+	char	   *zone = "";
 	List	   *strict = NIL;
 	bool		has_lower = false;
 	bool		has_window = false;
@@ -850,7 +870,7 @@ add_group_count_path(PlannerInfo *root, RelOptInfo *input_rel,
 			return;
 		group_expr = (Expr *) get_sortgroupclause_expr(linitial(parse->groupClause),
 													   parse->targetList);
-		kind = group_kind_of(group_expr, input_rel, ifp);
+		kind = group_kind_of(group_expr, input_rel, ifp, &zone);
 		if (kind == RDS_GROUP_NONE ||
 			((kind == RDS_GROUP_DAY || kind == RDS_GROUP_HOUR) && !has_lower))
 			return;
@@ -897,6 +917,7 @@ add_group_count_path(PlannerInfo *root, RelOptInfo *input_rel,
 	fpinfo->group_expr = group_expr;
 	fpinfo->time_strict = strict;
 	fpinfo->having = (List *) gextra->havingQual;
+	fpinfo->group_zone = zone;
 	output_rel->fdw_private = fpinfo;
 	add_path(output_rel, (Path *)
 			 rds_create_foreign_upper_path(root, output_rel, target, groups,

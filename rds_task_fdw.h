@@ -130,7 +130,8 @@ enum FdwScanPrivateIndex
 								 * index), -1 = absent */
 	FdwScanPrivateGroup			/* RDS_SCAN_GROUPS: List (Integer
 								 * RdsGroupKind, List of Boolean strict per
-								 * condition); NIL otherwise */
+								 * condition, String date_trunc zone, "" =
+								 * the session's); absent otherwise */
 };
 
 /* planner.c */
@@ -352,8 +353,9 @@ typedef struct RdsGroupScan
 
 typedef struct RdsGroupCount RdsGroupCount;
 
-extern const char *rds_group_kind_text(RdsGroupKind kind);
-extern RdsGroupCount *rds_groupcount_create(RdsGroupKind kind);
+extern char *rds_group_text(RdsGroupKind kind, const char *zone);
+extern RdsGroupCount *rds_groupcount_create(RdsGroupKind kind,
+											const char *zone);
 extern void rds_groupcount_run(RdsGroupCount *gc, RdsGroupScan *scan);
 extern bool rds_groupcount_next(RdsGroupCount *gc, Datum *key, bool *isnull,
 								int64 *count);

@@ -139,6 +139,7 @@ typedef struct RdsScanState
 
 	/* RDS_SCAN_GROUPS (groupcount.c) */
 	RdsGroupKind group_kind;
+	char	   *group_zone;		/* date_trunc's zone, "" = the session's */
 	List	   *time_strict;	/* Boolean per condition */
 	List	   *time_checks;	/* RdsTimeCheck *, built with the streams */
 	RdsGroupCount *groups;		/* the counts, once run */
@@ -734,6 +735,7 @@ rdsBeginForeignScan(ForeignScanState *node, int eflags)
 
 		state->group_kind = (RdsGroupKind) intVal(linitial(group));
 		state->time_strict = (List *) lsecond(group);
+		state->group_zone = strVal(lthird(group));
 	}
 
 	rte = exec_rt_fetch(fsplan->scan.scanrelid > 0 ? fsplan->scan.scanrelid :
@@ -939,7 +941,8 @@ iterate_groups(RdsScanState *state, TupleTableSlot *slot)
 		gs->stats = &state->stats;
 		gs->next_task = next_task_for_groups;
 		gs->arg = state;
-		state->groups = rds_groupcount_create(state->group_kind);
+		state->groups = rds_groupcount_create(state->group_kind,
+											  state->group_zone);
 		rds_groupcount_run(state->groups, gs);
 		MemoryContextSwitchTo(oldcxt);
 	}
@@ -1274,7 +1277,8 @@ rdsExplainForeignScan(ForeignScanState *node, ExplainState *es)
 	else if (state->mode == RDS_SCAN_GROUPS)
 		ExplainPropertyText("Pushed down",
 							psprintf("%s from total_count",
-									 rds_group_kind_text(state->group_kind)), es);
+									 rds_group_text(state->group_kind,
+													state->group_zone)), es);
 	else if (state->mode == RDS_SCAN_LIMIT)
 		ExplainPropertyText("Pushed down", "LIMIT/OFFSET", es);
 

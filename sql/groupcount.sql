@@ -240,6 +240,17 @@ SELECT compare($$SELECT date_trunc('hour', create_time) d, count(*) FROM rds_tas
 SET TimeZone = 'Asia/Kolkata';
 SELECT compare($$SELECT date_trunc('hour', create_time) d, count(*) FROM rds_tasks
  WHERE create_time >= '2025-10-26 10:00' AND create_time < '2025-10-26 20:00' GROUP BY 1$$);
+-- date_trunc with a zone of its own: the buckets are that zone's days and hours
+EXPLAIN (COSTS OFF) SELECT date_trunc('day', create_time, 'Europe/Berlin') d, count(*) FROM rds_tasks
+ WHERE create_time >= '2025-10-20' AND create_time < '2025-11-01' GROUP BY 1;
+SELECT compare($$SELECT date_trunc('day', create_time, 'Europe/Berlin') d, count(*) FROM rds_tasks
+ WHERE create_time >= '2025-10-20' AND create_time < '2025-11-01' GROUP BY 1$$);
+SELECT * FROM how($$SELECT date_trunc('day', create_time, 'Europe/Berlin') d, count(*) FROM rds_tasks
+ WHERE create_time >= '2025-10-20' AND create_time < '2025-11-01' GROUP BY 1$$);
+SELECT compare($$SELECT date_trunc('hour', create_time, 'Europe/Berlin') d, count(*) FROM rds_tasks
+ WHERE create_time >= '2025-10-26 00:00+02' AND create_time < '2025-10-26 05:00+01' GROUP BY 1$$);
+SELECT compare($$SELECT date_trunc('hour', create_time, 'UTC') d, count(*) FROM rds_tasks
+ WHERE create_time >= '2025-10-26 10:17' AND create_time < '2025-10-26 20:00' GROUP BY 1$$);
 SET TimeZone = 'UTC';
 \! test/simctl reset '{"tasks": 2500, "base_time": 1768478400}'
 SELECT reload();

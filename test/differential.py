@@ -708,6 +708,8 @@ class Generator:
             "SELECT count(*), t.status FROM {T} t%s GROUP BY 2",
             "SELECT date_trunc('day', " + ct + ") d, count(*) FROM {T} t%s GROUP BY 1",
             "SELECT date_trunc('hour', " + ct + ") d, count(*) FROM {T} t%s GROUP BY 1",
+            "SELECT date_trunc('day', " + ct + (", 'Europe/Berlin'" if ct == "t.create_time" else "")
+            + ") d, count(*) FROM {T} t%s GROUP BY 1 HAVING count(*) > 1",
             "SELECT count(DISTINCT t.instance_id), min(" + ct + "), max(" + ct + ") FROM {T} t%s",
             "SELECT count(*) FILTER (WHERE t.process > 50) FROM {T} t%s",
             "SELECT count(*) FROM {T} t%s HAVING count(*) > 0",
