@@ -101,7 +101,7 @@ rds_cache_define_settings(void)
 							"oldest are deleted.",
 							&rds_cache_size_kb,
 							256 * 1024,
-							64,
+							16,
 							INT_MAX / 2,
 							PGC_SIGHUP,
 							GUC_UNIT_KB,
@@ -334,7 +334,7 @@ rds_cache_count(RdsCacheEvent ev)
 typedef struct RdsCacheFile
 {
 	char		name[MAXPGPATH];
-	time_t		mtime;			/* written (= fetched) at */
+	struct timespec mtime;		/* written (= fetched) at */
 	off_t		size;
 } RdsCacheFile;
 
@@ -344,8 +344,10 @@ file_age_cmp(const void *a, const void *b)
 	const RdsCacheFile *x = a;
 	const RdsCacheFile *y = b;
 
-	if (x->mtime != y->mtime)
-		return (x->mtime < y->mtime) ? -1 : 1;
+	if (x->mtime.tv_sec != y->mtime.tv_sec)
+		return (x->mtime.tv_sec < y->mtime.tv_sec) ? -1 : 1;
+	if (x->mtime.tv_nsec != y->mtime.tv_nsec)
+		return (x->mtime.tv_nsec < y->mtime.tv_nsec) ? -1 : 1;
 	return strcmp(x->name, y->name);
 }
 
@@ -396,7 +398,7 @@ list_entries(int *n, uint64 *bytes, bool remove_tmp)
 			files = repalloc(files, max * sizeof(RdsCacheFile));
 		}
 		strlcpy(files[*n].name, path, MAXPGPATH);
-		files[*n].mtime = st.st_mtime;
+		files[*n].mtime = st.st_mtim;
 		files[*n].size = st.st_size;
 		*bytes += st.st_size;
 		(*n)++;

@@ -151,6 +151,7 @@ RDS_NORETURN static void report_failure(RdsRequest *req) RDS_NORETURN_ATTR;
 static char *printable_text(const char *data, size_t len, size_t max);
 static bool token_ready(RdsConn *conn, bool wait);
 static bool request_gate(RdsRequest *req);
+static void settle_done(RdsConn *conn);
 static void request_unlock(RdsRequest *req);
 static bool needs_token(RdsRequest *req);
 
@@ -312,6 +313,7 @@ rds_request_poll(RdsRequest *req)
 			{
 				/* in backoff: keep the connection's other transfers going */
 				(void) rds_transport_poll(req->conn->transport, NULL);
+				settle_done(req->conn);
 				return false;
 			}
 			if (needs_token(req) && !token_ready(req->conn, false))
@@ -643,6 +645,7 @@ request_run(RdsRequest *req)
 				if (delay > 0)
 					rds_transport_sleep(conn->transport, delay,
 										req->wait_event);
+				settle_done(conn);
 			}
 			start_attempt(req);
 			if (req->xfer == NULL)
@@ -914,6 +917,30 @@ request_gate(RdsRequest *req)
 	}
 	req->wait_event = PG_WAIT_EXTENSION;
 	return true;
+}
+
+/*
+ * settle_done
+ *		Settles every request of conn whose transfer has completed, so that
+ *		the request slots and merge locks they hold are released now, not
+ *		when their scan gets round to reading them: a request waiting for a
+ *		slot must never wait for one that a completed transfer of its own
+ *		backend holds (nor make a peer wait for it).  Throws only if libcurl
+ *		itself fails.
+ */
+static void
+settle_done(RdsConn *conn)
+{
+	dlist_iter	iter;
+
+	dlist_foreach(iter, &conn->requests)
+	{
+		RdsRequest *r = dlist_container(RdsRequest, node, iter.cur);
+
+		if (r->kind == RDS_REQUEST_API && r->xfer != NULL && !r->settled &&
+			rds_transport_poll(conn->transport, r->xfer))
+			(void) request_settle(r);
+	}
 }
 
 /*
