@@ -32,7 +32,8 @@ my $TOKEN = 'tok-cache-0001';
 # https, a host:port the superuser allows: bob (no superuser) may use it
 my $sim = RdsTest::Sim->start('--tasks', $N, '--token', $TOKEN, '--https');
 my $node = new_node('cache',
-	"rds_task_fdw.allowed_hosts = 'localhost:" . $sim->https_port . "'\n");
+	"rds_task_fdw.allowed_hosts = 'localhost:" . $sim->https_port . "'\n"
+	  . "restart_after_crash = on\n");
 my $v17 = $node->safe_psql('postgres', 'SHOW server_version_num') >= 170000;
 my ($https, $ca) = ($sim->https_url, $sim->ca_file);
 
@@ -78,14 +79,14 @@ my $Q = 'SELECT count(id), count(DISTINCT id) FROM sc_tasks';
 my ($out, $n) = requests($Q);
 is($out, "$N|$N", 'first backend: every task');
 is($n, 3, 'first backend: three page requests');
-my $a = RdsTest::Session->new($node);
+my $sa = RdsTest::Session->new($node);
 $sim->clear_log;
-is($a->query($Q), "$N|$N", 'second backend: every task');
+is($sa->query($Q), "$N|$N", 'second backend: every task');
 is(scalar @{ $sim->tasklist }, 0, 'second backend: no request, served by the shared cache');
-like($a->query("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) $Q"),
+like($sa->query("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) $Q"),
 	qr/HTTP requests: 0 \(retries 0, bytes received 0, cache hits 3\)/,
 	'EXPLAIN ANALYZE shows the cache hits');
-$a->quit;
+$sa->quit;
 ($out, $n) = requests($Q);
 is("$out/$n", "$N|$N/0", 'a new connection: served by the cache');
 my $st = stats();
@@ -210,7 +211,7 @@ my $waiting = wait_until(
 	},
 	10);
 ok($waiting, "the second backend waits for the first one's request ($ev)");
-is(scalar @{ $sim->tasklist }, 1, 'only the first backend\'s request went out');
+is($sim->stats->{in_flight}, 1, "only the first backend's request went out");
 my $t0 = time;
 $ctl->query("SELECT pg_cancel_backend($wpid)");
 my $t1 = $w->wait_err(qr/canceling statement due to user request/, 10);
