@@ -140,8 +140,8 @@ rds_cache_ticket(Oid serverid, Oid umid, const char *url)
 	t->keylen = strlen(t->key);
 	t->hash = hash_bytes_extended((const unsigned char *) t->key,
 								  t->keylen, 0);
-	t->path = psprintf("%s/%016" INT64_MODIFIER "x" RDS_CACHE_SUFFIX,
-					   rds_shared_dir(), t->hash);
+	t->path = psprintf("%s/%016llx" RDS_CACHE_SUFFIX,
+					   rds_shared_dir(), (unsigned long long) t->hash);
 	return t;
 }
 
