@@ -67,13 +67,14 @@ sub run_all
 my ($good, $secs, $peak, $ev) = run_all('free_tasks');
 is($good, $SESSIONS, "unlimited: $SESSIONS sessions have every task");
 cmp_ok($peak, '>', $LIMIT, "unlimited: the API sees $peak requests at once");
-note sprintf('unlimited: %.2f s, peak %d in flight', $secs, $peak);
+note sprintf('%d scans, no limit: %.2f s, peak %d requests in flight', $SESSIONS, $secs, $peak);
 
 ($good, $secs, $peak, $ev) = run_all('capped_tasks');
 is($good, $SESSIONS, "max_concurrent_requests $LIMIT: $SESSIONS sessions have every task");
 cmp_ok($peak, '<=', $LIMIT, "max_concurrent_requests $LIMIT: never more at once (peak $peak)");
 cmp_ok($peak, '>=', 1, 'requests did go out');
-note sprintf('capped: %.2f s, peak %d in flight', $secs, $peak);
+note sprintf('%d scans, max_concurrent_requests %d: %.2f s, peak %d requests in flight',
+	$SESSIONS, $LIMIT, $secs, $peak);
 note 'wait events: ' . join(', ', map { "$_ x$ev->{$_}" } sort keys %$ev);
 my $slot_event = $v17 ? 'Extension/RdsTaskFdwRequestSlot' : 'Extension/Extension';
 ok($ev->{$slot_event}, "sessions waiting for a slot show $slot_event");
