@@ -71,9 +71,8 @@ typedef struct GcReq
 	char	   *stream;			/* the filter parameters */
 	char	   *query;
 	int			group;			/* the group it counts, -1 none */
-	RdsRequest *req;
+	RdsRequest *req;			/* maybe answered by the response cache */
 	StringInfo	body;
-	bool		cached;
 	RdsPage    *page;
 	int64		total;
 	int			ntasks;
@@ -335,16 +334,10 @@ static void
 start_req(RdsGroupCount *gc, GcReq *r)
 {
 	RdsGroupScan *scan = gc->scan;
-	char	   *url = psprintf("%s?%s", scan->path, r->query);
 
 	r->body = makeStringInfo();
-	if (rds_cache_lookup(scan->opts->umid, url, scan->opts->cache_ttl, r->body))
-	{
-		scan->stats->cache_hits++;
-		r->cached = true;
-	}
-	else
-		r->req = rds_request_start(scan->conn, scan->path, r->query);
+	r->req = rds_request_start_cached(scan->conn, scan->path, r->query,
+									  scan->opts->cache_ttl, true);
 }
 
 static void
@@ -353,13 +346,8 @@ finish_req(RdsGroupCount *gc, GcReq *r)
 	RdsGroupScan *scan = gc->scan;
 	char	   *url = psprintf("%s?%s", scan->path, r->query);
 
-	if (!r->cached)
-	{
-		rds_request_finish(r->req, r->body, scan->stats);
-		r->req = NULL;
-		rds_cache_store(scan->opts->umid, url, scan->opts->cache_ttl,
-						r->body->data, r->body->len);
-	}
+	rds_request_finish(r->req, r->body, scan->stats);
+	r->req = NULL;
 	r->page = rds_page_parse(r->body->data, r->body->len,
 							 psprintf("GET %s", url));
 	r->total = rds_page_total_count(r->page);
