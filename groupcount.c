@@ -287,6 +287,7 @@ tally_task(RdsGroupCount *gc, RdsPage *page, int i, bool check_filter)
 	int			j;
 	GcGroup    *g;
 	const char *id;
+	MemoryContext oldcxt;
 
 	if (check_filter && !rds_filter_match(gc->scan->filter, page, i))
 		return;
@@ -304,12 +305,14 @@ tally_task(RdsGroupCount *gc, RdsPage *page, int i, bool check_filter)
 			return;
 		}
 	/* the key's text may point into the page: copied into the run's memory */
+	oldcxt = MemoryContextSwitchTo(gc->cxt);
 	g = add_group(&gc->local, &gc->nlocal, &gc->maxlocal);
 	*g = key;
 	g->raw = NULL;
 	if (g->text)
 		g->text = pstrdup(g->text);
 	g->count = 1;
+	MemoryContextSwitchTo(oldcxt);
 }
 
 /* ----------------------------------------------------------------
@@ -373,6 +376,22 @@ run_requests(RdsGroupCount *gc, List *reqs)
 		CHECK_FOR_INTERRUPTS();
 		finish_req(gc, (GcReq *) list_nth(reqs, i));
 	}
+}
+
+/* Is name the name of a task of page? */
+static bool
+page_has_name(RdsPage *page, const char *name)
+{
+	int			i;
+
+	for (i = 0; i < rds_page_ntasks(page); i++)
+	{
+		const char *v = rds_page_task_field(page, i, "name");
+
+		if (v && strcmp(v, name) == 0)
+			return true;
+	}
+	return false;
 }
 
 /* Are all sent fields part of the requests (no fan-out cap hit)? */
@@ -441,6 +460,80 @@ read_pages(RdsGroupCount *gc, const char *reason, bool fallback)
 	gc->seen = rds_idset_create(CurrentMemoryContext);
 	while (gc->scan->next_task(gc->scan->arg, &page, &i))
 		tally_task(gc, page, i, false);
+}
+
+/*
+ * Count the window from its first pages and the pages after them, read
+ * here (several in flight, a batch at a time) rather than by the scan:
+ * the first pages are not asked for twice.  Should a page's total_count
+ * differ from its first page's (the list moved), the scan's paging, which
+ * repeats such a pass, counts instead.
+ */
+static void
+read_rest_pages(RdsGroupCount *gc, List *first, const char *reason)
+{
+	int			ps = gc->scan->opts->page_size;
+	int			batch = Max(gc->scan->opts->parallel_requests, 1) * 4;
+	MemoryContext batch_cxt = AllocSetContextCreate(gc->cxt, "rds_task_fdw pages",
+													ALLOCSET_DEFAULT_SIZES);
+	ListCell   *lc;
+
+	gc->reason = pstrdup(reason);
+	gc->fallback = false;
+	gc->how = "pages";
+	gc->ngroups = 0;
+	gc->nlocal = 0;
+	gc->seen = rds_idset_create(gc->cxt);
+	foreach(lc, first)
+	{
+		GcReq	   *r0 = (GcReq *) lfirst(lc);
+		int64		offset = r0->ntasks;
+		int			i;
+
+		if (r0->ntasks < ps && r0->ntasks < r0->total)
+			break;				/* a short page before the end: moved */
+		for (i = 0; i < r0->ntasks; i++)
+			tally_task(gc, r0->page, i, true);
+		while (offset < r0->total)
+		{
+			MemoryContext oldcxt = MemoryContextSwitchTo(batch_cxt);
+			List	   *reqs = NIL;
+			ListCell   *lr;
+			int64		o;
+
+			for (o = offset; o < r0->total && list_length(reqs) < batch; o += ps)
+			{
+				GcReq	   *r = palloc0(sizeof(GcReq));
+
+				r->query = rds_request_query(r0->stream, psprintf(INT64_FORMAT, o),
+											 psprintf("%d", ps));
+				r->total = -1;
+				reqs = lappend(reqs, r);
+			}
+			run_requests(gc, reqs);
+			MemoryContextSwitchTo(oldcxt);
+			foreach(lr, reqs)
+			{
+				GcReq	   *r = (GcReq *) lfirst(lr);
+
+				if (r->total != r0->total ||
+					r->ntasks != Min((int64) ps, r0->total - offset))
+					goto moved;
+				for (i = 0; i < r->ntasks; i++)
+					tally_task(gc, r->page, i, true);
+				offset += r->ntasks;
+			}
+			MemoryContextReset(batch_cxt);
+		}
+	}
+	if (lc == NULL)
+	{
+		MemoryContextDelete(batch_cxt);
+		return;
+	}
+moved:
+	MemoryContextDelete(batch_cxt);
+	read_pages(gc, "the list moved while its pages were read", true);
 }
 
 /* The bucket whose window holds ms, the first or last if outside all. */
@@ -668,8 +761,11 @@ rds_groupcount_run(RdsGroupCount *gc, RdsGroupScan *scan)
 	int64		start_ms;
 	int64		end_ms;
 	int			j;
+	bool		page_actions = false;	/* names from actions seen on the
+										 * page only */
 
 	gc->scan = scan;
+	gc->cxt = CurrentMemoryContext;
 	gc->ngroups = gc->nlocal = gc->next = 0;
 	gc->fallback = false;
 	gc->reason = NULL;
@@ -723,7 +819,7 @@ rds_groupcount_run(RdsGroupCount *gc, RdsGroupScan *scan)
 	/* a condition the window does not hold: its tasks are only in the pages */
 	if (!window_holds_checks(gc, f))
 	{
-		read_pages(gc, "a create_time bound the API cannot express", false);
+		read_rest_pages(gc, first, "a create_time bound the API cannot express");
 		return;
 	}
 
@@ -743,7 +839,7 @@ rds_groupcount_run(RdsGroupCount *gc, RdsGroupScan *scan)
 		if (why)
 		{
 			gc->ngroups = 0;
-			read_pages(gc, why, false);
+			read_rest_pages(gc, first, why);
 			return;
 		}
 		for (j = 0; j < gc->ngroups && ok; j++)
@@ -778,6 +874,7 @@ rds_groupcount_run(RdsGroupCount *gc, RdsGroupScan *scan)
 		else
 		{
 			/* names: the actions the first pages list */
+			page_actions = true;
 			foreach(lc, first)
 			{
 				GcReq	   *r = (GcReq *) lfirst(lc);
@@ -791,6 +888,8 @@ rds_groupcount_run(RdsGroupCount *gc, RdsGroupScan *scan)
 
 					if (a == NULL || a[0] == '\0')
 						continue;
+					if (!page_has_name(r->page, a))
+						page_actions = false;	/* a summary of the list */
 					foreach(ld, domain)
 						if (strcmp((char *) lfirst(ld), a) == 0)
 							dup = true;
@@ -841,15 +940,27 @@ rds_groupcount_run(RdsGroupCount *gc, RdsGroupScan *scan)
 		if (f->has_lower && f->has_upper && lower_end >= upper_start)
 		{
 			gc->ngroups = 0;
-			read_pages(gc, "a window narrower than its edges", false);
+			read_rest_pages(gc, first, "a window narrower than its edges");
 			return;
 		}
 
-		/* the cost decision: group and edge requests against the pages */
+		/*
+		 * The cost decision: group and edge requests against the pages.
+		 * When the actions name only tasks of the first pages, the API may
+		 * list the page's names alone and a rarer name would send the count
+		 * to the pages after the groups: they are tried only when the pages
+		 * cost more than twice as much.
+		 */
 		if (pages <= list_length(greqs) + nedges * nedge_streams)
 		{
 			gc->ngroups = 0;
-			read_pages(gc, "fewer requests than groups", false);
+			read_rest_pages(gc, first, "fewer requests than groups");
+			return;
+		}
+		if (page_actions && pages < 2 * (list_length(greqs) + nedges * nedge_streams))
+		{
+			gc->ngroups = 0;
+			read_rest_pages(gc, first, "the actions may list the first page's names only");
 			return;
 		}
 		run_requests(gc, greqs);
