@@ -19,7 +19,8 @@ OBJS = \
 	option.o \
 	planner.o \
 	rds_task_fdw.o \
-	scan.o
+	scan.o \
+	search.o
 
 EXTENSION = rds_task_fdw
 DATA = rds_task_fdw--1.0.sql rds_task_fdw--1.0--1.1.sql rds_task_fdw--1.1--1.2.sql

@@ -93,6 +93,13 @@
 #define rds_create_foreign_upper_path create_foreign_upper_path
 #endif
 
+/* Is a path key descending?  18 replaced pk_strategy with pk_cmptype. */
+#if PG_VERSION_NUM >= 180000
+#define RDS_PATHKEY_DESC(pk) ((pk)->pk_cmptype == COMPARE_GT)
+#else
+#define RDS_PATHKEY_DESC(pk) ((pk)->pk_strategy == BTGreaterStrategyNumber)
+#endif
+
 /* A uniform random number in [0, 1). */
 #include "common/pg_prng.h"
 #define rds_random_fraction() pg_prng_double(&pg_global_prng_state)
