@@ -38,7 +38,7 @@ PG_CFLAGS += -Werror
 endif
 
 REGRESS_OPTS = --load-extension=rds_task_fdw
-REGRESS = options import scan types auth errors pushdown partition analyze upgrade
+REGRESS = options import scan types auth errors pushdown partition analyze search upgrade
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)

@@ -59,7 +59,7 @@
 #define SEARCH_TARGET_RANDOM	0.6
 #define SEARCH_TARGET_SORTED	0.8
 /* Narrowings of one window before it is read page by page. */
-#define MAX_NARROW				4
+#define MAX_NARROW				8
 /* Passes over a window whose total_count keeps changing. */
 #define MAX_PASSES				5
 
@@ -119,6 +119,8 @@ struct RdsSearch
 	int			next_row;
 
 	int			nwindows;		/* windows asked for, narrowings included */
+	int64		last_width;		/* the last complete window: its width (us), */
+	int64		last_count;		/* and its total_count; 0 = none yet */
 };
 
 /* A decoded page with the request that got it. */
@@ -403,11 +405,14 @@ round_edge(RdsSearch *s, int64 key, int64 upper)
  * Where the next window [edge, upper) should start so that it holds about
  * target tasks out of the 'count' estimated below upper, from the keys
  * known there (samples: descending; top: the contiguous top if the order
- * looked sorted).  KEY_MIN: take everything below upper.
+ * looked sorted) or, for the window after a complete one (next: true), the
+ * density that one had: its width scaled to the target, at most 8 times
+ * wider (16 when it was empty), at least a quarter as wide.  KEY_MIN: take
+ * everything below upper.
  */
 static int64
 choose_edge(RdsSearch *s, int64 upper, int64 count, int64 *samples, int nsamples,
-			int64 *top, int ntop)
+			int64 *top, int ntop, bool next)
 {
 	int			page = s->opts->page_size;
 	double		target;
@@ -421,6 +426,21 @@ choose_edge(RdsSearch *s, int64 upper, int64 count, int64 *samples, int nsamples
 		target = Max(1.0, floor(page * SEARCH_TARGET_SORTED));
 		if (ntop >= (int) target)
 			return round_edge(s, top[(int) target - 1], upper);
+	}
+	if (next && s->last_width > 0 && upper != KEY_MAX)
+	{
+		double		w = (double) s->last_width;
+		double		width;
+
+		target = Max(1.0, floor(page * SEARCH_TARGET_RANDOM));
+		if (s->last_count > 0)
+			width = Min(Max(w * target / s->last_count, w / 4), w * 8);
+		else
+			width = w * 16;
+		width = Max(width, (double) USECS_PER_SEC);
+		if ((double) upper - width <= (double) PG_INT64_MIN / 2)
+			return KEY_MIN;
+		return round_edge(s, upper - (int64) width, upper);
 	}
 	if (nsamples == 0)
 		return KEY_MIN;			/* nothing to go by: the first page will tell */
@@ -637,10 +657,41 @@ next_window(RdsSearch *s, TupleTableSlot *slot, MemoryContext tmpcxt)
 	int			ntop = s->ntop;
 	int			narrowed;
 
+	int64		prev_edge = KEY_MIN;
+
 	for (narrowed = 0;; narrowed++)
 	{
-		int64		edge = choose_edge(s, upper, count, samples, nsamples, top, ntop);
+		int64		edge = choose_edge(s, upper, count, samples, nsamples, top, ntop,
+									   narrowed == 0);
 		SearchPage	p;
+
+		if (narrowed > 0)
+		{
+			/*
+			 * The window [prev_edge, upper) held 'count' tasks.  Its first
+			 * page need not be a sample of it (a list sorted the other way
+			 * gives its oldest tasks): cut it also in proportion of time,
+			 * keep the narrower of the two, and always make progress.
+			 */
+			int64		top_key = (upper != KEY_MAX) ? upper :
+				(s->nsamples > 0 ? s->samples[0] + USECS_PER_SEC : KEY_MAX);
+			int64		base = (prev_edge != KEY_MIN) ? prev_edge :
+				(nsamples > 0 ? samples[nsamples - 1] : KEY_MIN);
+
+			if (top_key != KEY_MAX && base != KEY_MIN && top_key > base)
+			{
+				double		target = Max(1.0, floor(page * SEARCH_TARGET_RANDOM));
+				int64		by_time = top_key - (int64) ((double) (top_key - base) *
+														 target / Max(count, 1));
+
+				edge = Max(edge, round_edge(s, by_time, upper));
+				if (edge <= prev_edge)
+					edge = round_edge(s, base + (top_key - base) / 2, upper);
+			}
+			if (edge <= prev_edge && prev_edge != KEY_MIN)
+				edge = Min(prev_edge + USECS_PER_SEC, upper - 1);
+		}
+		prev_edge = edge;
 
 		MemoryContextReset(s->page_cxt);
 		p = fetch(s, window_query(s, true, edge, upper, 0, page), 0, page);
@@ -651,6 +702,18 @@ next_window(RdsSearch *s, TupleTableSlot *slot, MemoryContext tmpcxt)
 			edge >= upper - USECS_PER_SEC)
 		{
 			read_window(s, true, edge, upper, &p, slot, tmpcxt);
+			if (edge != KEY_MIN)
+			{
+				/* the first window is open above: measure from its newest row */
+				int64		top = (upper != KEY_MAX) ? upper :
+					(s->nrows > 0 ? s->rows[0].key + 1 : KEY_MAX);
+
+				if (top != KEY_MAX)
+				{
+					s->last_width = Max(top - edge, USECS_PER_SEC);
+					s->last_count = p.total;
+				}
+			}
 			s->upper = edge;
 			s->remaining = Max(s->remaining - p.total, 0);
 			if (edge == KEY_MIN)
