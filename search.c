@@ -34,8 +34,12 @@
  * query excludes them (a condition on create_time, or IS NOT NULL), the
  * search compares the stream's total_count without a window with the one of
  * a window over all times; if they differ, it falls back to reading the
- * whole stream and sorting it.  It also falls back when a known LIMIT makes
- * reading the stream no dearer than searching.
+ * whole stream and sorting it (also when the first page shows such a task);
+ * a task without a time inside a window (an API that counted it there after
+ * all) is an error, never a row put out of order.  It also falls back when
+ * a known LIMIT makes reading the stream no dearer than searching.  The
+ * requests are sent one at a time and bypass the response cache (a window
+ * must be one snapshot of the list).
  *
  * A list that moves during the search: a window is complete only if its
  * pages agree on total_count (else it is read again, up to MAX_PASSES).
@@ -526,6 +530,13 @@ read_window(RdsSearch *s, bool windowed, int64 lo, int64 hi, SearchPage *first,
 					continue;
 				if (!make_row(s, p.page, i, slot, tmpcxt, &row))
 					continue;
+				if (windowed && row.isnull && !s->nulls_excluded &&
+					!s->filter->has_lower && !s->filter->has_upper)
+					ereport(ERROR,
+							(errcode(ERRCODE_FDW_INCONSISTENT_DESCRIPTOR_INFORMATION),
+							 errmsg("a task without create_time came back for a creation-time window of %s", s->path),
+							 errdetail("The time-window search cannot place such a task in the order."),
+							 errhint("Order by an expression such as create_time + interval '0' to read and sort the whole list.")));
 				if (windowed && (row.isnull || row.key < lo || row.key >= hi))
 					continue;
 				if (n == cap)
@@ -607,6 +618,12 @@ start_search(RdsSearch *s, TupleTableSlot *slot, MemoryContext tmpcxt)
 	}
 
 	keys = page_keys(s, &first, slot, tmpcxt, &nkeys, &order);
+	if (nkeys < first.ntasks && !has_time && !s->nulls_excluded)
+	{
+		/* tasks without a creation time: no window finds them */
+		read_all(s, false, &first, slot, tmpcxt);
+		return;
+	}
 	add_samples(s, keys, nkeys);
 
 	MemoryContextReset(s->page_cxt);
