@@ -762,6 +762,16 @@ next_window(RdsSearch *s, TupleTableSlot *slot, MemoryContext tmpcxt)
 	}
 }
 
+/*
+ * rds_search_begin
+ *		A search over the stream of filter (already evaluated; one stream),
+ *		returning rows by create_time descending (desc) or ascending, NULL
+ *		times first or last; nulls_excluded: a local condition drops tasks
+ *		without a time; need: rows the consumer likely wants (-1 unknown);
+ *		time_col: create_time's index in the scan tuple.  Everything lives in
+ *		cxt (reset by the scan on rescan); the options, connection, filter,
+ *		columns and counters must outlive it.  Sends nothing yet.
+ */
 RdsSearch *
 rds_search_begin(MemoryContext cxt, const RdsOptions *opts, RdsConn *conn,
 				 const char *path, RdsFilter *filter, bool desc,
