@@ -237,3 +237,5 @@ SELECT m = (SELECT max(create_time) FROM local_tasks) AS newest_after_the_move F
 
 DROP SCHEMA se CASCADE;
 DROP SERVER se CASCADE;
+-- the other suites' list size again
+\! test/simctl reset '{"tasks": 2500}'
