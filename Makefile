@@ -20,10 +20,12 @@ OBJS = \
 	planner.o \
 	rds_task_fdw.o \
 	scan.o \
-	search.o
+	search.o \
+	shared.o
 
 EXTENSION = rds_task_fdw
-DATA = rds_task_fdw--1.0.sql rds_task_fdw--1.0--1.1.sql rds_task_fdw--1.1--1.2.sql
+DATA = rds_task_fdw--1.0.sql rds_task_fdw--1.0--1.1.sql rds_task_fdw--1.1--1.2.sql \
+	rds_task_fdw--1.2--1.3.sql
 PGFILEDESC = "rds_task_fdw - foreign data wrapper for the OTC RDS task list"
 
 CURL_CONFIG ?= curl-config
@@ -38,7 +40,7 @@ PG_CFLAGS += -Werror
 endif
 
 REGRESS_OPTS = --load-extension=rds_task_fdw
-REGRESS = options import scan types auth errors pushdown partition analyze search upgrade
+REGRESS = options import scan types auth errors pushdown partition analyze history search upgrade
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)

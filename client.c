@@ -24,6 +24,7 @@
 #include "mb/pg_wchar.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
+#include "utils/wait_event.h"
 
 #include "rds_compat.h"
 #include "rds_http.h"
@@ -34,6 +35,12 @@
 
 /* a Retry-After is honoured up to this long */
 #define RDS_RETRY_AFTER_MAX_MS	60000
+
+/* how often a request waiting for a peer's answer or a slot looks again */
+#define RDS_GATE_POLL_MS		5
+
+/* longest wait for another backend's identical request (then: fetch) */
+#define RDS_MERGE_WAIT_MAX_S	30
 
 /* attempts a request repeats for want of a socket before it fails */
 #define RDS_MAX_FD_WAITS		20
@@ -102,6 +109,19 @@ struct RdsRequest
 	RdsHttpStats stats;			/* exchanges of this request so far, added to
 								 * the caller's stats by rds_request_finish */
 	bool		released;
+
+	/* the shared cache and the cluster-wide limits (see request_gate) */
+	RdsCacheTicket *ticket;		/* NULL: not cached */
+	int			cache_ttl;
+	bool		may_read;		/* an entry may answer it */
+	bool		hit;			/* answered from the cache: no transfer */
+	StringInfo	hit_body;
+	bool		locked;			/* holds the merge lock of its key */
+	bool		merging;		/* waits (waited) for a peer's fetch */
+	bool		merge_off;		/* fetches without the merge lock */
+	TimestampTz merge_until;	/* waits for the peer no longer than this */
+	int			slot;			/* max_concurrent_requests slot held, -1 */
+	uint32		wait_event;		/* while waiting between attempts */
 };
 
 /*
@@ -130,6 +150,9 @@ static int	outcome_sqlstate(const RdsTransfer *xfer);
 RDS_NORETURN static void report_failure(RdsRequest *req) RDS_NORETURN_ATTR;
 static char *printable_text(const char *data, size_t len, size_t max);
 static bool token_ready(RdsConn *conn, bool wait);
+static bool request_gate(RdsRequest *req);
+static void settle_done(RdsConn *conn);
+static void request_unlock(RdsRequest *req);
 static bool needs_token(RdsRequest *req);
 
 
@@ -180,6 +203,34 @@ rds_request_start(RdsConn *conn, const char *path, const char *query)
 }
 
 /*
+ * rds_request_start_cached
+ *		rds_request_start for a request whose answer the shared cache may
+ *		hold (cache_ttl > 0; else the same as rds_request_start): an entry
+ *		younger than cache_ttl answers it if may_read; if another backend is
+ *		sending the identical request, this one waits for that answer
+ *		(polled like a retry's backoff); a successful answer is stored.
+ */
+RdsRequest *
+rds_request_start_cached(RdsConn *conn, const char *path, const char *query,
+						 int cache_ttl, bool may_read)
+{
+	RdsRequest *req;
+
+	req = request_create(conn, RDS_REQUEST_API, "GET", path, query);
+	if (cache_ttl > 0)
+	{
+		req->ticket = rds_cache_ticket(conn->opts.serverid, conn->opts.umid,
+									   req->url);
+		req->cache_ttl = cache_ttl;
+		req->may_read = may_read;
+		req->hit_body = makeStringInfo();
+	}
+	if (!needs_token(req) || token_ready(conn, false))
+		start_attempt(req);
+	return req;
+}
+
+/*
  * rds_request_finish
  *		Drives conn until this request has succeeded (HTTP 200), retrying
  *		per the connection's max_retries, and appends the body to body
@@ -198,9 +249,18 @@ rds_request_finish(RdsRequest *req, StringInfo body, RdsHttpStats *stats)
 	PG_TRY();
 	{
 		request_run(req);
-		resp = rds_transfer_response(req->xfer);
-		if (body != NULL && resp->body_len > 0)
-			appendBinaryStringInfo(body, resp->body, (int) resp->body_len);
+		if (req->hit)
+		{
+			if (body != NULL)
+				appendBinaryStringInfo(body, req->hit_body->data,
+									   req->hit_body->len);
+		}
+		else
+		{
+			resp = rds_transfer_response(req->xfer);
+			if (body != NULL && resp->body_len > 0)
+				appendBinaryStringInfo(body, resp->body, (int) resp->body_len);
+		}
 	}
 	PG_FINALLY();
 	{
@@ -209,6 +269,8 @@ rds_request_finish(RdsRequest *req, StringInfo body, RdsHttpStats *stats)
 			stats->requests += req->stats.requests;
 			stats->retries += req->stats.retries;
 			stats->bytes += req->stats.bytes;
+			stats->cache_hits += req->hit ? 1 : 0;
+			stats->merged += req->merging ? 1 : 0;
 		}
 		request_release(req);
 	}
@@ -243,7 +305,7 @@ rds_request_poll(RdsRequest *req)
 {
 	for (;;)
 	{
-		if (req->released || req->conn == NULL)
+		if (req->released || req->conn == NULL || req->hit)
 			return true;
 		if (req->xfer == NULL)
 		{
@@ -251,11 +313,14 @@ rds_request_poll(RdsRequest *req)
 			{
 				/* in backoff: keep the connection's other transfers going */
 				(void) rds_transport_poll(req->conn->transport, NULL);
+				settle_done(req->conn);
 				return false;
 			}
 			if (needs_token(req) && !token_ready(req->conn, false))
 				return false;
 			start_attempt(req);
+			if (req->hit)
+				return true;
 		}
 		if (req->settled)
 			return true;
@@ -300,6 +365,19 @@ rds_http_get(RdsConn *conn, const char *path, const char *query,
 			 StringInfo body, RdsHttpStats *stats)
 {
 	rds_request_finish(rds_request_start(conn, path, query), body, stats);
+}
+
+/*
+ * rds_http_get_cached
+ *		rds_request_start_cached (may read the cache) + rds_request_finish.
+ */
+void
+rds_http_get_cached(RdsConn *conn, const char *path, const char *query,
+					int cache_ttl, StringInfo body, RdsHttpStats *stats)
+{
+	rds_request_finish(rds_request_start_cached(conn, path, query, cache_ttl,
+												true),
+					   body, stats);
 }
 
 
@@ -471,6 +549,7 @@ request_create(RdsConn *conn, RdsRequestKind kind, const char *method,
 	guard = palloc0(sizeof(RdsRequestGuard));
 
 	req->kind = kind;
+	req->slot = -1;
 	req->method = method;
 	req->path = pstrdup(path);
 	req->query = rds_normalize_query(query);
@@ -513,6 +592,7 @@ request_release(RdsRequest *req)
 		dlist_delete(&req->node);
 		req->conn = NULL;
 	}
+	request_unlock(req);
 	req->xfer = NULL;
 	if (req->guard != NULL)
 	{
@@ -553,6 +633,8 @@ request_run(RdsRequest *req)
 					 errmsg("RDS API request %s %s failed: the connection was closed",
 							req->method, req->path)));
 
+		if (req->hit)
+			return;
 		if (req->xfer == NULL)
 		{
 			if (req->retry_at != 0)
@@ -561,9 +643,13 @@ request_run(RdsRequest *req)
 																	req->retry_at);
 
 				if (delay > 0)
-					rds_transport_sleep(conn->transport, delay);
+					rds_transport_sleep(conn->transport, delay,
+										req->wait_event);
+				settle_done(conn);
 			}
 			start_attempt(req);
+			if (req->xfer == NULL)
+				continue;		/* answered by the cache, or still waiting */
 		}
 		if (!req->settled)
 		{
@@ -608,10 +694,16 @@ request_settle(RdsRequest *req)
 
 	req->stats.requests++;
 	req->stats.bytes += resp->body_len;
+	/* the exchange is over: its slot is free for the next one */
+	rds_slot_release(conn->opts.serverid, req->slot);
+	req->slot = -1;
 
 	if (request_succeeded(req))
 	{
 		req->settled = true;
+		if (req->ticket != NULL)
+			rds_cache_write(req->ticket, resp->body, resp->body_len);
+		request_unlock(req);
 		return true;
 	}
 
@@ -657,6 +749,7 @@ request_settle(RdsRequest *req)
 	}
 
 	req->settled = true;
+	request_unlock(req);		/* a waiting peer now fetches itself */
 	return true;
 }
 
@@ -675,9 +768,13 @@ start_attempt(RdsRequest *req)
 	RdsTransfer *xfer;
 
 	/* fetching the token starts the requests that waited for it: req too */
+	if (req->hit)
+		return;
 	if (needs_token(req))
 		(void) token_ready(conn, true);
 	if (req->xfer != NULL)
+		return;
+	if (!request_gate(req))
 		return;
 
 	xfer = rds_transfer_create(req->kind == RDS_REQUEST_IAM);
@@ -727,8 +824,135 @@ drop_attempt(RdsRequest *req)
 {
 	if (req->xfer != NULL && req->conn != NULL)
 		rds_transfer_free(req->conn->transport, req->xfer);
+	if (req->slot >= 0 && req->conn != NULL)
+		rds_slot_release(req->conn->opts.serverid, req->slot);
+	req->slot = -1;
 	req->xfer = NULL;
 	req->settled = false;
+}
+
+/*
+ * request_gate
+ *		Whether req's next attempt may go on the wire now.  First (once) the
+ *		shared cache: an entry answers the request (req->hit, true is not
+ *		returned); else its merge lock is taken, or, while another backend
+ *		sends the identical request, req waits for that answer, up to
+ *		RDS_MERGE_WAIT_MAX_S (or request_timeout) before fetching itself.
+ *		Then a request slot when the server has max_concurrent_requests.
+ *		While req must wait, returns false with req->retry_at set to when
+ *		to look again.  Throws if the shared files cannot be used.
+ */
+static bool
+request_gate(RdsRequest *req)
+{
+	RdsConn    *conn = req->conn;
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (req->kind != RDS_REQUEST_API)
+		return true;
+
+	if (req->ticket != NULL && req->may_read && !req->locked &&
+		!req->merge_off)
+	{
+		RdsLockResult lr;
+
+		if (rds_cache_read(req->ticket, req->cache_ttl, req->hit_body))
+		{
+			req->hit = true;
+			req->settled = true;
+			req->retry_at = 0;
+			rds_cache_count(RDS_CACHE_HIT);
+			return false;
+		}
+		lr = rds_cache_lock(req->ticket);
+		if (lr == RDS_LOCK_TAKEN)
+		{
+			req->locked = true;
+			/* the peer may have stored it between the read and the lock */
+			if (rds_cache_read(req->ticket, req->cache_ttl, req->hit_body))
+			{
+				request_unlock(req);
+				req->hit = true;
+				req->settled = true;
+				req->retry_at = 0;
+				rds_cache_count(RDS_CACHE_HIT);
+				return false;
+			}
+			rds_cache_count(RDS_CACHE_MISS);
+		}
+		else if (lr == RDS_LOCK_BUSY &&
+				 (!req->merging || now < req->merge_until))
+		{
+			if (!req->merging)
+			{
+				req->merging = true;
+				req->merge_until =
+					TimestampTzPlusMilliseconds(now,
+												Min(conn->opts.request_timeout,
+													RDS_MERGE_WAIT_MAX_S) * 1000L);
+				rds_cache_count(RDS_CACHE_MERGED);
+			}
+			req->wait_event = rds_wait_event(false);
+			req->retry_at = TimestampTzPlusMilliseconds(now, RDS_GATE_POLL_MS);
+			return false;
+		}
+		else
+		{
+			/* this backend is fetching it, or the peer took too long */
+			req->merge_off = true;
+			rds_cache_count(RDS_CACHE_MISS);
+		}
+	}
+
+	if (conn->opts.max_concurrent_requests > 0 && req->slot < 0)
+	{
+		req->slot = rds_slot_acquire(conn->opts.serverid,
+									 conn->opts.max_concurrent_requests);
+		if (req->slot < 0)
+		{
+			req->wait_event = rds_wait_event(true);
+			req->retry_at = TimestampTzPlusMilliseconds(now, RDS_GATE_POLL_MS);
+			return false;
+		}
+	}
+	req->wait_event = PG_WAIT_EXTENSION;
+	return true;
+}
+
+/*
+ * settle_done
+ *		Settles every request of conn whose transfer has completed, so that
+ *		the request slots and merge locks they hold are released now, not
+ *		when their scan gets round to reading them: a request waiting for a
+ *		slot must never wait for one that a completed transfer of its own
+ *		backend holds (nor make a peer wait for it).  Throws only if libcurl
+ *		itself fails.
+ */
+static void
+settle_done(RdsConn *conn)
+{
+	dlist_iter	iter;
+
+	dlist_foreach(iter, &conn->requests)
+	{
+		RdsRequest *r = dlist_container(RdsRequest, node, iter.cur);
+
+		if (r->kind == RDS_REQUEST_API && r->xfer != NULL && !r->settled &&
+			rds_transport_poll(conn->transport, r->xfer))
+			(void) request_settle(r);
+	}
+}
+
+/*
+ * request_unlock
+ *		Releases req's merge lock, if it holds it.  Never throws.
+ */
+static void
+request_unlock(RdsRequest *req)
+{
+	if (req->locked)
+		rds_cache_unlock(req->ticket);
+	req->locked = false;
 }
 
 /* ------------------------------------------------------------------------

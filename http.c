@@ -138,7 +138,7 @@ static void setup_wait_fd(RdsTransport *t);
 #ifdef RDS_HAVE_WAIT_FD
 static void sync_wait_fds(RdsTransport *t);
 #endif
-static void multi_wait(RdsTransport *t, long timeout_ms);
+static void multi_wait(RdsTransport *t, long timeout_ms, uint32 wait_event);
 static size_t write_callback(char *ptr, size_t size, size_t nmemb,
 							 void *userdata);
 static curl_socket_t open_socket_callback(void *clientp, curlsocktype purpose,
@@ -829,14 +829,14 @@ multi_step(RdsTransport *t)
 /*
  * multi_wait
  *		Waits up to timeout_ms for activity on t's sockets, visible in
- *		pg_stat_activity as an Extension wait.  Exits if the postmaster died.
+ *		pg_stat_activity as wait_event.  Exits if the postmaster died.
  */
 static void
-multi_wait(RdsTransport *t, long timeout_ms)
+multi_wait(RdsTransport *t, long timeout_ms, uint32 wait_event)
 {
 	CURLMcode	mc;
 
-	pgstat_report_wait_start(PG_WAIT_EXTENSION);
+	pgstat_report_wait_start(wait_event);
 	mc = curl_multi_poll(t->multi, NULL, 0, (int) timeout_ms, NULL);
 	pgstat_report_wait_end();
 
@@ -864,17 +864,18 @@ rds_transport_wait(RdsTransport *t, RdsTransfer *xfer)
 		multi_step(t);
 		if (xfer->resp.done)
 			break;
-		multi_wait(t, RDS_POLL_INTERVAL_MS);
+		multi_wait(t, RDS_POLL_INTERVAL_MS, PG_WAIT_EXTENSION);
 	}
 }
 
 /*
  * rds_transport_sleep
- *		Sleeps delay_ms (before a retry), interruptibly.  Other transfers of
- *		t keep being driven meanwhile.
+ *		Sleeps delay_ms (before a retry, or while a request waits for its
+ *		turn), interruptibly, shown as wait_event.  Other transfers of t keep
+ *		being driven meanwhile.
  */
 void
-rds_transport_sleep(RdsTransport *t, long delay_ms)
+rds_transport_sleep(RdsTransport *t, long delay_ms, uint32 wait_event)
 {
 	TimestampTz end = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 												  delay_ms);
@@ -892,13 +893,13 @@ rds_transport_sleep(RdsTransport *t, long delay_ms)
 		if (t->nattached > 0)
 		{
 			multi_step(t);
-			multi_wait(t, Min(remaining, RDS_POLL_INTERVAL_MS));
+			multi_wait(t, Min(remaining, RDS_POLL_INTERVAL_MS), wait_event);
 		}
 		else
 		{
 			(void) WaitLatch(MyLatch,
 							 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 remaining, PG_WAIT_EXTENSION);
+							 remaining, wait_event);
 			ResetLatch(MyLatch);
 		}
 	}

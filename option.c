@@ -74,6 +74,7 @@ static const RdsOptionDef rds_option_defs[] = {
 	{"connect_timeout", OPT_SERVER, OK_INT, 1, 3600},
 	{"request_timeout", OPT_SERVER, OK_INT, 1, 86400},
 	{"max_retries", OPT_SERVER, OK_INT, 0, 10},
+	{"max_concurrent_requests", OPT_SERVER, OK_INT, 0, 1024},
 	{"parallel_requests", OPT_SERVER | OPT_TABLE, OK_INT, 1, 32},
 	{"page_size", OPT_SERVER | OPT_TABLE, OK_INT, 1, RDS_MAX_PAGE_SIZE},
 	{"cache_ttl", OPT_SERVER | OPT_TABLE, OK_INT, 0, 86400},
@@ -554,8 +555,8 @@ check_allowed_hosts(char **newval, void **extra, GucSource source)
 }
 
 /*
- * Module load: the setting rds_task_fdw.allowed_hosts.  (The module has no
- * other global state to set up.)
+ * Module load: the settings rds_task_fdw.allowed_hosts and (cache.c's)
+ * rds_task_fdw.cache_size.  (The module has no other global state to set up.)
  */
 void
 _PG_init(void)
@@ -572,6 +573,7 @@ _PG_init(void)
 							   check_allowed_hosts,
 							   NULL,
 							   NULL);
+	rds_cache_define_settings();
 	MarkGUCPrefixReserved("rds_task_fdw");
 }
 
@@ -925,6 +927,8 @@ apply_options(RdsOptions *opts, List *options)
 			opts->request_timeout = int_value(d);
 		else if (strcmp(n, "max_retries") == 0)
 			opts->max_retries = int_value(d);
+		else if (strcmp(n, "max_concurrent_requests") == 0)
+			opts->max_concurrent_requests = int_value(d);
 		else if (strcmp(n, "parallel_requests") == 0)
 			opts->parallel_requests = int_value(d);
 		else if (strcmp(n, "page_size") == 0)

@@ -100,6 +100,11 @@
 #define RDS_PATHKEY_DESC(pk) ((pk)->pk_strategy == BTGreaterStrategyNumber)
 #endif
 
+/* Wait events of their own for extensions (WaitEventExtensionNew). */
+#if PG_VERSION_NUM >= 170000
+#define RDS_HAVE_CUSTOM_WAIT_EVENTS 1
+#endif
+
 /* A uniform random number in [0, 1). */
 #include "common/pg_prng.h"
 #define rds_random_fraction() pg_prng_double(&pg_global_prng_state)

@@ -72,7 +72,8 @@ extern bool rds_transfer_retryable(const RdsTransfer *xfer);
 extern const char *rds_transfer_failure(const RdsTransfer *xfer);
 extern char *rds_transfer_failure_detail(const RdsTransfer *xfer);
 extern void rds_transport_wait(RdsTransport *t, RdsTransfer *xfer);
-extern void rds_transport_sleep(RdsTransport *t, long delay_ms);
+extern void rds_transport_sleep(RdsTransport *t, long delay_ms,
+								uint32 wait_event);
 extern bool rds_transport_poll(RdsTransport *t, RdsTransfer *xfer);
 extern int	rds_transport_wait_fd(RdsTransport *t);
 extern void rds_transport_close_wait_fd(int fd);

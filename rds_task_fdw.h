@@ -24,6 +24,7 @@
 #include "foreign/fdwapi.h"
 #include "nodes/pathnodes.h"
 #include "nodes/pg_list.h"
+#include "port/atomics.h"
 
 #define RDS_TASK_FDW_VERSION "1.2.0"
 
@@ -66,6 +67,7 @@ typedef struct RdsOptions
 	int			connect_timeout;	/* seconds */
 	int			request_timeout;	/* seconds */
 	int			max_retries;
+	int			max_concurrent_requests;	/* cluster-wide, 0 = unlimited */
 
 	/* server or table */
 	int			parallel_requests;
@@ -98,6 +100,8 @@ typedef struct RdsHttpStats
 	int64		retries;		/* of those, repetitions after a failure */
 	int64		bytes;			/* response body bytes received */
 	int64		cache_hits;		/* answered from the response cache */
+	int64		merged;			/* waited for another backend's identical
+								 * request */
 } RdsHttpStats;
 
 /* ---- planner.c and scan.c: the plan they share ---- */
@@ -193,6 +197,9 @@ extern void rds_append_query_param(StringInfo buf, const char *key,
 								   const char *value);
 extern RdsRequest *rds_request_start(RdsConn *conn, const char *path,
 									 const char *query);
+extern RdsRequest *rds_request_start_cached(RdsConn *conn, const char *path,
+											const char *query, int cache_ttl,
+											bool may_read);
 extern void rds_request_finish(RdsRequest *req, StringInfo body,
 							   RdsHttpStats *stats);
 extern void rds_request_cancel(RdsRequest *req);
@@ -201,12 +208,58 @@ extern int	rds_conn_wait_fd(RdsConn *conn);
 extern void rds_close_wait_fd(int fd);
 extern void rds_http_get(RdsConn *conn, const char *path, const char *query,
 						 StringInfo body, RdsHttpStats *stats);
+extern void rds_http_get_cached(RdsConn *conn, const char *path,
+								const char *query, int cache_ttl,
+								StringInfo body, RdsHttpStats *stats);
 extern const char *rds_curl_version(void);
 
-/* ---- cache.c ---- */
-extern bool rds_cache_lookup(Oid umid, const char *url, int ttl, StringInfo body);
-extern void rds_cache_store(Oid umid, const char *url, int ttl,
-							const char *body, int len);
+/* ---- shared.c: state shared by the backends of the cluster ---- */
+typedef enum RdsLockResult
+{
+	RDS_LOCK_TAKEN,				/* this backend has it now */
+	RDS_LOCK_BUSY,				/* another backend holds it */
+	RDS_LOCK_MINE				/* this backend already held it */
+} RdsLockResult;
+
+/* The counters file, mapped by every backend (all zero when created). */
+typedef struct RdsSharedCounters
+{
+	pg_atomic_uint64 hits;
+	pg_atomic_uint64 misses;
+	pg_atomic_uint64 merged;	/* requests that waited for a peer's fetch */
+	pg_atomic_uint64 evictions;
+	pg_atomic_uint64 bytes;		/* size of the entries, roughly (exact
+								 * after a sweep) */
+} RdsSharedCounters;
+
+extern const char *rds_shared_dir(void);
+extern RdsLockResult rds_lock_try(uint64 offset);
+extern void rds_lock_release(uint64 offset);
+extern uint64 rds_lock_merge_offset(uint64 keyhash);
+extern int	rds_slot_acquire(Oid serverid, int max);
+extern void rds_slot_release(Oid serverid, int slot);
+extern RdsSharedCounters *rds_shared_counters(void);
+extern uint32 rds_wait_event(bool slot);
+
+/* ---- cache.c: the shared response cache ---- */
+typedef struct RdsCacheTicket RdsCacheTicket;	/* opaque: one request's key */
+
+typedef enum RdsCacheEvent
+{
+	RDS_CACHE_HIT,
+	RDS_CACHE_MISS,
+	RDS_CACHE_MERGED
+} RdsCacheEvent;
+
+extern int	rds_cache_size_kb;
+extern void rds_cache_define_settings(void);
+extern RdsCacheTicket *rds_cache_ticket(Oid serverid, Oid umid,
+										const char *url);
+extern bool rds_cache_read(RdsCacheTicket *t, int ttl, StringInfo body);
+extern void rds_cache_write(RdsCacheTicket *t, const char *body, size_t len);
+extern RdsLockResult rds_cache_lock(RdsCacheTicket *t);
+extern void rds_cache_unlock(RdsCacheTicket *t);
+extern void rds_cache_count(RdsCacheEvent ev);
 
 /* ---- deparse.c ---- */
 

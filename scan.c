@@ -74,9 +74,8 @@ typedef struct RdsPending
 	MemoryContext cxt;			/* everything of this request; deleted when
 								 * the page is read or the request cancelled */
 	bool		active;			/* false once read or cancelled */
-	RdsRequest *req;			/* the transfer, or NULL if cached */
-	StringInfo	cached;			/* a body from the response cache */
-	char	   *url;			/* path?query, the cache key */
+	RdsRequest *req;			/* the request (maybe answered by the cache) */
+	char	   *url;			/* path?query */
 	int			stream;
 	int64		offset;
 	int			limit;
@@ -347,22 +346,14 @@ start_page_request(RdsScanState *state, int s)
 	p->limit = limit;
 	p->url = psprintf("%s?%s", state->path, query);
 	p->desc = psprintf("GET %s", p->url);
-	p->req = NULL;
-	p->cached = makeStringInfo();
 
 	/*
 	 * A pass repeated because total_count changed reads the API only: the
 	 * cache would give it the pages the list has moved away from (the
 	 * disagreeing first page again and again, for up to cache_ttl).
 	 */
-	if (st->passes == 0 &&
-		rds_cache_lookup(state->opts->umid, p->url, state->opts->cache_ttl, p->cached))
-		state->stats.cache_hits++;
-	else
-	{
-		p->cached = NULL;
-		p->req = rds_request_start(state->conn, state->path, query);
-	}
+	p->req = rds_request_start_cached(state->conn, state->path, query,
+									  state->opts->cache_ttl, st->passes == 0);
 	state->npending++;
 	st->inflight++;
 	st->next_offset += limit;
@@ -453,7 +444,7 @@ typedef enum RdsNext
 
 /*
  * The position (0 = head) of a pending page that can be read without
- * waiting on the network: a cached one, or one whose request has its final
+ * waiting on the network: one answered by the cache, or whose request has its final
  * outcome; -1 if none.  Only the first page in flight of each stream
  * qualifies (a stream's pages are read in order).  Every request is polled,
  * so that all transfers progress and retries whose backoff is over start.
@@ -474,7 +465,7 @@ ready_pending(RdsScanState *state)
 
 		if (!p->active)
 			continue;
-		ready = p->cached != NULL || rds_request_poll(p->req);
+		ready = rds_request_poll(p->req);
 		if (!ready || found >= 0)
 			continue;
 		for (j = 0; j < i && first; j++)
@@ -552,27 +543,16 @@ next_page(RdsScanState *state, bool nowait)
 	st->inflight--;
 
 	/*
-	 * The body is decoded where it is: a cached one in the request's
-	 * context (deleted below), a received one in the page's context, freed
-	 * once decoded (the page keeps no pointer into it).
+	 * The body is decoded in the page's context and freed once decoded (the
+	 * page keeps no pointer into it).
 	 */
 	oldcxt = MemoryContextSwitchTo(state->page_cxt);
-	if (pending.cached)
-		body = pending.cached;
-	else
-	{
-		body = makeStringInfo();
-		rds_request_finish(pending.req, body, &state->stats);
-		rds_cache_store(state->opts->umid, pending.url, state->opts->cache_ttl,
-						body->data, body->len);
-	}
+	body = makeStringInfo();
+	rds_request_finish(pending.req, body, &state->stats);
 	desc = pstrdup(pending.desc);
 	state->page = rds_page_parse(body->data, body->len, desc);
-	if (!pending.cached)
-	{
-		pfree(body->data);
-		pfree(body);
-	}
+	pfree(body->data);
+	pfree(body);
 	MemoryContextSwitchTo(oldcxt);
 	pending.req = NULL;			/* finished, hence released */
 	release_pending(&pending);
@@ -856,14 +836,8 @@ count_tasks(RdsScanState *state)
 		query = rds_request_query(state->streams[s].query, "0", "1");
 		initStringInfo(&body);
 		url = psprintf("%s?%s", state->path, query);
-		if (rds_cache_lookup(state->opts->umid, url, state->opts->cache_ttl, &body))
-			state->stats.cache_hits++;
-		else
-		{
-			rds_http_get(state->conn, state->path, query, &body, &state->stats);
-			rds_cache_store(state->opts->umid, url, state->opts->cache_ttl,
-							body.data, body.len);
-		}
+		rds_http_get_cached(state->conn, state->path, query,
+							state->opts->cache_ttl, &body, &state->stats);
 		page = rds_page_parse(body.data, body.len, psprintf("GET %s", url));
 		total = rds_page_total_count(page);
 		MemoryContextSwitchTo(oldcxt);
@@ -1247,9 +1221,12 @@ rdsExplainForeignScan(ForeignScanState *node, ExplainState *es)
 		ExplainPropertyText("HTTP requests",
 							psprintf(INT64_FORMAT " (retries " INT64_FORMAT
 									 ", bytes received " INT64_FORMAT
-									 ", cache hits " INT64_FORMAT ")",
+									 ", cache hits " INT64_FORMAT "%s)",
 									 state->stats.requests, state->stats.retries,
-									 state->stats.bytes, state->stats.cache_hits),
+									 state->stats.bytes, state->stats.cache_hits,
+									 state->stats.merged > 0 ?
+									 psprintf(", merged waits " INT64_FORMAT,
+											  state->stats.merged) : ""),
 							es);
 	if (es->analyze && state->mode == RDS_SCAN_SEARCH)
 		ExplainPropertyText("Time-window search",

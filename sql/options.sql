@@ -94,6 +94,17 @@ CREATE SERVER s_bad FOREIGN DATA WRAPPER rds_task_fdw
   OPTIONS (endpoint 'https://rds.eu-de.otc.t-systems.com', project_id 'p1', cache_ttl '1e3');
 CREATE SERVER s_bad FOREIGN DATA WRAPPER rds_task_fdw
   OPTIONS (endpoint 'https://rds.eu-de.otc.t-systems.com', project_id 'p1', ca_file 'relative/ca.pem');
+CREATE SERVER s_bad FOREIGN DATA WRAPPER rds_task_fdw
+  OPTIONS (endpoint 'https://rds.eu-de.otc.t-systems.com', project_id 'p1', max_concurrent_requests '1025');
+-- max_concurrent_requests: per server for the whole cluster, 0 = unlimited
+CREATE SERVER s_mcr FOREIGN DATA WRAPPER rds_task_fdw
+  OPTIONS (endpoint 'https://rds.eu-de.otc.t-systems.com', project_id 'p1', max_concurrent_requests '0');
+ALTER SERVER s_mcr OPTIONS (SET max_concurrent_requests '8');
+CREATE FOREIGN TABLE t_mcr (id text) SERVER s_mcr OPTIONS (max_concurrent_requests '2');
+DROP SERVER s_mcr;
+-- the shared cache's size: postgresql.conf (or ALTER SYSTEM) and a reload
+SHOW rds_task_fdw.cache_size;
+SET rds_task_fdw.cache_size = '1MB';
 -- table-only options are refused on a server
 CREATE SERVER s_bad FOREIGN DATA WRAPPER rds_task_fdw
   OPTIONS (endpoint 'https://rds.eu-de.otc.t-systems.com', project_id 'p1', resource 'tasks');

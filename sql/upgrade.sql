@@ -1,5 +1,5 @@
 -- ===================================================================
--- upgrade: 1.0 to 1.2 (through 1.1) with ALTER EXTENSION ... UPDATE
+-- upgrade: 1.0 to 1.3 (through 1.1 and 1.2) with ALTER EXTENSION ... UPDATE
 -- ===================================================================
 DROP EXTENSION rds_task_fdw CASCADE;
 CREATE EXTENSION rds_task_fdw VERSION '1.0';
@@ -22,7 +22,16 @@ CREATE EXTENSION rds_task_fdw VERSION '1.1';
 SELECT oid::regprocedure AS signer FROM pg_proc WHERE proname = 'rds_task_fdw_sign';
 ALTER EXTENSION rds_task_fdw UPDATE TO '1.2';
 SELECT oid::regprocedure AS signer, proacl FROM pg_proc WHERE proname = 'rds_task_fdw_sign';
--- a fresh install is 1.2 directly (1.0 script plus the updates)
+-- 1.2 to 1.3: the statistics of the shared cache
+DROP EXTENSION rds_task_fdw CASCADE;
+CREATE EXTENSION rds_task_fdw VERSION '1.2';
+SELECT count(*) AS stats_function FROM pg_proc WHERE proname = 'rds_task_fdw_cache_stats';
+ALTER EXTENSION rds_task_fdw UPDATE TO '1.3';
+SELECT oid::regprocedure AS stats, pg_get_function_arguments(oid) AS columns
+  FROM pg_proc WHERE proname = 'rds_task_fdw_cache_stats';
+SELECT entries >= 0 AND hits >= 0 AND misses >= 0 AND bytes >= 0 AS sane
+  FROM rds_task_fdw_cache_stats();
+-- a fresh install is 1.3 directly (1.0 script plus the updates)
 DROP EXTENSION rds_task_fdw CASCADE;
 CREATE EXTENSION rds_task_fdw;
 SELECT extversion FROM pg_extension WHERE extname = 'rds_task_fdw';

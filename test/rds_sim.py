@@ -514,6 +514,30 @@ class ProjectData:
         self.version += 1
         self.cache = {}
 
+    def finish(self, count, failed_every=3):
+        """End the count oldest Running tasks: Completed, every failed_every-th
+        Failed (with a fail_reason), progress "" and end_time set to one hour
+        after creation.  The task objects are replaced, never mutated.
+        Returns how many were finished (fewer when fewer are Running)."""
+        if isinstance(self.tasks, LazyTasks):
+            raise ValueError("finish is not supported on a lazy list")
+        running = [i for i, (t, _) in enumerate(self.tasks) if t.get("status") == "Running"]
+        chosen = running[::-1][:count]
+        tasks = list(self.tasks)
+        for n, i in enumerate(chosen, 1):
+            task, ms = tasks[i]
+            task = dict(task, process="", end_time=task_stamp(ms // 1000 + 3600))
+            if n % failed_every == 0:
+                task.update(status="Failed", fail_reason=FAIL_REASONS[0])
+            else:
+                task["status"] = "Completed"
+            tasks[i] = (task, ms)
+        if chosen:
+            self.tasks = tasks
+            self.version += 1
+            self.cache = {}
+        return len(chosen)
+
 
 def long_id(task_id, length):
     """The API id made length characters long (>= 32; keeps ids distinct)."""
@@ -1518,6 +1542,8 @@ class ControlApi:
       GET  /_sim/config                 current run-time configuration
       POST /_sim/config                 any of CONFIG_KEYS
       POST /_sim/revoke                 {"all": true[, "static": true]} | {"token": "..."}
+      POST /_sim/advance                {"add": N, "finish": M[, "project": P]}: N new
+                                        Running tasks, the M oldest Running ones ended
       GET  /_sim/faults                 active rules with remaining skip/times
       POST /_sim/faults                 {"faults": [rule, ...]} appends
       POST /_sim/faults/clear
@@ -1540,6 +1566,7 @@ class ControlApi:
             ("GET", "/_sim/config"): self.get_config,
             ("POST", "/_sim/config"): self.set_config,
             ("POST", "/_sim/revoke"): self.revoke,
+            ("POST", "/_sim/advance"): self.advance,
             ("GET", "/_sim/faults"): self.get_faults,
             ("POST", "/_sim/faults"): self.add_faults,
             ("POST", "/_sim/faults/clear"): self.clear_faults,
@@ -1617,6 +1644,29 @@ class ControlApi:
         with self.sim.lock:
             self.sim.config.update(checked)
             return json_reply(200, self.sim.config)
+
+    def advance(self, params, doc):
+        """Time passes on one project's list: "add" new Running tasks at the
+        head (newer than all) and "finish" the oldest Running ones."""
+        unknown = set(doc) - {"project", "add", "finish"}
+        if unknown:
+            raise ValueError("unknown advance keys: %s" % ", ".join(sorted(unknown)))
+        counts = {}
+        for key in ("add", "finish"):
+            v = doc.get(key, 0)
+            if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= 100000:
+                raise ValueError("%s must be an integer 0..100000" % key)
+            counts[key] = v
+        with self.sim.lock:
+            project = doc.get("project", self.sim.projects[0])
+            if project not in self.sim.data:
+                raise ValueError("unknown project %r" % (project,))
+            pd = self.sim.data[project]
+            if counts["add"]:
+                pd.shift(counts["add"])
+            finished = pd.finish(counts["finish"]) if counts["finish"] else 0
+            return json_reply(200, {"added": counts["add"], "finished": finished,
+                                    "tasks": len(pd.tasks)})
 
     def revoke(self, params, doc):
         creds = self.sim.creds

@@ -892,6 +892,31 @@ class FaultTest(SimTest):
         self.ctl("POST", "/_sim/reset")
         self.assertEqual(len(self.dataset()), 2000)
 
+    def test_advance(self):
+        before = {t["id"]: t for t in self.dataset()}
+        running = [t for t in self.dataset() if t["status"] == "Running"]
+        oldest = sorted(running, key=lambda t: t["create_time"])[:3]
+        reply = self.ctl("POST", "/_sim/advance", {"add": 2, "finish": 3})
+        self.assertEqual(reply, {"added": 2, "finished": 3, "tasks": 2002})
+        after = {t["id"]: t for t in self.dataset()}
+        self.assertEqual(len(set(after) - set(before)), 2)
+        self.assertTrue(all(after[i]["status"] == "Running" for i in set(after) - set(before)))
+        changed = [i for i in before if before[i] != after[i]]
+        self.assertEqual(sorted(changed), sorted(t["id"] for t in oldest))
+        for i in changed:
+            self.assertIn(after[i]["status"], ("Completed", "Failed"))
+            self.assertEqual(after[i]["process"], "")
+            self.assertEqual(after[i]["create_time"], before[i]["create_time"])
+        self.assertEqual(sum(after[i]["status"] == "Failed" for i in changed), 1)
+        # the API answers the new state; more than are running: only those end
+        page = self.tasks("?limit=50&id=%s" % oldest[0]["id"])
+        self.assertEqual(page["tasks"][0]["status"], after[oldest[0]["id"]]["status"])
+        left = sum(t["status"] == "Running" for t in after.values())
+        self.assertEqual(self.ctl("POST", "/_sim/advance", {"finish": 100000})["finished"], left)
+        self.ctl("POST", "/_sim/advance", {"finish": -1}, expect=400)
+        self.ctl("POST", "/_sim/advance", {"remove": 1}, expect=400)
+        self.ctl("POST", "/_sim/advance", {"add": 1, "project": "nope"}, expect=400)
+
     def test_delay_and_latency(self):
         self.faults({"kind": "delay", "ms": 300})
         t0 = time.monotonic()

@@ -1,0 +1,315 @@
+/*-------------------------------------------------------------------------
+ *
+ * shared.c
+ *		  The state rds_task_fdw shares between all backends of the cluster
+ *		  without shared memory (which PostgreSQL 15 only grants to a
+ *		  library in shared_preload_libraries, that is after a restart):
+ *		  the directory $PGDATA/pg_stat_tmp/rds_task_fdw, byte locks on its
+ *		  file "locks", the request slots per server built on them
+ *		  (max_concurrent_requests), the counters file, the wait events.
+ *
+ * The locks are Linux open-file-description locks (F_OFD_SETLK) on single
+ * bytes of one file that each backend opens once: the kernel drops them
+ * when the backend's descriptor closes, also when the backend is killed,
+ * so a crash never leaves a lock behind.  All locks are taken without
+ * waiting; who must wait polls (see client.c).  Two requests of one
+ * backend share its descriptor, and OFD locks of one descriptor never
+ * conflict with each other, so the bytes this backend holds are tracked
+ * here as well.
+ *
+ * Byte layout of "locks": byte 0 guards the cache's eviction sweep; bytes
+ * from RDS_LOCK_MERGE_BASE are the cache's merge locks (one per request
+ * key hash); bytes from RDS_LOCK_SLOT_BASE are request slots, 1024 per
+ * (database, server).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/file_perm.h"
+#include "common/hashfn.h"
+#include "miscadmin.h"
+#include "storage/fd.h"
+#include "utils/memutils.h"
+#include "utils/wait_event.h"
+
+#include "rds_compat.h"
+#include "rds_task_fdw.h"
+
+#define RDS_SHARED_DIR		"pg_stat_tmp/rds_task_fdw"
+#define RDS_LOCK_FILE		RDS_SHARED_DIR "/locks"
+#define RDS_COUNTERS_FILE	RDS_SHARED_DIR "/counters"
+
+#define RDS_LOCK_MERGE_BASE	((uint64) 1 << 56)
+#define RDS_LOCK_MERGE_MASK	(((uint64) 1 << 52) - 1)
+#define RDS_LOCK_SLOT_BASE	((uint64) 1 << 60)
+#define RDS_LOCK_SLOT_MASK	(((uint64) 1 << 40) - 1)
+
+/* The byte locks this backend holds (a handful: its requests in flight). */
+static uint64 *held = NULL;
+static int	nheld = 0;
+static int	maxheld = 0;
+
+static int	lock_fd = -1;
+static RdsSharedCounters *counters = NULL;
+
+/*
+ * rds_shared_dir
+ *		The directory of the shared state, relative to the data directory
+ *		(every backend's working directory), created if missing.  Throws if
+ *		it cannot be created.
+ */
+const char *
+rds_shared_dir(void)
+{
+	static bool made = false;
+
+	if (!made)
+	{
+		if (MakePGDirectory(RDS_SHARED_DIR) < 0 && errno != EEXIST)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not create directory \"%s\": %m",
+							RDS_SHARED_DIR)));
+		made = true;
+	}
+	return RDS_SHARED_DIR;
+}
+
+/* The lock file's descriptor, opened once per backend.  Throws. */
+static int
+get_lock_fd(void)
+{
+	if (lock_fd >= 0)
+		return lock_fd;
+	(void) rds_shared_dir();
+	if (!AcquireExternalFD())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("could not open \"%s\": out of file descriptors",
+						RDS_LOCK_FILE),
+				 errhint("Raise max_files_per_process.")));
+	lock_fd = open(RDS_LOCK_FILE, O_RDWR | O_CREAT | PG_BINARY | O_CLOEXEC,
+				   pg_file_create_mode);
+	if (lock_fd < 0)
+	{
+		int			save_errno = errno;
+
+		ReleaseExternalFD();
+		errno = save_errno;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open file \"%s\": %m", RDS_LOCK_FILE)));
+	}
+	return lock_fd;
+}
+
+static bool
+is_held(uint64 offset)
+{
+	int			i;
+
+	for (i = 0; i < nheld; i++)
+		if (held[i] == offset)
+			return true;
+	return false;
+}
+
+/*
+ * rds_lock_try
+ *		Takes the byte lock at offset without waiting.  RDS_LOCK_TAKEN,
+ *		RDS_LOCK_BUSY if another backend holds it, RDS_LOCK_MINE if this
+ *		backend does.  Throws if the lock file cannot be used.
+ */
+RdsLockResult
+rds_lock_try(uint64 offset)
+{
+	struct flock fl;
+	int			fd;
+
+	if (is_held(offset))
+		return RDS_LOCK_MINE;
+	fd = get_lock_fd();
+	if (held == NULL)
+	{
+		maxheld = 16;
+		held = MemoryContextAlloc(TopMemoryContext, maxheld * sizeof(uint64));
+	}
+	else if (nheld == maxheld)
+	{
+		maxheld *= 2;
+		held = repalloc(held, maxheld * sizeof(uint64));
+	}
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = (off_t) offset;
+	fl.l_len = 1;
+	if (fcntl(fd, F_OFD_SETLK, &fl) < 0)
+	{
+		if (errno == EAGAIN || errno == EACCES)
+			return RDS_LOCK_BUSY;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not lock file \"%s\": %m", RDS_LOCK_FILE)));
+	}
+	held[nheld++] = offset;
+	return RDS_LOCK_TAKEN;
+}
+
+/*
+ * rds_lock_release
+ *		Releases a byte lock taken with rds_lock_try.  Never throws.
+ */
+void
+rds_lock_release(uint64 offset)
+{
+	struct flock fl;
+	int			i;
+
+	for (i = 0; i < nheld; i++)
+	{
+		if (held[i] != offset)
+			continue;
+		held[i] = held[--nheld];
+		memset(&fl, 0, sizeof(fl));
+		fl.l_type = F_UNLCK;
+		fl.l_whence = SEEK_SET;
+		fl.l_start = (off_t) offset;
+		fl.l_len = 1;
+		(void) fcntl(lock_fd, F_OFD_SETLK, &fl);
+		return;
+	}
+}
+
+/* The merge lock byte of a request key hash. */
+uint64
+rds_lock_merge_offset(uint64 keyhash)
+{
+	return RDS_LOCK_MERGE_BASE + (keyhash & RDS_LOCK_MERGE_MASK);
+}
+
+/* The byte of slot i of a server of this database. */
+static uint64
+slot_offset(Oid serverid, int i)
+{
+	uint32		ids[2];
+	uint64		h;
+
+	ids[0] = MyDatabaseId;
+	ids[1] = serverid;
+	h = hash_bytes_extended((const unsigned char *) ids, sizeof(ids), 0);
+	return RDS_LOCK_SLOT_BASE + ((h & RDS_LOCK_SLOT_MASK) << 10) + (uint64) i;
+}
+
+/*
+ * rds_slot_acquire
+ *		One of the max request slots of server serverid (of this database),
+ *		taken without waiting: its number, or -1 if all are in use.  Throws
+ *		if the lock file cannot be used.
+ */
+int
+rds_slot_acquire(Oid serverid, int max)
+{
+	int			start = (int) (MyProcPid % max);
+	int			k;
+
+	/* start at a different slot in each backend: fewer failed tries */
+	for (k = 0; k < max; k++)
+	{
+		int			i = (start + k) % max;
+
+		if (rds_lock_try(slot_offset(serverid, i)) == RDS_LOCK_TAKEN)
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * rds_slot_release
+ *		Gives back a slot from rds_slot_acquire (-1: nothing).  Never throws.
+ */
+void
+rds_slot_release(Oid serverid, int slot)
+{
+	if (slot >= 0)
+		rds_lock_release(slot_offset(serverid, slot));
+}
+
+/*
+ * rds_shared_counters
+ *		The cluster-wide counters, a small file mapped into every backend
+ *		that uses them (a new file is all zeroes: every counter 0).  Throws
+ *		if the file cannot be mapped.
+ */
+RdsSharedCounters *
+rds_shared_counters(void)
+{
+	int			fd;
+	struct stat st;
+	void	   *p;
+
+	if (counters != NULL)
+		return counters;
+	(void) rds_shared_dir();
+	fd = OpenTransientFile(RDS_COUNTERS_FILE, O_RDWR | O_CREAT | PG_BINARY);
+	if (fd < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open file \"%s\": %m", RDS_COUNTERS_FILE)));
+	if (fstat(fd, &st) < 0 ||
+		(st.st_size < (off_t) sizeof(RdsSharedCounters) &&
+		 ftruncate(fd, sizeof(RdsSharedCounters)) < 0))
+	{
+		int			save_errno = errno;
+
+		CloseTransientFile(fd);
+		errno = save_errno;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not size file \"%s\": %m", RDS_COUNTERS_FILE)));
+	}
+	p = mmap(NULL, sizeof(RdsSharedCounters), PROT_READ | PROT_WRITE,
+			 MAP_SHARED, fd, 0);
+	CloseTransientFile(fd);
+	if (p == MAP_FAILED)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not map file \"%s\": %m", RDS_COUNTERS_FILE)));
+	counters = (RdsSharedCounters *) p;
+	return counters;
+}
+
+/*
+ * rds_wait_event
+ *		The wait event shown in pg_stat_activity while a request waits for a
+ *		request slot (slot) or for another backend's identical request: on
+ *		PostgreSQL 17 and later RdsTaskFdwRequestSlot / RdsTaskFdwPeerFetch
+ *		of type Extension, before that the generic "Extension".
+ */
+uint32
+rds_wait_event(bool slot)
+{
+#ifdef RDS_HAVE_CUSTOM_WAIT_EVENTS
+	static uint32 slot_event = 0;
+	static uint32 peer_event = 0;
+
+	if (slot)
+	{
+		if (slot_event == 0)
+			slot_event = WaitEventExtensionNew("RdsTaskFdwRequestSlot");
+		return slot_event;
+	}
+	if (peer_event == 0)
+		peer_event = WaitEventExtensionNew("RdsTaskFdwPeerFetch");
+	return peer_event;
+#else
+	return PG_WAIT_EXTENSION;
+#endif
+}
