@@ -21,6 +21,7 @@ OBJS = \
 	planner.o \
 	rds_task_fdw.o \
 	scan.o \
+	search.o \
 	shared.o
 
 EXTENSION = rds_task_fdw
@@ -40,7 +41,7 @@ PG_CFLAGS += -Werror
 endif
 
 REGRESS_OPTS = --load-extension=rds_task_fdw
-REGRESS = options import scan types auth errors pushdown groupcount partition analyze history upgrade
+REGRESS = options import scan types auth errors pushdown groupcount partition analyze history search upgrade
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)

@@ -22,9 +22,12 @@
 #include <math.h>
 
 #include "access/htup_details.h"
+#include "access/stratnum.h"
 #include "access/table.h"
 #include "catalog/pg_aggregate.h"
+#include "catalog/pg_am.h"
 #include "catalog/pg_type.h"
+#include "commands/defrem.h"
 #include "common/hashfn.h"
 #include "foreign/fdwapi.h"
 #include "miscadmin.h"
@@ -385,6 +388,121 @@ ec_member_matches_field(PlannerInfo *root, RelOptInfo *rel,
 		((Var *) expr)->varattno == *(AttrNumber *) arg;
 }
 
+/*
+ * The time-window search (search.c): a path whose rows come sorted on the
+ * create_time column as the query's first sort key wants them, so that
+ * ORDER BY create_time [DESC] LIMIT n, max/min(create_time) (planned as
+ * such a LIMIT 1) and LATERAL "latest task" subqueries read only the
+ * newest (oldest) windows.  Offered for one request stream (no IN list)
+ * of tasks; conditions checked locally only make the search read more
+ * windows.  Its ForeignPath.fdw_private is the FdwScanPrivateSearch list.
+ * Costed as two requests to start and one per ~30 rows after: cheaper
+ * than reading and sorting the stream when few rows are wanted, dearer
+ * when all are (then PostgreSQL keeps the plain read and its Sort).
+ */
+static void
+add_search_path(PlannerInfo *root, RelOptInfo *baserel, RdsRelInfo *fpinfo)
+{
+	PathKey    *pk;
+	Var		   *var = NULL;
+	ListCell   *lc;
+	const char *field;
+	bool		desc;
+	bool		nulls_excluded = false;
+	int64		need = -1;
+	StringInfoData text;
+	double		per_window;
+	Cost		startup_cost;
+	Cost		total_cost;
+	Query	   *parse = root->parse;
+
+	if (root->query_pathkeys == NIL || fpinfo->has_fanout ||
+		fpinfo->opts->resource != RDS_RESOURCE_TASKS ||
+		baserel->reloptkind != RELOPT_BASEREL)
+		return;
+	pk = linitial_node(PathKey, root->query_pathkeys);
+	if (pk->pk_eclass->ec_has_volatile)
+		return;
+	foreach(lc, pk->pk_eclass->ec_members)
+	{
+		EquivalenceMember *em = (EquivalenceMember *) lfirst(lc);
+
+		if (IsA(em->em_expr, Var) &&
+			((Var *) em->em_expr)->varno == (int) baserel->relid &&
+			((Var *) em->em_expr)->varlevelsup == 0 &&
+			((Var *) em->em_expr)->varattno > 0)
+		{
+			var = (Var *) em->em_expr;
+			break;
+		}
+	}
+	if (var == NULL ||
+		(var->vartype != TIMESTAMPTZOID && var->vartype != TIMESTAMPOID))
+		return;
+	field = rds_column_field_name(fpinfo->relid, var->varattno);
+	if (strcmp(field, "create_time") != 0 ||
+		pk->pk_opfamily != get_opclass_family(GetDefaultOpClass(var->vartype,
+																BTREE_AM_OID)))
+		return;
+	desc = RDS_PATHKEY_DESC(pk);
+
+	/* "create_time IS NOT NULL" (max/min add it): no task without a time */
+	foreach(lc, baserel->baserestrictinfo)
+	{
+		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+		NullTest   *nt = (NullTest *) rinfo->clause;
+
+		if (IsA(nt, NullTest) && nt->nulltesttype == IS_NOT_NULL &&
+			IsA(nt->arg, Var) && ((Var *) nt->arg)->varno == var->varno &&
+			((Var *) nt->arg)->varattno == var->varattno)
+			nulls_excluded = true;
+	}
+
+	/* the rows wanted, when this relation is the whole query */
+	if (root->limit_tuples > 0 &&
+		bms_membership(root->all_baserels) == BMS_SINGLETON)
+		need = (int64) root->limit_tuples;
+
+	/* EXPLAIN: "ORDER BY create_time DESC LIMIT 10" */
+	initStringInfo(&text);
+	appendStringInfo(&text, "ORDER BY %s%s%s",
+					 quote_identifier(get_attname(fpinfo->relid, var->varattno, false)),
+					 desc ? " DESC" : "",
+					 pk->pk_nulls_first == desc ? "" :
+					 pk->pk_nulls_first ? " NULLS FIRST" : " NULLS LAST");
+	if (bms_membership(root->all_baserels) == BMS_SINGLETON)
+	{
+		if (parse->limitCount && IsA(parse->limitCount, Const) &&
+			!((Const *) parse->limitCount)->constisnull)
+			appendStringInfo(&text, " LIMIT " INT64_FORMAT,
+							 DatumGetInt64(((Const *) parse->limitCount)->constvalue));
+		else if (parse->limitCount && IsA(parse->limitCount, Param))
+			appendStringInfo(&text, " LIMIT $%d", ((Param *) parse->limitCount)->paramid);
+		if (parse->limitOffset && IsA(parse->limitOffset, Const) &&
+			!((Const *) parse->limitOffset)->constisnull)
+			appendStringInfo(&text, " OFFSET " INT64_FORMAT,
+							 DatumGetInt64(((Const *) parse->limitOffset)->constvalue));
+		else if (parse->limitOffset && IsA(parse->limitOffset, Param))
+			appendStringInfo(&text, " OFFSET $%d", ((Param *) parse->limitOffset)->paramid);
+	}
+
+	per_window = Max(1.0, floor(fpinfo->opts->page_size * 0.6));
+	startup_cost = 2 * REQUEST_COST;
+	total_cost = startup_cost + REQUEST_COST * ceil(fpinfo->fetched_rows / per_window) +
+		fpinfo->fetched_rows * (cpu_tuple_cost + DECODE_COST_PER_ROW);
+	add_path(baserel, (Path *)
+			 rds_create_foreignscan_path(root, baserel, NULL, baserel->rows,
+										 startup_cost, total_cost,
+										 list_make1(pk), baserel->lateral_relids,
+										 NULL,
+										 lappend(list_make5(makeBoolean(desc),
+															makeBoolean(pk->pk_nulls_first),
+															makeBoolean(nulls_excluded),
+															makeInteger(var->varattno),
+															makeInteger((int) Min(need, PG_INT32_MAX))),
+												 makeString(text.data))));
+}
+
 void
 rdsGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 {
@@ -402,6 +520,7 @@ rdsGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 			 rds_create_foreignscan_path(root, baserel, NULL, baserel->rows,
 									 startup_cost, total_cost, NIL,
 									 baserel->lateral_relids, NULL, NIL));
+	add_search_path(root, baserel, fpinfo);
 
 	/*
 	 * Parameterized paths: "column = outer value" join clauses on fields the
@@ -571,10 +690,18 @@ rdsGetForeignPlan(PlannerInfo *root, RelOptInfo *foreignrel, Oid foreigntableid,
 			attnos = lappend(attnos, makeInteger(used ? i : 0));
 		}
 
-		fdw_private = list_make4(makeInteger(RDS_SCAN_ROWS),
+		/* the time-window search (add_search_path) needs create_time */
+		if (best_path->fdw_private != NIL)
+			list_nth_node(Integer, attnos,
+						  intVal(lfourth(best_path->fdw_private)) - 1)->ival =
+				intVal(lfourth(best_path->fdw_private));
+		fdw_private = list_make5(makeInteger(best_path->fdw_private != NIL ?
+											 RDS_SCAN_SEARCH : RDS_SCAN_ROWS),
 								 attnos,
 								 serialize_conds(conds, &fdw_exprs),
-								 list_make2(makeInteger(-1), makeInteger(-1)));
+								 list_make2(makeInteger(-1), makeInteger(-1)),
+								 NIL);	/* FdwScanPrivateGroup */
+		fdw_private = lappend(fdw_private, best_path->fdw_private);
 		return make_foreignscan(tlist, local_exprs, foreignrel->relid,
 								fdw_exprs, fdw_private, NIL, NIL, outer_plan);
 	}
@@ -611,16 +738,17 @@ rdsGetForeignPlan(PlannerInfo *root, RelOptInfo *foreignrel, Oid foreigntableid,
 				offset_index = list_length(fdw_exprs) - 1;
 			}
 		}
-		fdw_private = list_make4(makeInteger(fpinfo->upper),
+		fdw_private = list_make5(makeInteger(fpinfo->upper),
 								 attnos,
 								 serialized,
 								 list_make2(makeInteger(limit_index),
-											makeInteger(offset_index)));
-		if (fpinfo->upper == RDS_SCAN_GROUPS)
-			fdw_private = lappend(fdw_private,
-								  list_make3(makeInteger(fpinfo->group_kind),
-											 fpinfo->time_strict,
-											 makeString(pstrdup(fpinfo->group_zone))));
+											makeInteger(offset_index)),
+								 fpinfo->upper == RDS_SCAN_GROUPS ?
+								 list_make3(makeInteger(fpinfo->group_kind),
+											fpinfo->time_strict,
+											makeString(pstrdup(fpinfo->group_zone))) :
+								 NIL);
+		fdw_private = lappend(fdw_private, NIL);	/* FdwScanPrivateSearch */
 		/* a grouped count's HAVING runs on its rows, as the scan's qual */
 		return make_foreignscan(tlist,
 								fpinfo->upper == RDS_SCAN_GROUPS ? fpinfo->having : NIL,
@@ -1024,5 +1152,7 @@ rdsIsForeignPathAsyncCapable(ForeignPath *path)
 	RelOptInfo *rel = path->path.parent;
 	RdsRelInfo *fpinfo = (RdsRelInfo *) rel->fdw_private;
 
-	return IS_SIMPLE_REL(rel) && fpinfo != NULL && fpinfo->upper == RDS_SCAN_ROWS;
+	/* the time-window search reads window after window, synchronously */
+	return IS_SIMPLE_REL(rel) && fpinfo != NULL && fpinfo->upper == RDS_SCAN_ROWS &&
+		path->fdw_private == NIL;
 }

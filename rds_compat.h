@@ -93,6 +93,13 @@
 #define rds_create_foreign_upper_path create_foreign_upper_path
 #endif
 
+/* Is a path key descending?  18 replaced pk_strategy with pk_cmptype. */
+#if PG_VERSION_NUM >= 180000
+#define RDS_PATHKEY_DESC(pk) ((pk)->pk_cmptype == COMPARE_GT)
+#else
+#define RDS_PATHKEY_DESC(pk) ((pk)->pk_strategy == BTGreaterStrategyNumber)
+#endif
+
 /* Wait events of their own for extensions (WaitEventExtensionNew). */
 #if PG_VERSION_NUM >= 170000
 #define RDS_HAVE_CUSTOM_WAIT_EVENTS 1

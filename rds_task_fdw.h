@@ -113,7 +113,8 @@ typedef enum RdsScanMode
 	RDS_SCAN_ROWS = 0,			/* tasks (or actions) of a base relation */
 	RDS_SCAN_LIMIT,				/* the same, with LIMIT/OFFSET pushed */
 	RDS_SCAN_COUNT,				/* one row: count(*) */
-	RDS_SCAN_GROUPS				/* count(*) [GROUP BY key]: groupcount.c */
+	RDS_SCAN_GROUPS,			/* count(*) [GROUP BY key]: groupcount.c */
+	RDS_SCAN_SEARCH				/* tasks sorted by create_time (search.c) */
 } RdsScanMode;
 
 /*
@@ -132,10 +133,15 @@ enum FdwScanPrivateIndex
 								 * date_of, Integer fdw_exprs index) */
 	FdwScanPrivateLimit,		/* List (Integer limit index, Integer offset
 								 * index), -1 = absent */
-	FdwScanPrivateGroup			/* RDS_SCAN_GROUPS: List (Integer
+	FdwScanPrivateGroup,		/* RDS_SCAN_GROUPS: List (Integer
 								 * RdsGroupKind, List of Boolean strict per
 								 * condition, String date_trunc zone, "" =
-								 * the session's); absent otherwise */
+								 * the session's); else NIL */
+	FdwScanPrivateSearch		/* RDS_SCAN_SEARCH: List (Boolean desc,
+								 * Boolean nulls_first, Boolean
+								 * nulls_excluded, Integer create_time attno,
+								 * Integer rows wanted or -1, String EXPLAIN
+								 * text); else NIL */
 };
 
 /* planner.c */
@@ -376,6 +382,31 @@ extern bool rds_decode_error(const char *body, size_t len, char **error_code,
 extern bool rds_decode_token_expiry(const char *body, size_t len,
 									TimestampTz *expires_at);
 extern const char *rds_json_c_version(void);
+
+/* ---- search.c: the time-window search ---- */
+typedef struct RdsSearch RdsSearch;
+
+/* What EXPLAIN ANALYZE shows of the searches of one scan. */
+typedef struct RdsSearchStats
+{
+	int64		searches;		/* scans (rescans) that searched */
+	int64		requests;		/* their requests */
+	int64		windows;		/* windows asked for, narrowings included */
+	int64		max_windows;	/* most windows one search asked for */
+	int64		whole_pages;	/* streams that fit in their first page */
+	int64		fallbacks;		/* searches that read the whole stream */
+} RdsSearchStats;
+
+extern RdsSearch *rds_search_begin(MemoryContext cxt, const RdsOptions *opts,
+								   RdsConn *conn, const char *path,
+								   RdsFilter *filter, bool desc,
+								   bool nulls_first, bool nulls_excluded,
+								   int64 need, int time_col,
+								   RdsColumn *columns, int ncolumns,
+								   const char *relname, RdsHttpStats *stats,
+								   RdsSearchStats *sstats);
+extern bool rds_search_next(RdsSearch *s, TupleTableSlot *slot,
+							MemoryContext tmpcxt);
 
 /* deparse.c, needing RdsPage */
 extern bool rds_filter_match(RdsFilter *f, RdsPage *page, int i);

@@ -143,6 +143,16 @@ typedef struct RdsScanState
 	List	   *time_checks;	/* RdsTimeCheck *, built with the streams */
 	RdsGroupCount *groups;		/* the counts, once run */
 
+	/* RDS_SCAN_SEARCH: search.c does the paging */
+	RdsSearch  *search;			/* in scan_cxt; NULL until the first row */
+	bool		search_desc;
+	bool		search_nulls_first;
+	bool		search_nulls_excluded;
+	int			search_attno;	/* the create_time column */
+	int64		search_need;	/* rows the consumer likely wants, -1 */
+	char	   *search_text;	/* EXPLAIN: what is pushed down */
+	RdsSearchStats search_stats;
+
 	RdsHttpStats stats;
 
 	int			wait_fd;		/* asynchronous Append: readable on activity,
@@ -678,6 +688,7 @@ reset_scan(RdsScanState *state)
 	state->groups = NULL;
 
 	state->seen = rds_idset_create(state->scan_cxt);
+	state->search = NULL;
 	state->nstreams = 0;
 	state->started = false;
 }
@@ -751,6 +762,19 @@ rdsBeginForeignScan(ForeignScanState *node, int eflags)
 		c->date_of = boolVal(list_nth(item, 4));
 		c->expr_index = intVal(list_nth(item, 5));
 		state->conds = lappend(state->conds, c);
+	}
+
+	if (state->mode == RDS_SCAN_SEARCH)
+	{
+		List	   *search = (List *) list_nth(fsplan->fdw_private,
+											   FdwScanPrivateSearch);
+
+		state->search_desc = boolVal(linitial(search));
+		state->search_nulls_first = boolVal(lsecond(search));
+		state->search_nulls_excluded = boolVal(lthird(search));
+		state->search_attno = intVal(lfourth(search));
+		state->search_need = intVal(list_nth(search, 4));
+		state->search_text = strVal(list_nth(search, 5));
 	}
 
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
@@ -969,6 +993,24 @@ rdsIterateForeignScan(ForeignScanState *node)
 			slot->tts_isnull[c] = false;
 		}
 		return ExecStoreVirtualTuple(slot);
+	}
+
+	if (state->mode == RDS_SCAN_SEARCH)
+	{
+		if (state->search == NULL)
+			state->search = rds_search_begin(state->scan_cxt, state->opts,
+											 state->conn, state->path,
+											 &state->filter, state->search_desc,
+											 state->search_nulls_first,
+											 state->search_nulls_excluded,
+											 state->search_need,
+											 state->search_attno - 1,
+											 state->columns, state->ncolumns,
+											 state->relname, &state->stats,
+											 &state->search_stats);
+		if (!rds_search_next(state->search, slot, state->row_cxt))
+			ExecClearTuple(slot);
+		return slot;
 	}
 
 	if (state->row_budget == 0)
@@ -1255,6 +1297,10 @@ rdsExplainForeignScan(ForeignScanState *node, ExplainState *es)
 													state->group_zone)), es);
 	else if (state->mode == RDS_SCAN_LIMIT)
 		ExplainPropertyText("Pushed down", "LIMIT/OFFSET", es);
+	else if (state->mode == RDS_SCAN_SEARCH)
+		ExplainPropertyText("Pushed down",
+							psprintf("%s (time-window search)", state->search_text),
+							es);
 
 	if (es->verbose)
 	{
@@ -1294,4 +1340,16 @@ rdsExplainForeignScan(ForeignScanState *node, ExplainState *es)
 							es);
 	if (es->analyze && state->mode == RDS_SCAN_GROUPS && state->groups)
 		ExplainPropertyText("Grouped count", rds_groupcount_summary(state->groups), es);
+	if (es->analyze && state->mode == RDS_SCAN_SEARCH)
+		ExplainPropertyText("Time-window search",
+							psprintf(INT64_FORMAT " searches, " INT64_FORMAT
+									 " windows (at most " INT64_FORMAT
+									 " in one search), " INT64_FORMAT
+									 " read whole",
+									 state->search_stats.searches,
+									 state->search_stats.windows,
+									 state->search_stats.max_windows,
+									 state->search_stats.whole_pages +
+									 state->search_stats.fallbacks),
+							es);
 }

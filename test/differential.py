@@ -44,6 +44,14 @@ The LATIN1 phase needs --latin1-dbname, the long-id phase, moving lists and
 the exclusive phase need the simulator (RDS_SIM_HTTP); without them those
 queries are skipped ("skipped N").
 
+Page order: --page-order newest|oldest|random (DIFF_PAGE_ORDER) sets the
+simulator's page order for the run (kept over its resets, back to newest at
+the end); with an order other than the local copy's, LIMIT without ORDER BY
+is checked as a sub-multiset only.  Kind "latest" holds the time-window
+search's shapes (ORDER BY create_time [DESC] [NULLS ...], t.id LIMIT/OFFSET,
+max/min, with filters, joined to inventory); gen_prepared and gen_lateral
+have their prepared and per-outer-row forms.
+
 New kinds: "bounds" (bounds at and beyond the ends of time: infinity,
 -infinity, 294276-12-31 23:59:59.999999+00, 294250-01-01, 4713 BC,
 5874897-12-31, on create_time, end_time, ts, day, in every operator, as
@@ -809,6 +817,34 @@ class Generator:
                    % (w2, self.rng.randint(0, 30), inv))
         return Case("lateral", sql)
 
+    def gen_latest(self):
+        """The time-window search's shapes: ORDER BY create_time [DESC]
+        LIMIT/OFFSET (ties broken by id, so that the order is determined;
+        LIMITs end inside tied seconds often enough), max/min, with other
+        filters, in a join, NULLS FIRST/LAST."""
+        rng = self.rng
+        v = self.weighted([(75, "base"), (25, "typed")])
+        where, _ = self.where(v, 0, 2)
+        ct = self.col(v, "create_time")
+        form = self.weighted([(50, "order"), (20, "minmax"), (15, "join"), (15, "nulls")])
+        n = self.choice([1, 1, 3, 10, 10, 20, 49, 50, 51, 120, rng.randint(1, 400)])
+        offset = self.choice(["", "", "", " OFFSET 1", " OFFSET 45", " OFFSET %d" % rng.randint(0, 300)])
+        desc = self.choice([" DESC", " DESC", ""])
+        if form == "minmax":
+            agg = self.choice(["max(%s)" % ct, "min(%s)" % ct,
+                               "max(%s), min(%s)" % (ct, ct), "max(%s), count(*)" % ct])
+            return Case("latest", "SELECT %s FROM {T} t%s" % (agg, where), variant=v)
+        if form == "join":
+            w2 = and_clause(where)
+            return Case("latest", "SELECT i.owner, t.id, %s FROM inventory i JOIN {T} t ON"
+                        " t.instance_id = i.instance_id%s ORDER BY %s%s, t.id LIMIT %d%s"
+                        % (ct, w2, ct, desc, n, offset), mode="ordered", variant=v)
+        nulls = ""
+        if form == "nulls":
+            nulls = self.choice([" NULLS FIRST", " NULLS LAST"])
+        return Case("latest", "SELECT t.id, %s FROM {T} t%s ORDER BY %s%s%s, t.id LIMIT %d%s"
+                    % (ct, where, ct, desc, nulls, n, offset), mode="ordered", variant=v)
+
     def gen_union(self):
         w1, _ = self.where("base", 1, 3, allow_semi=False)
         w2, _ = self.where("base", 1, 3, allow_semi=False)
@@ -930,6 +966,10 @@ class Generator:
              " AND t.create_time < $2", True, [L(inst), tstz]),
             (["text[]"], "SELECT t.id FROM {T} t WHERE t.status = ANY ($1)", True,
              [statuses_array]),
+            (["text"], "SELECT t.id, t.create_time FROM {T} t WHERE t.status = $1"
+             " ORDER BY t.create_time DESC, t.id", True, [L(status)]),
+            (["text"], "SELECT t.id, t.create_time FROM {T} t WHERE t.instance_id = $1"
+             " ORDER BY t.create_time, t.id", True, [L(inst)]),
         ]
         types, body, limited, gens = self.choice(templates)
         n = len(types)
@@ -1168,7 +1208,7 @@ class Generator:
         kind = self.weighted([(30, "select"), (14, "limit"), (9, "ordered"), (13, "aggregate"),
                               (13, "join"), (6, "lateral"), (10, "prepared"), (3, "union"),
                               (3, "interleave"), (2, "actions"), (5, "bounds"),
-                              (2, "moving")])
+                              (2, "moving"), (6, "latest")])
         c = getattr(self, "gen_" + kind)()
         if (c.kind not in ("actions", "moving") and c.variant == "base"
                 and self.rng.random() < 0.12):
@@ -1207,6 +1247,7 @@ class Runner:
         self.case_no = 0
         self.sizes = collections.Counter()     # local result sizes: 0, 1, 2 = more
         self.same_errors = collections.Counter()   # SQLSTATE -> both sides failed alike
+        self.api_order_is_local = True  # the simulator pages in the local copy's order
 
     def run_sql(self, sql):
         """(rows, None) or (None, error) for one statement; errors roll back."""
@@ -1328,7 +1369,7 @@ class Runner:
                 note = "row counts differ (local without LIMIT/OFFSET: %d rows)" % len(unlimited)
             elif collections.Counter(fdw) - collections.Counter(unlimited):
                 note = "FDW rows are not a subset of the local rows without LIMIT/OFFSET"
-            elif strict and fdw != loc:
+            elif strict and self.api_order_is_local and fdw != loc:
                 note = ("FDW rows are not the local rows in the API's order (one request"
                         " stream, local copy in API order)")
             if note:
@@ -1548,6 +1589,7 @@ class SimControl:
         self.token = token
         self.dataset = {}           # reset options of the current data set
         self.exclusive = False
+        self.page_order = None      # the API's page order, kept over resets
 
     def call(self, method, path, doc=None, headers=None):
         h = dict(headers or {})
@@ -1570,6 +1612,12 @@ class SimControl:
                                           "long_action": dataset.get("long_action", False)})
         if self.exclusive:
             self.set_exclusive(True)
+        if self.page_order:
+            self.set_page_order(self.page_order)
+
+    def set_page_order(self, order):
+        self.call("POST", "/_sim/config", {"page_order": order})
+        self.page_order = order
 
     def add_fault(self, rule):
         self.call("POST", "/_sim/faults", {"faults": [rule]})
@@ -1659,6 +1707,9 @@ def main():
                     help="the simulator's token, for moving the list (DIFF_TOKEN)")
     ap.add_argument("--latin1-dbname",
                     help="the LATIN1 database set up alike (run_differential.sh makes it)")
+    ap.add_argument("--page-order", choices=("newest", "oldest", "random"),
+                    default=os.environ.get("DIFF_PAGE_ORDER"),
+                    help="the simulator's page order for this run (DIFF_PAGE_ORDER; default: as it is)")
     ap.add_argument("--no-exclusive", action="store_true",
                     help="never switch the simulator's time bounds to exclusive")
     ap.add_argument("--max-differences", type=int, default=25,
@@ -1726,6 +1777,15 @@ def main():
             c.exclusive = True
 
     runner = Runner(conn, seed, args.verbose, not args.no_explain, sim, role)
+    if args.page_order:
+        if sim is None:
+            print("differential: --page-order needs the simulator (RDS_SIM_HTTP)")
+            return 2
+        sim.set_page_order(args.page_order)
+        # the local copy is in the newest-first order: LIMIT without ORDER BY
+        # is then checked as a subset only
+        runner.api_order_is_local = args.page_order == "newest"
+        print("differential: page order %s" % args.page_order, flush=True)
     kinds = collections.Counter()
     extra = collections.Counter()
     kind_time = collections.Counter()
@@ -1786,6 +1846,8 @@ def main():
     finally:
         if sim and sim.exclusive:
             sim.set_exclusive(False)
+        if sim and args.page_order and args.page_order != "newest":
+            sim.set_page_order("newest")
         if phase == "long":
             enter("main")
     elapsed = time.monotonic() - started

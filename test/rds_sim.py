@@ -27,7 +27,9 @@ Options (see --help): --bind, --http-port (0 = free port), --https-port with
 (repeatable, valid for every project), --user NAME:PASSWORD:DOMAIN, --token-ttl
 SECONDS (86400), --token-length N (180), --aksk AK:SK[:SECURITYTOKEN],
 --aksk-lockout N (5; 0 = off), --latency-ms N, --time-bounds
-inclusive|exclusive, --idle-timeout SECONDS (120), --log-file PATH (JSON lines),
+inclusive|exclusive, --page-order newest|oldest|random (also run-time config
+"page_order": the order of a filtered list's tasks; random is a shuffle fixed
+per seed and query, so the pages of one listing fit together), --idle-timeout SECONDS (120), --log-file PATH (JSON lines),
 --log-max N (records kept for /_sim/log, 100000), --verbose (one line per
 request on stderr).
 
@@ -1052,7 +1054,8 @@ class Stats:
 # ---------------------------------------------------------------------------
 
 CONFIG_KEYS = ("latency_ms", "token_ttl", "time_bounds", "token_length", "aksk_lockout",
-               "clock_offset", "idle_timeout", "actions")
+               "clock_offset", "idle_timeout", "actions", "page_order")
+PAGE_ORDERS = ("newest", "oldest", "random")
 
 
 def check_config(key, value):
@@ -1064,6 +1067,9 @@ def check_config(key, value):
     elif key == "actions":
         if value not in ("page", "list"):
             raise ValueError("actions must be page or list")
+    elif key == "page_order":
+        if value not in PAGE_ORDERS:
+            raise ValueError("page_order must be one of %s" % ", ".join(PAGE_ORDERS))
     elif key in ("latency_ms",):
         if not number or value < 0:
             raise ValueError("%s must be a number >= 0" % key)
@@ -1138,14 +1144,21 @@ class Simulator:
         with self.lock:
             pd = self.data[project]
             inclusive = self.config["time_bounds"] == "inclusive"
-            key = query.cache_key(inclusive)
+            order = self.config.get("page_order", "newest")
+            key = query.cache_key(inclusive) + (order,)
             cached = pd.cache.get(key)
             tasks = pd.tasks
         if cached is not None:
             return cached
-        if isinstance(tasks, LazyTasks) and not query.filters and query.start is None:
+        if isinstance(tasks, LazyTasks) and not query.filters and query.start is None \
+                and order == "newest":
             return TaskView(tasks)
         selected = [t for t, ms in tasks if query.matches(t, ms, inclusive)]
+        if order == "oldest":
+            selected.reverse()
+        elif order == "random":
+            # the same query gets the same order (pages of one listing fit)
+            random.Random("order/%s/%r" % (self.seed, key)).shuffle(selected)
         with self.lock:
             if pd.tasks is tasks:
                 if len(pd.cache) > 256:
@@ -2062,6 +2075,7 @@ def parse_args(argv):
                    help="consecutive signature failures that lock an AK for 5 minutes (0 = never)")
     p.add_argument("--latency-ms", type=float, default=0.0)
     p.add_argument("--time-bounds", choices=("inclusive", "exclusive"), default="inclusive")
+    p.add_argument("--page-order", choices=PAGE_ORDERS, default="newest")
     p.add_argument("--idle-timeout", type=float, default=120.0,
                    help="seconds an idle keep-alive connection is kept")
     p.add_argument("--log-file", help="append each request record as a JSON line")
@@ -2111,7 +2125,7 @@ def main(argv=None):
     args = parse_args(argv if argv is not None else sys.argv[1:])
     config = {"latency_ms": args.latency_ms, "token_ttl": args.token_ttl,
               "time_bounds": args.time_bounds, "token_length": args.token_length,
-              "actions": "page",
+              "actions": "page", "page_order": args.page_order,
               "aksk_lockout": args.aksk_lockout, "clock_offset": 0,
               "idle_timeout": args.idle_timeout}
     for key, value in config.items():

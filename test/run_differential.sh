@@ -32,7 +32,9 @@
 #     queries after SET ROLE diff_role.  The role is dropped at the end.
 #
 # Environment: DIFF_PROJECT (0123456789abcdef0123456789abcdef), DIFF_TOKEN
-# (test-token-0001), DIFF_REGION (eu-de), DIFF_LATIN1 (1).
+# (test-token-0001), DIFF_REGION (eu-de), DIFF_LATIN1 (1), DIFF_ORDER_QUERIES
+# (150: a second pass of that many queries with the simulator paging in a
+# random order; 0 = none).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -206,5 +208,11 @@ if [ -n "${DIFF_SEEDS:-}" ]; then
 else
   "$py" "$root/test/differential.py" --dbname "$db" "${extra[@]}" \
     ${DIFF_QUERIES:+--queries "$DIFF_QUERIES"} "$@" || rc=1
+fi
+# the API's page order is undocumented: a second pass with the simulator
+# paging in a random order (DIFF_ORDER_QUERIES queries, 150; 0 = none)
+if [ "${DIFF_ORDER_QUERIES:-150}" -gt 0 ]; then
+  "$py" "$root/test/differential.py" --dbname "$db" "${extra[@]}" --page-order random \
+    --queries "${DIFF_ORDER_QUERIES:-150}" "$@" || rc=1
 fi
 exit $rc

@@ -429,6 +429,23 @@ class FilterTest(SimTest):
         self.assertEqual(len(page["tasks"]), 3)
         self.ctl("POST", "/_sim/config", {"actions": "all"}, expect=400)
 
+    def test_page_order(self):
+        def ids(order, query):
+            self.ctl("POST", "/_sim/config", {"page_order": order})
+            first = self.tasks(query + "&offset=0&limit=50")
+            out = []
+            for off in range(0, first["total_count"], 50):
+                out += [t["id"] for t in self.tasks(query + "&offset=%d&limit=50" % off)["tasks"]]
+            return out
+        q = "?status=Failed"
+        newest = ids("newest", q)
+        self.assertEqual(ids("oldest", q), newest[::-1])
+        shuffled = ids("random", q)
+        self.assertNotEqual(shuffled, newest)
+        self.assertEqual(sorted(shuffled), sorted(newest), "every task once")
+        self.assertEqual(ids("random", q), shuffled, "the same query, the same order")
+        self.ctl("POST", "/_sim/config", {"page_order": "sideways"}, expect=400)
+
 
 class ValidationTest(SimTest):
 
