@@ -26,7 +26,7 @@
 #include "nodes/pg_list.h"
 #include "port/atomics.h"
 
-#define RDS_TASK_FDW_VERSION "1.2.0"
+#define RDS_TASK_FDW_VERSION "1.3.0"
 
 /* The API's upper bound for the limit parameter. */
 #define RDS_MAX_PAGE_SIZE 50
