@@ -36,5 +36,33 @@ SELECT i.team, i.environment, count(*) AS tasks,
 \echo '-- what the FDW asks the API for, and how many requests it took'
 EXPLAIN (ANALYZE, VERBOSE, COSTS OFF, TIMING OFF) SELECT count(*) FROM rds_tasks;
 
+\echo '-- the latest failures: a time-window search, not a read of the whole list'
+SELECT create_time, name, instance_name FROM rds_tasks
+ WHERE status = 'Failed' ORDER BY create_time DESC LIMIT 5;
+EXPLAIN (ANALYZE, VERBOSE, COSTS OFF, TIMING OFF)
+SELECT create_time, name, instance_name FROM rds_tasks
+ WHERE status = 'Failed' ORDER BY create_time DESC LIMIT 5;
+
+\echo '-- a dashboard panel: tasks per status in the last 7 days, one request per status'
+SELECT status, count(*) FROM rds_tasks
+ WHERE create_time >= now() - interval '7 days' GROUP BY status ORDER BY status;
+EXPLAIN (ANALYZE, VERBOSE, COSTS OFF, TIMING OFF)
+SELECT status, count(*) FROM rds_tasks
+ WHERE create_time >= now() - interval '7 days' GROUP BY status ORDER BY status;
+
+\echo '-- failures per day over 30 days'
+SELECT date_trunc('day', create_time) AS day, count(*) FROM rds_tasks
+ WHERE status = 'Failed' AND create_time >= now() - interval '30 days' GROUP BY 1 ORDER BY 1;
+
+\echo '-- when did each instance last run a backup?'
+SELECT instance_name, max(create_time) AS last_backup FROM rds_tasks
+ WHERE name = 'CreateBackup' GROUP BY instance_name ORDER BY 2 DESC LIMIT 5;
+
+\echo '-- the shared response cache (cache_ttl): every session of the cluster uses it'
+ALTER FOREIGN TABLE rds_tasks OPTIONS (ADD cache_ttl '60');
+SELECT count(*) FROM rds_tasks WHERE status = 'Running';
+SELECT count(*) FROM rds_tasks WHERE status = 'Running';
+SELECT * FROM rds_task_fdw_cache_stats();
+
 \echo '-- the actions seen in the task list'
 SELECT name FROM rds_task_actions ORDER BY name;
