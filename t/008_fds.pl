@@ -106,11 +106,21 @@ is($other, '', 'every scan of many servers succeeds or fails cleanly');
 cmp_ok($ok, '>=', $SERVERS / 2, "most of them succeed ($ok of $SERVERS)");
 diag("many servers: $ok succeeded, $clean failed cleanly");
 my (undef, $after1) = fds();
-($ok, $clean, $other) = round();
-is($other, '', 'a second round too');
-my (undef, $after2) = fds();
-cmp_ok($after2, '<=', $after1 + 2,
-	"the backend's descriptors do not grow ($after1, then $after2)");
+# Three more rounds.  Each server's connection may still hold one socket its
+# libcurl has been told to close (it closes connections lazily), so a round
+# may end up to one descriptor per server above another (measured: 54, 50,
+# 57 on libcurl 7.88; 40, then 47 on 8.14); a leak grows round after round
+# beyond that.
+my @after;
+for my $r (2 .. 4)
+{
+	($ok, $clean, $other) = round();
+	is($other, '', "round $r too");
+	push @after, (fds())[1];
+}
+my $most = (sort { $b <=> $a } @after)[0];
+cmp_ok($most, '<=', $after1 + $SERVERS + 2,
+	"the backend's descriptors do not grow ($after1, then @after)");
 
 # while a cursor's transfers hold the budget, another server's scan works
 # with what is left, or fails cleanly

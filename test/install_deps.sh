@@ -22,7 +22,7 @@ pgv=$(pg_version)
 pkgs=("postgresql-$pgv" "postgresql-client-$pgv" postgresql-common
       "postgresql-server-dev-$pgv" libcurl4-openssl-dev libjson-c-dev
       pkg-config make gcc python3 curl openssl ca-certificates
-      libipc-run-perl python3-psycopg2 "$@")
+      libipc-run-perl python3-psycopg2 pgbouncer "$@")
 if [ "$list" -eq 1 ]; then
   printf '%s\n' "${pkgs[@]}"
   exit 0
