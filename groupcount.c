@@ -1151,6 +1151,24 @@ rds_groupcount_summary(RdsGroupCount *gc)
 }
 
 /*
+ * explain_lines
+ *		Appends to lines one "GET path?query (what)" line per request stream
+ *		of f, its page limit being limit.
+ */
+static List *
+explain_lines(List *lines, RdsFilter *f, const RdsOptions *opts,
+			  const char *path, const char *limit, const char *what)
+{
+	ListCell   *ls;
+
+	foreach(ls, rds_filter_streams(f, opts, RDS_MAX_STREAMS))
+		lines = lappend(lines, psprintf("GET %s?%s (%s)", path,
+										rds_request_query((char *) lfirst(ls), "0", limit),
+										what));
+	return lines;
+}
+
+/*
  * rds_groupcount_explain
  *		EXPLAIN VERBOSE's requests after the window's first pages, built by
  *		the builder of the requests themselves from f (which may hold
@@ -1162,68 +1180,52 @@ rds_groupcount_explain(RdsGroupKind kind, RdsFilter *f, const RdsOptions *opts,
 					   const char *path)
 {
 	List	   *lines = NIL;
-	List	   *values = NIL;
 	ListCell   *lc;
-	ListCell   *ls;
 	char	   *ps = psprintf("%d", opts->page_size);
+	bool		constrained = false;
+	RdsFilter  *gf;
 
-	RdsFieldSet *fs = NULL;
-
+	/* a status or name the conditions fix: the window's streams are the groups */
 	if (kind == RDS_GROUP_STATUS || kind == RDS_GROUP_NAME)
 		foreach(lc, f->fields)
 			if (strcmp(((RdsFieldSet *) lfirst(lc))->field, group_field(kind)) == 0)
-				fs = (RdsFieldSet *) lfirst(lc);
-	if (fs && fs->constrained)
-		values = NIL;			/* the window's streams are the groups */
-	else if (kind == RDS_GROUP_STATUS)
+				constrained = ((RdsFieldSet *) lfirst(lc))->constrained;
+	if (kind == RDS_GROUP_STATUS && !constrained)
 	{
 		const char *const *s;
 
 		for (s = documented_statuses; *s; s++)
-			values = lappend(values, (char *) *s);
+		{
+			gf = rds_filter_copy(f);
+			rds_filter_add_values(gf, group_field(kind), list_make1((char *) *s));
+			lines = explain_lines(lines, gf, opts, path, "1", "group");
+		}
 	}
-	else if (kind == RDS_GROUP_NAME)
-		values = list_make1("<each of actions>");
-
-	foreach(lc, values)
+	else if (kind == RDS_GROUP_NAME && !constrained)
 	{
-		RdsFilter  *gf = rds_filter_copy(f);
-
-		if (strcmp((char *) lfirst(lc), "<each of actions>") == 0)
-			rds_filter_add_placeholder(gf, "name", RDS_COND_EQ, "<each of actions>");
-		else
-			rds_filter_add_values(gf, group_field(kind), list_make1(lfirst(lc)));
-		foreach(ls, rds_filter_streams(gf, opts, RDS_MAX_STREAMS))
-			lines = lappend(lines, psprintf("GET %s?%s (group)", path,
-											rds_request_query((char *) lfirst(ls), "0", "1")));
+		gf = rds_filter_copy(f);
+		rds_filter_add_placeholder(gf, "name", RDS_COND_EQ, "<each of actions>");
+		lines = explain_lines(lines, gf, opts, path, "1", "group");
 	}
 	if (kind == RDS_GROUP_DAY || kind == RDS_GROUP_HOUR)
 	{
-		RdsFilter  *bf = rds_filter_copy(f);
-
-		bf->lower_placeholder = "<bucket start>";
-		bf->upper_placeholder = "<bucket end>";
-		foreach(ls, rds_filter_streams(bf, opts, RDS_MAX_STREAMS))
-			lines = lappend(lines, psprintf("GET %s?%s (each bucket; the first and last with limit=%s)",
-											path, rds_request_query((char *) lfirst(ls), "0", "1"), ps));
+		gf = rds_filter_copy(f);
+		gf->lower_placeholder = "<bucket start>";
+		gf->upper_placeholder = "<bucket end>";
+		lines = explain_lines(lines, gf, opts, path, "1",
+							  psprintf("each bucket; the first and last with limit=%s", ps));
 	}
 	if (f->has_lower || f->lower_placeholder)
 	{
-		RdsFilter  *ef = rds_filter_copy(f);
-
-		ef->upper_placeholder = "<lower bound + 1 s>";
-		foreach(ls, rds_filter_streams(ef, opts, RDS_MAX_STREAMS))
-			lines = lappend(lines, psprintf("GET %s?%s (lower edge)", path,
-											rds_request_query((char *) lfirst(ls), "0", ps)));
+		gf = rds_filter_copy(f);
+		gf->upper_placeholder = "<lower bound + 1 s>";
+		lines = explain_lines(lines, gf, opts, path, ps, "lower edge");
 	}
 	if (f->has_upper || f->upper_placeholder)
 	{
-		RdsFilter  *ef = rds_filter_copy(f);
-
-		ef->lower_placeholder = "<upper bound - 1 s>";
-		foreach(ls, rds_filter_streams(ef, opts, RDS_MAX_STREAMS))
-			lines = lappend(lines, psprintf("GET %s?%s (upper edge)", path,
-											rds_request_query((char *) lfirst(ls), "0", ps)));
+		gf = rds_filter_copy(f);
+		gf->lower_placeholder = "<upper bound - 1 s>";
+		lines = explain_lines(lines, gf, opts, path, ps, "upper edge");
 	}
 	return lines;
 }
