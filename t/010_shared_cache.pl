@@ -95,6 +95,14 @@ cmp_ok($st->{misses}, '>=', 3, "stats: misses counted ($st->{misses})");
 is($st->{entries}, 3, 'stats: three entries');
 cmp_ok($st->{bytes}, '>', 1000, "stats: bytes ($st->{bytes})");
 
+# the entries hold the URL and the body, never the token that fetched them
+my $dir = $node->data_dir . '/pg_stat_tmp/rds_task_fdw';
+my @files = glob("$dir/*");
+my @entries = grep { /\.entry$/ } @files;
+is(scalar @entries, 3, 'three entry files in pg_stat_tmp/rds_task_fdw');
+my @leaky = grep { slurp_file($_) =~ /\Q$TOKEN\E/ } @files;
+is("@leaky", '', 'no file of the cache holds the token');
+
 # ===================================================================
 # another user mapping is never served the first one's entries
 # ===================================================================
