@@ -140,6 +140,7 @@ static RdsRequest *request_create(RdsConn *conn, RdsRequestKind kind,
 static void request_release(RdsRequest *req);
 static void request_guard_callback(void *arg);
 static void request_run(RdsRequest *req);
+static bool request_poll(RdsRequest *req);
 static bool request_settle(RdsRequest *req);
 static bool request_succeeded(RdsRequest *req);
 static void start_attempt(RdsRequest *req);
@@ -307,6 +308,17 @@ rds_request_cancel(RdsRequest *req)
  */
 bool
 rds_request_poll(RdsRequest *req)
+{
+	bool		done = request_poll(req);
+
+	/* back to PostgreSQL: what req and its peers hold is lent if it waits */
+	rds_locks_driving(false);
+	return done;
+}
+
+/* rds_request_poll's work */
+static bool
+request_poll(RdsRequest *req)
 {
 	for (;;)
 	{
@@ -640,7 +652,7 @@ request_run(RdsRequest *req)
 							req->method, req->path)));
 
 		if (req->hit)
-			return;
+			break;
 		if (req->xfer == NULL)
 		{
 			if (req->retry_at != 0)
@@ -649,8 +661,12 @@ request_run(RdsRequest *req)
 																	req->retry_at);
 
 				if (delay > 0)
+				{
+					rds_locks_driving(true);
 					rds_transport_sleep(conn->transport, delay,
 										req->wait_event);
+					rds_locks_driving(false);
+				}
 				settle_done(conn);
 			}
 			start_attempt(req);
@@ -659,12 +675,14 @@ request_run(RdsRequest *req)
 		}
 		if (!req->settled)
 		{
+			rds_locks_driving(true);
 			rds_transport_wait(conn->transport, req->xfer);
+			rds_locks_driving(false);
 			if (!request_settle(req))
 				continue;
 		}
 		if (request_succeeded(req))
-			return;
+			break;
 		report_failure(req);
 	}
 }

@@ -255,6 +255,7 @@ extern uint64 rds_lock_merge_offset(uint64 keyhash);
 extern int	rds_slot_acquire(Oid serverid, int max);
 extern void rds_slot_release(Oid serverid, int slot);
 extern RdsSharedCounters *rds_shared_counters(void);
+extern void rds_locks_driving(bool driving);
 extern uint32 rds_wait_event(bool slot);
 
 /* ---- cache.c: the shared response cache ---- */
