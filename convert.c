@@ -27,11 +27,24 @@
 
 #include "rds_task_fdw.h"
 
-/* The fields of a task object, in the order of the imported table. */
-static const char *const task_fields[] = {
-	"id", "name", "instance_id", "instance_name", "instance_status",
-	"order_id", "process", "fail_reason", "create_time", "end_time",
-	"status", NULL
+/*
+ * The fields of a task object, in the order of the table IMPORT FOREIGN
+ * SCHEMA creates: the one list of them, for conversion (here), the query
+ * parameters (deparse.c) and IMPORT (rds_task_fdw.c).
+ */
+const RdsTaskField rds_task_fields[] = {
+	{"id", "text", true},
+	{"name", "text", true},
+	{"instance_id", "text", true},
+	{"instance_name", "text", false},
+	{"instance_status", "text", false},
+	{"order_id", "text", true},
+	{"process", "integer", false},
+	{"fail_reason", "text", false},
+	{"create_time", "timestamptz", false},
+	{"end_time", "timestamptz", false},
+	{"status", "text", true},
+	{NULL, NULL, false}
 };
 
 /*
@@ -77,10 +90,10 @@ typedef struct ConversionContext
 static bool
 is_task_field(const char *name)
 {
-	const char *const *f;
+	const RdsTaskField *f;
 
-	for (f = task_fields; *f; f++)
-		if (strcmp(*f, name) == 0)
+	for (f = rds_task_fields; f->name; f++)
+		if (strcmp(f->name, name) == 0)
 			return true;
 	return false;
 }
@@ -89,11 +102,11 @@ static char *
 task_field_list(void)
 {
 	StringInfoData buf;
-	const char *const *f;
+	const RdsTaskField *f;
 
 	initStringInfo(&buf);
-	for (f = task_fields; *f; f++)
-		appendStringInfo(&buf, "%s%s", buf.len ? ", " : "", *f);
+	for (f = rds_task_fields; f->name; f++)
+		appendStringInfo(&buf, "%s%s", buf.len ? ", " : "", f->name);
 	return buf.data;
 }
 

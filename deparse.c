@@ -60,11 +60,6 @@
 /* end_time sent for an open upper side: 9999-12-31T23:59:59.999Z */
 #define OPEN_END_MS RDS_OPEN_END_MS
 
-/* Fields sent as query parameters, in the order they appear in requests. */
-static const char *const param_fields[] = {
-	"id", "name", "instance_id", "order_id", "status", NULL
-};
-
 /*
  * Is the field one the server's options answer (project_id, region) rather
  * than the API?
@@ -89,10 +84,10 @@ rds_task_list_path(const RdsOptions *opts)
 static bool
 is_equality_field(const char *field)
 {
-	const char *const *f;
+	const RdsTaskField *f;
 
-	for (f = param_fields; *f; f++)
-		if (strcmp(*f, field) == 0)
+	for (f = rds_task_fields; f->name; f++)
+		if (f->param && strcmp(f->name, field) == 0)
 			return true;
 	return rds_is_server_field(field);
 }
@@ -690,7 +685,7 @@ rds_filter_streams(RdsFilter *f, const RdsOptions *opts, int max_streams)
 {
 	List	   *streams;
 	ListCell   *lc;
-	const char *const *pf;
+	const RdsTaskField *pf;
 	double		product;
 
 	if (f->empty)
@@ -743,19 +738,21 @@ rds_filter_streams(RdsFilter *f, const RdsOptions *opts, int max_streams)
 		widest->sent = false;
 	}
 
-	/* the cartesian product, fields in a fixed order */
+	/* the cartesian product, fields in the task's order */
 	streams = list_make1(pstrdup(""));
-	for (pf = param_fields; *pf; pf++)
+	for (pf = rds_task_fields; pf->name; pf++)
 	{
 		RdsFieldSet *fs = NULL;
 		List	   *next = NIL;
 		ListCell   *ls;
 
+		if (!pf->param)
+			continue;
 		foreach(lc, f->fields)
 		{
 			RdsFieldSet *cand = (RdsFieldSet *) lfirst(lc);
 
-			if (cand->sent && strcmp(cand->field, *pf) == 0)
+			if (cand->sent && strcmp(cand->field, pf->name) == 0)
 				fs = cand;
 		}
 		if (fs == NULL)

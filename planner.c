@@ -271,6 +271,17 @@ rel_user(PlannerInfo *root, RelOptInfo *baserel)
 	return OidIsValid(baserel->userid) ? baserel->userid : GetUserId();
 }
 
+/*
+ * rdsGetForeignRelSize
+ *		Resolves the table's options for the scanning user, splits
+ *		baserestrictinfo once into conditions the API is sent (RdsCond, some
+ *		also rechecked) and conditions it never sees, and estimates the rows:
+ *		the list's size from ANALYZE, the API (use_remote_estimate: one
+ *		limit=1 request, remembered per backend) or a default, narrowed by
+ *		the conditions.  Leaves an RdsRelInfo in baserel->fdw_private for the
+ *		later callbacks.  Throws on bad options, or if use_remote_estimate's
+ *		request fails.
+ */
 void
 rdsGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 {
@@ -505,6 +516,15 @@ add_search_path(PlannerInfo *root, RelOptInfo *baserel, RdsRelInfo *fpinfo)
 										 NULL, rds_plan_to_list(&plan)));
 }
 
+/*
+ * rdsGetForeignPaths
+ *		Adds the plain read of the request streams; the time-window search,
+ *		sorted by create_time, when the query wants that order; and a
+ *		parameterized path per set of outer relations for join clauses on
+ *		fields the API filters by (one request stream per outer row).  Each
+ *		path's fdw_private is NIL but the search's, which is a plan
+ *		(plan.c) with its search part filled in.
+ */
 void
 rdsGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 {
@@ -642,6 +662,18 @@ remote_cond_of(RdsRelInfo *fpinfo, RestrictInfo *rinfo)
 	return NULL;
 }
 
+/*
+ * rdsGetForeignPlan
+ *		Makes the ForeignScan of best_path.  fdw_private is the plan
+ *		(plan.c: mode, fetched columns, conditions sent, LIMIT/OFFSET, group
+ *		key, search); fdw_exprs the conditions' values and LIMIT/OFFSET, so
+ *		that outer Vars become Params.  For a base relation the clauses are
+ *		those GetForeignRelSize split (a parameterized path's join clauses
+ *		are classified here); the ones the API does not enforce stay in the
+ *		plan's qual.  For an upper relation (LIMIT, count(*), grouped
+ *		counts) fdw_scan_tlist describes its rows, and a grouped count's
+ *		HAVING is the qual.
+ */
 ForeignScan *
 rdsGetForeignPlan(PlannerInfo *root, RelOptInfo *foreignrel, Oid foreigntableid,
 				  ForeignPath *best_path, List *tlist, List *scan_clauses,
@@ -1145,6 +1177,11 @@ rdsGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
 	}
 }
 
+/*
+ * rdsIsForeignPathAsyncCapable
+ *		A plain read of a base relation may run under an asynchronous
+ *		Append; counts, LIMIT and the time-window search do not.
+ */
 bool
 rdsIsForeignPathAsyncCapable(ForeignPath *path)
 {

@@ -76,19 +76,28 @@ rds_task_fdw_version(PG_FUNCTION_ARGS)
  * ----------------------------------------------------------------
  */
 
+/*
+ * rdsImportForeignSchema
+ *		The two tables a server offers, whatever the remote schema named:
+ *		rds_tasks (a column per task field, rds_task_fields) and
+ *		rds_task_actions; LIMIT TO / EXCEPT are applied by PostgreSQL.
+ */
 static List *
 rdsImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 {
 	ForeignServer *server = GetForeignServer(serverOid);
 	const char *srv = quote_identifier(server->servername);
 	List	   *commands = NIL;
+	StringInfoData tasks;
+	const RdsTaskField *f;
 
-	commands = lappend(commands,
-					   psprintf("CREATE FOREIGN TABLE rds_tasks (\n"
-								"  id text, name text, instance_id text, instance_name text, instance_status text,\n"
-								"  order_id text, process integer, fail_reason text,\n"
-								"  create_time timestamptz, end_time timestamptz, status text\n"
-								") SERVER %s", srv));
+	initStringInfo(&tasks);
+	appendStringInfoString(&tasks, "CREATE FOREIGN TABLE rds_tasks (");
+	for (f = rds_task_fields; f->name; f++)
+		appendStringInfo(&tasks, "%s\n  %s %s", f == rds_task_fields ? "" : ",",
+						 f->name, f->sqltype);
+	appendStringInfo(&tasks, "\n) SERVER %s", srv);
+	commands = lappend(commands, tasks.data);
 	commands = lappend(commands,
 					   psprintf("CREATE FOREIGN TABLE rds_task_actions (name text) "
 								"SERVER %s OPTIONS (resource 'actions')", srv));

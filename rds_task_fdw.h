@@ -207,6 +207,17 @@ extern bool rdsAnalyzeForeignTable(Relation relation,
 								   BlockNumber *totalpages);
 
 /* convert.c */
+
+/* A field of a task object: its column type, whether the API filters on it */
+typedef struct RdsTaskField
+{
+	const char *name;
+	const char *sqltype;		/* of its column in IMPORT FOREIGN SCHEMA */
+	bool		param;			/* a query parameter of the task list */
+} RdsTaskField;
+
+extern const RdsTaskField rds_task_fields[];	/* ends with name NULL */
+
 typedef struct RdsColumn RdsColumn;	/* opaque: one column of a scan tuple */
 typedef struct RdsPage RdsPage;		/* opaque: one decoded response page */
 

@@ -677,6 +677,15 @@ reset_scan(RdsScanState *state)
  * ----------------------------------------------------------------
  */
 
+/*
+ * rdsBeginForeignScan
+ *		Reads the plan (plan.c) into a new RdsScanState, resolves the
+ *		options for the checking user and maps the scan's columns.  With
+ *		EXPLAIN only, stops there (rdsExplainForeignScan needs no more);
+ *		else prepares the values' expressions, the connection and the
+ *		memory contexts.  No request is sent before the first row is asked
+ *		for.  Throws on bad options or a column the API does not have.
+ */
 void
 rdsBeginForeignScan(ForeignScanState *node, int eflags)
 {
@@ -897,6 +906,17 @@ iterate_groups(RdsScanState *state, TupleTableSlot *slot)
 	return ExecStoreVirtualTuple(slot);
 }
 
+/*
+ * rdsIterateForeignScan
+ *		The next row, or an empty slot at the end.  The first call
+ *		evaluates the conditions' values and builds the request streams;
+ *		then, by mode: the count(*) row, the grouped counts (groupcount.c),
+ *		the time-window search (search.c), or the tasks of the pages in
+ *		order, each id once, pages kept in flight up to parallel_requests.
+ *		Under an asynchronous Append it never waits: an empty slot with
+ *		would_block set means "not yet".  Throws on a failed request or a
+ *		page that is not the API's.
+ */
 TupleTableSlot *
 rdsIterateForeignScan(ForeignScanState *node)
 {
@@ -981,6 +1001,12 @@ rdsIterateForeignScan(ForeignScanState *node)
 	return ExecStoreVirtualTuple(slot);
 }
 
+/*
+ * rdsReScanForeignScan
+ *		Cancels what is in flight and starts over at the next row: the
+ *		values (Params of a parameterized path may have changed) are
+ *		evaluated again and the streams rebuilt.
+ */
 void
 rdsReScanForeignScan(ForeignScanState *node)
 {
@@ -989,6 +1015,11 @@ rdsReScanForeignScan(ForeignScanState *node)
 	reset_scan(state);
 }
 
+/*
+ * rdsEndForeignScan
+ *		Cancels the requests still in flight.  Everything else lives in the
+ *		query's memory, and the connection stays for the next query.
+ */
 void
 rdsEndForeignScan(ForeignScanState *node)
 {
@@ -1082,6 +1113,15 @@ produce_async(AsyncRequest *areq)
 		ExecAsyncRequestDone(areq, result);
 }
 
+/*
+ * rdsForeignAsyncRequest, rdsForeignAsyncConfigureWait,
+ * rdsForeignAsyncNotify
+ *		The asynchronous Append protocol: a request yields a row if one is
+ *		ready, else the scan's wait descriptor (readable on network activity
+ *		and every RDS_POLL_INTERVAL_MS) is added to the Append's wait set,
+ *		and a notification lets the transfers progress and yields the next
+ *		row if there is one by then.
+ */
 void
 rdsForeignAsyncRequest(AsyncRequest *areq)
 {
@@ -1220,6 +1260,13 @@ explain_requests(RdsScanState *state, List *fdw_exprs)
 
 #define EXPLAIN_MAX_STREAMS 10
 
+/*
+ * rdsExplainForeignScan
+ *		"Remote request:" lines built by the code that builds the requests
+ *		(deparse.c, with run-time values shown as placeholders), what is
+ *		pushed down (LIMIT, count(*), groups, search), and with ANALYZE the
+ *		HTTP figures: requests, retries, bytes, cache hits, merged waits.
+ */
 void
 rdsExplainForeignScan(ForeignScanState *node, ExplainState *es)
 {
