@@ -140,6 +140,7 @@ static RdsRequest *request_create(RdsConn *conn, RdsRequestKind kind,
 static void request_release(RdsRequest *req);
 static void request_guard_callback(void *arg);
 static void request_run(RdsRequest *req);
+static bool request_poll(RdsRequest *req);
 static bool request_settle(RdsRequest *req);
 static bool request_succeeded(RdsRequest *req);
 static void start_attempt(RdsRequest *req);
@@ -235,13 +236,16 @@ rds_request_start_cached(RdsConn *conn, const char *path, const char *query,
  *		Drives conn until this request has succeeded (HTTP 200), retrying
  *		per the connection's max_retries, and appends the body to body
  *		(allocated in body's context).  Other requests of the connection
- *		progress meanwhile.  Adds to *stats (may be NULL).  The request is
- *		released afterwards, also when this throws: any failure is an ERROR.
+ *		progress meanwhile.  Adds to *stats (may be NULL).  Returns true if
+ *		the body is the shared cache's copy, not an answer of this request
+ *		(messages about the body must say so).  The request is released
+ *		afterwards, also when this throws: any failure is an ERROR.
  */
-void
+bool
 rds_request_finish(RdsRequest *req, StringInfo body, RdsHttpStats *stats)
 {
 	const RdsResponse *resp;
+	volatile bool hit = false;
 
 	if (req->released)
 		elog(ERROR, "RDS API request was already finished or cancelled");
@@ -249,7 +253,8 @@ rds_request_finish(RdsRequest *req, StringInfo body, RdsHttpStats *stats)
 	PG_TRY();
 	{
 		request_run(req);
-		if (req->hit)
+		hit = req->hit;
+		if (hit)
 		{
 			if (body != NULL)
 				appendBinaryStringInfo(body, req->hit_body->data,
@@ -275,6 +280,7 @@ rds_request_finish(RdsRequest *req, StringInfo body, RdsHttpStats *stats)
 		request_release(req);
 	}
 	PG_END_TRY();
+	return hit;
 }
 
 /*
@@ -302,6 +308,17 @@ rds_request_cancel(RdsRequest *req)
  */
 bool
 rds_request_poll(RdsRequest *req)
+{
+	bool		done = request_poll(req);
+
+	/* back to PostgreSQL: what req and its peers hold is lent if it waits */
+	rds_locks_driving(false);
+	return done;
+}
+
+/* rds_request_poll's work */
+static bool
+request_poll(RdsRequest *req)
 {
 	for (;;)
 	{
@@ -369,13 +386,14 @@ rds_http_get(RdsConn *conn, const char *path, const char *query,
 
 /*
  * rds_http_get_cached
- *		rds_request_start_cached (may read the cache) + rds_request_finish.
+ *		rds_request_start_cached (may read the cache) + rds_request_finish;
+ *		true if the body is the cache's copy.
  */
-void
+bool
 rds_http_get_cached(RdsConn *conn, const char *path, const char *query,
 					int cache_ttl, StringInfo body, RdsHttpStats *stats)
 {
-	rds_request_finish(rds_request_start_cached(conn, path, query, cache_ttl,
+	return rds_request_finish(rds_request_start_cached(conn, path, query, cache_ttl,
 												true),
 					   body, stats);
 }
@@ -634,7 +652,7 @@ request_run(RdsRequest *req)
 							req->method, req->path)));
 
 		if (req->hit)
-			return;
+			break;
 		if (req->xfer == NULL)
 		{
 			if (req->retry_at != 0)
@@ -643,8 +661,12 @@ request_run(RdsRequest *req)
 																	req->retry_at);
 
 				if (delay > 0)
+				{
+					rds_locks_driving(true);
 					rds_transport_sleep(conn->transport, delay,
 										req->wait_event);
+					rds_locks_driving(false);
+				}
 				settle_done(conn);
 			}
 			start_attempt(req);
@@ -653,12 +675,14 @@ request_run(RdsRequest *req)
 		}
 		if (!req->settled)
 		{
+			rds_locks_driving(true);
 			rds_transport_wait(conn->transport, req->xfer);
+			rds_locks_driving(false);
 			if (!request_settle(req))
 				continue;
 		}
 		if (request_succeeded(req))
-			return;
+			break;
 		report_failure(req);
 	}
 }
@@ -767,11 +791,18 @@ start_attempt(RdsRequest *req)
 	RdsConn    *conn = req->conn;
 	RdsTransfer *xfer;
 
-	/* fetching the token starts the requests that waited for it: req too */
 	if (req->hit)
 		return;
 	if (needs_token(req))
+	{
+		/*
+		 * Fetching the token starts the requests that waited for it, req
+		 * too: it may have been answered (by the cache) or started by now.
+		 */
 		(void) token_ready(conn, true);
+		if (req->hit)
+			return;
+	}
 	if (req->xfer != NULL)
 		return;
 	if (!request_gate(req))
@@ -1335,7 +1366,7 @@ token_ready(RdsConn *conn, bool wait)
 	{
 		RdsRequest *r = dlist_container(RdsRequest, node, iter.cur);
 
-		if (r->kind == RDS_REQUEST_API && r->xfer == NULL &&
+		if (r->kind == RDS_REQUEST_API && r->xfer == NULL && !r->hit &&
 			r->retry_at == 0 && r->attempts == 0)
 			start_attempt(r);
 	}

@@ -83,7 +83,6 @@ typedef struct RdsRelInfo
 	RelOptInfo *baserel;		/* for an upper relation: the foreign table */
 	RdsGroupKind group_kind;	/* RDS_SCAN_GROUPS: the key */
 	Expr	   *group_expr;		/* RDS_SCAN_GROUPS: the GROUP BY expression */
-	List	   *time_strict;	/* RDS_SCAN_GROUPS: Boolean per remote_conds */
 	List	   *having;			/* RDS_SCAN_GROUPS: HAVING, checked locally */
 	char	   *group_zone;		/* RDS_SCAN_GROUPS: date_trunc's zone, "" =
 								 * the session's TimeZone */
@@ -395,7 +394,8 @@ ec_member_matches_field(PlannerInfo *root, RelOptInfo *rel,
  * such a LIMIT 1) and LATERAL "latest task" subqueries read only the
  * newest (oldest) windows.  Offered for one request stream (no IN list)
  * of tasks; conditions checked locally only make the search read more
- * windows.  Its ForeignPath.fdw_private is the FdwScanPrivateSearch list.
+ * windows.  Its ForeignPath.fdw_private is a plan (plan.c) with the
+ * search's part filled in.
  * Costed as two requests to start and one per ~30 rows after: cheaper
  * than reading and sorting the stream when few rows are wanted, dearer
  * when all are (then PostgreSQL keeps the plain read and its Sort).
@@ -415,6 +415,7 @@ add_search_path(PlannerInfo *root, RelOptInfo *baserel, RdsRelInfo *fpinfo)
 	Cost		startup_cost;
 	Cost		total_cost;
 	Query	   *parse = root->parse;
+	RdsScanPlan plan;
 
 	if (root->query_pathkeys == NIL || fpinfo->has_fanout ||
 		fpinfo->opts->resource != RDS_RESOURCE_TASKS ||
@@ -490,17 +491,18 @@ add_search_path(PlannerInfo *root, RelOptInfo *baserel, RdsRelInfo *fpinfo)
 	startup_cost = 2 * REQUEST_COST;
 	total_cost = startup_cost + REQUEST_COST * ceil(fpinfo->fetched_rows / per_window) +
 		fpinfo->fetched_rows * (cpu_tuple_cost + DECODE_COST_PER_ROW);
+	rds_plan_init(&plan, RDS_SCAN_SEARCH);
+	plan.search_desc = desc;
+	plan.search_nulls_first = pk->pk_nulls_first;
+	plan.search_nulls_excluded = nulls_excluded;
+	plan.search_attno = var->varattno;
+	plan.search_need = (int) Min(need, PG_INT32_MAX);
+	plan.search_text = text.data;
 	add_path(baserel, (Path *)
 			 rds_create_foreignscan_path(root, baserel, NULL, baserel->rows,
 										 startup_cost, total_cost,
 										 list_make1(pk), baserel->lateral_relids,
-										 NULL,
-										 lappend(list_make5(makeBoolean(desc),
-															makeBoolean(pk->pk_nulls_first),
-															makeBoolean(nulls_excluded),
-															makeInteger(var->varattno),
-															makeInteger((int) Min(need, PG_INT32_MAX))),
-												 makeString(text.data))));
+										 NULL, rds_plan_to_list(&plan)));
 }
 
 void
@@ -584,9 +586,9 @@ rdsGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	}
 }
 
-/* Serialize conditions into fdw_private form, their values into fdw_exprs. */
+/* The plan's form of conditions; their values are appended to fdw_exprs. */
 static List *
-serialize_conds(List *conds, List **fdw_exprs)
+plan_conds(List *conds, List **fdw_exprs)
 {
 	List	   *result = NIL;
 	ListCell   *lc;
@@ -594,20 +596,17 @@ serialize_conds(List *conds, List **fdw_exprs)
 	foreach(lc, conds)
 	{
 		RdsCond    *c = (RdsCond *) lfirst(lc);
+		RdsPlanCond *pc = palloc(sizeof(RdsPlanCond));
 
-		/* built-in type OIDs (see FdwScanPrivateIndex): they fit an Integer */
-		Assert(c->valtype == InvalidOid || c->valtype == TIMESTAMPTZOID ||
-			   c->valtype == TIMESTAMPOID || c->valtype == DATEOID);
-		Assert(c->argtype == InvalidOid || c->argtype == TIMESTAMPTZOID ||
-			   c->argtype == TIMESTAMPOID || c->argtype == DATEOID);
 		*fdw_exprs = lappend(*fdw_exprs, c->value);
-		result = lappend(result,
-						 lappend(list_make5(makeString(pstrdup(c->field)),
-											makeInteger(c->kind),
-											makeInteger((int) c->valtype),
-											makeInteger((int) c->argtype),
-											makeBoolean(c->date_of)),
-								 makeInteger(list_length(*fdw_exprs) - 1)));
+		pc->field = pstrdup(c->field);
+		pc->kind = c->kind;
+		pc->valtype = c->valtype;
+		pc->argtype = c->argtype;
+		pc->date_of = c->date_of;
+		pc->strict = c->strict;
+		pc->expr_index = list_length(*fdw_exprs) - 1;
+		result = lappend(result, pc);
 	}
 	return result;
 }
@@ -630,20 +629,30 @@ scan_tlist_attnos(List *fdw_scan_tlist)
 	return attnos;
 }
 
+/* The condition GetForeignRelSize made of rinfo, or NULL. */
+static RdsCond *
+remote_cond_of(RdsRelInfo *fpinfo, RestrictInfo *rinfo)
+{
+	ListCell   *lr;
+	ListCell   *lc;
+
+	forboth(lr, fpinfo->remote_rinfos, lc, fpinfo->remote_conds)
+		if (lfirst(lr) == rinfo)
+			return (RdsCond *) lfirst(lc);
+	return NULL;
+}
+
 ForeignScan *
 rdsGetForeignPlan(PlannerInfo *root, RelOptInfo *foreignrel, Oid foreigntableid,
 				  ForeignPath *best_path, List *tlist, List *scan_clauses,
 				  Plan *outer_plan)
 {
 	RdsRelInfo *fpinfo = (RdsRelInfo *) foreignrel->fdw_private;
+	RdsScanPlan plan;
 	List	   *fdw_exprs = NIL;
-	List	   *fdw_private;
 	List	   *conds = NIL;
 	List	   *local_exprs = NIL;
-	List	   *attnos = NIL;
 	List	   *fdw_scan_tlist = NIL;
-	int			limit_index = -1;
-	int			offset_index = -1;
 	ListCell   *lc;
 
 	if (IS_SIMPLE_REL(foreignrel))
@@ -653,24 +662,36 @@ rdsGetForeignPlan(PlannerInfo *root, RelOptInfo *foreignrel, Oid foreigntableid,
 		int			natts;
 		int			i;
 
-		/* split the clauses: sent, sent and rechecked, or local only */
+		/* a time-window search path brings its part of the plan */
+		if (best_path->fdw_private != NIL)
+			rds_plan_from_list(best_path->fdw_private, &plan);
+		else
+			rds_plan_init(&plan, RDS_SCAN_ROWS);
+
+		/*
+		 * The clauses as GetForeignRelSize split them: sent, sent and
+		 * rechecked, or local only.  A join clause of a parameterized path
+		 * is new here.
+		 */
 		foreach(lc, scan_clauses)
 		{
 			RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+			RdsCond    *known = remote_cond_of(fpinfo, rinfo);
 			RdsCond		cond;
 
 			if (rinfo->pseudoconstant)
 				continue;
-			if (classify_clause(root, foreignrel, fpinfo, rinfo->clause, &cond))
+			if (known != NULL)
+				cond = *known;
+			else if (list_member_ptr(fpinfo->unpushed_rinfos, rinfo) ||
+					 !classify_clause(root, foreignrel, fpinfo, rinfo->clause, &cond))
 			{
-				RdsCond    *c = palloc(sizeof(RdsCond));
-
-				*c = cond;
-				conds = lappend(conds, c);
-				if (!cond.exact)
-					local_exprs = lappend(local_exprs, rinfo->clause);
+				local_exprs = lappend(local_exprs, rinfo->clause);
+				continue;
 			}
-			else
+			conds = lappend(conds, memcpy(palloc(sizeof(RdsCond)), &cond,
+										  sizeof(RdsCond)));
+			if (!cond.exact)
 				local_exprs = lappend(local_exprs, rinfo->clause);
 		}
 
@@ -685,76 +706,57 @@ rdsGetForeignPlan(PlannerInfo *root, RelOptInfo *foreignrel, Oid foreigntableid,
 		{
 			bool		used = bms_is_member(i - FirstLowInvalidHeapAttributeNumber,
 											 attrs_used) ||
-				bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, attrs_used);
+				bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, attrs_used) ||
+				i == plan.search_attno;	/* the search needs create_time */
 
-			attnos = lappend(attnos, makeInteger(used ? i : 0));
+			plan.attnos = lappend(plan.attnos, makeInteger(used ? i : 0));
 		}
-
-		/* the time-window search (add_search_path) needs create_time */
-		if (best_path->fdw_private != NIL)
-			list_nth_node(Integer, attnos,
-						  intVal(lfourth(best_path->fdw_private)) - 1)->ival =
-				intVal(lfourth(best_path->fdw_private));
-		fdw_private = list_make5(makeInteger(best_path->fdw_private != NIL ?
-											 RDS_SCAN_SEARCH : RDS_SCAN_ROWS),
-								 attnos,
-								 serialize_conds(conds, &fdw_exprs),
-								 list_make2(makeInteger(-1), makeInteger(-1)),
-								 NIL);	/* FdwScanPrivateGroup */
-		fdw_private = lappend(fdw_private, best_path->fdw_private);
+		plan.conds = plan_conds(conds, &fdw_exprs);
 		return make_foreignscan(tlist, local_exprs, foreignrel->relid,
-								fdw_exprs, fdw_private, NIL, NIL, outer_plan);
+								fdw_exprs, rds_plan_to_list(&plan),
+								NIL, NIL, outer_plan);
 	}
 
 	/* an upper relation: LIMIT or count(*) over the foreign table */
+	rds_plan_init(&plan, fpinfo->upper);
+	plan.conds = plan_conds(((RdsRelInfo *) fpinfo->baserel->fdw_private)->remote_conds,
+							&fdw_exprs);
+	if (fpinfo->upper == RDS_SCAN_COUNT)
 	{
-		RdsRelInfo *basefp = (RdsRelInfo *) fpinfo->baserel->fdw_private;
-		List	   *serialized = serialize_conds(basefp->remote_conds, &fdw_exprs);
-
-		if (fpinfo->upper == RDS_SCAN_COUNT)
-		{
-			fdw_scan_tlist = add_to_flat_tlist(NIL,
-											   pull_var_clause((Node *) best_path->path.pathtarget->exprs,
-															   PVC_INCLUDE_AGGREGATES));
-		}
-		else if (fpinfo->upper == RDS_SCAN_GROUPS)
-			fdw_scan_tlist = group_scan_tlist(fpinfo, best_path->path.pathtarget);
-		else
-		{
-			Query	   *parse = root->parse;
-
-			fdw_scan_tlist = add_to_flat_tlist(NIL,
-											   pull_var_clause((Node *) best_path->path.pathtarget->exprs,
-															   PVC_RECURSE_PLACEHOLDERS));
-			attnos = scan_tlist_attnos(fdw_scan_tlist);
-			if (parse->limitCount)
-			{
-				fdw_exprs = lappend(fdw_exprs, parse->limitCount);
-				limit_index = list_length(fdw_exprs) - 1;
-			}
-			if (parse->limitOffset)
-			{
-				fdw_exprs = lappend(fdw_exprs, parse->limitOffset);
-				offset_index = list_length(fdw_exprs) - 1;
-			}
-		}
-		fdw_private = list_make5(makeInteger(fpinfo->upper),
-								 attnos,
-								 serialized,
-								 list_make2(makeInteger(limit_index),
-											makeInteger(offset_index)),
-								 fpinfo->upper == RDS_SCAN_GROUPS ?
-								 list_make3(makeInteger(fpinfo->group_kind),
-											fpinfo->time_strict,
-											makeString(pstrdup(fpinfo->group_zone))) :
-								 NIL);
-		fdw_private = lappend(fdw_private, NIL);	/* FdwScanPrivateSearch */
-		/* a grouped count's HAVING runs on its rows, as the scan's qual */
-		return make_foreignscan(tlist,
-								fpinfo->upper == RDS_SCAN_GROUPS ? fpinfo->having : NIL,
-								0, fdw_exprs, fdw_private,
-								fdw_scan_tlist, NIL, outer_plan);
+		fdw_scan_tlist = add_to_flat_tlist(NIL,
+										   pull_var_clause((Node *) best_path->path.pathtarget->exprs,
+														   PVC_INCLUDE_AGGREGATES));
 	}
+	else if (fpinfo->upper == RDS_SCAN_GROUPS)
+	{
+		fdw_scan_tlist = group_scan_tlist(fpinfo, best_path->path.pathtarget);
+		plan.group_kind = fpinfo->group_kind;
+		plan.group_zone = fpinfo->group_zone;
+	}
+	else
+	{
+		Query	   *parse = root->parse;
+
+		fdw_scan_tlist = add_to_flat_tlist(NIL,
+										   pull_var_clause((Node *) best_path->path.pathtarget->exprs,
+														   PVC_RECURSE_PLACEHOLDERS));
+		plan.attnos = scan_tlist_attnos(fdw_scan_tlist);
+		if (parse->limitCount)
+		{
+			fdw_exprs = lappend(fdw_exprs, parse->limitCount);
+			plan.limit_index = list_length(fdw_exprs) - 1;
+		}
+		if (parse->limitOffset)
+		{
+			fdw_exprs = lappend(fdw_exprs, parse->limitOffset);
+			plan.offset_index = list_length(fdw_exprs) - 1;
+		}
+	}
+	/* a grouped count's HAVING runs on its rows, as the scan's qual */
+	return make_foreignscan(tlist,
+							fpinfo->upper == RDS_SCAN_GROUPS ? fpinfo->having : NIL,
+							0, fdw_exprs, rds_plan_to_list(&plan),
+							fdw_scan_tlist, NIL, outer_plan);
 }
 
 /* Is every aggregate in the target count(*), and is there nothing else? */
@@ -964,7 +966,6 @@ add_group_count_path(PlannerInfo *root, RelOptInfo *input_rel,
 	RdsGroupKind kind = RDS_GROUP_NONE;
 	Expr	   *group_expr = NULL;
 	char	   *zone = "";
-	List	   *strict = NIL;
 	bool		has_lower = false;
 	bool		has_window = false;
 	bool		has_count = false;
@@ -980,7 +981,6 @@ add_group_count_path(PlannerInfo *root, RelOptInfo *input_rel,
 	{
 		RdsCond    *c = (RdsCond *) lfirst(lc);
 
-		strict = lappend(strict, makeBoolean(c->strict));
 		if (c->exact)
 			continue;
 		if (strcmp(c->field, "create_time") != 0 || c->date_of ||
@@ -1043,7 +1043,6 @@ add_group_count_path(PlannerInfo *root, RelOptInfo *input_rel,
 	fpinfo->baserel = input_rel;
 	fpinfo->group_kind = kind;
 	fpinfo->group_expr = group_expr;
-	fpinfo->time_strict = strict;
 	fpinfo->having = (List *) gextra->havingQual;
 	fpinfo->group_zone = zone;
 	output_rel->fdw_private = fpinfo;

@@ -117,32 +117,63 @@ typedef enum RdsScanMode
 	RDS_SCAN_SEARCH				/* tasks sorted by create_time (search.c) */
 } RdsScanMode;
 
-/*
- * fdw_private of a ForeignScan.  The order must match the list built by
- * rdsGetForeignPlan.  The foreign table is not in it: BeginForeignScan
- * finds it in the range table.  The only OID in it is a condition's
- * valtype, one of three built-in type OIDs (or 0), which fits an Integer.
- */
-enum FdwScanPrivateIndex
+typedef enum RdsCondKind
 {
-	FdwScanPrivateMode,			/* Integer: RdsScanMode */
-	FdwScanPrivateAttnos,		/* List of Integer: table attno per scan
-								 * column, 0 = not fetched */
-	FdwScanPrivateConds,		/* List of List (String field, Integer kind,
-								 * Integer valtype, Integer argtype, Boolean
-								 * date_of, Integer fdw_exprs index) */
-	FdwScanPrivateLimit,		/* List (Integer limit index, Integer offset
-								 * index), -1 = absent */
-	FdwScanPrivateGroup,		/* RDS_SCAN_GROUPS: List (Integer
-								 * RdsGroupKind, List of Boolean strict per
-								 * condition, String date_trunc zone, "" =
-								 * the session's); else NIL */
-	FdwScanPrivateSearch		/* RDS_SCAN_SEARCH: List (Boolean desc,
-								 * Boolean nulls_first, Boolean
-								 * nulls_excluded, Integer create_time attno,
-								 * Integer rows wanted or -1, String EXPLAIN
-								 * text); else NIL */
-};
+	RDS_COND_EQ = 0,			/* field = value */
+	RDS_COND_ANY,				/* field = ANY (array value) */
+	RDS_COND_LOWER,				/* create_time >= value (> if strict) */
+	RDS_COND_UPPER,				/* create_time <= value (< if strict) */
+	RDS_COND_TIME_EQ			/* create_time = value */
+} RdsCondKind;
+
+/* The key of count(*) [GROUP BY key] (groupcount.c). */
+typedef enum RdsGroupKind
+{
+	RDS_GROUP_NONE = 0,			/* count(*) alone (over a time window) */
+	RDS_GROUP_STATUS,
+	RDS_GROUP_NAME,
+	RDS_GROUP_DAY,				/* date_trunc('day', create_time) */
+	RDS_GROUP_HOUR				/* date_trunc('hour', create_time) */
+} RdsGroupKind;
+
+/*
+ * The plan: what GetForeignPlan hands BeginForeignScan, and what a
+ * time-window search path carries to GetForeignPlan.  plan.c alone turns
+ * it into fdw_private and back (rds_plan_to_list, rds_plan_from_list).
+ */
+typedef struct RdsPlanCond
+{
+	char	   *field;			/* task field, or project_id / region */
+	RdsCondKind kind;
+	Oid			valtype;		/* type of a create_time column, or 0 */
+	Oid			argtype;		/* type of a time condition's value, or 0 */
+	bool		date_of;		/* the condition is on the column's ::date */
+	bool		strict;			/* an exclusive time bound */
+	int			expr_index;		/* its value in fdw_exprs */
+} RdsPlanCond;
+
+typedef struct RdsScanPlan
+{
+	RdsScanMode mode;
+	List	   *attnos;			/* Integer per scan column: table attno, 0 =
+								 * not fetched */
+	List	   *conds;			/* RdsPlanCond *, sent to the API */
+	int			limit_index;	/* RDS_SCAN_LIMIT: in fdw_exprs, -1 = none */
+	int			offset_index;	/* likewise */
+	RdsGroupKind group_kind;	/* RDS_SCAN_GROUPS: the key */
+	char	   *group_zone;		/* date_trunc's zone, "" = the session's */
+	bool		search_desc;	/* RDS_SCAN_SEARCH: the order wanted */
+	bool		search_nulls_first;
+	bool		search_nulls_excluded;	/* create_time IS NOT NULL holds */
+	int			search_attno;	/* the create_time column */
+	int			search_need;	/* rows the consumer likely wants, -1 */
+	char	   *search_text;	/* EXPLAIN: "ORDER BY ..." */
+} RdsScanPlan;
+
+/* plan.c */
+extern void rds_plan_init(RdsScanPlan *plan, RdsScanMode mode);
+extern List *rds_plan_to_list(const RdsScanPlan *plan);
+extern void rds_plan_from_list(List *fdw_private, RdsScanPlan *plan);
 
 /* planner.c */
 extern void rdsGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel,
@@ -169,15 +200,6 @@ extern void rdsForeignAsyncRequest(AsyncRequest *areq);
 extern void rdsForeignAsyncConfigureWait(AsyncRequest *areq);
 extern void rdsForeignAsyncNotify(AsyncRequest *areq);
 
-/* groupcount.c: count(*) [GROUP BY status | name | date_trunc] */
-typedef enum RdsGroupKind
-{
-	RDS_GROUP_NONE = 0,			/* count(*) alone (over a time window) */
-	RDS_GROUP_STATUS,
-	RDS_GROUP_NAME,
-	RDS_GROUP_DAY,				/* date_trunc('day', create_time) */
-	RDS_GROUP_HOUR				/* date_trunc('hour', create_time) */
-} RdsGroupKind;
 
 /* analyze.c */
 extern bool rdsAnalyzeForeignTable(Relation relation,
@@ -216,7 +238,7 @@ extern RdsRequest *rds_request_start(RdsConn *conn, const char *path,
 extern RdsRequest *rds_request_start_cached(RdsConn *conn, const char *path,
 											const char *query, int cache_ttl,
 											bool may_read);
-extern void rds_request_finish(RdsRequest *req, StringInfo body,
+extern bool rds_request_finish(RdsRequest *req, StringInfo body,
 							   RdsHttpStats *stats);
 extern void rds_request_cancel(RdsRequest *req);
 extern bool rds_request_poll(RdsRequest *req);
@@ -224,7 +246,7 @@ extern int	rds_conn_wait_fd(RdsConn *conn);
 extern void rds_close_wait_fd(int fd);
 extern void rds_http_get(RdsConn *conn, const char *path, const char *query,
 						 StringInfo body, RdsHttpStats *stats);
-extern void rds_http_get_cached(RdsConn *conn, const char *path,
+extern bool rds_http_get_cached(RdsConn *conn, const char *path,
 								const char *query, int cache_ttl,
 								StringInfo body, RdsHttpStats *stats);
 extern const char *rds_curl_version(void);
@@ -255,6 +277,7 @@ extern uint64 rds_lock_merge_offset(uint64 keyhash);
 extern int	rds_slot_acquire(Oid serverid, int max);
 extern void rds_slot_release(Oid serverid, int slot);
 extern RdsSharedCounters *rds_shared_counters(void);
+extern void rds_locks_driving(bool driving);
 extern uint32 rds_wait_event(bool slot);
 
 /* ---- cache.c: the shared response cache ---- */
@@ -281,15 +304,6 @@ extern void rds_cache_count(RdsCacheEvent ev);
 
 /* Fan-out cap: more request streams than this and a field is not sent. */
 #define RDS_MAX_STREAMS 100
-
-typedef enum RdsCondKind
-{
-	RDS_COND_EQ = 0,			/* field = value */
-	RDS_COND_ANY,				/* field = ANY (array value) */
-	RDS_COND_LOWER,				/* create_time >= value (> if strict) */
-	RDS_COND_UPPER,				/* create_time <= value (< if strict) */
-	RDS_COND_TIME_EQ			/* create_time = value */
-} RdsCondKind;
 
 /* A condition the planner can turn into request parameters. */
 typedef struct RdsCond

@@ -43,16 +43,6 @@
 #define MAX_PASSES				5
 
 /* A pushed condition at run time. */
-typedef struct RdsScanCond
-{
-	char	   *field;
-	RdsCondKind kind;
-	Oid			valtype;		/* a time condition's column type */
-	Oid			argtype;		/* its value's type */
-	bool		date_of;		/* on the column's ::date */
-	int			expr_index;		/* in fdw_exprs */
-} RdsScanCond;
-
 /* One request stream: the pages of one combination of filter values. */
 typedef struct RdsStream
 {
@@ -87,7 +77,7 @@ typedef struct RdsPending
  */
 typedef struct RdsScanState
 {
-	RdsScanMode mode;
+	RdsScanPlan plan;			/* from the planner (plan.c) */
 	RdsOptions *opts;
 	RdsConn    *conn;
 	char	   *path;			/* /v3/{project_id}/tasklist */
@@ -96,11 +86,8 @@ typedef struct RdsScanState
 	int			ncolumns;
 	RdsColumn  *columns;
 
-	/* conditions and their values */
-	List	   *conds;			/* RdsScanCond * */
+	/* the values of the plan's conditions */
 	List	   *exprs;			/* ExprState * of fdw_exprs */
-	int			limit_index;
-	int			offset_index;
 	RdsFilter	filter;
 
 	/* request streams */
@@ -137,20 +124,11 @@ typedef struct RdsScanState
 	RdsIdSet   *seen;			/* ids (or action names) already returned */
 
 	/* RDS_SCAN_GROUPS (groupcount.c) */
-	RdsGroupKind group_kind;
-	char	   *group_zone;		/* date_trunc's zone, "" = the session's */
-	List	   *time_strict;	/* Boolean per condition */
 	List	   *time_checks;	/* RdsTimeCheck *, built with the streams */
 	RdsGroupCount *groups;		/* the counts, once run */
 
 	/* RDS_SCAN_SEARCH: search.c does the paging */
 	RdsSearch  *search;			/* in scan_cxt; NULL until the first row */
-	bool		search_desc;
-	bool		search_nulls_first;
-	bool		search_nulls_excluded;
-	int			search_attno;	/* the create_time column */
-	int64		search_need;	/* rows the consumer likely wants, -1 */
-	char	   *search_text;	/* EXPLAIN: what is pushed down */
 	RdsSearchStats search_stats;
 
 	RdsHttpStats stats;
@@ -183,7 +161,7 @@ filter_value(Datum d)
 
 /* Narrow a filter with the (non-null) value of one pushed condition. */
 static void
-add_cond_value(RdsFilter *f, RdsScanCond *c, Datum value)
+add_cond_value(RdsFilter *f, RdsPlanCond *c, Datum value)
 {
 	List	   *values = NIL;
 
@@ -227,7 +205,7 @@ add_cond_value(RdsFilter *f, RdsScanCond *c, Datum value)
 
 /* RDS_SCAN_GROUPS: remember a create_time condition for groupcount.c. */
 static void
-add_time_check(RdsScanState *state, RdsScanCond *c, Datum value, int i)
+add_time_check(RdsScanState *state, RdsPlanCond *c, Datum value)
 {
 	RdsTimeCheck *t;
 
@@ -236,7 +214,7 @@ add_time_check(RdsScanState *state, RdsScanCond *c, Datum value, int i)
 		return;
 	t = palloc(sizeof(RdsTimeCheck));
 	t->kind = c->kind;
-	t->strict = boolVal(list_nth(state->time_strict, i));
+	t->strict = c->strict;
 	t->value = DatumGetTimestampTz(value);
 	state->time_checks = lappend(state->time_checks, t);
 }
@@ -255,9 +233,9 @@ build_streams(RdsScanState *state, ExprContext *econtext)
 
 	rds_filter_init(&state->filter);
 	state->time_checks = NIL;
-	foreach(lc, state->conds)
+	foreach(lc, state->plan.conds)
 	{
-		RdsScanCond *c = (RdsScanCond *) lfirst(lc);
+		RdsPlanCond *c = (RdsPlanCond *) lfirst(lc);
 		ExprState  *es = (ExprState *) list_nth(state->exprs, c->expr_index);
 		bool		isnull;
 		Datum		value;
@@ -269,21 +247,21 @@ build_streams(RdsScanState *state, ExprContext *econtext)
 			continue;
 		}
 		add_cond_value(&state->filter, c, value);
-		if (state->mode == RDS_SCAN_GROUPS && state->time_strict)
-			add_time_check(state, c, value, foreach_current_index(lc));
+		if (state->plan.mode == RDS_SCAN_GROUPS)
+			add_time_check(state, c, value);
 	}
 
 	/* LIMIT and OFFSET */
 	state->row_budget = -1;
-	if (state->mode == RDS_SCAN_LIMIT)
+	if (state->plan.mode == RDS_SCAN_LIMIT)
 	{
 		int64		offset = 0;
 		bool		isnull;
 		Datum		value;
 
-		if (state->offset_index >= 0)
+		if (state->plan.offset_index >= 0)
 		{
-			value = ExecEvalExpr(list_nth(state->exprs, state->offset_index),
+			value = ExecEvalExpr(list_nth(state->exprs, state->plan.offset_index),
 								 econtext, &isnull);
 			if (!isnull)
 			{
@@ -294,9 +272,9 @@ build_streams(RdsScanState *state, ExprContext *econtext)
 							 errmsg("OFFSET must not be negative")));
 			}
 		}
-		if (state->limit_index >= 0)
+		if (state->plan.limit_index >= 0)
 		{
-			value = ExecEvalExpr(list_nth(state->exprs, state->limit_index),
+			value = ExecEvalExpr(list_nth(state->exprs, state->plan.limit_index),
 								 econtext, &isnull);
 			if (!isnull)
 			{
@@ -574,8 +552,9 @@ next_page(RdsScanState *state, bool nowait)
 	 */
 	oldcxt = MemoryContextSwitchTo(state->page_cxt);
 	body = makeStringInfo();
-	rds_request_finish(pending.req, body, &state->stats);
-	desc = pstrdup(pending.desc);
+	desc = rds_request_finish(pending.req, body, &state->stats) ?
+		psprintf("%s (the shared cache's copy)", pending.desc) :
+		pstrdup(pending.desc);
 	state->page = rds_page_parse(body->data, body->len, desc);
 	pfree(body->data);
 	pfree(body);
@@ -708,26 +687,12 @@ rdsBeginForeignScan(ForeignScanState *node, int eflags)
 	Oid			userid;
 	RangeTblEntry *rte;
 	Relation	rel;
-	ListCell   *lc;
-	List	   *limits;
 
 	state = palloc0(sizeof(RdsScanState));
 	state->wait_fd = -1;
 	node->fdw_state = state;
 
-	state->mode = intVal(list_nth(fsplan->fdw_private, FdwScanPrivateMode));
-	limits = (List *) list_nth(fsplan->fdw_private, FdwScanPrivateLimit);
-	state->limit_index = intVal(linitial(limits));
-	state->offset_index = intVal(lsecond(limits));
-	if (state->mode == RDS_SCAN_GROUPS)
-	{
-		List	   *group = (List *) list_nth(fsplan->fdw_private,
-											  FdwScanPrivateGroup);
-
-		state->group_kind = (RdsGroupKind) intVal(linitial(group));
-		state->time_strict = (List *) lsecond(group);
-		state->group_zone = strVal(lthird(group));
-	}
+	rds_plan_from_list(fsplan->fdw_private, &state->plan);
 
 	rte = exec_rt_fetch(fsplan->scan.scanrelid > 0 ? fsplan->scan.scanrelid :
 						(Index) bms_next_member(fsplan->fs_relids, -1), estate);
@@ -743,39 +708,11 @@ rdsBeginForeignScan(ForeignScanState *node, int eflags)
 	state->ncolumns = node->ss.ss_ScanTupleSlot->tts_tupleDescriptor->natts;
 	state->columns = rds_map_columns(state->opts, rel,
 									 node->ss.ss_ScanTupleSlot->tts_tupleDescriptor,
-									 (List *) list_nth(fsplan->fdw_private,
-													   FdwScanPrivateAttnos),
-									 state->mode == RDS_SCAN_COUNT ||
-									 state->mode == RDS_SCAN_GROUPS);
+									 state->plan.attnos,
+									 state->plan.mode == RDS_SCAN_COUNT ||
+									 state->plan.mode == RDS_SCAN_GROUPS);
 	if (rel != node->ss.ss_currentRelation)
 		table_close(rel, NoLock);
-
-	foreach(lc, (List *) list_nth(fsplan->fdw_private, FdwScanPrivateConds))
-	{
-		List	   *item = (List *) lfirst(lc);
-		RdsScanCond *c = palloc(sizeof(RdsScanCond));
-
-		c->field = strVal(linitial(item));
-		c->kind = intVal(lsecond(item));
-		c->valtype = (Oid) intVal(lthird(item));
-		c->argtype = (Oid) intVal(lfourth(item));
-		c->date_of = boolVal(list_nth(item, 4));
-		c->expr_index = intVal(list_nth(item, 5));
-		state->conds = lappend(state->conds, c);
-	}
-
-	if (state->mode == RDS_SCAN_SEARCH)
-	{
-		List	   *search = (List *) list_nth(fsplan->fdw_private,
-											   FdwScanPrivateSearch);
-
-		state->search_desc = boolVal(linitial(search));
-		state->search_nulls_first = boolVal(lsecond(search));
-		state->search_nulls_excluded = boolVal(lthird(search));
-		state->search_attno = intVal(lfourth(search));
-		state->search_need = intVal(list_nth(search, 4));
-		state->search_text = strVal(list_nth(search, 5));
-	}
 
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
@@ -873,8 +810,9 @@ count_tasks(RdsScanState *state)
 		query = rds_request_query(state->streams[s].query, "0", "1");
 		initStringInfo(&body);
 		url = psprintf("%s?%s", state->path, query);
-		rds_http_get_cached(state->conn, state->path, query,
-							state->opts->cache_ttl, &body, &state->stats);
+		if (rds_http_get_cached(state->conn, state->path, query,
+								state->opts->cache_ttl, &body, &state->stats))
+			url = psprintf("%s (the shared cache's copy)", url);
 		page = rds_page_parse(body.data, body.len, psprintf("GET %s", url));
 		total = rds_page_total_count(page);
 		MemoryContextSwitchTo(oldcxt);
@@ -939,8 +877,8 @@ iterate_groups(RdsScanState *state, TupleTableSlot *slot)
 		gs->stats = &state->stats;
 		gs->next_task = next_task_for_groups;
 		gs->arg = state;
-		state->groups = rds_groupcount_create(state->group_kind,
-											  state->group_zone);
+		state->groups = rds_groupcount_create(state->plan.group_kind,
+											  state->plan.group_zone);
 		rds_groupcount_run(state->groups, gs);
 		MemoryContextSwitchTo(oldcxt);
 	}
@@ -951,7 +889,7 @@ iterate_groups(RdsScanState *state, TupleTableSlot *slot)
 		slot->tts_values[c] = Int64GetDatum(count);
 		slot->tts_isnull[c] = false;
 	}
-	if (state->group_kind != RDS_GROUP_NONE)
+	if (state->plan.group_kind != RDS_GROUP_NONE)
 	{
 		slot->tts_values[0] = key;
 		slot->tts_isnull[0] = isnull;
@@ -975,10 +913,10 @@ rdsIterateForeignScan(ForeignScanState *node)
 		state->started = true;
 	}
 
-	if (state->mode == RDS_SCAN_GROUPS)
+	if (state->plan.mode == RDS_SCAN_GROUPS)
 		return iterate_groups(state, slot);
 
-	if (state->mode == RDS_SCAN_COUNT)
+	if (state->plan.mode == RDS_SCAN_COUNT)
 	{
 		int64		count;
 		int			c;
@@ -995,16 +933,16 @@ rdsIterateForeignScan(ForeignScanState *node)
 		return ExecStoreVirtualTuple(slot);
 	}
 
-	if (state->mode == RDS_SCAN_SEARCH)
+	if (state->plan.mode == RDS_SCAN_SEARCH)
 	{
 		if (state->search == NULL)
 			state->search = rds_search_begin(state->scan_cxt, state->opts,
 											 state->conn, state->path,
-											 &state->filter, state->search_desc,
-											 state->search_nulls_first,
-											 state->search_nulls_excluded,
-											 state->search_need,
-											 state->search_attno - 1,
+											 &state->filter, state->plan.search_desc,
+											 state->plan.search_nulls_first,
+											 state->plan.search_nulls_excluded,
+											 state->plan.search_need,
+											 state->plan.search_attno - 1,
 											 state->columns, state->ncolumns,
 											 state->relname, &state->stats,
 											 &state->search_stats);
@@ -1206,9 +1144,9 @@ explain_requests(RdsScanState *state, List *fdw_exprs)
 	const char *note = "";
 
 	rds_filter_init(&f);
-	foreach(lc, state->conds)
+	foreach(lc, state->plan.conds)
 	{
-		RdsScanCond *c = (RdsScanCond *) lfirst(lc);
+		RdsPlanCond *c = (RdsPlanCond *) lfirst(lc);
 		Expr	   *e = list_nth(fdw_exprs, c->expr_index);
 
 		if (!IsA(e, Const))
@@ -1222,24 +1160,24 @@ explain_requests(RdsScanState *state, List *fdw_exprs)
 	/* the first page of each stream, as start_page_request asks for it */
 	offset = "0";
 	limit = psprintf("%d", state->opts->page_size);
-	if (state->mode == RDS_SCAN_COUNT)
+	if (state->plan.mode == RDS_SCAN_COUNT)
 		limit = "1";
-	else if (state->mode == RDS_SCAN_LIMIT)
+	else if (state->plan.mode == RDS_SCAN_LIMIT)
 	{
 		Expr	   *e;
 
-		if (state->offset_index >= 0)
+		if (state->plan.offset_index >= 0)
 		{
-			e = list_nth(fdw_exprs, state->offset_index);
+			e = list_nth(fdw_exprs, state->plan.offset_index);
 			if (!IsA(e, Const))
 				offset = runtime_ref(e);
 			else if (!((Const *) e)->constisnull)
 				offset = psprintf(INT64_FORMAT,
 								  DatumGetInt64(((Const *) e)->constvalue));
 		}
-		if (state->limit_index >= 0)
+		if (state->plan.limit_index >= 0)
 		{
-			e = list_nth(fdw_exprs, state->limit_index);
+			e = list_nth(fdw_exprs, state->plan.limit_index);
 			if (!IsA(e, Const))
 				limit = runtime_ref(e);
 			else if (!((Const *) e)->constisnull)
@@ -1265,8 +1203,8 @@ explain_requests(RdsScanState *state, List *fdw_exprs)
 								 rds_request_query((char *) lfirst(lc),
 												   offset, limit),
 								 note));
-	if (state->mode == RDS_SCAN_GROUPS)
-		lines = list_concat(lines, rds_groupcount_explain(state->group_kind, &f,
+	if (state->plan.mode == RDS_SCAN_GROUPS)
+		lines = list_concat(lines, rds_groupcount_explain(state->plan.group_kind, &f,
 														  state->opts, state->path));
 	foreach(lc, f.fields)
 	{
@@ -1288,18 +1226,18 @@ rdsExplainForeignScan(ForeignScanState *node, ExplainState *es)
 	RdsScanState *state = (RdsScanState *) node->fdw_state;
 	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
 
-	if (state->mode == RDS_SCAN_COUNT)
+	if (state->plan.mode == RDS_SCAN_COUNT)
 		ExplainPropertyText("Pushed down", "count(*) from total_count", es);
-	else if (state->mode == RDS_SCAN_GROUPS)
+	else if (state->plan.mode == RDS_SCAN_GROUPS)
 		ExplainPropertyText("Pushed down",
 							psprintf("%s from total_count",
-									 rds_group_text(state->group_kind,
-													state->group_zone)), es);
-	else if (state->mode == RDS_SCAN_LIMIT)
+									 rds_group_text(state->plan.group_kind,
+													state->plan.group_zone)), es);
+	else if (state->plan.mode == RDS_SCAN_LIMIT)
 		ExplainPropertyText("Pushed down", "LIMIT/OFFSET", es);
-	else if (state->mode == RDS_SCAN_SEARCH)
+	else if (state->plan.mode == RDS_SCAN_SEARCH)
 		ExplainPropertyText("Pushed down",
-							psprintf("%s (time-window search)", state->search_text),
+							psprintf("%s (time-window search)", state->plan.search_text),
 							es);
 
 	if (es->verbose)
@@ -1338,9 +1276,9 @@ rdsExplainForeignScan(ForeignScanState *node, ExplainState *es)
 									 psprintf(", merged waits " INT64_FORMAT,
 											  state->stats.merged) : ""),
 							es);
-	if (es->analyze && state->mode == RDS_SCAN_GROUPS && state->groups)
+	if (es->analyze && state->plan.mode == RDS_SCAN_GROUPS && state->groups)
 		ExplainPropertyText("Grouped count", rds_groupcount_summary(state->groups), es);
-	if (es->analyze && state->mode == RDS_SCAN_SEARCH)
+	if (es->analyze && state->plan.mode == RDS_SCAN_SEARCH)
 		ExplainPropertyText("Time-window search",
 							psprintf(INT64_FORMAT " searches, " INT64_FORMAT
 									 " windows (at most " INT64_FORMAT

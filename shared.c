@@ -17,6 +17,15 @@
  * conflict with each other, so the bytes this backend holds are tracked
  * here as well.
  *
+ * A lock held for a request (its slot, its merge lock) belongs to a
+ * backend that drives the request.  A backend that stops driving it (an
+ * idle cursor whose client stopped fetching, a long stretch of other work
+ * between two rows) lends it: RDS_LEND_AFTER_MS after the backend last
+ * let its requests progress, a timer releases every request lock it holds
+ * (fcntl is async-signal-safe), so that other backends get the slot, or
+ * fetch a merged request themselves.  The exchange itself goes on and is
+ * read when the backend comes back; its own release is then a no-op.
+ *
  * Byte layout of "locks": byte 0 guards the cache's eviction sweep; bytes
  * from RDS_LOCK_MERGE_BASE are the cache's merge locks (one per request
  * key hash); bytes from RDS_LOCK_SLOT_BASE are request slots, 1024 per
@@ -36,6 +45,7 @@
 #include "miscadmin.h"
 #include "storage/fd.h"
 #include "utils/memutils.h"
+#include "utils/timeout.h"
 #include "utils/wait_event.h"
 
 #include "rds_compat.h"
@@ -50,10 +60,30 @@
 #define RDS_LOCK_SLOT_BASE	((uint64) 1 << 60)
 #define RDS_LOCK_SLOT_MASK	(((uint64) 1 << 40) - 1)
 
+/*
+ * A request lock is lent this long after its backend last drove its
+ * requests: longer than any wait between two polls of a driving backend
+ * (RDS_POLL_INTERVAL_MS), short enough that an idle session costs the
+ * others a second, not its lifetime.
+ */
+#define RDS_LEND_AFTER_MS	1000
+
+/* request locks the lending timer may release (more are not lent) */
+#define RDS_MAX_LENDABLE	256
+
 /* The byte locks this backend holds (a handful: its requests in flight). */
 static uint64 *held = NULL;
 static int	nheld = 0;
 static int	maxheld = 0;
+
+/*
+ * The request locks (not the sweep lock) among them, for the timer: a
+ * fixed array the signal handler can read while held[] is repalloc'd; 0 is
+ * a free entry.
+ */
+static volatile uint64 lendable[RDS_MAX_LENDABLE];
+static TimestampTz lend_armed_at = 0;
+static TimeoutId lend_timeout = MAX_TIMEOUTS;
 
 static int	lock_fd = -1;
 static RdsSharedCounters *counters = NULL;
@@ -109,6 +139,112 @@ get_lock_fd(void)
 	return lock_fd;
 }
 
+/*
+ * lend_locks
+ *		The lending timer's handler, in signal context: releases every
+ *		request lock this backend holds.  held[] still lists them, so this
+ *		backend takes none of those bytes again before its own release,
+ *		which then only unlocks what is no longer locked.
+ */
+static void
+lend_locks(void)
+{
+	struct flock fl;
+	int			i;
+
+	for (i = 0; i < RDS_MAX_LENDABLE; i++)
+	{
+		uint64		offset = lendable[i];
+
+		if (offset == 0)
+			continue;
+		lendable[i] = 0;
+		memset(&fl, 0, sizeof(fl));
+		fl.l_type = F_UNLCK;
+		fl.l_whence = SEEK_SET;
+		fl.l_start = (off_t) offset;
+		fl.l_len = 1;
+		(void) fcntl(lock_fd, F_OFD_SETLK, &fl);
+	}
+}
+
+static void
+lendable_add(uint64 offset)
+{
+	int			i;
+
+	for (i = 0; i < RDS_MAX_LENDABLE; i++)
+	{
+		if (lendable[i] == 0)
+		{
+			lendable[i] = offset;
+			return;
+		}
+	}
+}
+
+static void
+lendable_remove(uint64 offset)
+{
+	int			i;
+
+	for (i = 0; i < RDS_MAX_LENDABLE; i++)
+	{
+		if (lendable[i] == offset)
+		{
+			lendable[i] = 0;
+			return;
+		}
+	}
+}
+
+static bool
+any_lendable(void)
+{
+	int			i;
+
+	for (i = 0; i < RDS_MAX_LENDABLE; i++)
+		if (lendable[i] != 0)
+			return true;
+	return false;
+}
+
+/*
+ * rds_locks_driving
+ *		Tells the lending timer whether this backend drives its requests:
+ *		true just before it waits on them (nothing is lent meanwhile), false
+ *		when the wait is over or it hands control back to PostgreSQL: what
+ *		it holds is then lent after RDS_LEND_AFTER_MS, unless it drives its
+ *		requests again first.  Taking a request lock also starts the timer.
+ *		Throws (FATAL) only if PostgreSQL has no user timeout left to
+ *		register, the first time.
+ */
+void
+rds_locks_driving(bool driving)
+{
+	TimestampTz now;
+
+	if (lend_timeout == MAX_TIMEOUTS)
+	{
+		if (driving || !any_lendable())
+			return;
+		lend_timeout = RegisterTimeout(USER_TIMEOUT, lend_locks);
+	}
+	if (driving || !any_lendable())
+	{
+		if (get_timeout_active(lend_timeout))
+			disable_timeout(lend_timeout, false);
+		return;
+	}
+	/* polled often: the timer is moved at most every 1/10 of its time */
+	now = GetCurrentTimestamp();
+	if (get_timeout_active(lend_timeout) &&
+		!TimestampDifferenceExceeds(lend_armed_at, now, RDS_LEND_AFTER_MS / 10))
+		return;
+	lend_armed_at = now;
+	enable_timeout_after(lend_timeout, RDS_LEND_AFTER_MS);
+}
+
 static bool
 is_held(uint64 offset)
 {
@@ -160,6 +296,11 @@ rds_lock_try(uint64 offset)
 				 errmsg("could not lock file \"%s\": %m", RDS_LOCK_FILE)));
 	}
 	held[nheld++] = offset;
+	if (offset >= RDS_LOCK_MERGE_BASE)	/* a request's lock */
+	{
+		lendable_add(offset);
+		rds_locks_driving(false);
+	}
 	return RDS_LOCK_TAKEN;
 }
 
@@ -178,6 +319,7 @@ rds_lock_release(uint64 offset)
 		if (held[i] != offset)
 			continue;
 		held[i] = held[--nheld];
+		lendable_remove(offset);
 		memset(&fl, 0, sizeof(fl));
 		fl.l_type = F_UNLCK;
 		fl.l_whence = SEEK_SET;

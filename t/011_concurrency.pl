@@ -110,5 +110,45 @@ is($waiter->query('SELECT count(id) FROM capped_tasks'), $N, 'then the waiter sc
 cmp_ok(time - $t0, '<', 5, 'without waiting for a slot left behind');
 $sim->clear_faults;
 
+# ===================================================================
+# an idle cursor lends its slots and merge locks
+# ===================================================================
+# (before: the cursor's requests in flight kept their slots for as long as
+# the cursor stayed open, and every other session went one slot short)
+$node->safe_psql('postgres', qq{
+ALTER SERVER capped OPTIONS (SET max_concurrent_requests '$LIMIT');
+CREATE SERVER cached FOREIGN DATA WRAPPER rds_task_fdw
+  OPTIONS (endpoint '@{[ $sim->url ]}', project_id '$PROJECT', parallel_requests '4', cache_ttl '60');
+CREATE USER MAPPING FOR CURRENT_USER SERVER cached OPTIONS (auth_token '$TOKEN');
+CREATE FOREIGN TABLE cached_tasks (id text) SERVER cached;
+});
+$sim->config(latency_ms => 300);
+my $idle = $s[2];
+for my $table (qw(capped_tasks cached_tasks))
+{
+	$idle->query("BEGIN; DECLARE c CURSOR FOR SELECT id FROM $table");
+	my @rows = split /\n/, $idle->query('FETCH 60 FROM c');
+	is(scalar @rows, 60, "$table: the cursor fetched 60 rows, then its client idles");
+	sleep 1.5;    # the requests it has in flight are answered meanwhile
+	$sim->ctl('POST', 'stats/clear', {});
+	my ($plan, $err) = $ctl->query("SET statement_timeout = '60s'; "
+		  . "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT count(id) FROM $table");
+	is($err, '', "$table: another session scans while the cursor idles");
+	if ($table eq 'capped_tasks')
+	{
+		is($sim->stats->{max_in_flight}, $LIMIT,
+			"max_concurrent_requests $LIMIT: it gets every slot (none kept by the idle cursor)");
+	}
+	else
+	{
+		unlike($plan, qr/merged waits [1-9]/,
+			'cache_ttl: it fetches what the idle cursor had in flight, without waiting for it');
+	}
+	@rows = split /\n/, $idle->query('FETCH ALL FROM c');
+	is(scalar @rows, $N - 60, "$table: the cursor, back, reads the rest");
+	$idle->query('COMMIT');
+}
+$sim->config(latency_ms => 0);
+
 $_->quit for @s, $ctl;
 done_testing();
