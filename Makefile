@@ -18,6 +18,7 @@ OBJS = \
 	http.o \
 	idset.o \
 	option.o \
+	pager.o \
 	plan.o \
 	planner.o \
 	rds_task_fdw.o \

@@ -77,24 +77,6 @@ take_size(Oid relid)
 	return -1;
 }
 
-/* One page of the list (offset, limit), decoded in the current context. */
-static RdsPage *
-fetch_page(RdsConn *conn, const char *path, int64 offset, int limit)
-{
-	char		offbuf[32];
-	char		limbuf[32];
-	char	   *query;
-	StringInfoData body;
-
-	snprintf(offbuf, sizeof(offbuf), INT64_FORMAT, offset);
-	snprintf(limbuf, sizeof(limbuf), "%d", limit);
-	query = rds_request_query("", offbuf, limbuf);
-	initStringInfo(&body);
-	rds_http_get(conn, path, query, &body, NULL);
-	return rds_page_parse(body.data, body.len,
-						  psprintf("GET %s?%s", path, query));
-}
-
 /*
  * rdsAnalyzeForeignTable
  *		Every rds_task_fdw table can be analyzed.  The size in pages (what
@@ -113,8 +95,9 @@ rdsAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *func,
 	tmpcxt = AllocSetContextCreate(CurrentMemoryContext, "rds_task_fdw analyze",
 								   ALLOCSET_DEFAULT_SIZES);
 	oldcxt = MemoryContextSwitchTo(tmpcxt);
-	total = rds_page_total_count(fetch_page(rds_get_connection(opts),
-											rds_task_list_path(opts), 0, 1));
+	total = rds_page_total_count(rds_page_get(rds_get_connection(opts),
+											  rds_task_list_path(opts), "",
+											  0, 1, 0, NULL));
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(tmpcxt);
 
@@ -204,10 +187,11 @@ acquire_sample_rows(Relation relation, int elevel, HeapTuple *rows,
 	RdsConn    *conn = rds_get_connection(opts);
 	char	   *path = rds_task_list_path(opts);
 	MemoryContext page_cxt;
+	MemoryContext sample_cxt;
 	MemoryContext oldcxt;
 	RdsSample	s;
 	List	   *attnos = NIL;
-	RdsPage    *page;
+	RdsPager   *pager;
 	int64		total;
 	int64		npages;
 	int			nsample;
@@ -233,7 +217,8 @@ acquire_sample_rows(Relation relation, int elevel, HeapTuple *rows,
 	/* the size, as rdsAnalyzeForeignTable just found it (or asked now) */
 	if ((total = take_size(RelationGetRelid(relation))) < 0)
 	{
-		total = Max(rds_page_total_count(fetch_page(conn, path, 0, 1)), 0);
+		total = Max(rds_page_total_count(rds_page_get(conn, path, "", 0, 1,
+													  0, NULL)), 0);
 		requests++;
 	}
 
@@ -245,15 +230,28 @@ acquire_sample_rows(Relation relation, int elevel, HeapTuple *rows,
 	npages = Max((total + opts->page_size - 1) / opts->page_size, 1);
 	nsample = (int) Min(npages, (int64) opts->analyze_sample_pages);
 	start = pg_prng_double(&pg_global_prng_state);
+	pager = rds_pager_create(page_cxt, conn, opts, path, false, NULL);
 	for (i = 0; i < nsample; i++)
 	{
-		int64		pageno = (int64) floor((i + start) * npages / nsample);
+		int64		pageno = Min((int64) floor((i + start) * npages / nsample),
+								 npages - 1);
+
+		rds_pager_add_stream(pager, "", pageno * opts->page_size,
+							 (pageno + 1) * opts->page_size);
+	}
+	/* the sample pages, parallel_requests of them in flight */
+	sample_cxt = AllocSetContextCreate(page_cxt, "rds_task_fdw sample page",
+									   ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(sample_cxt);
+	for (;;)
+	{
+		RdsPagerPage got;
 
 		CHECK_FOR_INTERRUPTS();
-		MemoryContextReset(page_cxt);
-		page = fetch_page(conn, path, Min(pageno, npages - 1) * opts->page_size,
-						  opts->page_size);
-		sample_page(&s, opts, page);
+		MemoryContextReset(sample_cxt);
+		if (rds_pager_next(pager, false, &got) != RDS_NEXT_FOUND)
+			break;
+		sample_page(&s, opts, got.page);
 		requests++;
 	}
 	if (opts->resource == RDS_RESOURCE_ACTIONS)

@@ -126,9 +126,6 @@ remote_total_tasks(RdsOptions *opts)
 	MemoryContext oldcxt;
 	MemoryContext tmpcxt;
 	char	   *path;
-	char	   *query;
-	StringInfoData body;
-	RdsPage    *page;
 	int64		total;
 	RdsEstimateKey key;
 
@@ -156,12 +153,8 @@ remote_total_tasks(RdsOptions *opts)
 	tmpcxt = AllocSetContextCreate(CurrentMemoryContext, "rds_task_fdw estimate",
 								   ALLOCSET_SMALL_SIZES);
 	oldcxt = MemoryContextSwitchTo(tmpcxt);
-	query = rds_request_query("", "0", "1");
-	initStringInfo(&body);
-	rds_http_get(rds_get_connection(opts), path, query, &body, NULL);
-	page = rds_page_parse(body.data, body.len,
-						  psprintf("GET %s?%s", path, query));
-	total = rds_page_total_count(page);
+	total = rds_page_total_count(rds_page_get(rds_get_connection(opts), path,
+											  "", 0, 1, 0, NULL));
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(tmpcxt);
 

@@ -408,6 +408,49 @@ extern bool rds_decode_token_expiry(const char *body, size_t len,
 									TimestampTz *expires_at);
 extern const char *rds_json_c_version(void);
 
+/* ---- pager.c: every read of the task list, page by page ---- */
+typedef struct RdsPageReq RdsPageReq;	/* opaque: one page request */
+typedef struct RdsPager RdsPager;	/* opaque: request streams read in order */
+
+/* What looking for the next page (or row) found. */
+typedef enum RdsNext
+{
+	RDS_NEXT_FOUND,				/* a page (row) is there */
+	RDS_NEXT_END,				/* every stream is exhausted */
+	RDS_NEXT_WAIT				/* nowait: nothing can be had without waiting */
+} RdsNext;
+
+/* A page a pager read. */
+typedef struct RdsPagerPage
+{
+	RdsPage    *page;
+	int			stream;			/* of the pager */
+	int64		offset;			/* its first task's offset in the list */
+	int64		expect;			/* the stream's first total_count: the tasks
+								 * it will bring (minus its start), else -1 */
+} RdsPagerPage;
+
+extern RdsPageReq *rds_page_start(RdsConn *conn, const char *path,
+								  const char *stream, int64 offset, int limit,
+								  int cache_ttl, bool may_read);
+extern bool rds_page_ready(RdsPageReq *pr);
+extern void rds_page_cancel(RdsPageReq *pr);
+extern const char *rds_page_desc(const RdsPageReq *pr);
+extern RdsPage *rds_page_finish(RdsPageReq *pr, RdsHttpStats *stats);
+extern RdsPage *rds_page_get(RdsConn *conn, const char *path,
+							 const char *stream, int64 offset, int limit,
+							 int cache_ttl, RdsHttpStats *stats);
+extern RdsPager *rds_pager_create(MemoryContext parent, RdsConn *conn,
+								  const RdsOptions *opts, const char *path,
+								  bool use_cache, RdsHttpStats *stats);
+extern int	rds_pager_add_stream(RdsPager *pg, const char *query,
+								 int64 start_offset, int64 end_offset);
+extern const char *rds_pager_stream_query(RdsPager *pg, int s);
+extern void rds_pager_extend(RdsPager *pg, int s);
+extern RdsNext rds_pager_next(RdsPager *pg, bool nowait, RdsPagerPage *out);
+extern void rds_pager_cancel(RdsPager *pg);
+extern void rds_pager_destroy(RdsPager *pg);
+
 /* ---- search.c: the time-window search ---- */
 typedef struct RdsSearch RdsSearch;
 

@@ -39,39 +39,6 @@
 #include "rds_compat.h"
 #include "rds_task_fdw.h"
 
-/* Passes over a stream whose list keeps moving before the scan gives up. */
-#define MAX_PASSES				5
-
-/* A pushed condition at run time. */
-/* One request stream: the pages of one combination of filter values. */
-typedef struct RdsStream
-{
-	char	   *query;			/* filter parameters, "" if none */
-	int64		start_offset;	/* where each pass starts */
-	int64		next_offset;	/* offset of the next page to request */
-	int64		end_offset;		/* LIMIT: request nothing from here; -1 */
-	int64		total_count;	/* last total_count seen, -1 unknown */
-	int64		pass_total;		/* first total_count of this pass, -1 */
-	bool		moved;			/* total_count changed during this pass */
-	int			passes;			/* passes done because the list moved */
-	int			inflight;		/* its pages in flight */
-	bool		done;			/* no more pages to request */
-} RdsStream;
-
-/* One page request in flight. */
-typedef struct RdsPending
-{
-	MemoryContext cxt;			/* everything of this request; deleted when
-								 * the page is read or the request cancelled */
-	bool		active;			/* false once read or cancelled */
-	RdsRequest *req;			/* the request (maybe answered by the cache) */
-	char	   *url;			/* path?query */
-	int			stream;
-	int64		offset;
-	int			limit;
-	char	   *desc;			/* "GET path?query" for messages */
-} RdsPending;
-
 /*
  * Execution state of a foreign scan.
  */
@@ -90,17 +57,12 @@ typedef struct RdsScanState
 	List	   *exprs;			/* ExprState * of fdw_exprs */
 	RdsFilter	filter;
 
-	/* request streams */
+	/* request streams, read by the pager */
+	RdsPager   *pager;			/* in scan_cxt; NULL until the first row */
 	int			nstreams;
-	RdsStream  *streams;
 	int64		row_budget;		/* LIMIT: rows still to return, -1 = all */
 	bool		count_done;		/* COUNT: the row was returned */
 	bool		started;		/* conditions evaluated, streams built */
-
-	/* pages in flight, in the order they are read */
-	RdsPending *pending;		/* ring of parallel_requests entries */
-	int			pending_head;
-	int			npending;
 
 	/* the page being returned */
 	RdsPage    *page;
@@ -229,7 +191,7 @@ build_streams(RdsScanState *state, ExprContext *econtext)
 	MemoryContext oldcxt = MemoryContextSwitchTo(state->scan_cxt);
 	ListCell   *lc;
 	List	   *queries;
-	int			i;
+	int64		offset = 0;
 
 	rds_filter_init(&state->filter);
 	state->time_checks = NIL;
@@ -255,7 +217,6 @@ build_streams(RdsScanState *state, ExprContext *econtext)
 	state->row_budget = -1;
 	if (state->plan.mode == RDS_SCAN_LIMIT)
 	{
-		int64		offset = 0;
 		bool		isnull;
 		Datum		value;
 
@@ -287,216 +248,21 @@ build_streams(RdsScanState *state, ExprContext *econtext)
 		}
 		if (state->row_budget == 0)
 			state->filter.empty = true;
-		queries = rds_filter_streams(&state->filter, state->opts, RDS_MAX_STREAMS);
-		state->nstreams = list_length(queries);
-		state->streams = palloc0(sizeof(RdsStream) * Max(state->nstreams, 1));
-		for (i = 0; i < state->nstreams; i++)
-		{
-			state->streams[i].query = list_nth(queries, i);
-			state->streams[i].start_offset = offset;
-			state->streams[i].next_offset = offset;
-			state->streams[i].end_offset = (state->row_budget >= 0) ?
-				offset + state->row_budget : -1;
-			state->streams[i].total_count = -1;
-			state->streams[i].pass_total = -1;
-		}
 	}
-	else
-	{
-		queries = rds_filter_streams(&state->filter, state->opts, RDS_MAX_STREAMS);
-		state->nstreams = list_length(queries);
-		state->streams = palloc0(sizeof(RdsStream) * Max(state->nstreams, 1));
-		for (i = 0; i < state->nstreams; i++)
-		{
-			state->streams[i].query = list_nth(queries, i);
-			state->streams[i].end_offset = -1;
-			state->streams[i].total_count = -1;
-			state->streams[i].pass_total = -1;
-		}
-	}
+	queries = rds_filter_streams(&state->filter, state->opts, RDS_MAX_STREAMS);
+	state->nstreams = list_length(queries);
+	state->pager = rds_pager_create(state->scan_cxt, state->conn, state->opts,
+									state->path, true, &state->stats);
+	foreach(lc, queries)
+		rds_pager_add_stream(state->pager, (char *) lfirst(lc), offset,
+							 state->row_budget >= 0 ? offset + state->row_budget : -1);
 	MemoryContextSwitchTo(oldcxt);
 }
 
 /* ----------------------------------------------------------------
- *		Paging
+ *		Paging (pager.c reads the streams)
  * ----------------------------------------------------------------
  */
-
-/* Send the request for the next page of stream s. */
-static void
-start_page_request(RdsScanState *state, int s)
-{
-	RdsStream  *st = &state->streams[s];
-	MemoryContext cxt = AllocSetContextCreate(state->scan_cxt,
-											  "rds_task_fdw request",
-											  ALLOCSET_SMALL_SIZES);
-	MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
-	char	   *query;
-	RdsPending *p;
-	int			limit = state->opts->page_size;
-
-	if (st->end_offset >= 0)
-		limit = (int) Min((int64) limit, st->end_offset - st->next_offset);
-
-	query = rds_request_query(st->query, psprintf(INT64_FORMAT, st->next_offset),
-							  psprintf("%d", limit));
-
-	p = &state->pending[(state->pending_head + state->npending) %
-						state->opts->parallel_requests];
-	p->cxt = cxt;
-	p->active = true;
-	p->stream = s;
-	p->offset = st->next_offset;
-	p->limit = limit;
-	p->url = psprintf("%s?%s", state->path, query);
-	p->desc = psprintf("GET %s", p->url);
-
-	/*
-	 * A pass repeated because total_count changed reads the API only: the
-	 * cache would give it the pages the list has moved away from (the
-	 * disagreeing first page again and again, for up to cache_ttl).
-	 */
-	p->req = rds_request_start_cached(state->conn, state->path, query,
-									  state->opts->cache_ttl, st->passes == 0);
-	state->npending++;
-	st->inflight++;
-	st->next_offset += limit;
-
-	MemoryContextSwitchTo(oldcxt);
-}
-
-/* Stop a page request (if it is still on the wire) and free it. */
-static void
-release_pending(RdsPending *p)
-{
-	if (p->active && p->req)
-		rds_request_cancel(p->req);
-	p->active = false;
-	p->req = NULL;
-	if (p->cxt)
-		MemoryContextDelete(p->cxt);
-	p->cxt = NULL;
-}
-
-/* Cancel every request in flight. */
-static void
-cancel_pending(RdsScanState *state)
-{
-	while (state->npending > 0)
-	{
-		release_pending(&state->pending[state->pending_head]);
-		state->pending_head = (state->pending_head + 1) % state->opts->parallel_requests;
-		state->npending--;
-	}
-	state->pending_head = 0;
-	state->npending = 0;
-}
-
-/* Cancel the requests of one stream that are still in flight. */
-static void
-cancel_stream(RdsScanState *state, int s)
-{
-	int			i;
-
-	for (i = 0; i < state->npending; i++)
-	{
-		RdsPending *p = &state->pending[(state->pending_head + i) %
-										state->opts->parallel_requests];
-
-		if (p->stream == s && p->active)
-		{
-			release_pending(p);
-			state->streams[s].inflight--;
-		}
-	}
-}
-
-/*
- * Keep as many page requests in flight as allowed and useful: a stream
- * sends one page until it knows its total_count, then pages up to the end;
- * further streams start while earlier ones wait.
- */
-static void
-fill_pipeline(RdsScanState *state)
-{
-	int			s;
-
-	for (s = 0; s < state->nstreams &&
-		 state->npending < state->opts->parallel_requests; s++)
-	{
-		RdsStream  *st = &state->streams[s];
-
-		while (!st->done && state->npending < state->opts->parallel_requests)
-		{
-			if (st->end_offset >= 0 && st->next_offset >= st->end_offset)
-				break;
-			if (st->total_count < 0 ? st->inflight > 0
-				: st->next_offset >= st->total_count)
-				break;
-			start_page_request(state, s);
-		}
-	}
-}
-
-/* What looking for the next page or row found. */
-typedef enum RdsNext
-{
-	RDS_NEXT_FOUND,				/* a page (row) is there */
-	RDS_NEXT_END,				/* every stream is exhausted */
-	RDS_NEXT_WAIT				/* nowait: nothing can be had without waiting */
-} RdsNext;
-
-/*
- * The position (0 = head) of a pending page that can be read without
- * waiting on the network: one answered by the cache, or whose request has its final
- * outcome; -1 if none.  Only the first page in flight of each stream
- * qualifies (a stream's pages are read in order).  Every request is polled,
- * so that all transfers progress and retries whose backoff is over start.
- */
-static int
-ready_pending(RdsScanState *state)
-{
-	int			found = -1;
-	int			i;
-	int			j;
-
-	for (i = 0; i < state->npending; i++)
-	{
-		RdsPending *p = &state->pending[(state->pending_head + i) %
-										state->opts->parallel_requests];
-		bool		first = true;
-		bool		ready;
-
-		if (!p->active)
-			continue;
-		ready = rds_request_poll(p->req);
-		if (!ready || found >= 0)
-			continue;
-		for (j = 0; j < i && first; j++)
-		{
-			RdsPending *q = &state->pending[(state->pending_head + j) %
-											state->opts->parallel_requests];
-
-			first = !(q->active && q->stream == p->stream);
-		}
-		if (first)
-			found = i;
-	}
-	return found;
-}
-
-/* Move the pending page at position i to the head, keeping the others' order. */
-static void
-pending_to_head(RdsScanState *state, int i)
-{
-	int			n = state->opts->parallel_requests;
-	RdsPending	p = state->pending[(state->pending_head + i) % n];
-
-	for (; i > 0; i--)
-		state->pending[(state->pending_head + i) % n] =
-			state->pending[(state->pending_head + i - 1) % n];
-	state->pending[state->pending_head] = p;
-}
 
 /*
  * Read the next page into state->page.  RDS_NEXT_END when every stream is
@@ -506,13 +272,9 @@ pending_to_head(RdsScanState *state, int i)
 static RdsNext
 next_page(RdsScanState *state, bool nowait)
 {
-	RdsPending	pending;
-	char	   *desc;
-	RdsStream  *st;
-	StringInfo	body;
+	RdsPagerPage got;
 	MemoryContext oldcxt;
-	int			n;
-	int64		total;
+	RdsNext		r;
 
 	state->page = NULL;
 	state->page_rows = 0;
@@ -520,109 +282,18 @@ next_page(RdsScanState *state, bool nowait)
 	state->action_row = 0;
 	MemoryContextReset(state->page_cxt);
 
-	for (;;)
-	{
-		fill_pipeline(state);
-		if (state->npending == 0)
-			return RDS_NEXT_END;
-		if (nowait)
-		{
-			int			i = ready_pending(state);
-
-			if (i < 0)
-				return RDS_NEXT_WAIT;
-			pending_to_head(state, i);
-		}
-		pending = state->pending[state->pending_head];
-		state->pending[state->pending_head].active = false;
-		state->pending[state->pending_head].cxt = NULL;
-		state->pending_head = (state->pending_head + 1) % state->opts->parallel_requests;
-		state->npending--;
-		if (pending.active)
-			break;				/* skip cancelled entries */
-		if (pending.cxt)
-			MemoryContextDelete(pending.cxt);
-	}
-	st = &state->streams[pending.stream];
-	st->inflight--;
-
-	/*
-	 * The body is decoded in the page's context and freed once decoded (the
-	 * page keeps no pointer into it).
-	 */
 	oldcxt = MemoryContextSwitchTo(state->page_cxt);
-	body = makeStringInfo();
-	desc = rds_request_finish(pending.req, body, &state->stats) ?
-		psprintf("%s (the shared cache's copy)", pending.desc) :
-		pstrdup(pending.desc);
-	state->page = rds_page_parse(body->data, body->len, desc);
-	pfree(body->data);
-	pfree(body);
+	r = rds_pager_next(state->pager, nowait, &got);
 	MemoryContextSwitchTo(oldcxt);
-	pending.req = NULL;			/* finished, hence released */
-	release_pending(&pending);
+	if (r != RDS_NEXT_FOUND)
+		return r;
 
-	n = rds_page_ntasks(state->page);
-	total = rds_page_total_count(state->page);
-
-	if (n > pending.limit)
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_REPLY_HANDLE),
-				 errmsg("unexpected response to %s: %d tasks for a limit of %d",
-						desc, n, pending.limit)));
-	if (total >= 0 && n > 0 && pending.offset + n > total)
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_REPLY_HANDLE),
-				 errmsg("unexpected response to %s: total_count " INT64_FORMAT " is less than the tasks returned",
-						desc, total),
-				 errdetail("The page at offset " INT64_FORMAT " holds %d tasks.",
-						   pending.offset, n)));
-
-	st->total_count = total;
-	state->page_rows = n;
-	state->page_stream = pending.stream;
-
-	/*
-	 * A total_count that changes between pages means tasks were added or
-	 * removed while paging: offsets shifted, and pages answered before and
-	 * after the move may leave a gap.  The pass is then repeated; tasks
-	 * already returned are skipped by the duplicate filter.
-	 */
-	if (total >= 0)
-	{
-		/* the first pass's first page tells the duplicate filter its size */
-		if (st->pass_total < 0 && st->passes == 0 &&
-			state->opts->resource == RDS_RESOURCE_TASKS)
-			rds_idset_expect(state->seen,
-							 (st->end_offset >= 0 ? Min(total, st->end_offset) : total) -
-							 st->start_offset);
-		if (st->pass_total < 0)
-			st->pass_total = total;
-		else if (total != st->pass_total)
-			st->moved = true;
-	}
-
-	/* the stream's last page: empty, short, or reaching total_count */
-	if (n == 0 || n < pending.limit ||
-		(total >= 0 && pending.offset + pending.limit >= total))
-	{
-		cancel_stream(state, pending.stream);
-		if (st->moved && st->end_offset < 0)
-		{
-			if (++st->passes >= MAX_PASSES)
-				ereport(ERROR,
-						(errcode(ERRCODE_FDW_ERROR),
-						 errmsg("the task list kept changing while %s was read", state->path),
-						 errdetail("total_count changed during each of %d passes.", MAX_PASSES),
-						 errhint("Run the query again, or narrow it with conditions on create_time.")));
-			st->next_offset = st->start_offset;
-			st->total_count = -1;
-			st->pass_total = -1;
-			st->moved = false;
-		}
-		else
-			st->done = true;
-	}
+	/* a stream's first total_count tells the duplicate filter its size */
+	if (got.expect >= 0 && state->opts->resource == RDS_RESOURCE_TASKS)
+		rds_idset_expect(state->seen, got.expect);
+	state->page = got.page;
+	state->page_rows = rds_page_ntasks(got.page);
+	state->page_stream = got.stream;
 	return RDS_NEXT_FOUND;
 }
 
@@ -642,10 +313,7 @@ seen_before(RdsScanState *state, const char *key)
 static void
 row_dropped(RdsScanState *state)
 {
-	RdsStream  *st = &state->streams[state->page_stream];
-
-	if (st->end_offset >= 0)
-		st->end_offset++;
+	rds_pager_extend(state->pager, state->page_stream);
 }
 
 /*
@@ -655,7 +323,7 @@ row_dropped(RdsScanState *state)
 static void
 reset_scan(RdsScanState *state)
 {
-	cancel_pending(state);
+	rds_pager_cancel(state->pager);
 	if (state->seen)
 		rds_idset_report(state->seen, state->relname);
 	MemoryContextReset(state->scan_cxt);
@@ -668,6 +336,7 @@ reset_scan(RdsScanState *state)
 
 	state->seen = rds_idset_create(state->scan_cxt);
 	state->search = NULL;
+	state->pager = NULL;
 	state->nstreams = 0;
 	state->started = false;
 }
@@ -728,7 +397,6 @@ rdsBeginForeignScan(ForeignScanState *node, int eflags)
 
 	state->exprs = ExecInitExprList(fsplan->fdw_exprs, (PlanState *) node);
 	state->conn = rds_get_connection(state->opts);
-	state->pending = palloc0(sizeof(RdsPending) * state->opts->parallel_requests);
 	state->scan_cxt = AllocSetContextCreate(estate->es_query_cxt,
 											"rds_task_fdw scan",
 											ALLOCSET_DEFAULT_SIZES);
@@ -810,20 +478,12 @@ count_tasks(RdsScanState *state)
 	for (s = 0; remote && s < state->nstreams; s++)
 	{
 		MemoryContext oldcxt = MemoryContextSwitchTo(state->page_cxt);
-		char	   *query;
-		StringInfoData body;
-		RdsPage    *page;
 		int64		total;
-		char	   *url;
 
-		query = rds_request_query(state->streams[s].query, "0", "1");
-		initStringInfo(&body);
-		url = psprintf("%s?%s", state->path, query);
-		if (rds_http_get_cached(state->conn, state->path, query,
-								state->opts->cache_ttl, &body, &state->stats))
-			url = psprintf("%s (the shared cache's copy)", url);
-		page = rds_page_parse(body.data, body.len, psprintf("GET %s", url));
-		total = rds_page_total_count(page);
+		total = rds_page_total_count(rds_page_get(state->conn, state->path,
+												  rds_pager_stream_query(state->pager, s),
+												  0, 1, state->opts->cache_ttl,
+												  &state->stats));
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextReset(state->page_cxt);
 		if (total < 0)
@@ -881,7 +541,8 @@ iterate_groups(RdsScanState *state, TupleTableSlot *slot)
 		gs->path = state->path;
 		gs->filter = &state->filter;
 		for (i = 0; i < state->nstreams; i++)
-			gs->streams = lappend(gs->streams, state->streams[i].query);
+			gs->streams = lappend(gs->streams,
+								  (char *) rds_pager_stream_query(state->pager, i));
 		gs->time_checks = state->time_checks;
 		gs->stats = &state->stats;
 		gs->next_task = next_task_for_groups;
@@ -973,7 +634,7 @@ rdsIterateForeignScan(ForeignScanState *node)
 
 	if (state->row_budget == 0)
 	{
-		cancel_pending(state);
+		rds_pager_cancel(state->pager);
 		return slot;
 	}
 
@@ -997,7 +658,7 @@ rdsIterateForeignScan(ForeignScanState *node)
 					   state->page, state->row_task, slot);
 	MemoryContextSwitchTo(oldcxt);
 	if (state->row_budget > 0 && --state->row_budget == 0)
-		cancel_pending(state);	/* LIMIT reached: nothing more in flight */
+		rds_pager_cancel(state->pager);	/* LIMIT reached: nothing more in flight */
 	return ExecStoreVirtualTuple(slot);
 }
 
@@ -1025,9 +686,9 @@ rdsEndForeignScan(ForeignScanState *node)
 {
 	RdsScanState *state = (RdsScanState *) node->fdw_state;
 
-	if (state == NULL || state->pending == NULL)
-		return;
-	cancel_pending(state);
+	if (state == NULL || state->seen == NULL)
+		return;					/* EXPLAIN only */
+	rds_pager_cancel(state->pager);
 	rds_idset_report(state->seen, state->relname);
 }
 
