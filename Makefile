@@ -14,6 +14,7 @@ OBJS = \
 	convert.o \
 	decode.o \
 	deparse.o \
+	gate.o \
 	groupcount.o \
 	http.o \
 	idset.o \

@@ -36,12 +36,6 @@
 /* a Retry-After is honoured up to this long */
 #define RDS_RETRY_AFTER_MAX_MS	60000
 
-/* how often a request waiting for a peer's answer or a slot looks again */
-#define RDS_GATE_POLL_MS		5
-
-/* longest wait for another backend's identical request (then: fetch) */
-#define RDS_MERGE_WAIT_MAX_S	30
-
 /* attempts a request repeats for want of a socket before it fails */
 #define RDS_MAX_FD_WAITS		20
 
@@ -110,18 +104,8 @@ struct RdsRequest
 								 * the caller's stats by rds_request_finish */
 	bool		released;
 
-	/* the shared cache and the cluster-wide limits (see request_gate) */
-	RdsCacheTicket *ticket;		/* NULL: not cached */
-	int			cache_ttl;
-	bool		may_read;		/* an entry may answer it */
-	bool		hit;			/* answered from the cache: no transfer */
-	StringInfo	hit_body;
-	bool		locked;			/* holds the merge lock of its key */
-	bool		merging;		/* waits (waited) for a peer's fetch */
-	bool		merge_off;		/* fetches without the merge lock */
-	TimestampTz merge_until;	/* waits for the peer no longer than this */
-	int			slot;			/* max_concurrent_requests slot held, -1 */
-	uint32		wait_event;		/* while waiting between attempts */
+	/* the shared cache and the cluster-wide limits (gate.c) */
+	RdsGate		gate;
 };
 
 /*
@@ -153,7 +137,6 @@ static char *printable_text(const char *data, size_t len, size_t max);
 static bool token_ready(RdsConn *conn, bool wait);
 static bool request_gate(RdsRequest *req);
 static void settle_done(RdsConn *conn);
-static void request_unlock(RdsRequest *req);
 static bool needs_token(RdsRequest *req);
 
 
@@ -218,14 +201,7 @@ rds_request_start_cached(RdsConn *conn, const char *path, const char *query,
 	RdsRequest *req;
 
 	req = request_create(conn, RDS_REQUEST_API, "GET", path, query);
-	if (cache_ttl > 0)
-	{
-		req->ticket = rds_cache_ticket(conn->opts.serverid, conn->opts.umid,
-									   req->url);
-		req->cache_ttl = cache_ttl;
-		req->may_read = may_read;
-		req->hit_body = makeStringInfo();
-	}
+	rds_gate_init(&req->gate, &conn->opts, req->url, cache_ttl, may_read);
 	if (!needs_token(req) || token_ready(conn, false))
 		start_attempt(req);
 	return req;
@@ -253,12 +229,12 @@ rds_request_finish(RdsRequest *req, StringInfo body, RdsHttpStats *stats)
 	PG_TRY();
 	{
 		request_run(req);
-		hit = req->hit;
+		hit = req->gate.hit;
 		if (hit)
 		{
 			if (body != NULL)
-				appendBinaryStringInfo(body, req->hit_body->data,
-									   req->hit_body->len);
+				appendBinaryStringInfo(body, req->gate.hit_body->data,
+									   req->gate.hit_body->len);
 		}
 		else
 		{
@@ -274,8 +250,8 @@ rds_request_finish(RdsRequest *req, StringInfo body, RdsHttpStats *stats)
 			stats->requests += req->stats.requests;
 			stats->retries += req->stats.retries;
 			stats->bytes += req->stats.bytes;
-			stats->cache_hits += req->hit ? 1 : 0;
-			stats->merged += req->merging ? 1 : 0;
+			stats->cache_hits += req->gate.hit ? 1 : 0;
+			stats->merged += req->gate.merging ? 1 : 0;
 		}
 		request_release(req);
 	}
@@ -322,7 +298,7 @@ request_poll(RdsRequest *req)
 {
 	for (;;)
 	{
-		if (req->released || req->conn == NULL || req->hit)
+		if (req->released || req->conn == NULL || req->gate.hit)
 			return true;
 		if (req->xfer == NULL)
 		{
@@ -336,7 +312,7 @@ request_poll(RdsRequest *req)
 			if (needs_token(req) && !token_ready(req->conn, false))
 				return false;
 			start_attempt(req);
-			if (req->hit)
+			if (req->gate.hit)
 				return true;
 		}
 		if (req->settled)
@@ -567,7 +543,6 @@ request_create(RdsConn *conn, RdsRequestKind kind, const char *method,
 	guard = palloc0(sizeof(RdsRequestGuard));
 
 	req->kind = kind;
-	req->slot = -1;
 	req->method = method;
 	req->path = pstrdup(path);
 	req->query = rds_normalize_query(query);
@@ -583,6 +558,8 @@ request_create(RdsConn *conn, RdsRequestKind kind, const char *method,
 		req->url = psprintf("%s%s%s%s", conn->opts.auth_url, path,
 							req->query[0] ? "?" : "", req->query);
 	}
+
+	rds_gate_init(&req->gate, &conn->opts, req->url, 0, false);
 
 	/* from here on the request is tracked and cleaned up with its context */
 	guard->req = req;
@@ -610,7 +587,7 @@ request_release(RdsRequest *req)
 		dlist_delete(&req->node);
 		req->conn = NULL;
 	}
-	request_unlock(req);
+	rds_gate_unlock(&req->gate);
 	req->xfer = NULL;
 	if (req->guard != NULL)
 	{
@@ -651,7 +628,7 @@ request_run(RdsRequest *req)
 					 errmsg("RDS API request %s %s failed: the connection was closed",
 							req->method, req->path)));
 
-		if (req->hit)
+		if (req->gate.hit)
 			break;
 		if (req->xfer == NULL)
 		{
@@ -664,7 +641,7 @@ request_run(RdsRequest *req)
 				{
 					rds_locks_driving(true);
 					rds_transport_sleep(conn->transport, delay,
-										req->wait_event);
+										req->gate.wait_event);
 					rds_locks_driving(false);
 				}
 				settle_done(conn);
@@ -718,16 +695,12 @@ request_settle(RdsRequest *req)
 
 	req->stats.requests++;
 	req->stats.bytes += resp->body_len;
-	/* the exchange is over: its slot is free for the next one */
-	rds_slot_release(conn->opts.serverid, req->slot);
-	req->slot = -1;
+	rds_gate_exchange_over(&req->gate, conn->opts.serverid);
 
 	if (request_succeeded(req))
 	{
 		req->settled = true;
-		if (req->ticket != NULL)
-			rds_cache_write(req->ticket, resp->body, resp->body_len);
-		request_unlock(req);
+		rds_gate_answered(&req->gate, resp->body, resp->body_len);
 		return true;
 	}
 
@@ -773,7 +746,7 @@ request_settle(RdsRequest *req)
 	}
 
 	req->settled = true;
-	request_unlock(req);		/* a waiting peer now fetches itself */
+	rds_gate_unlock(&req->gate);	/* a waiting peer now fetches itself */
 	return true;
 }
 
@@ -791,7 +764,7 @@ start_attempt(RdsRequest *req)
 	RdsConn    *conn = req->conn;
 	RdsTransfer *xfer;
 
-	if (req->hit)
+	if (req->gate.hit)
 		return;
 	if (needs_token(req))
 	{
@@ -800,7 +773,7 @@ start_attempt(RdsRequest *req)
 		 * too: it may have been answered (by the cache) or started by now.
 		 */
 		(void) token_ready(conn, true);
-		if (req->hit)
+		if (req->gate.hit)
 			return;
 	}
 	if (req->xfer != NULL)
@@ -855,99 +828,36 @@ drop_attempt(RdsRequest *req)
 {
 	if (req->xfer != NULL && req->conn != NULL)
 		rds_transfer_free(req->conn->transport, req->xfer);
-	if (req->slot >= 0 && req->conn != NULL)
-		rds_slot_release(req->conn->opts.serverid, req->slot);
-	req->slot = -1;
+	if (req->conn != NULL)
+		rds_gate_exchange_over(&req->gate, req->conn->opts.serverid);
 	req->xfer = NULL;
 	req->settled = false;
 }
 
 /*
  * request_gate
- *		Whether req's next attempt may go on the wire now.  First (once) the
- *		shared cache: an entry answers the request (req->hit, true is not
- *		returned); else its merge lock is taken, or, while another backend
- *		sends the identical request, req waits for that answer, up to
- *		RDS_MERGE_WAIT_MAX_S (or request_timeout) before fetching itself.
- *		Then a request slot when the server has max_concurrent_requests.
- *		While req must wait, returns false with req->retry_at set to when
- *		to look again.  Throws if the shared files cannot be used.
+ *		Whether req's next attempt may go on the wire now (gate.c).  When
+ *		the cache answered it, req is settled and false returned; while it
+ *		must wait, false with req->retry_at set to when to look again.
+ *		Throws if the shared files cannot be used.
  */
 static bool
 request_gate(RdsRequest *req)
 {
-	RdsConn    *conn = req->conn;
-	TimestampTz now = GetCurrentTimestamp();
-
 	if (req->kind != RDS_REQUEST_API)
 		return true;
-
-	if (req->ticket != NULL && req->may_read && !req->locked &&
-		!req->merge_off)
+	switch (rds_gate_pass(&req->gate, &req->conn->opts, &req->retry_at))
 	{
-		RdsLockResult lr;
-
-		if (rds_cache_read(req->ticket, req->cache_ttl, req->hit_body))
-		{
-			req->hit = true;
+		case RDS_GATE_OPEN:
+			return true;
+		case RDS_GATE_HIT:
 			req->settled = true;
 			req->retry_at = 0;
-			rds_cache_count(RDS_CACHE_HIT);
 			return false;
-		}
-		lr = rds_cache_lock(req->ticket);
-		if (lr == RDS_LOCK_TAKEN)
-		{
-			req->locked = true;
-			/* the peer may have stored it between the read and the lock */
-			if (rds_cache_read(req->ticket, req->cache_ttl, req->hit_body))
-			{
-				request_unlock(req);
-				req->hit = true;
-				req->settled = true;
-				req->retry_at = 0;
-				rds_cache_count(RDS_CACHE_HIT);
-				return false;
-			}
-			rds_cache_count(RDS_CACHE_MISS);
-		}
-		else if (lr == RDS_LOCK_BUSY &&
-				 (!req->merging || now < req->merge_until))
-		{
-			if (!req->merging)
-			{
-				req->merging = true;
-				req->merge_until =
-					TimestampTzPlusMilliseconds(now,
-												Min(conn->opts.request_timeout,
-													RDS_MERGE_WAIT_MAX_S) * 1000L);
-				rds_cache_count(RDS_CACHE_MERGED);
-			}
-			req->wait_event = rds_wait_event(false);
-			req->retry_at = TimestampTzPlusMilliseconds(now, RDS_GATE_POLL_MS);
-			return false;
-		}
-		else
-		{
-			/* this backend is fetching it, or the peer took too long */
-			req->merge_off = true;
-			rds_cache_count(RDS_CACHE_MISS);
-		}
+		case RDS_GATE_WAIT:
+			break;
 	}
-
-	if (conn->opts.max_concurrent_requests > 0 && req->slot < 0)
-	{
-		req->slot = rds_slot_acquire(conn->opts.serverid,
-									 conn->opts.max_concurrent_requests);
-		if (req->slot < 0)
-		{
-			req->wait_event = rds_wait_event(true);
-			req->retry_at = TimestampTzPlusMilliseconds(now, RDS_GATE_POLL_MS);
-			return false;
-		}
-	}
-	req->wait_event = PG_WAIT_EXTENSION;
-	return true;
+	return false;
 }
 
 /*
@@ -972,18 +882,6 @@ settle_done(RdsConn *conn)
 			rds_transport_poll(conn->transport, r->xfer))
 			(void) request_settle(r);
 	}
-}
-
-/*
- * request_unlock
- *		Releases req's merge lock, if it holds it.  Never throws.
- */
-static void
-request_unlock(RdsRequest *req)
-{
-	if (req->locked)
-		rds_cache_unlock(req->ticket);
-	req->locked = false;
 }
 
 /* ------------------------------------------------------------------------
@@ -1366,7 +1264,7 @@ token_ready(RdsConn *conn, bool wait)
 	{
 		RdsRequest *r = dlist_container(RdsRequest, node, iter.cur);
 
-		if (r->kind == RDS_REQUEST_API && r->xfer == NULL && !r->hit &&
+		if (r->kind == RDS_REQUEST_API && r->xfer == NULL && !r->gate.hit &&
 			r->retry_at == 0 && r->attempts == 0)
 			start_attempt(r);
 	}

@@ -5,7 +5,7 @@
  *		  transport (http.c), authentication (auth.c) and the connection
  *		  life cycle (client.c, for connection.c).
  *
- * Included only by client.c, http.c, auth.c and connection.c.  The calls go
+ * Included only by client.c, gate.c, http.c, auth.c and connection.c.  The calls go
  * one way: client.c -> auth.c -> http.c, and client.c -> http.c; http.c
  * calls neither, auth.c never calls client.c.  No curl.h here: libcurl
  * types appear only as the incomplete struct curl_slist.
@@ -28,6 +28,37 @@ struct curl_slist;
 extern RdsConn *rds_conn_create(const RdsOptions *opts, MemoryContext parent);
 extern void rds_conn_destroy(RdsConn *conn);
 extern void rds_conn_abort_requests(RdsConn *conn, int nestlevel);
+
+/* ---- gate.c: what an API request passes before it goes on the wire ---- */
+typedef struct RdsGate
+{
+	RdsCacheTicket *ticket;		/* NULL: not cached */
+	int			cache_ttl;
+	bool		may_read;		/* an entry may answer it */
+	bool		hit;			/* answered from the cache: no transfer */
+	StringInfo	hit_body;
+	bool		locked;			/* holds the merge lock of its key */
+	bool		merging;		/* waits (waited) for a peer's fetch */
+	bool		merge_off;		/* fetches without the merge lock */
+	TimestampTz merge_until;	/* waits for the peer no longer than this */
+	int			slot;			/* max_concurrent_requests slot held, -1 */
+	uint32		wait_event;		/* while waiting between attempts */
+} RdsGate;
+
+typedef enum RdsGateResult
+{
+	RDS_GATE_OPEN,				/* go on the wire */
+	RDS_GATE_WAIT,				/* look again at *retry_at */
+	RDS_GATE_HIT				/* answered by the cache: g->hit_body */
+} RdsGateResult;
+
+extern void rds_gate_init(RdsGate *g, const RdsOptions *opts, const char *url,
+						  int cache_ttl, bool may_read);
+extern RdsGateResult rds_gate_pass(RdsGate *g, const RdsOptions *opts,
+								   TimestampTz *retry_at);
+extern void rds_gate_exchange_over(RdsGate *g, Oid serverid);
+extern void rds_gate_answered(RdsGate *g, const char *body, size_t len);
+extern void rds_gate_unlock(RdsGate *g);
 
 /* ---- http.c: the transport ---- */
 typedef struct RdsTransport RdsTransport;	/* a connection's libcurl side */
