@@ -60,11 +60,16 @@ error both ways) and "moving" (cache_ttl mostly, or parallel_requests: one
 query run, then run again after the list moved between queries and/or
 during the scan; after each FDW query the local copy is taken again from
 /_sim/dataset, and at the end the simulator, the local copy and the FDW's
-cache are reset, so each query stands alone).  After a move during the scan,
-a query that only selects and projects may also return the rows of a state
-between the two (a stream of an IN list that had ended before the move has
-none of the new tasks): every row from before the move, and none that is not
-in the local copy after it.
+cache are reset, so each query stands alone).  After a move during the scan
+(with cache_ttl: after any move) a query may also return the result of a
+state between the snapshots, as the README promises (each request stream is
+its own snapshot: a stream of an IN list that had ended before the move has
+none of the new tasks): the local query, aggregates and ORDER BY ... LIMIT
+included, is run over each such state (the new tasks grouped by the values
+of the fields the conditions name, which is how streams are split; each
+group with or without its newer tasks; a move that did not happen in its
+scan is cleared, never left to happen under a later run) and one must give
+the FDW's result exactly.
 
 Comparison: as multisets; in order when the query's order is determined (ORDER
 BY ending in the unique id); for LIMIT/OFFSET without ORDER BY, the row count
@@ -86,6 +91,7 @@ import collections
 import csv
 import datetime
 import io
+import itertools
 import json
 import os
 import random
@@ -233,18 +239,6 @@ class Data:
 def and_clause(where):
     """' WHERE a AND b' -> ' AND a AND b' (subqueries inside keep their WHERE)."""
     return " AND " + where[len(" WHERE "):] if where else ""
-
-
-MONOTONE_BREAKERS = re.compile(
-    r"\b(count|sum|avg|min|max|bool_and|bool_or|every|string_agg|array_agg|json_agg|jsonb_agg"
-    r"|group\s+by|limit|offset|except|not\s+in|not\s+exists|having|row_number|rank|lag|lead"
-    r"|fetch)\b", re.I)
-
-
-def monotone(sql):
-    """Does the query only select and project (more tasks: more rows, never
-    fewer or other ones)?  Aggregates, LIMIT, EXCEPT, NOT IN/EXISTS do not."""
-    return not MONOTONE_BREAKERS.search(sql)
 
 
 class Case:
@@ -1368,7 +1362,7 @@ class Runner:
     # ----- comparisons -----
 
     def compare_rows(self, case, what, fdw_sql, local_sql, fdw, fdw_err, loc, loc_err,
-                     ordered, explain_sql=None, unlimited=None, strict=False):
+                     ordered, explain_sql=None, unlimited=None, strict=False, note=""):
         self.comparisons += 1
         if fdw is not None and loc is not None:
             self.sizes[min(len(loc), 2)] += 1
@@ -1396,9 +1390,11 @@ class Runner:
             return
         if ordered:
             if fdw != loc:
-                self.report(case, what, fdw_sql, local_sql, fdw, loc, explain_sql=explain_sql)
+                self.report(case, what, fdw_sql, local_sql, fdw, loc, note=note,
+                            explain_sql=explain_sql)
         elif collections.Counter(fdw) != collections.Counter(loc):
-            self.report(case, what, fdw_sql, local_sql, fdw, loc, explain_sql=explain_sql)
+            self.report(case, what, fdw_sql, local_sql, fdw, loc, note=note,
+                        explain_sql=explain_sql)
 
     def run_plain(self, case):
         fdw_sql = case.render(self.fdw_table(case))
@@ -1516,7 +1512,10 @@ class Runner:
         """The same query before and after each move of the list; the local copy
         is taken again from the simulator after each FDW query.  With cache_ttl
         the FDW may answer from responses cached before a move: the result may
-        then equal an earlier snapshot's, whole, but never a mix of two."""
+        then equal an earlier snapshot's, whole.  After a move during the scan
+        (or, with cache_ttl, after any move) the result must be the local
+        query's over one state between the snapshots, as the README promises
+        (each request stream is its own snapshot): see admissible()."""
         sim = self.sim
         fdw_sql = case.render(self.fdw_table(case))
         local_sql = case.render(self.local_table(case))
@@ -1526,6 +1525,11 @@ class Runner:
         moved = False
         cached = bool(case.options and case.options.get("cache_ttl", "0") != "0")
         snapshots = []          # the local results of earlier runs
+        batch = {}              # task id -> the run whose state first had it
+        self.cur.execute("SELECT id FROM local_tasks")
+        for (tid,) in self.cur.fetchall():
+            batch[tid] = 0
+        self.conn.rollback()
 
         def same_rows(a, b):
             if case.mode == "ordered":
@@ -1533,7 +1537,6 @@ class Runner:
             return sorted(map(repr, a)) == sorted(map(repr, b))
         try:
             for n, (how, skip, count) in enumerate([("first", 0, 0)] + list(case.steps)):
-                before = snapshots[-1] if snapshots else None
                 if how == "between":
                     sim.move(count)
                 elif how == "during":
@@ -1542,8 +1545,16 @@ class Runner:
                 moved = moved or how != "first"
                 fdw, fdw_err = self.run_sql(fdw_sql)
                 self.conn.rollback()
+                if how == "during":
+                    # a scan of fewer requests leaves the move undone: it must
+                    # not happen later, under another run
+                    sim.clear_faults()
                 if moved:
                     sim.reload_local(self.conn)
+                    self.cur.execute("SELECT id FROM local_tasks")
+                    for (tid,) in self.cur.fetchall():
+                        batch.setdefault(tid, n)
+                    self.conn.rollback()
                 loc, loc_err = self.run_sql(local_sql)
                 self.conn.rollback()
                 stale = ""
@@ -1559,31 +1570,95 @@ class Runner:
                 if not stale:
                     snapshots.append(loc)
                 between = ""
-                if how == "during" and not stale and before is not None and fdw is not None \
+                note = ""
+                if (how == "during" or (cached and moved)) and not stale and fdw is not None \
                         and loc is not None and not fdw_err and not loc_err \
-                        and case.mode == "multiset" and monotone(fdw_sql) \
-                        and collections.Counter(before) <= collections.Counter(fdw) \
-                        <= collections.Counter(loc) and not same_rows(fdw, loc):
-                    # tasks were added while the scan ran: a request stream (of an IN
-                    # list, a join) that had ended before has none of them, one that
-                    # had not yet started has them all; every row before the move is
-                    # there, none twice, none from nowhere
-                    between = ", a stream ended before the move"
-                    self.streams_before_move += 1
-                    loc = fdw
+                        and not same_rows(fdw, loc):
+                    # tasks were added while the scan ran (or, cached, a stream may
+                    # be an earlier run's): a request stream (of an IN list, a
+                    # semi-join) that had ended before has none of them, one that
+                    # had not yet started has them all
+                    found, tried, groups = self.admissible(case, local_sql, batch, n,
+                                                           0 if cached else n - 1,
+                                                           fdw, same_rows)
+                    if found is not None:
+                        between = ", a state between the snapshots (%s)" % found
+                        if self.verbose:
+                            print("[%d] run %d: %s" % (self.case_no, n + 1, found[:200]),
+                                  flush=True)
+                        self.streams_before_move += 1
+                        loc = fdw
+                    else:
+                        note = ("no state between the snapshots gives the FDW's result (%d"
+                                " states tried: per stream group of the new tasks, %s)"
+                                % (tried, groups))
                 what = {"first": "before any move",
                         "between": "after %d tasks were added between queries" % count,
                         "during": "%d tasks added after request %d of the scan" % (count, skip + 1),
                         }[how]
                 self.compare_rows(case, "%s (run %d of %d), %s%s%s" % (
                     "in order" if case.mode == "ordered" else "as multisets", n + 1,
-                    len(case.steps) + 1, what, stale, between), fdw_sql, local_sql, fdw, fdw_err, loc, loc_err,
-                    ordered=case.mode == "ordered", explain_sql=fdw_sql)
+                    len(case.steps) + 1, what, stale, between), fdw_sql, local_sql, fdw, fdw_err,
+                    loc, loc_err, ordered=case.mode == "ordered", explain_sql=fdw_sql, note=note)
         finally:
             if not self.conn.closed:
                 self.conn.rollback()
                 if moved:
                     sim.restore(self.conn)
+
+    def admissible(self, case, local_sql, batch, run, floor, fdw, same_rows):
+        """Is the FDW's result (fdw) the local query's over a state between the
+        snapshots?  The local copy holds the list as it is after run `run`;
+        batch maps each task id to the run that first saw it.  Each request
+        stream is its own snapshot: it returns the tasks of the runs up to
+        some run c (floor <= c <= run; floor is run - 1 for a move during the
+        scan, 0 with cache_ttl, where a stream may come from an earlier run's
+        cached responses).  A stream's tasks are not known here, but the
+        streams are the combinations of the values of the fields the query's
+        conditions name (deparse.c: equality and IN lists on id, name,
+        instance_id, order_id, status; one time window for all), so tasks
+        alike in those fields are in the same stream: they are grouped so, and
+        each group gets its own c (a superset of the stream states, never a
+        row that no stream could return).  With ORDER BY create_time (the
+        time-window search, whose windows are read one after another) each
+        task is its own group.  Tries every combination, S0 (all at floor)
+        first; returns (description of the first state that matches, or None,
+        states tried, description of the groups)."""
+        where = case.sql.split(" WHERE ", 1)[1] if " WHERE " in case.sql else ""
+        where = re.split(r"\bORDER\s+BY\b", where, flags=re.I)[0]
+        fields = sorted(set(re.findall(r"\bt\.(id|name|instance_id|order_id|status)\b", where)))
+        if case.mode == "ordered" or re.search(r"\bORDER\s+BY\s+t\.create_time", case.sql, re.I):
+            fields.append("create_time")
+        newer = [tid for tid, b in batch.items() if b > floor]
+        if not newer:
+            return None, 0, "none"
+        self.cur.execute("SELECT %s FROM local_tasks WHERE id = ANY(%%s)" % (
+            ", ".join(["id"] + fields)), (newer,))
+        groups = collections.defaultdict(list)      # key -> [(batch, id)]
+        for row in self.cur.fetchall():
+            groups[tuple(row[1:]) if fields else ()].append((batch[row[0]], row[0]))
+        self.conn.rollback()
+        keys = sorted(groups, key=repr)
+        # per group, the runs c it may stop at: floor and each run that added to it
+        cuts = [[floor] + sorted({b for b, _ in groups[k]}) for k in keys]
+        desc = "%d tasks of runs %d-%d in %d groups by %s" % (
+            len(newer), floor + 1, run, len(keys), ", ".join(fields) or "(one stream)")
+        tried = 0
+        for choice in itertools.product(*cuts):
+            if all(c == run for c in choice):
+                continue                    # the list after the move: compared already
+            gone = [tid for k, c in zip(keys, choice) for b, tid in groups[k] if b > c]
+            tried += 1
+            self.cur.execute("DELETE FROM local_tasks WHERE id = ANY(%s)", (gone,))
+            rows, err = self.run_sql(local_sql)
+            self.conn.rollback()
+            if err is None and same_rows(fdw, rows):
+                kept = sum(1 for c in choice if c == run)
+                return ("%d of %d groups of the newest tasks kept, %d tasks left out; %s"
+                        % (kept, len(keys), len(gone), desc)), tried, desc
+            if tried >= 4096:
+                break
+        return None, tried, desc
 
     def run(self, case):
         table = self.fdw_table(case)
@@ -1653,6 +1728,9 @@ class SimControl:
 
     def add_fault(self, rule):
         self.call("POST", "/_sim/faults", {"faults": [rule]})
+
+    def clear_faults(self):
+        self.call("POST", "/_sim/faults/clear", {})
 
     def move(self, count):
         """Add count tasks at the head of the list now (a request of our own)."""
