@@ -71,6 +71,20 @@ group with or without its newer tasks; a move that did not happen in its
 scan is cleared, never left to happen under a later run) and one must give
 the FDW's result exactly.
 
+Rotation: each query, from its own random sequence of the seed (the queries
+are the same without it), authenticates one of three ways (the tables of
+schema public: server diff, auth_token; auth_pw: server diff_pw, IAM password
+auth; auth_ak: server diff_ak, AK/SK signing; as diff_role always its token),
+with the response cache on (cache_ttl 60 added to its table options) or off
+(cache_ttl taken off them), as the first query of a new session (a new
+connection set up like the first) or a later one; one in 16 (not as diff_role, not on a moving
+list, not in the LATIN1 database) ANALYZEs its foreign table first (it must succeed, and a table of tasks
+then has reltuples = the list's size); a difference prints its rotation
+("rotation: auth password, cache on (cache_ttl 60), the first query of a new
+session").  The cache is emptied at the start and whenever the
+simulator's time bounds change.  --case N replays the query's rotation; one
+that is not a new session's first gets one FDW query before it.
+
 Comparison: as multisets; in order when the query's order is determined (ORDER
 BY ending in the unique id); for LIMIT/OFFSET without ORDER BY, the row count
 must equal the local one, the rows must be a sub-multiset of the local query
@@ -177,6 +191,46 @@ OPTION_SETS = [
 ]
 
 
+# The rotation's ways to authenticate: the schema of the foreign tables
+# (run_differential.sh: server diff with auth_token, diff_pw with IAM
+# password auth, diff_ak with AK/SK signing; the same tables in each).
+AUTHS = {"token": "", "password": "auth_pw.", "aksk": "auth_ak."}
+ROTATION_CACHE_TTL = "60"
+
+
+def rotate(rng, case, auths):
+    """Sets the case's rotation from rng (its own random sequence, so the
+    queries of a seed are the same with or without it): a way to
+    authenticate of auths (a case as diff_role keeps its mapping's token),
+    the response cache on or off (cache_ttl set or taken off the case's
+    table options), a new session or the current one."""
+    auth = rng.choice(sorted(auths))
+    cache = rng.random() < 0.5
+    fresh = rng.random() < 0.3
+    analyze = rng.random() < 1 / 16
+    case.auth = "token" if case.role else auth
+    case.fresh = fresh
+    # ANALYZE runs as the user (diff_role does not own the tables), on a list
+    # that does not move, not in the LATIN1 database (a sampled name it
+    # cannot hold fails it, as it fails a query reading the name)
+    case.analyze = analyze and not case.role and case.steps is None and case.phase != "latin1"
+    opts = dict(case.options or {})
+    if cache:
+        opts.setdefault("cache_ttl", ROTATION_CACHE_TTL)
+    else:
+        opts.pop("cache_ttl", None)
+    case.options = opts or None
+    case.cache = cache
+
+
+def rotation_text(case):
+    return "auth %s, cache %s, %s%s" % (
+        case.auth + (" (diff_role's https server)" if case.role else ""),
+        "on (cache_ttl %s)" % case.options["cache_ttl"] if case.cache else "off",
+        "the first query of a new session" if case.fresh else "a later query of the session",
+        ", ANALYZE of the table first" if case.analyze else "")
+
+
 def lit(v):
     """A SQL literal for a Python value (None is NULL)."""
     if v is None:
@@ -258,6 +312,13 @@ class Case:
         self.actions = kind == "actions"    # on rds_task_actions
         self.steps = None           # moving list: [("between"|"during", skip, count), ...]
         self.phase = "main"         # main | latin1 | long (set by main())
+        # the rotation (set by main(), from the seed): the way to authenticate
+        # (the server and schema of AUTHS), the response cache, and whether
+        # the query is the first of a new session
+        self.auth = "token"
+        self.cache = False
+        self.fresh = False
+        self.analyze = False        # ANALYZE the foreign table first
 
     def render(self, table, with_limit=True):
         sql = self.sql.replace("{T}", table)
@@ -1284,8 +1345,17 @@ class Runner:
         self.cur = conn.cursor()
         self.phase = phase
 
+    def warm_up(self, case):
+        """A query replayed alone (--case) that was not the first of its
+        session: one FDW query of its way to authenticate before it."""
+        if case.role and self.role:
+            return
+        rows, err = self.run_sql("SELECT count(*) FROM %srds_tasks WHERE id = 'warm-up'"
+                                 % AUTHS[case.auth])
+        self.conn.rollback()
+
     def fdw_table(self, case):
-        schema = "diffrole." if case.role and self.role else ""
+        schema = "diffrole." if case.role and self.role else AUTHS[case.auth]
         if case.actions:
             return schema + "rds_task_actions"
         return schema + VARIANTS[case.variant]["fdw"]
@@ -1307,9 +1377,11 @@ class Runner:
         out.append("  replay: test/differential.py --seed %d --case %d" % (self.seed, self.case_no))
         out.append("          (from scratch: DIFF_SEEDS=%d bash test/run_differential.sh --case %d)"
                    % (self.seed, self.case_no))
+        out.append("  rotation: " + rotation_text(case))
         if case.options:
-            out.append("  table options: ALTER FOREIGN TABLE rds_tasks OPTIONS (%s)" %
-                       ", ".join("ADD %s '%s'" % kv for kv in sorted(case.options.items())))
+            out.append("  table options: ALTER FOREIGN TABLE %s OPTIONS (%s)" % (
+                self.fdw_table(case),
+                ", ".join("ADD %s '%s'" % kv for kv in sorted(case.options.items()))))
         if case.exclusive:
             out.append("  simulator: time_bounds exclusive")
         if case.role:
@@ -1660,11 +1732,39 @@ class Runner:
                 break
         return None, tried, desc
 
+    def run_analyze(self, case, table):
+        """ANALYZE of the case's foreign table (its rotation's way to
+        authenticate and cache): it must succeed, and pg_class.reltuples of a
+        table of tasks must be the list's size (analyze.c: total_count)."""
+        sql = "ANALYZE " + table
+        self.comparisons += 1
+        try:
+            self.cur.execute(sql)
+            self.conn.commit()
+        except psycopg2.Error as e:
+            if self.conn.closed:
+                raise ConnectionLost(sql, e)
+            self.conn.rollback()
+            self.report(case, "ANALYZE", sql, "(none)", None, [], fdw_err=e)
+            return
+        if case.actions:
+            return
+        self.cur.execute("SELECT c.reltuples::bigint, (SELECT count(*) FROM local_tasks)"
+                         " FROM pg_class c WHERE c.oid = %s::regclass", (table,))
+        reltuples, size = self.cur.fetchone()
+        self.conn.rollback()
+        if reltuples != size:
+            self.report(case, "ANALYZE", sql, "SELECT count(*) FROM local_tasks",
+                        [(reltuples,)], [(size,)],
+                        note="pg_class.reltuples after ANALYZE is not the list's size")
+
     def run(self, case):
         table = self.fdw_table(case)
         if case.options:
             self.plain("ALTER FOREIGN TABLE %s OPTIONS (%s)" % (table, ", ".join(
                 "ADD %s '%s'" % kv for kv in sorted(case.options.items()))))
+        if case.analyze:
+            self.run_analyze(case, table)
         if case.role and self.role:
             self.plain("SET ROLE %s" % self.role)
         try:
@@ -1843,6 +1943,7 @@ def main():
         return 2
 
     timezone = rng.choice(TIMEZONES)
+    session_state = rng.getstate()      # a new session is set up alike
     inv = setup_session(conn, rng, data, timezone)
     print("differential: %d tasks, TimeZone %s, inventory %s" % (data.n, timezone, ", ".join(inv)),
           flush=True)
@@ -1855,10 +1956,48 @@ def main():
         # the server's error then, alike both ways)
         conn_l1.set_client_encoding("UTF8")
         setup_session(conn_l1, random.Random(seed), data, timezone)
+    conns = {"main": conn, "latin1": conn_l1}
+
+    def new_session(which):
+        """A new connection (backend) for the main or the LATIN1 database, its
+        session set up as the first one was."""
+        if which == "latin1":
+            c = psycopg2.connect(dbname=args.latin1_dbname)
+            c.set_client_encoding("UTF8")
+            setup_session(c, random.Random(seed), data, timezone)
+            return c
+        c = psycopg2.connect(dbname=args.dbname) if args.dbname else psycopg2.connect("")
+        r = random.Random()
+        r.setstate(session_state)
+        setup_session(c, r, data, timezone)
+        setup_role(c)
+        return c
+
+    # the rotation's ways to authenticate: those whose schema is set up in
+    # every database used
+    auths = {"token"}
+    for a, schema in AUTHS.items():
+        ok = True
+        for c in (conn, conn_l1):
+            if c is not None and schema:
+                cur = c.cursor()
+                cur.execute("SELECT count(*) FROM pg_namespace WHERE nspname = %s",
+                            (schema.rstrip("."),))
+                ok = ok and cur.fetchone()[0] == 1
+                c.commit()
+        if ok:
+            auths.add(a)
+    # the cache holds no answer of an earlier run (another page order, a
+    # list that has moved since)
+    cur = conn.cursor()
+    cur.execute("SELECT rds_task_fdw_cache_clear()")
+    conn.commit()
     sim = SimControl(args.sim, args.project, args.token) if args.sim else None
     print("differential: role %s, LATIN1 database %s, simulator control %s" % (
         role or "none (role cases run as the user)", args.latin1_dbname or "none",
         "yes" if sim else "none (no moving lists, no long ids)"), flush=True)
+    print("differential: rotation: auth %s; cache on or off; a new session or the current one"
+          % " | ".join(sorted(auths)), flush=True)
 
     # Phases, by position (fixed for a seed): the main one; queries in the
     # LATIN1 database (8 %); on the long-id data set (4 %); the main kinds
@@ -1874,6 +2013,7 @@ def main():
 
     gen = Generator(rng, data)
     gen_long = Generator(rng, data.lengthened())
+    rot_rng = random.Random("%d/rotation" % seed)
     cases = []
     for k in range(n):
         ph = phase_of(k)
@@ -1881,6 +2021,7 @@ def main():
         c.phase = ph
         if ph != "main":
             c.role = False
+        rotate(rot_rng, c, auths)
         cases.append(c)
     if args.sim and not args.no_exclusive:
         for c in cases[n - n_excl:]:
@@ -1908,11 +2049,11 @@ def main():
         """Switch the runner (and the simulator's data set) to phase ph."""
         if phase == "long" and ph != "long":
             sim.reset({})
-            sim.restore(conn)
+            sim.restore(conns["main"])
         if ph == "long" and phase != "long":
             sim.reset({"id_length": LONG_ID_LENGTH, "long_action": True})
-            sim.restore(conn)
-        runner.use(conn_l1 if ph == "latin1" else conn, ph)
+            sim.restore(conns["main"])
+        runner.use(conns["latin1"] if ph == "latin1" else conns["main"], ph)
         return ph
 
     try:
@@ -1927,7 +2068,18 @@ def main():
                 phase = enter(c.phase)
             if sim and c.exclusive != sim.exclusive:
                 sim.set_exclusive(c.exclusive)
+                # no cached answer under the other time bounds
+                runner.plain("SELECT rds_task_fdw_cache_clear()")
+            if c.fresh:
+                which = "latin1" if phase == "latin1" else "main"
+                conns[which].close()
+                conns[which] = new_session(which)
+                runner.use(conns[which], phase)
+            elif args.case is not None:
+                runner.warm_up(c)
             runner.case_no = i
+            if args.verbose:
+                print("[%d] rotation: %s" % (i, rotation_text(c)), flush=True)
             t0 = time.monotonic()
             try:
                 runner.run(c)
@@ -1937,6 +2089,7 @@ def main():
                 print("DIFFERENCE %d: query %d (%s): the server closed the connection, seed %d"
                       % (runner.differences, i, c.kind, seed))
                 print("  replay: test/differential.py --seed %d --case %d" % (seed, i))
+                print("  rotation: " + rotation_text(c))
                 print("  statement: %s" % e.sql)
                 print("  error: %s" % str(e.error).strip())
                 kinds[c.kind] += 1
@@ -1949,6 +2102,11 @@ def main():
                 extra["as %s" % role] += 1
             if c.options and "cache_ttl" in c.options and c.steps:
                 extra["cache_ttl with moves"] += 1
+            extra["auth %s" % c.auth] += 1
+            extra["cache on" if c.cache else "cache off"] += 1
+            extra["new session" if c.fresh else "later in the session"] += 1
+            if c.analyze:
+                extra["ANALYZE first"] += 1
             ran += 1
             if runner.differences >= args.max_differences:
                 print("differential: stopping after %d differences" % runner.differences)
