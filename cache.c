@@ -186,8 +186,10 @@ write_all(int fd, const void *buf, size_t len)
 
 /*
  * rds_cache_read
- *		If an entry for t fetched less than ttl seconds ago exists, appends
- *		its body to body and returns true.  A missing, expired, foreign (hash
+ *		If an entry for t fetched less than ttl seconds ago exists, makes
+ *		body hold exactly its body (whatever body held before is dropped,
+ *		so that a request read twice can never answer twice) and returns
+ *		true.  A missing, expired, foreign (hash
  *		collision) or damaged entry is a miss.  Throws only if out of memory.
  */
 bool
@@ -214,6 +216,7 @@ rds_cache_read(RdsCacheTicket *t, int ttl, StringInfo body)
 		key = palloc(h.keylen);
 		if (read_all(fd, key, h.keylen) && memcmp(key, t->key, h.keylen) == 0)
 		{
+			resetStringInfo(body);
 			enlargeStringInfo(body, h.bodylen);
 			if (read_all(fd, body->data + body->len, h.bodylen))
 			{

@@ -235,13 +235,16 @@ rds_request_start_cached(RdsConn *conn, const char *path, const char *query,
  *		Drives conn until this request has succeeded (HTTP 200), retrying
  *		per the connection's max_retries, and appends the body to body
  *		(allocated in body's context).  Other requests of the connection
- *		progress meanwhile.  Adds to *stats (may be NULL).  The request is
- *		released afterwards, also when this throws: any failure is an ERROR.
+ *		progress meanwhile.  Adds to *stats (may be NULL).  Returns true if
+ *		the body is the shared cache's copy, not an answer of this request
+ *		(messages about the body must say so).  The request is released
+ *		afterwards, also when this throws: any failure is an ERROR.
  */
-void
+bool
 rds_request_finish(RdsRequest *req, StringInfo body, RdsHttpStats *stats)
 {
 	const RdsResponse *resp;
+	volatile bool hit = false;
 
 	if (req->released)
 		elog(ERROR, "RDS API request was already finished or cancelled");
@@ -249,7 +252,8 @@ rds_request_finish(RdsRequest *req, StringInfo body, RdsHttpStats *stats)
 	PG_TRY();
 	{
 		request_run(req);
-		if (req->hit)
+		hit = req->hit;
+		if (hit)
 		{
 			if (body != NULL)
 				appendBinaryStringInfo(body, req->hit_body->data,
@@ -275,6 +279,7 @@ rds_request_finish(RdsRequest *req, StringInfo body, RdsHttpStats *stats)
 		request_release(req);
 	}
 	PG_END_TRY();
+	return hit;
 }
 
 /*
@@ -369,13 +374,14 @@ rds_http_get(RdsConn *conn, const char *path, const char *query,
 
 /*
  * rds_http_get_cached
- *		rds_request_start_cached (may read the cache) + rds_request_finish.
+ *		rds_request_start_cached (may read the cache) + rds_request_finish;
+ *		true if the body is the cache's copy.
  */
-void
+bool
 rds_http_get_cached(RdsConn *conn, const char *path, const char *query,
 					int cache_ttl, StringInfo body, RdsHttpStats *stats)
 {
-	rds_request_finish(rds_request_start_cached(conn, path, query, cache_ttl,
+	return rds_request_finish(rds_request_start_cached(conn, path, query, cache_ttl,
 												true),
 					   body, stats);
 }
@@ -767,11 +773,18 @@ start_attempt(RdsRequest *req)
 	RdsConn    *conn = req->conn;
 	RdsTransfer *xfer;
 
-	/* fetching the token starts the requests that waited for it: req too */
 	if (req->hit)
 		return;
 	if (needs_token(req))
+	{
+		/*
+		 * Fetching the token starts the requests that waited for it, req
+		 * too: it may have been answered (by the cache) or started by now.
+		 */
 		(void) token_ready(conn, true);
+		if (req->hit)
+			return;
+	}
 	if (req->xfer != NULL)
 		return;
 	if (!request_gate(req))
@@ -1335,7 +1348,7 @@ token_ready(RdsConn *conn, bool wait)
 	{
 		RdsRequest *r = dlist_container(RdsRequest, node, iter.cur);
 
-		if (r->kind == RDS_REQUEST_API && r->xfer == NULL &&
+		if (r->kind == RDS_REQUEST_API && r->xfer == NULL && !r->hit &&
 			r->retry_at == 0 && r->attempts == 0)
 			start_attempt(r);
 	}

@@ -349,7 +349,8 @@ finish_req(RdsGroupCount *gc, GcReq *r)
 	RdsGroupScan *scan = gc->scan;
 	char	   *url = psprintf("%s?%s", scan->path, r->query);
 
-	rds_request_finish(r->req, r->body, scan->stats);
+	if (rds_request_finish(r->req, r->body, scan->stats))
+		url = psprintf("%s (the shared cache's copy)", url);
 	r->req = NULL;
 	r->page = rds_page_parse(r->body->data, r->body->len,
 							 psprintf("GET %s", url));

@@ -216,7 +216,7 @@ extern RdsRequest *rds_request_start(RdsConn *conn, const char *path,
 extern RdsRequest *rds_request_start_cached(RdsConn *conn, const char *path,
 											const char *query, int cache_ttl,
 											bool may_read);
-extern void rds_request_finish(RdsRequest *req, StringInfo body,
+extern bool rds_request_finish(RdsRequest *req, StringInfo body,
 							   RdsHttpStats *stats);
 extern void rds_request_cancel(RdsRequest *req);
 extern bool rds_request_poll(RdsRequest *req);
@@ -224,7 +224,7 @@ extern int	rds_conn_wait_fd(RdsConn *conn);
 extern void rds_close_wait_fd(int fd);
 extern void rds_http_get(RdsConn *conn, const char *path, const char *query,
 						 StringInfo body, RdsHttpStats *stats);
-extern void rds_http_get_cached(RdsConn *conn, const char *path,
+extern bool rds_http_get_cached(RdsConn *conn, const char *path,
 								const char *query, int cache_ttl,
 								StringInfo body, RdsHttpStats *stats);
 extern const char *rds_curl_version(void);

@@ -574,8 +574,9 @@ next_page(RdsScanState *state, bool nowait)
 	 */
 	oldcxt = MemoryContextSwitchTo(state->page_cxt);
 	body = makeStringInfo();
-	rds_request_finish(pending.req, body, &state->stats);
-	desc = pstrdup(pending.desc);
+	desc = rds_request_finish(pending.req, body, &state->stats) ?
+		psprintf("%s (the shared cache's copy)", pending.desc) :
+		pstrdup(pending.desc);
 	state->page = rds_page_parse(body->data, body->len, desc);
 	pfree(body->data);
 	pfree(body);
@@ -873,8 +874,9 @@ count_tasks(RdsScanState *state)
 		query = rds_request_query(state->streams[s].query, "0", "1");
 		initStringInfo(&body);
 		url = psprintf("%s?%s", state->path, query);
-		rds_http_get_cached(state->conn, state->path, query,
-							state->opts->cache_ttl, &body, &state->stats);
+		if (rds_http_get_cached(state->conn, state->path, query,
+								state->opts->cache_ttl, &body, &state->stats))
+			url = psprintf("%s (the shared cache's copy)", url);
 		page = rds_page_parse(body.data, body.len, psprintf("GET %s", url));
 		total = rds_page_total_count(page);
 		MemoryContextSwitchTo(oldcxt);
