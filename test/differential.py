@@ -60,11 +60,30 @@ error both ways) and "moving" (cache_ttl mostly, or parallel_requests: one
 query run, then run again after the list moved between queries and/or
 during the scan; after each FDW query the local copy is taken again from
 /_sim/dataset, and at the end the simulator, the local copy and the FDW's
-cache are reset, so each query stands alone).  After a move during the scan,
-a query that only selects and projects may also return the rows of a state
-between the two (a stream of an IN list that had ended before the move has
-none of the new tasks): every row from before the move, and none that is not
-in the local copy after it.
+cache are reset, so each query stands alone).  After a move during the scan
+(with cache_ttl: after any move) a query may also return the result of a
+state between the snapshots, as the README promises (each request stream is
+its own snapshot: a stream of an IN list that had ended before the move has
+none of the new tasks): the local query, aggregates and ORDER BY ... LIMIT
+included, is run over each such state (the new tasks grouped by the values
+of the fields the conditions name, which is how streams are split; each
+group with or without its newer tasks; a move that did not happen in its
+scan is cleared, never left to happen under a later run) and one must give
+the FDW's result exactly.
+
+Rotation: each query, from its own random sequence of the seed (the queries
+are the same without it), authenticates one of three ways (the tables of
+schema public: server diff, auth_token; auth_pw: server diff_pw, IAM password
+auth; auth_ak: server diff_ak, AK/SK signing; as diff_role always its token),
+with the response cache on (cache_ttl 60 added to its table options) or off
+(cache_ttl taken off them), as the first query of a new session (a new
+connection set up like the first) or a later one; one in 16 (not as diff_role, not on a moving
+list, not in the LATIN1 database) ANALYZEs its foreign table first (it must succeed, and a table of tasks
+then has reltuples = the list's size); a difference prints its rotation
+("rotation: auth password, cache on (cache_ttl 60), the first query of a new
+session").  The cache is emptied at the start and whenever the
+simulator's time bounds change.  --case N replays the query's rotation; one
+that is not a new session's first gets one FDW query before it.
 
 Comparison: as multisets; in order when the query's order is determined (ORDER
 BY ending in the unique id); for LIMIT/OFFSET without ORDER BY, the row count
@@ -86,6 +105,7 @@ import collections
 import csv
 import datetime
 import io
+import itertools
 import json
 import os
 import random
@@ -171,6 +191,46 @@ OPTION_SETS = [
 ]
 
 
+# The rotation's ways to authenticate: the schema of the foreign tables
+# (run_differential.sh: server diff with auth_token, diff_pw with IAM
+# password auth, diff_ak with AK/SK signing; the same tables in each).
+AUTHS = {"token": "", "password": "auth_pw.", "aksk": "auth_ak."}
+ROTATION_CACHE_TTL = "60"
+
+
+def rotate(rng, case, auths):
+    """Sets the case's rotation from rng (its own random sequence, so the
+    queries of a seed are the same with or without it): a way to
+    authenticate of auths (a case as diff_role keeps its mapping's token),
+    the response cache on or off (cache_ttl set or taken off the case's
+    table options), a new session or the current one."""
+    auth = rng.choice(sorted(auths))
+    cache = rng.random() < 0.5
+    fresh = rng.random() < 0.3
+    analyze = rng.random() < 1 / 16
+    case.auth = "token" if case.role else auth
+    case.fresh = fresh
+    # ANALYZE runs as the user (diff_role does not own the tables), on a list
+    # that does not move, not in the LATIN1 database (a sampled name it
+    # cannot hold fails it, as it fails a query reading the name)
+    case.analyze = analyze and not case.role and case.steps is None and case.phase != "latin1"
+    opts = dict(case.options or {})
+    if cache:
+        opts.setdefault("cache_ttl", ROTATION_CACHE_TTL)
+    else:
+        opts.pop("cache_ttl", None)
+    case.options = opts or None
+    case.cache = cache
+
+
+def rotation_text(case):
+    return "auth %s, cache %s, %s%s" % (
+        case.auth + (" (diff_role's https server)" if case.role else ""),
+        "on (cache_ttl %s)" % case.options["cache_ttl"] if case.cache else "off",
+        "the first query of a new session" if case.fresh else "a later query of the session",
+        ", ANALYZE of the table first" if case.analyze else "")
+
+
 def lit(v):
     """A SQL literal for a Python value (None is NULL)."""
     if v is None:
@@ -235,18 +295,6 @@ def and_clause(where):
     return " AND " + where[len(" WHERE "):] if where else ""
 
 
-MONOTONE_BREAKERS = re.compile(
-    r"\b(count|sum|avg|min|max|bool_and|bool_or|every|string_agg|array_agg|json_agg|jsonb_agg"
-    r"|group\s+by|limit|offset|except|not\s+in|not\s+exists|having|row_number|rank|lag|lead"
-    r"|fetch)\b", re.I)
-
-
-def monotone(sql):
-    """Does the query only select and project (more tasks: more rows, never
-    fewer or other ones)?  Aggregates, LIMIT, EXCEPT, NOT IN/EXISTS do not."""
-    return not MONOTONE_BREAKERS.search(sql)
-
-
 class Case:
     """One generated query (or prepared statement with its executions)."""
 
@@ -264,6 +312,13 @@ class Case:
         self.actions = kind == "actions"    # on rds_task_actions
         self.steps = None           # moving list: [("between"|"during", skip, count), ...]
         self.phase = "main"         # main | latin1 | long (set by main())
+        # the rotation (set by main(), from the seed): the way to authenticate
+        # (the server and schema of AUTHS), the response cache, and whether
+        # the query is the first of a new session
+        self.auth = "token"
+        self.cache = False
+        self.fresh = False
+        self.analyze = False        # ANALYZE the foreign table first
 
     def render(self, table, with_limit=True):
         sql = self.sql.replace("{T}", table)
@@ -1290,8 +1345,17 @@ class Runner:
         self.cur = conn.cursor()
         self.phase = phase
 
+    def warm_up(self, case):
+        """A query replayed alone (--case) that was not the first of its
+        session: one FDW query of its way to authenticate before it."""
+        if case.role and self.role:
+            return
+        rows, err = self.run_sql("SELECT count(*) FROM %srds_tasks WHERE id = 'warm-up'"
+                                 % AUTHS[case.auth])
+        self.conn.rollback()
+
     def fdw_table(self, case):
-        schema = "diffrole." if case.role and self.role else ""
+        schema = "diffrole." if case.role and self.role else AUTHS[case.auth]
         if case.actions:
             return schema + "rds_task_actions"
         return schema + VARIANTS[case.variant]["fdw"]
@@ -1313,9 +1377,11 @@ class Runner:
         out.append("  replay: test/differential.py --seed %d --case %d" % (self.seed, self.case_no))
         out.append("          (from scratch: DIFF_SEEDS=%d bash test/run_differential.sh --case %d)"
                    % (self.seed, self.case_no))
+        out.append("  rotation: " + rotation_text(case))
         if case.options:
-            out.append("  table options: ALTER FOREIGN TABLE rds_tasks OPTIONS (%s)" %
-                       ", ".join("ADD %s '%s'" % kv for kv in sorted(case.options.items())))
+            out.append("  table options: ALTER FOREIGN TABLE %s OPTIONS (%s)" % (
+                self.fdw_table(case),
+                ", ".join("ADD %s '%s'" % kv for kv in sorted(case.options.items()))))
         if case.exclusive:
             out.append("  simulator: time_bounds exclusive")
         if case.role:
@@ -1368,7 +1434,7 @@ class Runner:
     # ----- comparisons -----
 
     def compare_rows(self, case, what, fdw_sql, local_sql, fdw, fdw_err, loc, loc_err,
-                     ordered, explain_sql=None, unlimited=None, strict=False):
+                     ordered, explain_sql=None, unlimited=None, strict=False, note=""):
         self.comparisons += 1
         if fdw is not None and loc is not None:
             self.sizes[min(len(loc), 2)] += 1
@@ -1396,9 +1462,11 @@ class Runner:
             return
         if ordered:
             if fdw != loc:
-                self.report(case, what, fdw_sql, local_sql, fdw, loc, explain_sql=explain_sql)
+                self.report(case, what, fdw_sql, local_sql, fdw, loc, note=note,
+                            explain_sql=explain_sql)
         elif collections.Counter(fdw) != collections.Counter(loc):
-            self.report(case, what, fdw_sql, local_sql, fdw, loc, explain_sql=explain_sql)
+            self.report(case, what, fdw_sql, local_sql, fdw, loc, note=note,
+                        explain_sql=explain_sql)
 
     def run_plain(self, case):
         fdw_sql = case.render(self.fdw_table(case))
@@ -1516,7 +1584,10 @@ class Runner:
         """The same query before and after each move of the list; the local copy
         is taken again from the simulator after each FDW query.  With cache_ttl
         the FDW may answer from responses cached before a move: the result may
-        then equal an earlier snapshot's, whole, but never a mix of two."""
+        then equal an earlier snapshot's, whole.  After a move during the scan
+        (or, with cache_ttl, after any move) the result must be the local
+        query's over one state between the snapshots, as the README promises
+        (each request stream is its own snapshot): see admissible()."""
         sim = self.sim
         fdw_sql = case.render(self.fdw_table(case))
         local_sql = case.render(self.local_table(case))
@@ -1526,6 +1597,11 @@ class Runner:
         moved = False
         cached = bool(case.options and case.options.get("cache_ttl", "0") != "0")
         snapshots = []          # the local results of earlier runs
+        batch = {}              # task id -> the run whose state first had it
+        self.cur.execute("SELECT id FROM local_tasks")
+        for (tid,) in self.cur.fetchall():
+            batch[tid] = 0
+        self.conn.rollback()
 
         def same_rows(a, b):
             if case.mode == "ordered":
@@ -1533,7 +1609,6 @@ class Runner:
             return sorted(map(repr, a)) == sorted(map(repr, b))
         try:
             for n, (how, skip, count) in enumerate([("first", 0, 0)] + list(case.steps)):
-                before = snapshots[-1] if snapshots else None
                 if how == "between":
                     sim.move(count)
                 elif how == "during":
@@ -1542,8 +1617,16 @@ class Runner:
                 moved = moved or how != "first"
                 fdw, fdw_err = self.run_sql(fdw_sql)
                 self.conn.rollback()
+                if how == "during":
+                    # a scan of fewer requests leaves the move undone: it must
+                    # not happen later, under another run
+                    sim.clear_faults()
                 if moved:
                     sim.reload_local(self.conn)
+                    self.cur.execute("SELECT id FROM local_tasks")
+                    for (tid,) in self.cur.fetchall():
+                        batch.setdefault(tid, n)
+                    self.conn.rollback()
                 loc, loc_err = self.run_sql(local_sql)
                 self.conn.rollback()
                 stale = ""
@@ -1559,37 +1642,129 @@ class Runner:
                 if not stale:
                     snapshots.append(loc)
                 between = ""
-                if how == "during" and not stale and before is not None and fdw is not None \
+                note = ""
+                if (how == "during" or (cached and moved)) and not stale and fdw is not None \
                         and loc is not None and not fdw_err and not loc_err \
-                        and case.mode == "multiset" and monotone(fdw_sql) \
-                        and collections.Counter(before) <= collections.Counter(fdw) \
-                        <= collections.Counter(loc) and not same_rows(fdw, loc):
-                    # tasks were added while the scan ran: a request stream (of an IN
-                    # list, a join) that had ended before has none of them, one that
-                    # had not yet started has them all; every row before the move is
-                    # there, none twice, none from nowhere
-                    between = ", a stream ended before the move"
-                    self.streams_before_move += 1
-                    loc = fdw
+                        and not same_rows(fdw, loc):
+                    # tasks were added while the scan ran (or, cached, a stream may
+                    # be an earlier run's): a request stream (of an IN list, a
+                    # semi-join) that had ended before has none of them, one that
+                    # had not yet started has them all
+                    found, tried, groups = self.admissible(case, local_sql, batch, n,
+                                                           0 if cached else n - 1,
+                                                           fdw, same_rows)
+                    if found is not None:
+                        between = ", a state between the snapshots (%s)" % found
+                        if self.verbose:
+                            print("[%d] run %d: %s" % (self.case_no, n + 1, found[:200]),
+                                  flush=True)
+                        self.streams_before_move += 1
+                        loc = fdw
+                    else:
+                        note = ("no state between the snapshots gives the FDW's result (%d"
+                                " states tried: per stream group of the new tasks, %s)"
+                                % (tried, groups))
                 what = {"first": "before any move",
                         "between": "after %d tasks were added between queries" % count,
                         "during": "%d tasks added after request %d of the scan" % (count, skip + 1),
                         }[how]
                 self.compare_rows(case, "%s (run %d of %d), %s%s%s" % (
                     "in order" if case.mode == "ordered" else "as multisets", n + 1,
-                    len(case.steps) + 1, what, stale, between), fdw_sql, local_sql, fdw, fdw_err, loc, loc_err,
-                    ordered=case.mode == "ordered", explain_sql=fdw_sql)
+                    len(case.steps) + 1, what, stale, between), fdw_sql, local_sql, fdw, fdw_err,
+                    loc, loc_err, ordered=case.mode == "ordered", explain_sql=fdw_sql, note=note)
         finally:
             if not self.conn.closed:
                 self.conn.rollback()
                 if moved:
                     sim.restore(self.conn)
 
+    def admissible(self, case, local_sql, batch, run, floor, fdw, same_rows):
+        """Is the FDW's result (fdw) the local query's over a state between the
+        snapshots?  The local copy holds the list as it is after run `run`;
+        batch maps each task id to the run that first saw it.  Each request
+        stream is its own snapshot: it returns the tasks of the runs up to
+        some run c (floor <= c <= run; floor is run - 1 for a move during the
+        scan, 0 with cache_ttl, where a stream may come from an earlier run's
+        cached responses).  A stream's tasks are not known here, but the
+        streams are the combinations of the values of the fields the query's
+        conditions name (deparse.c: equality and IN lists on id, name,
+        instance_id, order_id, status; one time window for all), so tasks
+        alike in those fields are in the same stream: they are grouped so, and
+        each group gets its own c (a superset of the stream states, never a
+        row that no stream could return).  With ORDER BY create_time (the
+        time-window search, whose windows are read one after another) each
+        task is its own group.  Tries every combination, S0 (all at floor)
+        first; returns (description of the first state that matches, or None,
+        states tried, description of the groups)."""
+        where = case.sql.split(" WHERE ", 1)[1] if " WHERE " in case.sql else ""
+        where = re.split(r"\bORDER\s+BY\b", where, flags=re.I)[0]
+        fields = sorted(set(re.findall(r"\bt\.(id|name|instance_id|order_id|status)\b", where)))
+        if case.mode == "ordered" or re.search(r"\bORDER\s+BY\s+t\.create_time", case.sql, re.I):
+            fields.append("create_time")
+        newer = [tid for tid, b in batch.items() if b > floor]
+        if not newer:
+            return None, 0, "none"
+        self.cur.execute("SELECT %s FROM local_tasks WHERE id = ANY(%%s)" % (
+            ", ".join(["id"] + fields)), (newer,))
+        groups = collections.defaultdict(list)      # key -> [(batch, id)]
+        for row in self.cur.fetchall():
+            groups[tuple(row[1:]) if fields else ()].append((batch[row[0]], row[0]))
+        self.conn.rollback()
+        keys = sorted(groups, key=repr)
+        # per group, the runs c it may stop at: floor and each run that added to it
+        cuts = [[floor] + sorted({b for b, _ in groups[k]}) for k in keys]
+        desc = "%d tasks of runs %d-%d in %d groups by %s" % (
+            len(newer), floor + 1, run, len(keys), ", ".join(fields) or "(one stream)")
+        tried = 0
+        for choice in itertools.product(*cuts):
+            if all(c == run for c in choice):
+                continue                    # the list after the move: compared already
+            gone = [tid for k, c in zip(keys, choice) for b, tid in groups[k] if b > c]
+            tried += 1
+            self.cur.execute("DELETE FROM local_tasks WHERE id = ANY(%s)", (gone,))
+            rows, err = self.run_sql(local_sql)
+            self.conn.rollback()
+            if err is None and same_rows(fdw, rows):
+                kept = sum(1 for c in choice if c == run)
+                return ("%d of %d groups of the newest tasks kept, %d tasks left out; %s"
+                        % (kept, len(keys), len(gone), desc)), tried, desc
+            if tried >= 4096:
+                break
+        return None, tried, desc
+
+    def run_analyze(self, case, table):
+        """ANALYZE of the case's foreign table (its rotation's way to
+        authenticate and cache): it must succeed, and pg_class.reltuples of a
+        table of tasks must be the list's size (analyze.c: total_count)."""
+        sql = "ANALYZE " + table
+        self.comparisons += 1
+        try:
+            self.cur.execute(sql)
+            self.conn.commit()
+        except psycopg2.Error as e:
+            if self.conn.closed:
+                raise ConnectionLost(sql, e)
+            self.conn.rollback()
+            self.report(case, "ANALYZE", sql, "(none)", None, [], fdw_err=e)
+            return
+        if case.actions:
+            return
+        self.cur.execute("SELECT c.reltuples::bigint, (SELECT count(*) FROM local_tasks)"
+                         " FROM pg_class c WHERE c.oid = %s::regclass", (table,))
+        reltuples, size = self.cur.fetchone()
+        self.conn.rollback()
+        if reltuples != size:
+            self.report(case, "ANALYZE", sql, "SELECT count(*) FROM local_tasks",
+                        [(reltuples,)], [(size,)],
+                        note="pg_class.reltuples after ANALYZE is not the list's size")
+
     def run(self, case):
         table = self.fdw_table(case)
         if case.options:
             self.plain("ALTER FOREIGN TABLE %s OPTIONS (%s)" % (table, ", ".join(
                 "ADD %s '%s'" % kv for kv in sorted(case.options.items()))))
+        if case.analyze:
+            self.run_analyze(case, table)
         if case.role and self.role:
             self.plain("SET ROLE %s" % self.role)
         try:
@@ -1653,6 +1828,9 @@ class SimControl:
 
     def add_fault(self, rule):
         self.call("POST", "/_sim/faults", {"faults": [rule]})
+
+    def clear_faults(self):
+        self.call("POST", "/_sim/faults/clear", {})
 
     def move(self, count):
         """Add count tasks at the head of the list now (a request of our own)."""
@@ -1765,6 +1943,7 @@ def main():
         return 2
 
     timezone = rng.choice(TIMEZONES)
+    session_state = rng.getstate()      # a new session is set up alike
     inv = setup_session(conn, rng, data, timezone)
     print("differential: %d tasks, TimeZone %s, inventory %s" % (data.n, timezone, ", ".join(inv)),
           flush=True)
@@ -1777,10 +1956,48 @@ def main():
         # the server's error then, alike both ways)
         conn_l1.set_client_encoding("UTF8")
         setup_session(conn_l1, random.Random(seed), data, timezone)
+    conns = {"main": conn, "latin1": conn_l1}
+
+    def new_session(which):
+        """A new connection (backend) for the main or the LATIN1 database, its
+        session set up as the first one was."""
+        if which == "latin1":
+            c = psycopg2.connect(dbname=args.latin1_dbname)
+            c.set_client_encoding("UTF8")
+            setup_session(c, random.Random(seed), data, timezone)
+            return c
+        c = psycopg2.connect(dbname=args.dbname) if args.dbname else psycopg2.connect("")
+        r = random.Random()
+        r.setstate(session_state)
+        setup_session(c, r, data, timezone)
+        setup_role(c)
+        return c
+
+    # the rotation's ways to authenticate: those whose schema is set up in
+    # every database used
+    auths = {"token"}
+    for a, schema in AUTHS.items():
+        ok = True
+        for c in (conn, conn_l1):
+            if c is not None and schema:
+                cur = c.cursor()
+                cur.execute("SELECT count(*) FROM pg_namespace WHERE nspname = %s",
+                            (schema.rstrip("."),))
+                ok = ok and cur.fetchone()[0] == 1
+                c.commit()
+        if ok:
+            auths.add(a)
+    # the cache holds no answer of an earlier run (another page order, a
+    # list that has moved since)
+    cur = conn.cursor()
+    cur.execute("SELECT rds_task_fdw_cache_clear()")
+    conn.commit()
     sim = SimControl(args.sim, args.project, args.token) if args.sim else None
     print("differential: role %s, LATIN1 database %s, simulator control %s" % (
         role or "none (role cases run as the user)", args.latin1_dbname or "none",
         "yes" if sim else "none (no moving lists, no long ids)"), flush=True)
+    print("differential: rotation: auth %s; cache on or off; a new session or the current one"
+          % " | ".join(sorted(auths)), flush=True)
 
     # Phases, by position (fixed for a seed): the main one; queries in the
     # LATIN1 database (8 %); on the long-id data set (4 %); the main kinds
@@ -1796,6 +2013,7 @@ def main():
 
     gen = Generator(rng, data)
     gen_long = Generator(rng, data.lengthened())
+    rot_rng = random.Random("%d/rotation" % seed)
     cases = []
     for k in range(n):
         ph = phase_of(k)
@@ -1803,6 +2021,7 @@ def main():
         c.phase = ph
         if ph != "main":
             c.role = False
+        rotate(rot_rng, c, auths)
         cases.append(c)
     if args.sim and not args.no_exclusive:
         for c in cases[n - n_excl:]:
@@ -1830,11 +2049,11 @@ def main():
         """Switch the runner (and the simulator's data set) to phase ph."""
         if phase == "long" and ph != "long":
             sim.reset({})
-            sim.restore(conn)
+            sim.restore(conns["main"])
         if ph == "long" and phase != "long":
             sim.reset({"id_length": LONG_ID_LENGTH, "long_action": True})
-            sim.restore(conn)
-        runner.use(conn_l1 if ph == "latin1" else conn, ph)
+            sim.restore(conns["main"])
+        runner.use(conns["latin1"] if ph == "latin1" else conns["main"], ph)
         return ph
 
     try:
@@ -1849,7 +2068,18 @@ def main():
                 phase = enter(c.phase)
             if sim and c.exclusive != sim.exclusive:
                 sim.set_exclusive(c.exclusive)
+                # no cached answer under the other time bounds
+                runner.plain("SELECT rds_task_fdw_cache_clear()")
+            if c.fresh:
+                which = "latin1" if phase == "latin1" else "main"
+                conns[which].close()
+                conns[which] = new_session(which)
+                runner.use(conns[which], phase)
+            elif args.case is not None:
+                runner.warm_up(c)
             runner.case_no = i
+            if args.verbose:
+                print("[%d] rotation: %s" % (i, rotation_text(c)), flush=True)
             t0 = time.monotonic()
             try:
                 runner.run(c)
@@ -1859,6 +2089,7 @@ def main():
                 print("DIFFERENCE %d: query %d (%s): the server closed the connection, seed %d"
                       % (runner.differences, i, c.kind, seed))
                 print("  replay: test/differential.py --seed %d --case %d" % (seed, i))
+                print("  rotation: " + rotation_text(c))
                 print("  statement: %s" % e.sql)
                 print("  error: %s" % str(e.error).strip())
                 kinds[c.kind] += 1
@@ -1871,6 +2102,11 @@ def main():
                 extra["as %s" % role] += 1
             if c.options and "cache_ttl" in c.options and c.steps:
                 extra["cache_ttl with moves"] += 1
+            extra["auth %s" % c.auth] += 1
+            extra["cache on" if c.cache else "cache off"] += 1
+            extra["new session" if c.fresh else "later in the session"] += 1
+            if c.analyze:
+                extra["ANALYZE first"] += 1
             ran += 1
             if runner.differences >= args.max_differences:
                 print("differential: stopping after %d differences" % runner.differences)

@@ -31,8 +31,17 @@
 #     rds_task_fdw.allowed_hosts in its session and runs a share of the
 #     queries after SET ROLE diff_role.  The role is dropped at the end.
 #
+#   - servers diff_pw (IAM password auth) and diff_ak (AK/SK signing) on the
+#     simulator, with the same foreign tables in schemas auth_pw and auth_ak
+#     (in both databases): differential.py rotates each query over the
+#     three ways to authenticate, the cache on or off, and a new session or
+#     the current one.
+#
 # Environment: DIFF_PROJECT (0123456789abcdef0123456789abcdef), DIFF_TOKEN
-# (test-token-0001), DIFF_REGION (eu-de), DIFF_LATIN1 (1), DIFF_ORDER_QUERIES
+# (test-token-0001), DIFF_IAM_USER, DIFF_IAM_PASSWORD, DIFF_IAM_DOMAIN
+# (alice, alice-S3cret-pw, OTC-DOMAIN-1), DIFF_AK, DIFF_SK
+# (AKTESTEXAMPLE000001, SKtestExampleSecretKey0000000000000001: the
+# simulator's as test/run_tests.sh starts it), DIFF_REGION (eu-de), DIFF_LATIN1 (1), DIFF_ORDER_QUERIES
 # (150: a second pass of that many queries with the simulator paging in a
 # random order; 0 = none).
 set -euo pipefail
@@ -43,6 +52,12 @@ db="${DIFF_DB:-rds_differential}"
 project="${DIFF_PROJECT:-0123456789abcdef0123456789abcdef}"
 token="${DIFF_TOKEN:-test-token-0001}"
 region="${DIFF_REGION:-eu-de}"
+# the simulator's other credentials (test/run_tests.sh starts it with these)
+iam_user="${DIFF_IAM_USER:-alice}"
+iam_password="${DIFF_IAM_PASSWORD:-alice-S3cret-pw}"
+iam_domain="${DIFF_IAM_DOMAIN:-OTC-DOMAIN-1}"
+ak="${DIFF_AK:-AKTESTEXAMPLE000001}"
+sk="${DIFF_SK:-SKtestExampleSecretKey0000000000000001}"
 py=/usr/bin/python3                 # Debian's, where python3-psycopg2 lives
 [ -x "$py" ] || py=python3
 export DIFF_PROJECT="$project" DIFF_REGION="$region" DIFF_TOKEN="$token"
@@ -75,7 +90,8 @@ trap cleanup EXIT
 # utf8: local_tasks a table; latin1: a view over local_tasks_src)
 setup() {
 psql_q -d "$1" -v sim="$sim" -v project="$project" -v token="$token" -v region="$region" \
-  -v kind="$2" <<'SQL'
+  -v kind="$2" -v iam_user="$iam_user" -v iam_password="$iam_password" \
+  -v iam_domain="$iam_domain" -v ak="$ak" -v sk="$sk" <<'SQL'
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS rds_task_fdw;
 CREATE SERVER diff FOREIGN DATA WRAPPER rds_task_fdw
@@ -140,6 +156,43 @@ CREATE VIEW local_tasks_typed AS
     FROM local_tasks;
 -- for conditions that must not be pushed as exact matches
 CREATE COLLATION diff_nocase (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+
+-- the same foreign tables over the other two ways to authenticate (IAM
+-- password: auth_url defaults to the endpoint's host, where the simulator
+-- answers /v3/auth/tokens; AK/SK signing), in schemas auth_pw and auth_ak
+CREATE SERVER diff_pw FOREIGN DATA WRAPPER rds_task_fdw
+  OPTIONS (endpoint :'sim', project_id :'project', region :'region');
+CREATE USER MAPPING FOR CURRENT_USER SERVER diff_pw
+  OPTIONS (user_name :'iam_user', password :'iam_password', domain_name :'iam_domain');
+CREATE SERVER diff_ak FOREIGN DATA WRAPPER rds_task_fdw
+  OPTIONS (endpoint :'sim', project_id :'project', region :'region');
+CREATE USER MAPPING FOR CURRENT_USER SERVER diff_ak
+  OPTIONS (access_key :'ak', secret_key :'sk');
+DO $$
+DECLARE
+  s record;
+BEGIN
+  FOR s IN SELECT * FROM (VALUES ('auth_pw', 'diff_pw'), ('auth_ak', 'diff_ak')) v(sch, srv) LOOP
+    EXECUTE format('CREATE SCHEMA %I', s.sch);
+    EXECUTE format('IMPORT FOREIGN SCHEMA otc FROM SERVER %I INTO %I', s.srv, s.sch);
+    EXECUTE format($q$CREATE FOREIGN TABLE %I.rds_tasks_pr (
+      id text, name text, instance_id text, status text, order_id text, process integer,
+      fail_reason text, instance_status text, create_time timestamptz, end_time timestamptz,
+      project_id text, region text) SERVER %I$q$, s.sch, s.srv);
+    EXECUTE format($q$CREATE FOREIGN TABLE %I.rds_tasks_typed (
+      id varchar(64), name varchar, instance_id text, instance_status varchar(40),
+      status varchar, order_id varchar, process numeric, fail_reason text,
+      ts timestamp OPTIONS (column_name 'create_time'),
+      day date OPTIONS (column_name 'create_time'),
+      end_time timestamp) SERVER %I$q$, s.sch, s.srv);
+    EXECUTE format($q$CREATE FOREIGN TABLE %I.rds_tasks_raw (
+      id text, name text, instance_id text, instance_name text, instance_status text,
+      order_id text, process integer, fail_reason text,
+      create_time timestamptz, end_time timestamptz, status text,
+      raw jsonb, rawj json OPTIONS (column_name 'raw')) SERVER %I$q$, s.sch, s.srv);
+  END LOOP;
+END
+$$;
 SQL
 }
 
