@@ -3,7 +3,8 @@
 # spread over 30 days, before (an ORDER BY expression the FDW cannot push,
 # such as create_time + interval '0': every page is read and PostgreSQL
 # sorts) and after (the time-window search), in each page order the
-# simulator knows (newest first, oldest first, random), with the most
+# simulator knows (newest first, oldest first, random, hash: sorted by a
+# hash of the id, the same for every request), with the most
 # windows one search needed.  Counts come from EXPLAIN ANALYZE ("HTTP
 # requests", "Time-window search"); no timing is involved.  The issue's
 # budgets are marked PASS or MISS; exit status 1 on a MISS.
