@@ -140,6 +140,8 @@ struct RdsSearch
 	int64		taken;			/* rows of the windows read so far */
 	int64		last_width;		/* the last complete window: its width (us), */
 	int64		last_count;		/* and its total_count; 0 = none yet */
+	int64		seen_width;		/* the same summed over complete windows */
+	int64		seen_count;
 };
 
 /* A decoded page with the request that got it. */
@@ -466,13 +468,31 @@ choose_edge(RdsSearch *s, int64 upper, int64 count, int64 *samples, int nsamples
 			return round_edge(s, top[(int) target - 1], upper);
 	}
 	/*
-	 * Unsorted pages: a window of a few tasks says little of the density
-	 * (one task in one second would widen by only 8 times a window), the
-	 * samples below it say more.
+	 * Unsorted pages, below complete windows: the density from all the
+	 * evidence, as for a Poisson process, the tasks counted in those windows
+	 * over their width and the samples down to the k-th below upper over
+	 * their span at the sampling rate.  The windows' count alone says little
+	 * when it is small (one task in a second would widen by only 8 times
+	 * per window), the samples alone vary (a span holds an exponential
+	 * number of tasks); a window that came up short widens the next.
 	 */
-	if (next && s->last_width > 0 && upper != KEY_MAX &&
-		!(s->hint == HINT_UNSORTED && nsamples > 0 &&
-		  s->last_count < page * SEARCH_TARGET_RANDOM / 2))
+	if (next && s->hint == HINT_UNSORTED && s->seen_width > 0 &&
+		upper != KEY_MAX && (nsamples > 0 || s->seen_count > 0))
+	{
+		int			k = Min(nsamples, SEARCH_DENSITY_SPANS);
+		double		rate_samples = (double) nsamples / Max(count, nsamples);
+		double		span = (k > 0) ? (double) upper - (double) samples[k - 1] : 0.0;
+		double		rate = (s->seen_count + k) /
+			((double) s->seen_width + rate_samples * span);
+		double		width;
+
+		target = window_target(s);
+		width = Max(target / rate, (double) USECS_PER_SEC);
+		if ((double) upper - width <= (double) PG_INT64_MIN / 2)
+			return KEY_MIN;
+		return round_edge(s, upper - (int64) width, upper);
+	}
+	if (next && s->last_width > 0 && upper != KEY_MAX)
 	{
 		double		w = (double) s->last_width;
 		double		width;
@@ -804,6 +824,8 @@ next_window(RdsSearch *s, TupleTableSlot *slot, MemoryContext tmpcxt)
 				{
 					s->last_width = Max(top - edge, USECS_PER_SEC);
 					s->last_count = p.total;
+					s->seen_width += s->last_width;
+					s->seen_count += p.total;
 				}
 			}
 			s->upper = edge;
