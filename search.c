@@ -36,10 +36,10 @@
  * not where the newest task is: the first window starts at the newest
  * sample (open above, never empty; about count / 101 tasks); if it holds
  * more than a page, its own first page, a uniform sample of it, cuts it (no
- * proportion of time); below a complete window, the density of that window,
- * or of the samples when it held few tasks, sizes the next one, aiming a
- * quarter above the rows still wanted.  The order is seen in the samples,
- * never configured; a sorted list keeps the paths above.
+ * proportion of time); below complete windows, the density that the tasks
+ * they held and the samples below upper give together sizes the next one,
+ * aiming a quarter above the rows still wanted.  The order is seen in the
+ * samples, never configured; a sorted list keeps the paths above.
  *
  * Tasks without a creation time cannot be found by a window.  Unless the
  * query excludes them (a condition on create_time, or IS NOT NULL), the
