@@ -30,6 +30,17 @@
  * a page is narrowed with the sample its own first page gave (at most
  * MAX_NARROW times), after which it is read page by page.
  *
+ * Pages of at least 8 tasks whose times are in no order (an API that pages
+ * by a hash of the id, the same for every request) are a uniform sample of
+ * the creation times, which says how many tasks lie between two samples but
+ * not where the newest task is: the first window starts at the newest
+ * sample (open above, never empty; about count / 101 tasks); if it holds
+ * more than a page, its own first page, a uniform sample of it, cuts it (no
+ * proportion of time); below complete windows, the density that the tasks
+ * they held and the samples below upper give together sizes the next one,
+ * aiming a quarter above the rows still wanted.  The order is seen in the
+ * samples, never configured; a sorted list keeps the paths above.
+ *
  * Tasks without a creation time cannot be found by a window.  Unless the
  * query excludes them (a condition on create_time, or IS NOT NULL), the
  * search compares the stream's total_count without a window with the one of
@@ -62,6 +73,8 @@
 /* Tasks a window should hold: below a page, with room for noise. */
 #define SEARCH_TARGET_RANDOM	0.6
 #define SEARCH_TARGET_SORTED	0.8
+/* Spans between samples that give the density below a window (unsorted). */
+#define SEARCH_DENSITY_SPANS	4
 /* Narrowings of one window before it is read page by page. */
 #define MAX_NARROW				8
 /* Passes over a window whose total_count keeps changing. */
@@ -75,7 +88,8 @@ typedef enum SearchHint
 {
 	HINT_RANDOM = 0,			/* no order seen: samples taken as random */
 	HINT_TOP_FIRST,				/* the first page holds the top keys */
-	HINT_TOP_LAST				/* the last page holds the top keys */
+	HINT_TOP_LAST,				/* the last page holds the top keys */
+	HINT_UNSORTED				/* pages of enough tasks, in no time order */
 } SearchHint;
 
 /* One row of a complete window, waiting to be returned. */
@@ -123,8 +137,11 @@ struct RdsSearch
 	int			next_row;
 
 	int			nwindows;		/* windows asked for, narrowings included */
+	int64		taken;			/* rows of the windows read so far */
 	int64		last_width;		/* the last complete window: its width (us), */
 	int64		last_count;		/* and its total_count; 0 = none yet */
+	int64		seen_width;		/* the same summed over complete windows */
+	int64		seen_count;
 };
 
 /* A decoded page with the request that got it. */
@@ -329,7 +346,8 @@ cmp_row(const void *a, const void *b, void *arg)
 
 /*
  * The keys of a page's tasks (palloc'd in s->cxt) and whether they are
- * monotone: *order 1 = descending, -1 = ascending, 0 = neither.
+ * monotone: *order 1 = descending, -1 = ascending, 2 = neither, 0 = too
+ * few tasks (or all equal) to tell.
  */
 static int64 *
 page_keys(RdsSearch *s, SearchPage *p, TupleTableSlot *slot, MemoryContext tmpcxt,
@@ -355,7 +373,7 @@ page_keys(RdsSearch *s, SearchPage *p, TupleTableSlot *slot, MemoryContext tmpcx
 	}
 	*nkeys = n;
 	/* a handful of tasks is monotone by chance too often to mean anything */
-	*order = (n < 8 || (down && up)) ? 0 : down ? 1 : up ? -1 : 0;
+	*order = (n < 8 || (down && up)) ? 0 : down ? 1 : up ? -1 : 2;
 	return keys;
 }
 
@@ -406,6 +424,24 @@ round_edge(RdsSearch *s, int64 key, int64 upper)
 }
 
 /*
+ * The tasks a window not cut by a sorted top should hold.  Pages seen
+ * unsorted: aim a quarter above the rows still wanted, when known, within
+ * 60% and 80% of a page (a window cut by samples holds its target give or
+ * take a fifth or so: enough rows, seldom more than a page).
+ */
+static double
+window_target(RdsSearch *s)
+{
+	int			page = s->opts->page_size;
+	double		lo = Max(1.0, floor(page * SEARCH_TARGET_RANDOM));
+	double		hi = Max(1.0, floor(page * SEARCH_TARGET_SORTED));
+
+	if (s->hint != HINT_UNSORTED || s->need <= 0)
+		return lo;
+	return Min(Max(ceil((double) (s->need - s->taken) * 1.25), lo), hi);
+}
+
+/*
  * Where the next window [edge, upper) should start so that it holds about
  * target tasks out of the 'count' estimated below upper, from the keys
  * known there (samples: descending; top: the contiguous top if the order
@@ -431,12 +467,37 @@ choose_edge(RdsSearch *s, int64 upper, int64 count, int64 *samples, int nsamples
 		if (ntop >= (int) target)
 			return round_edge(s, top[(int) target - 1], upper);
 	}
+	/*
+	 * Unsorted pages, below complete windows: the density from all the
+	 * evidence, as for a Poisson process, the tasks counted in those windows
+	 * over their width and the samples down to the k-th below upper over
+	 * their span at the sampling rate.  The windows' count alone says little
+	 * when it is small (one task in a second would widen by only 8 times
+	 * per window), the samples alone vary (a span holds an exponential
+	 * number of tasks); a window that came up short widens the next.
+	 */
+	if (next && s->hint == HINT_UNSORTED && s->seen_width > 0 &&
+		upper != KEY_MAX && (nsamples > 0 || s->seen_count > 0))
+	{
+		int			k = Min(nsamples, SEARCH_DENSITY_SPANS);
+		double		rate_samples = (double) nsamples / Max(count, nsamples);
+		double		span = (k > 0) ? (double) upper - (double) samples[k - 1] : 0.0;
+		double		rate = (s->seen_count + k) /
+			((double) s->seen_width + rate_samples * span);
+		double		width;
+
+		target = window_target(s);
+		width = Max(target / rate, (double) USECS_PER_SEC);
+		if ((double) upper - width <= (double) PG_INT64_MIN / 2)
+			return KEY_MIN;
+		return round_edge(s, upper - (int64) width, upper);
+	}
 	if (next && s->last_width > 0 && upper != KEY_MAX)
 	{
 		double		w = (double) s->last_width;
 		double		width;
 
-		target = Max(1.0, floor(page * SEARCH_TARGET_RANDOM));
+		target = window_target(s);
 		if (s->last_count > 0)
 			width = Min(Max(w * target / s->last_count, w / 4), w * 8);
 		else
@@ -450,7 +511,7 @@ choose_edge(RdsSearch *s, int64 upper, int64 count, int64 *samples, int nsamples
 		return KEY_MIN;			/* nothing to go by: the first page will tell */
 
 	/* samples taken as random: sample i (1-based) ranks near i*count/(n+1) */
-	target = Max(1.0, floor(page * SEARCH_TARGET_RANDOM));
+	target = window_target(s);
 	p = target * (nsamples + 1) / (double) count;
 	if (p >= nsamples)
 		return KEY_MIN;
@@ -463,6 +524,31 @@ choose_edge(RdsSearch *s, int64 upper, int64 count, int64 *samples, int nsamples
 		return round_edge(s, samples[i - 1] -
 						  (int64) (frac * (double) (samples[i - 1] - samples[i])),
 						  upper);
+	}
+	else if (s->hint == HINT_UNSORTED)
+	{
+		/*
+		 * Pages in an order unrelated to time: the samples are spread
+		 * uniformly over the tasks, so each span between two samples, and
+		 * the span between upper and the newest sample, holds about count /
+		 * (nsamples + 1) tasks.  Below a known upper edge, the spans down
+		 * to the k-th sample give the density (one span alone varies too
+		 * much) and the window is as wide as target tasks take, at least a
+		 * second.  Open above, nothing tells where the newest task is (a
+		 * mean gap past the sample misses it about half the time): take the
+		 * newest sample itself, a window that is never empty, and whose
+		 * first page, a sample of it, narrows it if it holds too many.
+		 */
+		int			k = Min(nsamples, SEARCH_DENSITY_SPANS);
+		int64		edge;
+
+		if (upper == KEY_MAX)
+			return round_edge(s, samples[0], upper);
+		edge = round_edge(s, upper - (int64) (p / k * (double) (upper - samples[k - 1])),
+						  upper);
+		if (edge > upper - USECS_PER_SEC && upper - USECS_PER_SEC > KEY_MIN / 2)
+			edge = round_edge(s, upper - USECS_PER_SEC, upper);
+		return edge;
 	}
 	else
 	{
@@ -657,6 +743,8 @@ start_search(RdsSearch *s, TupleTableSlot *slot, MemoryContext tmpcxt)
 			s->top[i] = lkeys[nlkeys - 1 - i];
 		s->ntop = nlkeys;
 	}
+	else if (order == 2 || lorder == 2)
+		s->hint = HINT_UNSORTED;
 }
 
 /*
@@ -670,11 +758,13 @@ next_window(RdsSearch *s, TupleTableSlot *slot, MemoryContext tmpcxt)
 	int64		count = s->remaining;
 	int64	   *samples = s->samples;
 	int			nsamples = s->nsamples;
-	int64	   *top = (s->hint != HINT_RANDOM) ? s->top : NULL;
+	int64	   *top = (s->hint == HINT_TOP_FIRST || s->hint == HINT_TOP_LAST) ?
+		s->top : NULL;
 	int			ntop = s->ntop;
 	int			narrowed;
 
 	int64		prev_edge = KEY_MIN;
+	bool		page_sample = false;
 
 	for (narrowed = 0;; narrowed++)
 	{
@@ -688,14 +778,19 @@ next_window(RdsSearch *s, TupleTableSlot *slot, MemoryContext tmpcxt)
 			 * The window [prev_edge, upper) held 'count' tasks.  Its first
 			 * page need not be a sample of it (a list sorted the other way
 			 * gives its oldest tasks): cut it also in proportion of time,
-			 * keep the narrower of the two, and always make progress.
+			 * keep the narrower of the two, and always make progress.  Not
+			 * in proportion of time when the pages look unsorted and that
+			 * page's times are not monotone either: then the page is a
+			 * sample of the window, a better guide than time, which assumes
+			 * tasks right up to upper (open, or the edge of an empty window).
 			 */
 			int64		top_key = (upper != KEY_MAX) ? upper :
 				(s->nsamples > 0 ? s->samples[0] + USECS_PER_SEC : KEY_MAX);
 			int64		base = (prev_edge != KEY_MIN) ? prev_edge :
 				(nsamples > 0 ? samples[nsamples - 1] : KEY_MIN);
 
-			if (top_key != KEY_MAX && base != KEY_MIN && top_key > base)
+			if (!page_sample &&
+				top_key != KEY_MAX && base != KEY_MIN && top_key > base)
 			{
 				double		target = Max(1.0, floor(page * SEARCH_TARGET_RANDOM));
 				int64		by_time = top_key - (int64) ((double) (top_key - base) *
@@ -729,9 +824,12 @@ next_window(RdsSearch *s, TupleTableSlot *slot, MemoryContext tmpcxt)
 				{
 					s->last_width = Max(top - edge, USECS_PER_SEC);
 					s->last_count = p.total;
+					s->seen_width += s->last_width;
+					s->seen_count += p.total;
 				}
 			}
 			s->upper = edge;
+			s->taken += s->nrows;
 			s->remaining = Max(s->remaining - p.total, 0);
 			if (edge == KEY_MIN)
 				s->finished = true;
@@ -755,9 +853,12 @@ next_window(RdsSearch *s, TupleTableSlot *slot, MemoryContext tmpcxt)
 			qsort(samples, m, sizeof(int64), cmp_key_desc);
 			nsamples = m;
 			count = p.total;
+			page_sample = (s->hint == HINT_UNSORTED && order == 2 && m > 0);
 			top = (s->hint == HINT_TOP_FIRST && order == 1) ? samples : NULL;
 			ntop = m;
-			add_samples(s, keys, nkeys);
+			/* unsorted: s->samples stay a uniform sample of the stream */
+			if (s->hint != HINT_UNSORTED)
+				add_samples(s, keys, nkeys);
 		}
 	}
 }

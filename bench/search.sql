@@ -85,6 +85,7 @@ SELECT set_config('bench.sim', :'sim', false) IS NOT NULL AS sim_set \gset
 SELECT run('newest');
 SELECT run('oldest');
 SELECT run('random');
+SELECT run('hash');
 
 \echo requests per shape (per outer row for the LATERAL shapes); windows: the most one search needed
 SELECT shape,
@@ -92,6 +93,7 @@ SELECT shape,
        max(after) FILTER (WHERE page_order = 'newest') AS "after: newest",
        max(after) FILTER (WHERE page_order = 'oldest') AS "oldest",
        max(after) FILTER (WHERE page_order = 'random') AS "random",
+       max(after) FILTER (WHERE page_order = 'hash') AS "hash",
        max(windows) AS windows,
        CASE WHEN max(budget) IS NULL THEN ''
             WHEN max(after) <= max(budget) THEN 'PASS (<= ' || max(budget) || ')'

@@ -3,7 +3,8 @@
 -- "latest task per instance" by the time-window search; the EXPLAIN line,
 -- the requests the simulator received, and the rows compared, in order,
 -- with the same query over a local copy; in every page order the
--- simulator knows (the API's order is undocumented)
+-- simulator knows (the API's order is undocumented), hash included: tasks
+-- sorted by a hash of their id, the same order for every request
 -- ===================================================================
 \set VERBOSITY default
 \getenv sim_http RDS_SIM_HTTP
@@ -139,6 +140,8 @@ SELECT shape, result, requests FROM shapes(:'busy_instance', :tie_n);
 SELECT shape, result, requests FROM shapes(:'busy_instance', :tie_n);
 \! test/simctl config '{"page_order": "random"}'
 SELECT shape, result, requests FROM shapes(:'busy_instance', :tie_n);
+\! test/simctl config '{"page_order": "hash"}'
+SELECT shape, result, requests FROM shapes(:'busy_instance', :tie_n);
 
 -- ===================================================================
 -- the issue's budgets on 10,000 tasks over 30 days, in each order
@@ -158,6 +161,38 @@ SELECT * FROM budget();
 SELECT * FROM budget();
 \! test/simctl config '{"page_order": "random"}'
 SELECT * FROM budget();
+\! test/simctl config '{"page_order": "hash"}'
+SELECT * FROM budget();
+
+-- ===================================================================
+-- pages in hash order (unrelated to time, the same for every request):
+-- the first and last page are a uniform sample of the times; the first
+-- window starts at the newest sample, a window of more than a page is
+-- cut by its own first page.  Rows as the unpushed query's (an ORDER BY
+-- expression turns the search off and PostgreSQL sorts every page), the
+-- requests from the simulator's log
+-- ===================================================================
+\! test/simctl config '{"page_order": "hash"}'
+CREATE FUNCTION same_as_unpushed(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+  pushed text[];
+  unpushed text[];
+BEGIN
+  EXECUTE format('SELECT coalesce(array_agg(r::text), ''{}'') FROM (%s) r', q) INTO pushed;
+  EXECUTE format('SELECT coalesce(array_agg(r::text), ''{}'') FROM (%s) r',
+                 replace(q, 'create_time)', 'create_time + interval ''0'')')) INTO unpushed;
+  RETURN cardinality(pushed) || ' rows, ' ||
+         CASE WHEN pushed = unpushed THEN 'same as unpushed' ELSE 'DIFFERENT from unpushed' END;
+END $$;
+SELECT same_as_unpushed('SELECT id, create_time FROM rds_tasks ORDER BY (create_time) DESC, id LIMIT 10');
+SELECT same_as_unpushed('SELECT max(create_time) FROM rds_tasks');
+SELECT same_as_unpushed('SELECT id, create_time FROM rds_tasks ORDER BY (create_time) DESC, id LIMIT 100');
+\! test/simctl clearlog
+SELECT requests('SELECT id, create_time FROM rds_tasks ORDER BY create_time DESC LIMIT 10');
+\! test/simctl rawlog | sed -e 's/time=[0-9]*/time=T/g'
+\! test/simctl clearlog
+SELECT max(create_time) = (SELECT max(create_time) FROM local_tasks) AS newest FROM rds_tasks;
+\! test/simctl rawlog | awk 'END { print (NR <= 6) ? "at most 6 requests" : "MORE than 6: " NR }'
 
 -- ===================================================================
 -- per outer row: the last task of each instance (a LATERAL subquery, the

@@ -44,7 +44,7 @@ The LATIN1 phase needs --latin1-dbname, the long-id phase, moving lists and
 the exclusive phase need the simulator (RDS_SIM_HTTP); without them those
 queries are skipped ("skipped N").
 
-Page order: --page-order newest|oldest|random (DIFF_PAGE_ORDER) sets the
+Page order: --page-order newest|oldest|random|hash (DIFF_PAGE_ORDER) sets the
 simulator's page order for the run (kept over its resets, back to newest at
 the end); with an order other than the local copy's, LIMIT without ORDER BY
 is checked as a sub-multiset only.  Kind "latest" holds the time-window
@@ -1917,7 +1917,7 @@ def main():
                     help="the simulator's token, for moving the list (DIFF_TOKEN)")
     ap.add_argument("--latin1-dbname",
                     help="the LATIN1 database set up alike (run_differential.sh makes it)")
-    ap.add_argument("--page-order", choices=("newest", "oldest", "random"),
+    ap.add_argument("--page-order", choices=("newest", "oldest", "random", "hash"),
                     default=os.environ.get("DIFF_PAGE_ORDER"),
                     help="the simulator's page order for this run (DIFF_PAGE_ORDER; default: as it is)")
     ap.add_argument("--no-exclusive", action="store_true",

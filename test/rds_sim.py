@@ -27,9 +27,12 @@ Options (see --help): --bind, --http-port (0 = free port), --https-port with
 (repeatable, valid for every project), --user NAME:PASSWORD:DOMAIN, --token-ttl
 SECONDS (86400), --token-length N (180), --aksk AK:SK[:SECURITYTOKEN],
 --aksk-lockout N (5; 0 = off), --latency-ms N, --time-bounds
-inclusive|exclusive, --page-order newest|oldest|random (also run-time config
+inclusive|exclusive, --page-order newest|oldest|random|hash (also run-time config
 "page_order": the order of a filtered list's tasks; random is a shuffle fixed
-per seed and query, so the pages of one listing fit together), --idle-timeout SECONDS (120), --log-file PATH (JSON lines),
+per seed and query, so the pages of one listing fit together; hash sorts by
+the SHA-1 of the task id, an order unrelated to time that is the same for
+every request: a filtered list or a time window is the full list's order with
+tasks left out), --idle-timeout SECONDS (120), --log-file PATH (JSON lines),
 --log-max N (records kept for /_sim/log, 100000), --verbose (one line per
 request on stderr).
 
@@ -1055,7 +1058,7 @@ class Stats:
 
 CONFIG_KEYS = ("latency_ms", "token_ttl", "time_bounds", "token_length", "aksk_lockout",
                "clock_offset", "idle_timeout", "actions", "page_order")
-PAGE_ORDERS = ("newest", "oldest", "random")
+PAGE_ORDERS = ("newest", "oldest", "random", "hash")
 
 
 def check_config(key, value):
@@ -1159,6 +1162,9 @@ class Simulator:
         elif order == "random":
             # the same query gets the same order (pages of one listing fit)
             random.Random("order/%s/%r" % (self.seed, key)).shuffle(selected)
+        elif order == "hash":
+            # the same order for every request and filter (the id's hash)
+            selected.sort(key=lambda t: hashlib.sha1(t["id"].encode()).digest())
         with self.lock:
             if pd.tasks is tasks:
                 if len(pd.cache) > 256:

@@ -42,8 +42,8 @@
 # (alice, alice-S3cret-pw, OTC-DOMAIN-1), DIFF_AK, DIFF_SK
 # (AKTESTEXAMPLE000001, SKtestExampleSecretKey0000000000000001: the
 # simulator's as test/run_tests.sh starts it), DIFF_REGION (eu-de), DIFF_LATIN1 (1), DIFF_ORDER_QUERIES
-# (150: a second pass of that many queries with the simulator paging in a
-# random order; 0 = none).
+# (150: passes of that many queries with the simulator paging in a random
+# order, then in hash order; 0 = none).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -262,10 +262,13 @@ else
   "$py" "$root/test/differential.py" --dbname "$db" "${extra[@]}" \
     ${DIFF_QUERIES:+--queries "$DIFF_QUERIES"} "$@" || rc=1
 fi
-# the API's page order is undocumented: a second pass with the simulator
-# paging in a random order (DIFF_ORDER_QUERIES queries, 150; 0 = none)
+# the API's page order is undocumented: more passes with the simulator
+# paging in a random order, then in hash order (the same for every
+# request; DIFF_ORDER_QUERIES queries each, 150; 0 = none)
 if [ "${DIFF_ORDER_QUERIES:-150}" -gt 0 ]; then
-  "$py" "$root/test/differential.py" --dbname "$db" "${extra[@]}" --page-order random \
-    --queries "${DIFF_ORDER_QUERIES:-150}" "$@" || rc=1
+  for order in random hash; do
+    "$py" "$root/test/differential.py" --dbname "$db" "${extra[@]}" --page-order "$order" \
+      --queries "${DIFF_ORDER_QUERIES:-150}" "$@" || rc=1
+  done
 fi
 exit $rc

@@ -12,6 +12,7 @@ against every vector in test/data/aksk_vectors.json.  Takes ~10 s.
 """
 
 import csv
+import hashlib
 import http.client
 import io
 import json
@@ -445,6 +446,37 @@ class FilterTest(SimTest):
         self.assertEqual(sorted(shuffled), sorted(newest), "every task once")
         self.assertEqual(ids("random", q), shuffled, "the same query, the same order")
         self.ctl("POST", "/_sim/config", {"page_order": "sideways"}, expect=400)
+
+    def test_page_order_hash(self):
+        """hash: sorted by the id's SHA-1, the same order for every filter and window."""
+        def ids(query):
+            first = self.tasks(query + "&offset=0&limit=50")
+            out = []
+            for off in range(0, first["total_count"], 50):
+                out += [t["id"] for t in self.tasks(query + "&offset=%d&limit=50" % off)["tasks"]]
+            return out
+        ds = self.dataset()
+        self.ctl("POST", "/_sim/config", {"page_order": "hash"})
+        full = ids("?status=")
+        self.assertEqual(full, sorted((t["id"] for t in ds),
+                                      key=lambda i: hashlib.sha1(i.encode()).digest()))
+        rank = {i: n for n, i in enumerate(full)}
+        failed = ids("?status=Failed")
+        self.assertEqual(sorted(failed), sorted(t["id"] for t in ds if t["status"] == "Failed"))
+        self.assertEqual(failed, sorted(failed, key=rank.get), "a filter keeps the full order")
+        times = [t["create_time"] for t in ds]
+        lo = int(datetime.strptime(times[1200], "%Y-%m-%dT%H:%M:%S%z").timestamp()) * 1000
+        hi = int(datetime.strptime(times[300], "%Y-%m-%dT%H:%M:%S%z").timestamp()) * 1000
+        window = ids("?start_time=%d&end_time=%d" % (lo, hi))
+        self.assertGreater(len(window), 800)
+        self.assertEqual(window, sorted(window, key=rank.get), "a window keeps the full order")
+        self.assertEqual(ids("?status="), full, "the same order for every request")
+        # unrelated to time: both halves of the list span most of the 30 days
+        when = {t["id"]: t["create_time"] for t in ds}
+        half = len(full) // 2
+        for part in (full[:half], full[half:]):
+            self.assertLess(min(when[i] for i in part), times[int(len(ds) * 0.9)])
+            self.assertGreater(max(when[i] for i in part), times[int(len(ds) * 0.1)])
 
 
 class ValidationTest(SimTest):
