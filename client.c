@@ -29,9 +29,17 @@
 #include "rds_compat.h"
 #include "rds_http.h"
 
-/* exponential backoff with full jitter: random(0, min(cap, base * 2^n)) */
-#define RDS_BACKOFF_BASE_MS		200
-#define RDS_BACKOFF_CAP_MS		10000
+/*
+ * Exponential backoff with "equal jitter": before retry n + 1 (n = 0, 1, ...)
+ * the wait is d/2 + random(0, d/2), d = min(cap, base * 2^n).  A 429 is a
+ * throttle, whose limits here are per minute: its base makes the first wait
+ * at least 1 s.  5xx, timeouts and broken connections are hiccups: a shorter
+ * base.  The wait never exceeds request_timeout; statement_timeout and query
+ * cancel end any wait (rds_transport_sleep serves interrupts).
+ */
+#define RDS_BACKOFF_THROTTLE_BASE_MS	2000
+#define RDS_BACKOFF_BASE_MS		500
+#define RDS_BACKOFF_CAP_MS		30000
 
 /* a Retry-After is honoured up to this long */
 #define RDS_RETRY_AFTER_MAX_MS	60000
@@ -145,7 +153,7 @@ static bool request_succeeded(RdsRequest *req);
 static void start_attempt(RdsRequest *req);
 static void drop_attempt(RdsRequest *req);
 static bool is_transient(const RdsTransfer *xfer);
-static long retry_delay_ms(const RdsTransfer *xfer, int retries);
+static long retry_delay_ms(const RdsRequest *req);
 static int	outcome_sqlstate(const RdsTransfer *xfer);
 RDS_NORETURN static void report_failure(RdsRequest *req) RDS_NORETURN_ATTR;
 static char *printable_text(const char *data, size_t len, size_t max);
@@ -739,7 +747,7 @@ request_settle(RdsRequest *req)
 	if (is_transient(req->xfer) && !rds_transfer_no_fd(req->xfer) &&
 		req->retries < conn->opts.max_retries)
 	{
-		long		delay = retry_delay_ms(req->xfer, req->retries);
+		long		delay = retry_delay_ms(req);
 
 		drop_attempt(req);
 		req->retries++;
@@ -991,15 +999,22 @@ is_transient(const RdsTransfer *xfer)
 
 /*
  * retry_delay_ms
- *		The wait before retry number retries + 1: the server's Retry-After
- *		(delta-seconds or an HTTP date, capped at RDS_RETRY_AFTER_MAX_MS) if
- *		it sent a usable one, else full-jitter exponential backoff.
+ *		The wait before retry number req->retries + 1 after req's failed
+ *		current attempt: the server's Retry-After (delta-seconds or an HTTP
+ *		date, capped at RDS_RETRY_AFTER_MAX_MS) if it sent a usable one,
+ *		else the exponential backoff with jitter described at
+ *		RDS_BACKOFF_THROTTLE_BASE_MS, never longer than the connection's
+ *		request_timeout.  Never throws.
  */
 static long
-retry_delay_ms(const RdsTransfer *xfer, int retries)
+retry_delay_ms(const RdsRequest *req)
 {
-	const char *ra = rds_transfer_response(xfer)->retry_after;
-	long		cap;
+	const RdsResponse *resp = rds_transfer_response(req->xfer);
+	const char *ra = resp->retry_after;
+	int			retries = req->retries;
+	long		base;
+	long		d;
+	long		delay;
 
 	if (ra[0] != '\0')
 	{
@@ -1032,9 +1047,13 @@ retry_delay_ms(const RdsTransfer *xfer, int retries)
 			return Min(ms, RDS_RETRY_AFTER_MAX_MS);
 	}
 
-	cap = (retries >= 16) ? RDS_BACKOFF_CAP_MS :
-		Min((long) RDS_BACKOFF_BASE_MS << retries, RDS_BACKOFF_CAP_MS);
-	return (long) (rds_random_fraction() * cap);
+	base = (!resp->failed && resp->status == 429) ?
+		RDS_BACKOFF_THROTTLE_BASE_MS : RDS_BACKOFF_BASE_MS;
+	d = (retries >= 16) ? RDS_BACKOFF_CAP_MS :
+		Min(base << retries, RDS_BACKOFF_CAP_MS);
+	delay = d / 2 + (long) (rds_random_fraction() * (d / 2));
+
+	return Min(delay, (long) req->conn->opts.request_timeout * 1000);
 }
 
 /*
