@@ -58,6 +58,7 @@ typedef struct RdsOptions
 	Oid			userid;			/* the user whose mapping this is */
 
 	/* server */
+	char	   *server_name;	/* the foreign server's name, for messages */
 	char	   *endpoint;		/* scheme://host[:port][/prefix], no trailing '/' */
 	char	   *project_id;
 	char	   *region;
