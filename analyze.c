@@ -77,9 +77,13 @@ take_size(Oid relid)
 	return -1;
 }
 
-/* One page of the list (offset, limit), decoded in the current context. */
+/*
+ * One page of the list (offset, limit) from the foreign server named server,
+ * decoded in the current context.
+ */
 static RdsPage *
-fetch_page(RdsConn *conn, const char *path, int64 offset, int limit)
+fetch_page(RdsConn *conn, const char *server, const char *path, int64 offset,
+		   int limit)
 {
 	char		offbuf[32];
 	char		limbuf[32];
@@ -92,7 +96,7 @@ fetch_page(RdsConn *conn, const char *path, int64 offset, int limit)
 	initStringInfo(&body);
 	rds_http_get(conn, path, query, &body, NULL);
 	return rds_page_parse(body.data, body.len,
-						  psprintf("GET %s?%s", path, query));
+						  psprintf("GET %s?%s", path, query), server);
 }
 
 /*
@@ -114,6 +118,7 @@ rdsAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *func,
 								   ALLOCSET_DEFAULT_SIZES);
 	oldcxt = MemoryContextSwitchTo(tmpcxt);
 	total = rds_page_total_count(fetch_page(rds_get_connection(opts),
+											opts->server_name,
 											rds_task_list_path(opts), 0, 1));
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(tmpcxt);
@@ -233,7 +238,8 @@ acquire_sample_rows(Relation relation, int elevel, HeapTuple *rows,
 	/* the size, as rdsAnalyzeForeignTable just found it (or asked now) */
 	if ((total = take_size(RelationGetRelid(relation))) < 0)
 	{
-		total = Max(rds_page_total_count(fetch_page(conn, path, 0, 1)), 0);
+		total = Max(rds_page_total_count(fetch_page(conn, opts->server_name,
+															path, 0, 1)), 0);
 		requests++;
 	}
 
@@ -251,7 +257,8 @@ acquire_sample_rows(Relation relation, int elevel, HeapTuple *rows,
 
 		CHECK_FOR_INTERRUPTS();
 		MemoryContextReset(page_cxt);
-		page = fetch_page(conn, path, Min(pageno, npages - 1) * opts->page_size,
+		page = fetch_page(conn, opts->server_name, path,
+						  Min(pageno, npages - 1) * opts->page_size,
 						  opts->page_size);
 		sample_page(&s, opts, page);
 		requests++;

@@ -161,7 +161,7 @@ remote_total_tasks(RdsOptions *opts)
 	initStringInfo(&body);
 	rds_http_get(rds_get_connection(opts), path, query, &body, NULL);
 	page = rds_page_parse(body.data, body.len,
-						  psprintf("GET %s?%s", path, query));
+						  psprintf("GET %s?%s", path, query), opts->server_name);
 	total = rds_page_total_count(page);
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(tmpcxt);

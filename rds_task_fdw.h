@@ -370,7 +370,7 @@ extern void rds_idset_report(const RdsIdSet *set, const char *relname);
 
 /* ---- decode.c ---- */
 extern RdsPage *rds_page_parse(const char *body, size_t len,
-							   const char *request_desc);
+							   const char *request_desc, const char *server);
 extern int	rds_page_ntasks(RdsPage *page);
 extern int64 rds_page_total_count(RdsPage *page);
 extern const char *rds_page_task_field(RdsPage *page, int i,

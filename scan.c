@@ -576,7 +576,8 @@ next_page(RdsScanState *state, bool nowait)
 	body = makeStringInfo();
 	rds_request_finish(pending.req, body, &state->stats);
 	desc = pstrdup(pending.desc);
-	state->page = rds_page_parse(body->data, body->len, desc);
+	state->page = rds_page_parse(body->data, body->len, desc,
+								 state->opts->server_name);
 	pfree(body->data);
 	pfree(body);
 	MemoryContextSwitchTo(oldcxt);
@@ -590,14 +591,16 @@ next_page(RdsScanState *state, bool nowait)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_REPLY_HANDLE),
 				 errmsg("unexpected response to %s: %d tasks for a limit of %d",
-						desc, n, pending.limit)));
+						desc, n, pending.limit),
+				 errcontext("foreign server \"%s\"", state->opts->server_name)));
 	if (total >= 0 && n > 0 && pending.offset + n > total)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_REPLY_HANDLE),
 				 errmsg("unexpected response to %s: total_count " INT64_FORMAT " is less than the tasks returned",
 						desc, total),
 				 errdetail("The page at offset " INT64_FORMAT " holds %d tasks.",
-						   pending.offset, n)));
+						   pending.offset, n),
+				 errcontext("foreign server \"%s\"", state->opts->server_name)));
 
 	st->total_count = total;
 	state->page_rows = n;
@@ -635,7 +638,8 @@ next_page(RdsScanState *state, bool nowait)
 						(errcode(ERRCODE_FDW_ERROR),
 						 errmsg("the task list kept changing while %s was read", state->path),
 						 errdetail("total_count changed during each of %d passes.", MAX_PASSES),
-						 errhint("Run the query again, or narrow it with conditions on create_time.")));
+						 errhint("Run the query again, or narrow it with conditions on create_time."),
+						 errcontext("foreign server \"%s\"", state->opts->server_name)));
 			st->next_offset = st->start_offset;
 			st->total_count = -1;
 			st->pass_total = -1;
@@ -875,7 +879,8 @@ count_tasks(RdsScanState *state)
 		url = psprintf("%s?%s", state->path, query);
 		rds_http_get_cached(state->conn, state->path, query,
 							state->opts->cache_ttl, &body, &state->stats);
-		page = rds_page_parse(body.data, body.len, psprintf("GET %s", url));
+		page = rds_page_parse(body.data, body.len, psprintf("GET %s", url),
+							  state->opts->server_name);
 		total = rds_page_total_count(page);
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextReset(state->page_cxt);
