@@ -29,9 +29,17 @@
 #include "rds_compat.h"
 #include "rds_http.h"
 
-/* exponential backoff with full jitter: random(0, min(cap, base * 2^n)) */
-#define RDS_BACKOFF_BASE_MS		200
-#define RDS_BACKOFF_CAP_MS		10000
+/*
+ * Exponential backoff with "equal jitter": before retry n + 1 (n = 0, 1, ...)
+ * the wait is d/2 + random(0, d/2), d = min(cap, base * 2^n).  A 429 is a
+ * throttle, whose limits here are per minute: its base makes the first wait
+ * at least 1 s.  5xx, timeouts and broken connections are hiccups: a shorter
+ * base.  The wait never exceeds request_timeout; statement_timeout and query
+ * cancel end any wait (rds_transport_sleep serves interrupts).
+ */
+#define RDS_BACKOFF_THROTTLE_BASE_MS	2000
+#define RDS_BACKOFF_BASE_MS		500
+#define RDS_BACKOFF_CAP_MS		30000
 
 /* a Retry-After is honoured up to this long */
 #define RDS_RETRY_AFTER_MAX_MS	60000
@@ -130,9 +138,10 @@ static bool request_succeeded(RdsRequest *req);
 static void start_attempt(RdsRequest *req);
 static void drop_attempt(RdsRequest *req);
 static bool is_transient(const RdsTransfer *xfer);
-static long retry_delay_ms(const RdsTransfer *xfer, int retries);
+static long retry_delay_ms(const RdsRequest *req);
 static int	outcome_sqlstate(const RdsTransfer *xfer);
 RDS_NORETURN static void report_failure(RdsRequest *req) RDS_NORETURN_ATTR;
+static char *failure_hint(RdsConn *conn, const RdsTransfer *xfer, bool iam);
 static char *printable_text(const char *data, size_t len, size_t max);
 static bool token_ready(RdsConn *conn, bool wait);
 static bool request_gate(RdsRequest *req);
@@ -339,6 +348,16 @@ rds_conn_wait_fd(RdsConn *conn)
 }
 
 /*
+ * rds_conn_server_name
+ *		The name of conn's foreign server, for messages.
+ */
+const char *
+rds_conn_server_name(RdsConn *conn)
+{
+	return conn->opts.server_name ? conn->opts.server_name : "?";
+}
+
+/*
  * rds_close_wait_fd
  *		Closes a descriptor from rds_conn_wait_fd (giving PostgreSQL back its
  *		count).  Never throws.
@@ -405,11 +424,13 @@ copy_options(RdsConn *conn, const RdsOptions *opts)
 	RdsOptions *o = &conn->opts;
 
 	*o = *opts;
+	o->server_name = NULL;
 	o->endpoint = o->project_id = o->region = o->auth_url = o->ca_file = NULL;
 	o->proxy = NULL;
 	o->auth_token = o->user_name = o->password = o->domain_name = NULL;
 	o->access_key = o->secret_key = o->security_token = NULL;
 
+	o->server_name = conn_strdup(conn, opts->server_name);
 	o->endpoint = conn_strdup(conn, opts->endpoint);
 	o->project_id = conn_strdup(conn, opts->project_id);
 	o->region = conn_strdup(conn, opts->region);
@@ -736,7 +757,7 @@ request_settle(RdsRequest *req)
 	if (is_transient(req->xfer) && !rds_transfer_no_fd(req->xfer) &&
 		req->retries < conn->opts.max_retries)
 	{
-		long		delay = retry_delay_ms(req->xfer, req->retries);
+		long		delay = retry_delay_ms(req);
 
 		drop_attempt(req);
 		req->retries++;
@@ -920,15 +941,22 @@ is_transient(const RdsTransfer *xfer)
 
 /*
  * retry_delay_ms
- *		The wait before retry number retries + 1: the server's Retry-After
- *		(delta-seconds or an HTTP date, capped at RDS_RETRY_AFTER_MAX_MS) if
- *		it sent a usable one, else full-jitter exponential backoff.
+ *		The wait before retry number req->retries + 1 after req's failed
+ *		current attempt: the server's Retry-After (delta-seconds or an HTTP
+ *		date, capped at RDS_RETRY_AFTER_MAX_MS) if it sent a usable one,
+ *		else the exponential backoff with jitter described at
+ *		RDS_BACKOFF_THROTTLE_BASE_MS, never longer than the connection's
+ *		request_timeout.  Never throws.
  */
 static long
-retry_delay_ms(const RdsTransfer *xfer, int retries)
+retry_delay_ms(const RdsRequest *req)
 {
-	const char *ra = rds_transfer_response(xfer)->retry_after;
-	long		cap;
+	const RdsResponse *resp = rds_transfer_response(req->xfer);
+	const char *ra = resp->retry_after;
+	int			retries = req->retries;
+	long		base;
+	long		d;
+	long		delay;
 
 	if (ra[0] != '\0')
 	{
@@ -961,9 +989,13 @@ retry_delay_ms(const RdsTransfer *xfer, int retries)
 			return Min(ms, RDS_RETRY_AFTER_MAX_MS);
 	}
 
-	cap = (retries >= 16) ? RDS_BACKOFF_CAP_MS :
-		Min((long) RDS_BACKOFF_BASE_MS << retries, RDS_BACKOFF_CAP_MS);
-	return (long) (rds_random_fraction() * cap);
+	base = (!resp->failed && resp->status == 429) ?
+		RDS_BACKOFF_THROTTLE_BASE_MS : RDS_BACKOFF_BASE_MS;
+	d = (retries >= 16) ? RDS_BACKOFF_CAP_MS :
+		Min(base << retries, RDS_BACKOFF_CAP_MS);
+	delay = d / 2 + (long) (rds_random_fraction() * (d / 2));
+
+	return Min(delay, (long) req->conn->opts.request_timeout * 1000);
 }
 
 /*
@@ -1001,8 +1033,11 @@ outcome_sqlstate(const RdsTransfer *xfer)
  *		error_code and error_msg, the method and path; detail: the query
  *		string, the request ID, the number of attempts and (for a body that
  *		is not an error envelope) its content type and length, never its
- *		bytes.  Remote text is made printable; no credential is ever part of
- *		it.
+ *		bytes; a hint for the mistakes a setting fixes (a 404: project_id and
+ *		endpoint; a timeout: request_timeout and max_retries; TLS
+ *		verification: ca_file and the CA store in use); a context line naming
+ *		the foreign server.  Remote text is made printable; no credential is
+ *		ever part of it.
  */
 static void
 report_failure(RdsRequest *req)
@@ -1023,6 +1058,9 @@ report_failure(RdsRequest *req)
 	StringInfoData detail;
 	long		status = resp->status;
 	int			attempts = req->attempts;
+	char	   *server = pstrdup(conn->opts.server_name ?
+								 conn->opts.server_name : "?");
+	char	   *hint = NULL;
 
 	/* everything needed from the transfer, copied before releasing it */
 	if (resp->too_large)
@@ -1079,6 +1117,8 @@ report_failure(RdsRequest *req)
 		appendStringInfo(&detail, "%sTransport: %s.",
 						 detail.len ? " " : "", libcurl_text);
 
+	hint = failure_hint(conn, xfer, iam);
+
 	request_release(req);
 
 	if (iam)
@@ -1089,19 +1129,25 @@ report_failure(RdsRequest *req)
 					 errmsg("could not obtain an IAM token for user \"%s\": %s",
 							user, failure),
 					 detail.len ? errdetail_internal("%s", detail.data) : 0,
-					 no_fd ? errhint("Raise max_files_per_process, or lower parallel_requests.") : 0));
+					 no_fd ? errhint("Raise max_files_per_process, or lower parallel_requests.") :
+					 hint ? errhint("%s", hint) : 0,
+					 errcontext("foreign server \"%s\"", server)));
 		else if (error_msg != NULL)
 			ereport(ERROR,
 					(errcode(sqlstate),
 					 errmsg("could not obtain an IAM token for user \"%s\": HTTP %ld %s",
 							user, status, error_msg),
-					 detail.len ? errdetail_internal("%s", detail.data) : 0));
+					 detail.len ? errdetail_internal("%s", detail.data) : 0,
+					 hint ? errhint("%s", hint) : 0,
+					 errcontext("foreign server \"%s\"", server)));
 		else
 			ereport(ERROR,
 					(errcode(sqlstate),
 					 errmsg("could not obtain an IAM token for user \"%s\": HTTP %ld",
 							user, status),
-					 detail.len ? errdetail_internal("%s", detail.data) : 0));
+					 detail.len ? errdetail_internal("%s", detail.data) : 0,
+					 hint ? errhint("%s", hint) : 0,
+					 errcontext("foreign server \"%s\"", server)));
 	}
 	else
 	{
@@ -1111,7 +1157,9 @@ report_failure(RdsRequest *req)
 					 errmsg("RDS API request %s %s failed: %s",
 							req->method, req->path, failure),
 					 detail.len ? errdetail_internal("%s", detail.data) : 0,
-					 no_fd ? errhint("Raise max_files_per_process, or lower parallel_requests.") : 0));
+					 no_fd ? errhint("Raise max_files_per_process, or lower parallel_requests.") :
+					 hint ? errhint("%s", hint) : 0,
+					 errcontext("foreign server \"%s\"", server)));
 		else if (error_code != NULL || error_msg != NULL)
 			ereport(ERROR,
 					(errcode(sqlstate),
@@ -1119,15 +1167,68 @@ report_failure(RdsRequest *req)
 							req->method, req->path, status,
 							error_code ? error_code : "",
 							error_msg ? error_msg : ""),
-					 detail.len ? errdetail_internal("%s", detail.data) : 0));
+					 detail.len ? errdetail_internal("%s", detail.data) : 0,
+					 hint ? errhint("%s", hint) : 0,
+					 errcontext("foreign server \"%s\"", server)));
 		else
 			ereport(ERROR,
 					(errcode(sqlstate),
 					 errmsg("RDS API request %s %s failed: HTTP %ld",
 							req->method, req->path, status),
-					 detail.len ? errdetail_internal("%s", detail.data) : 0));
+					 detail.len ? errdetail_internal("%s", detail.data) : 0,
+					 hint ? errhint("%s", hint) : 0,
+					 errcontext("foreign server \"%s\"", server)));
 	}
 	pg_unreachable();
+}
+
+/*
+ * failure_hint
+ *		The advice for the failed current attempt of a request on conn (iam:
+ *		the IAM token request), palloc'd, or NULL if there is none: the
+ *		options that fix a 404, a timeout, a certificate that does not
+ *		verify or an unreadable CA file.  Names no secret.
+ */
+static char *
+failure_hint(RdsConn *conn, const RdsTransfer *xfer, bool iam)
+{
+	const RdsResponse *resp = rds_transfer_response(xfer);
+	const RdsOptions *o = &conn->opts;
+	const char *ca;
+
+	if (!resp->failed)
+	{
+		if (resp->status != 404)
+			return NULL;
+		if (iam)
+			return psprintf("Check the server's auth_url (now \"%s\"): IAM does not know the path.",
+							o->auth_url ? o->auth_url : "");
+		return psprintf("Check the server's project_id (now \"%s\") and endpoint (now \"%s\"): the API answers 404 for a project that its region does not know and for a path it does not serve.",
+						o->project_id ? o->project_id : "",
+						o->endpoint ? o->endpoint : "");
+	}
+
+	switch (rds_transfer_failure_kind(xfer))
+	{
+		case RDS_FAILURE_TIMEOUT:
+			return psprintf("The server's request_timeout is %d s (connect_timeout %d s) for each attempt and max_retries is %d: raise request_timeout if the API is slow to answer, lower max_retries to give up sooner.",
+							o->request_timeout, o->connect_timeout,
+							o->max_retries);
+		case RDS_FAILURE_TLS_VERIFY:
+			if (o->ca_file != NULL)
+				return psprintf("The certificate was checked against the server's ca_file \"%s\": that file must hold the CA that signed the certificate, and the certificate must name the host.",
+								o->ca_file);
+			ca = rds_transfer_ca_file(xfer);
+			return psprintf("The certificate was checked against the system's CA store (%s%s%s): for a certificate signed by another CA, a superuser sets the server option ca_file to a PEM file holding that CA.  The certificate must also name the host.",
+							ca ? "\"" : "", ca ? ca : "libcurl's default",
+							ca ? "\"" : "");
+		case RDS_FAILURE_CA_FILE:
+			return psprintf("The server's ca_file \"%s\" must be a PEM file that the database server's operating system user can read.",
+							o->ca_file ? o->ca_file : "");
+		case RDS_FAILURE_OTHER:
+			break;
+	}
+	return NULL;
 }
 
 /*
@@ -1247,7 +1348,9 @@ token_ready(RdsConn *conn, bool wait)
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_REPLY_HANDLE),
 					 errmsg("could not obtain an IAM token for user \"%s\": the response has no X-Subject-Token header",
-							conn->opts.user_name ? conn->opts.user_name : "")));
+							conn->opts.user_name ? conn->opts.user_name : ""),
+					 errcontext("foreign server \"%s\"",
+								conn->opts.server_name ? conn->opts.server_name : "?")));
 		rds_auth_set_token(conn->auth, resp->subject_token, resp->body,
 						   resp->body_len);
 	}

@@ -44,6 +44,7 @@ struct RdsPage
 	struct json_object *actions;	/* array of strings, or NULL */
 	int64		total_count;	/* -1 when absent */
 	const char *desc;			/* request description for messages */
+	const char *server;			/* foreign server's name, for messages */
 	MemoryContextCallback cb;
 };
 
@@ -177,12 +178,14 @@ parse_body(const char *body, size_t len, const char **why)
 }
 
 /*
- * Decode one task-list page.  Throws ERROR (naming request_desc) when the
- * body is not JSON or not the expected envelope.  The result and its json-c
- * tree belong to CurrentMemoryContext.
+ * Decode one task-list page from foreign server server.  Throws ERROR
+ * (naming request_desc, with a context line naming the server) when the body
+ * is not JSON or not the expected envelope.  The result and its json-c tree
+ * belong to CurrentMemoryContext.
  */
 RdsPage *
-rds_page_parse(const char *body, size_t len, const char *request_desc)
+rds_page_parse(const char *body, size_t len, const char *request_desc,
+			   const char *server)
 {
 	RdsPage    *page;
 	struct json_object *root;
@@ -194,6 +197,7 @@ rds_page_parse(const char *body, size_t len, const char *request_desc)
 	/* Allocate first: nothing may throw between parsing and registering. */
 	page = palloc0(sizeof(RdsPage));
 	page->desc = pstrdup(request_desc);
+	page->server = pstrdup(server ? server : "?");
 
 	root = parse_body(body, len, &why);
 	if (root == NULL)
@@ -202,7 +206,8 @@ rds_page_parse(const char *body, size_t len, const char *request_desc)
 				 errmsg("invalid JSON in the response to %s: %s",
 						request_desc, why),
 				 errdetail_internal("The body (%zu bytes) is not shown: it is not the API's.",
-									len)));
+									len),
+				 errcontext("foreign server \"%s\"", page->server)));
 
 	/* From here on the tree is owned by the page's context callback. */
 	page->root = root;
@@ -214,14 +219,16 @@ rds_page_parse(const char *body, size_t len, const char *request_desc)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_REPLY_HANDLE),
 				 errmsg("unexpected response to %s: the body is not a JSON object",
-						request_desc)));
+						request_desc),
+				 errcontext("foreign server \"%s\"", page->server)));
 
 	if (!json_object_object_get_ex(root, "tasks", &val) ||
 		!json_object_is_type(val, json_type_array))
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_REPLY_HANDLE),
 				 errmsg("unexpected response to %s: \"tasks\" is missing or not an array",
-						request_desc)));
+						request_desc),
+				 errcontext("foreign server \"%s\"", page->server)));
 	page->tasks = val;
 
 	n = (int) json_object_array_length(page->tasks);
@@ -232,7 +239,8 @@ rds_page_parse(const char *body, size_t len, const char *request_desc)
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_REPLY_HANDLE),
 					 errmsg("unexpected response to %s: element %d of \"tasks\" is not an object",
-							request_desc, i)));
+							request_desc, i),
+					 errcontext("foreign server \"%s\"", page->server)));
 	}
 
 	page->total_count = -1;
@@ -262,7 +270,8 @@ rds_page_parse(const char *body, size_t len, const char *request_desc)
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_REPLY_HANDLE),
 					 errmsg("unexpected response to %s: \"total_count\" is not a non-negative integer",
-							request_desc)));
+							request_desc),
+					 errcontext("foreign server \"%s\"", page->server)));
 		page->total_count = tc;
 	}
 
@@ -307,13 +316,15 @@ rds_page_task_field(RdsPage *page, int i, const char *field)
 				(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
 				 errmsg("unexpected response to %s: field \"%s\" of a task is a JSON %s, not a string",
 						page->desc, field,
-						json_type_to_name(json_object_get_type(val)))));
+						json_type_to_name(json_object_get_type(val))),
+				 errcontext("foreign server \"%s\"", page->server)));
 	s = json_object_get_string(val);
 	if (strlen(s) != (size_t) json_object_get_string_len(val))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNTRANSLATABLE_CHARACTER),
 				 errmsg("unexpected response to %s: field \"%s\" of a task contains \\u0000",
-						page->desc, field)));
+						page->desc, field),
+				 errcontext("foreign server \"%s\"", page->server)));
 	return (s[0] == '\0') ? NULL : s;
 }
 

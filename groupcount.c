@@ -353,7 +353,8 @@ finish_req(RdsGroupCount *gc, GcReq *r)
 		url = psprintf("%s (the shared cache's copy)", url);
 	r->req = NULL;
 	r->page = rds_page_parse(r->body->data, r->body->len,
-							 psprintf("GET %s", url));
+							 psprintf("GET %s", url),
+							 scan->opts->server_name);
 	r->total = rds_page_total_count(r->page);
 	r->ntasks = rds_page_ntasks(r->page);
 }

@@ -1058,6 +1058,48 @@ rds_transfer_failure(const RdsTransfer *xfer)
 }
 
 
+/*
+ * rds_transfer_failure_kind
+ *		Which of the failures that a message gives advice for ended the
+ *		transfer (RDS_FAILURE_OTHER for any other, or none).
+ */
+RdsFailureKind
+rds_transfer_failure_kind(const RdsTransfer *xfer)
+{
+	switch (xfer->result)
+	{
+		case CURLE_OPERATION_TIMEDOUT:
+			return RDS_FAILURE_TIMEOUT;
+		case CURLE_PEER_FAILED_VERIFICATION:
+			return RDS_FAILURE_TLS_VERIFY;
+		case CURLE_SSL_CACERT_BADFILE:
+			return RDS_FAILURE_CA_FILE;
+		default:
+			return RDS_FAILURE_OTHER;
+	}
+}
+
+/*
+ * rds_transfer_ca_file
+ *		The CA bundle the transfer verified certificates with: ca_file, else
+ *		libcurl's built-in default (libcurl 7.84 and later), else NULL.
+ *		Points into libcurl's or the transport's memory.
+ */
+const char *
+rds_transfer_ca_file(const RdsTransfer *xfer)
+{
+	char	   *path = NULL;
+
+	if (xfer->transport != NULL && xfer->transport->ca_file != NULL)
+		return xfer->transport->ca_file;
+#if LIBCURL_VERSION_NUM >= 0x075400
+	if (xfer->easy != NULL &&
+		curl_easy_getinfo(xfer->easy, CURLINFO_CAINFO, &path) != CURLE_OK)
+		path = NULL;
+#endif
+	return path;
+}
+
 /* ------------------------------------------------------------------------
  * libcurl callbacks: no palloc, no ereport, no PostgreSQL state
  * ------------------------------------------------------------------------

@@ -539,6 +539,43 @@ url_denied_reason(const char *url)
 	return "The host does not match rds_task_fdw.allowed_hosts";
 }
 
+/*
+ * The hint for a URL that url_denied_reason refused: the rule, and for an
+ * https:// URL the recipe a superuser follows to allow its host (and port).
+ * Palloc'd; never throws for a bad URL.
+ */
+static char *
+allowed_hosts_hint(const char *url)
+{
+	const char *now = rds_allowed_hosts ? rds_allowed_hosts : "";
+	RdsUrl		parsed;
+	StringInfoData buf;
+	StringInfoData list;
+	List	   *patterns;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "A non-superuser may name only https:// URLs whose host matches rds_task_fdw.allowed_hosts (now \"%s\"), on port 443 unless the matching entry names another as host:port.",
+					 now);
+	if (parse_url(url, &parsed) != NULL || strcmp(parsed.scheme, "https") != 0 ||
+		path_problem(parsed.path) != NULL)
+		return buf.data;
+	initStringInfo(&list);
+	appendStringInfo(&list, "%s%s", now, now[0] ? ", " : "");
+	if (strchr(parsed.host, ':') != NULL)
+		appendStringInfo(&list, "[%s]", parsed.host);
+	else
+		appendStringInfoString(&list, parsed.host);
+	if (parsed.port != NULL && strtol(parsed.port, NULL, 10) != 443)
+		appendStringInfo(&list, ":%s", parsed.port);
+	/* only a recipe that the setting's check accepts and that works */
+	if (parse_allowed_hosts(list.data, &patterns) == NULL &&
+		host_matches(&parsed, llast(patterns)) &&
+		port_matches(&parsed, llast(patterns)))
+		appendStringInfo(&buf, "  A superuser allows this host with: LOAD 'rds_task_fdw'; ALTER SYSTEM SET rds_task_fdw.allowed_hosts = '%s'; SELECT pg_reload_conf();",
+						 list.data);
+	return buf.data;
+}
+
 static bool
 check_allowed_hosts(char **newval, void **extra, GucSource source)
 {
@@ -848,8 +885,7 @@ rds_task_fdw_validator(PG_FUNCTION_ARGS)
 						 errmsg("only a superuser may set option \"%s\" to \"%s\"",
 								def->name, value),
 						 errdetail("%s.", why),
-						 errhint("A non-superuser may name only https:// URLs on port 443 whose host matches rds_task_fdw.allowed_hosts (now \"%s\").",
-								 rds_allowed_hosts ? rds_allowed_hosts : "")));
+						 errhint("%s", allowed_hosts_hint(value))));
 			}
 		}
 
@@ -1049,6 +1085,7 @@ rds_get_server_options(Oid serverid, Oid userid)
 	UserMapping *um = GetUserMapping(userid, serverid);
 
 	opts->serverid = serverid;
+	opts->server_name = pstrdup(server->servername);
 	opts->umid = um->umid;
 	opts->userid = userid;
 	apply_options(opts, server->options);
@@ -1116,8 +1153,7 @@ rds_check_connection_allowed(const RdsOptions *opts)
 								GetUserNameFromId(opts->userid, true) ?
 								GetUserNameFromId(opts->userid, true) : "?"),
 						 errdetail("%s.", why),
-						 errhint("A non-superuser's requests may go only to https:// URLs on port 443 whose host matches rds_task_fdw.allowed_hosts (now \"%s\"); a superuser can change that setting.",
-								 rds_allowed_hosts ? rds_allowed_hosts : "")));
+						 errhint("%s", allowed_hosts_hint(url[i]))));
 		}
 	}
 }

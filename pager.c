@@ -37,6 +37,7 @@ struct RdsPageReq
 {
 	RdsRequest *req;			/* the request (maybe answered by the cache) */
 	char	   *desc;			/* "GET path?query" for messages */
+	const char *server;			/* the foreign server's name, for messages */
 	int64		offset;
 	int			limit;
 };
@@ -107,6 +108,7 @@ rds_page_start(RdsConn *conn, const char *path, const char *stream,
 	query = rds_request_query(stream, psprintf(INT64_FORMAT, offset),
 							  psprintf("%d", limit));
 	pr->desc = psprintf("GET %s?%s", path, query);
+	pr->server = pstrdup(rds_conn_server_name(conn));
 	pr->offset = offset;
 	pr->limit = limit;
 	pr->req = rds_request_start_cached(conn, path, query, cache_ttl, may_read);
@@ -165,7 +167,7 @@ rds_page_finish(RdsPageReq *pr, RdsHttpStats *stats)
 	initStringInfo(&body);
 	if (rds_request_finish(req, &body, stats))
 		desc = psprintf("%s (the shared cache's copy)", desc);
-	page = rds_page_parse(body.data, body.len, desc);
+	page = rds_page_parse(body.data, body.len, desc, pr->server);
 	pfree(body.data);
 
 	n = rds_page_ntasks(page);
@@ -174,14 +176,16 @@ rds_page_finish(RdsPageReq *pr, RdsHttpStats *stats)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_REPLY_HANDLE),
 				 errmsg("unexpected response to %s: %d tasks for a limit of %d",
-						desc, n, pr->limit)));
+						desc, n, pr->limit),
+				 errcontext("foreign server \"%s\"", pr->server)));
 	if (total >= 0 && n > 0 && pr->offset + n > total)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_REPLY_HANDLE),
 				 errmsg("unexpected response to %s: total_count " INT64_FORMAT " is less than the tasks returned",
 						desc, total),
 				 errdetail("The page at offset " INT64_FORMAT " holds %d tasks.",
-						   pr->offset, n)));
+						   pr->offset, n),
+				 errcontext("foreign server \"%s\"", pr->server)));
 	return page;
 }
 
@@ -525,7 +529,8 @@ rds_pager_next(RdsPager *pg, bool nowait, RdsPagerPage *out)
 						(errcode(ERRCODE_FDW_ERROR),
 						 errmsg("the task list kept changing while %s was read", pg->path),
 						 errdetail("total_count changed during each of %d passes.", RDS_MAX_PASSES),
-						 errhint("Run the query again, or narrow it with conditions on create_time.")));
+						 errhint("Run the query again, or narrow it with conditions on create_time."),
+						 errcontext("foreign server \"%s\"", rds_conn_server_name(pg->conn))));
 			st->next_offset = st->start_offset;
 			st->total_count = -1;
 			st->pass_total = -1;

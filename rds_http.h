@@ -84,6 +84,15 @@ typedef struct RdsResponse
 	char		content_type[64];	/* Content-Type, token characters only */
 } RdsResponse;
 
+/* transport failures a message gives advice for (see rds_transfer_failure_kind) */
+typedef enum RdsFailureKind
+{
+	RDS_FAILURE_OTHER,			/* none, or one without advice */
+	RDS_FAILURE_TIMEOUT,		/* connect_timeout or request_timeout passed */
+	RDS_FAILURE_TLS_VERIFY,		/* the certificate or host name did not verify */
+	RDS_FAILURE_CA_FILE			/* ca_file could not be read */
+} RdsFailureKind;
+
 extern RdsTransport *rds_transport_create(const char *ca_file,
 										  const char *proxy,
 										  int connect_timeout,
@@ -102,6 +111,8 @@ extern const RdsResponse *rds_transfer_response(const RdsTransfer *xfer);
 extern bool rds_transfer_retryable(const RdsTransfer *xfer);
 extern const char *rds_transfer_failure(const RdsTransfer *xfer);
 extern char *rds_transfer_failure_detail(const RdsTransfer *xfer);
+extern RdsFailureKind rds_transfer_failure_kind(const RdsTransfer *xfer);
+extern const char *rds_transfer_ca_file(const RdsTransfer *xfer);
 extern void rds_transport_wait(RdsTransport *t, RdsTransfer *xfer);
 extern void rds_transport_sleep(RdsTransport *t, long delay_ms,
 								uint32 wait_event);

@@ -58,6 +58,7 @@ typedef struct RdsOptions
 	Oid			userid;			/* the user whose mapping this is */
 
 	/* server */
+	char	   *server_name;	/* the foreign server's name, for messages */
 	char	   *endpoint;		/* scheme://host[:port][/prefix], no trailing '/' */
 	char	   *project_id;
 	char	   *region;
@@ -254,6 +255,7 @@ extern bool rds_request_finish(RdsRequest *req, StringInfo body,
 extern void rds_request_cancel(RdsRequest *req);
 extern bool rds_request_poll(RdsRequest *req);
 extern int	rds_conn_wait_fd(RdsConn *conn);
+extern const char *rds_conn_server_name(RdsConn *conn);
 extern void rds_close_wait_fd(int fd);
 extern void rds_http_get(RdsConn *conn, const char *path, const char *query,
 						 StringInfo body, RdsHttpStats *stats);
@@ -394,7 +396,7 @@ extern void rds_idset_report(const RdsIdSet *set, const char *relname);
 
 /* ---- decode.c ---- */
 extern RdsPage *rds_page_parse(const char *body, size_t len,
-							   const char *request_desc);
+							   const char *request_desc, const char *server);
 extern int	rds_page_ntasks(RdsPage *page);
 extern int64 rds_page_total_count(RdsPage *page);
 extern const char *rds_page_task_field(RdsPage *page, int i,

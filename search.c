@@ -256,7 +256,7 @@ fetch(RdsSearch *s, const char *query, int64 offset, int limit)
 	initStringInfo(&body);
 	rds_http_get(s->conn, s->path, query, &body, s->stats);
 	s->sstats->requests++;
-	r.page = rds_page_parse(body.data, body.len, desc);
+	r.page = rds_page_parse(body.data, body.len, desc, s->opts->server_name);
 	pfree(body.data);
 	r.ntasks = rds_page_ntasks(r.page);
 	r.total = rds_page_total_count(r.page);

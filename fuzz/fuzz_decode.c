@@ -238,7 +238,7 @@ run_page(const char *body, size_t len, bool walk)
 {
 	PG_TRY();
 	{
-		RdsPage    *page = rds_page_parse(body, len, DESC);
+		RdsPage    *page = rds_page_parse(body, len, DESC, "fuzz");
 
 		if (page == NULL)
 			violation("rds_page_parse", "returned NULL");

@@ -368,6 +368,19 @@ errdetail_internal(const char *fmt,...)
 	return 0;
 }
 
+/* context lines (the foreign server's name) are not checked: dropped */
+int
+set_errcontext_domain(const char *domain)
+{
+	return 0;
+}
+
+int
+errcontext_msg(const char *fmt,...)
+{
+	return 0;
+}
+
 int
 errhint(const char *fmt,...)
 {

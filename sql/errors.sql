@@ -13,25 +13,37 @@ CREATE SERVER er FOREIGN DATA WRAPPER rds_task_fdw
 CREATE USER MAPPING FOR CURRENT_USER SERVER er OPTIONS (auth_token 'test-token-0001');
 CREATE FOREIGN TABLE er_tasks (id text, status text) SERVER er;
 
--- SQLSTATE, message and detail of a failing statement, with the parts that
--- change from run to run (request ids, milliseconds) masked
+-- SQLSTATE, message, detail, hint and the context line naming the foreign
+-- server of a failing statement, with the parts that change from run to run
+-- (request ids, milliseconds, ports, directories, the system's CA file) masked
 CREATE FUNCTION show_error(q text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
   m text;
   d text;
+  h text;
+  c text;
   st text;
 BEGIN
   EXECUTE q;
   RETURN 'no error';
 EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, st = RETURNED_SQLSTATE;
+  GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL,
+                          h = PG_EXCEPTION_HINT, c = PG_EXCEPTION_CONTEXT,
+                          st = RETURNED_SQLSTATE;
+  c := (SELECT string_agg(l, E'\n') FROM regexp_split_to_table(c, E'\n') l
+        WHERE l LIKE 'foreign server %');
   -- libcurl's own text (in DETAIL only) differs between its versions: the
   -- error number stays
-  RETURN regexp_replace(regexp_replace(regexp_replace(
-                        st || ' ' || m || coalesce(E'\nDETAIL: ' || nullif(d, ''), ''),
+  RETURN regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(
+                        st || ' ' || m || coalesce(E'\nDETAIL: ' || nullif(d, ''), '')
+                        || coalesce(E'\nHINT: ' || nullif(h, ''), '')
+                        || coalesce(E'\nCONTEXT: ' || c, ''),
                         'Request ID: [0-9a-f]+', 'Request ID: <id>', 'g'),
                         '[0-9]+ (ms|milliseconds)', 'N \1', 'g'),
-                        'Transport: .* \(libcurl [^,]+, error ([0-9]+)\)', 'Transport: <libcurl text> (libcurl <version>, error \1)', 'g');
+                        'Transport: .* \(libcurl [^,]+, error ([0-9]+)\)', 'Transport: <libcurl text> (libcurl <version>, error \1)', 'g'),
+                        '127\.0\.0\.1:[0-9]+', '127.0.0.1:<port>', 'g'),
+                        'CA store \([^)]*\)', 'CA store (<system CA file>)', 'g'),
+                        '"/[^"]*/([^/"]+)"', '"<dir>/\1"', 'g');
 END $$;
 
 -- plan once: the planner's size estimate (one limit=1 request) is remembered

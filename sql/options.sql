@@ -200,6 +200,13 @@ CREATE SERVER s_ssrf FOREIGN DATA WRAPPER rds_task_fdw
 DROP SERVER s_ssrf;
 RESET ROLE;
 RESET rds_task_fdw.allowed_hosts;
+-- the refusal's hint is a recipe: its statements run as given (the file
+-- then holds the new list; RESET undoes it before any reload)
+LOAD 'rds_task_fdw';
+ALTER SYSTEM SET rds_task_fdw.allowed_hosts = '*.otc.t-systems.com, *.myhuaweicloud.com, *.huaweicloud.com, rds.eu-de.otc.t-systems.com:8443';
+SELECT setting FROM pg_file_settings WHERE name = 'rds_task_fdw.allowed_hosts';
+ALTER SYSTEM RESET rds_task_fdw.allowed_hosts;
+SELECT count(*) FROM pg_file_settings WHERE name = 'rds_task_fdw.allowed_hosts';
 
 -- ===================================================================
 -- a server a superuser made, handed over: its owner may change other

@@ -2,8 +2,12 @@
 # never retried, asserted on the simulator's request log.
 #
 #   - 429, 500, 502, 503, 504, a request timeout, a dropped connection (FIN
-#     and RST) and a truncated body are retried up to max_retries, with
-#     backoff that stays within its exponential caps;
+#     and RST) and a truncated body are retried up to max_retries;
+#   - without Retry-After, a 429 backs off exponentially from 1 s (the
+#     retries span several seconds: throttles here are per minute), a 503
+#     from 0.25 s, and no wait exceeds request_timeout (the gaps between
+#     attempts in the simulator's log have lower bounds only, the cap an
+#     upper bound with 1.5 s of slack);
 #   - Retry-After is honoured as delta-seconds and as an HTTP date (the gap
 #     between the two requests in the simulator's log is measured); an
 #     unusable one falls back to the backoff, a past date means at once;
@@ -44,6 +48,8 @@ my $node = new_node('retries');
 create_server($node, 'r', $sim, "max_retries '3'", "auth_token '$TOKEN'");
 create_server($node, 'rt', $sim, "max_retries '1', request_timeout '1'",
 	"auth_token '$TOKEN'");
+create_server($node, 'rt3', $sim, "max_retries '3', request_timeout '1'",
+	"auth_token '$TOKEN'");
 create_server($node, 'rbad', $sim, "max_retries '3'", "auth_token 'tok-no-such-token'");
 create_server($node, 'ak', $sim, "max_retries '3'",
 	"access_key '$AK', secret_key '$SK'");
@@ -79,17 +85,19 @@ sub statuses
 sub page2 { return (offset => '50', limit => '50') }
 
 # plan every table once: the planner's size estimate is kept per backend
-for my $t (qw(r rt ak pw))
+for my $t (qw(r rt rt3 ak pw))
 {
 	is($s->query("SELECT count(id) FROM ${t}_tasks"), $N, "$t: first scan");
 }
 
 # ===================================================================
-# transient failures are retried
+# transient failures are retried (Retry-After: 0 keeps this fast; the
+# backoff itself is measured below)
 # ===================================================================
 for my $status (429, 500, 502, 503, 504)
 {
-	$sim->faults({ kind => 'status', status => $status, times => 2, params => { page2() } });
+	$sim->faults({ kind => 'status', status => $status, retry_after => '0', times => 2,
+		params => { page2() } });
 	my ($out, $err) = scan('r_tasks');
 	is("$out|$err", "$N|", "HTTP $status twice: the scan succeeds");
 	is(statuses(3, page2()), "$status,$status,200", "HTTP $status: retried twice");
@@ -129,17 +137,41 @@ like($err, qr/ERROR:  HV00N: RDS API request GET \S+ failed: .*time.*\n.*Gave up
 is(statuses(2, page2()), '499,499', 'request timeout for good: both attempts abandoned');
 $sim->clear_faults;
 
-# backoff without Retry-After stays within random(0, 200 ms * 2^n)
-$sim->faults({ kind => 'status', status => 503, times => 3, params => { page2() } });
-($out, $err) = scan('r_tasks');
-is("$out|$err", "$N|", 'backoff: three 503s, then the scan succeeds');
-$recs = $sim->tasklist(page2());
-my @gaps = map { $recs->[$_]{t} - $recs->[ $_ - 1 ]{t} } 1 .. $#$recs;
-is(scalar(@gaps), 3, 'backoff: three retries');
-my @caps = (0.2, 0.4, 0.8);
-ok(!grep({ $gaps[$_] > $caps[$_] + 0.15 } 0 .. $#gaps),
-	sprintf('backoff: gaps %s s within the caps 0.2, 0.4, 0.8 s',
-		join(', ', map { sprintf '%.3f', $_ } @gaps)));
+# backoff without Retry-After: equal jitter, d/2 + random(0, d/2) with
+# d = base * 2^n; base 2 s for 429 (waits 1-2, 2-4, 4-8 s), 0.5 s for 5xx
+# (0.25-0.5, 0.5-1, 1-2 s).  Lower bounds only: a loaded machine is slower,
+# never faster.
+sub gaps
+{
+	my $recs = $sim->tasklist(page2());
+	return map { $recs->[$_]{t} - $recs->[ $_ - 1 ]{t} } 1 .. $#$recs;
+}
+sub fmt { return join(', ', map { sprintf '%.3f', $_ } @_) }
+
+for my $case ([ 429, [ 1, 2, 4 ] ], [ 503, [ 0.25, 0.5, 1 ] ])
+{
+	my ($status, $min) = @$case;
+	$sim->faults({ kind => 'status', status => $status, times => 3, params => { page2() } });
+	$t0 = time;
+	($out, $err) = scan('r_tasks');
+	$took = time - $t0;
+	is("$out|$err", "$N|", "backoff: three ${status}s, then the scan succeeds");
+	my @gaps = gaps();
+	is(scalar(@gaps), 3, "backoff $status: three retries");
+	ok(@gaps == 3 && !grep({ $gaps[$_] < $min->[$_] - 0.02 } 0 .. 2),
+		sprintf('backoff %s: gaps %s s, at least %s s (scan %.2f s)',
+			$status, fmt(@gaps), join(', ', @$min), $took));
+}
+
+# request_timeout 1 caps the wait: a 429's third wait would be 4-8 s
+$sim->faults({ kind => 'status', status => 429, times => 3, params => { page2() } });
+($out, $err) = scan('rt3_tasks');
+is("$out|$err", "$N|", 'backoff capped by request_timeout: the scan succeeds');
+my @capped = gaps();
+ok(@capped == 3 && !grep({ $_ < 0.95 || $_ > 2.5 } @capped),
+	sprintf('backoff capped by request_timeout 1 s: gaps %s s', fmt(@capped)));
+
+$sim->clear_faults;
 
 # ===================================================================
 # Retry-After
@@ -188,7 +220,9 @@ for my $ra ('later', 'Thu, 01 Jan 2015 00:00:00 GMT')
 	($out, $err) = scan('r_tasks');
 	$recs = $sim->tasklist(page2());
 	$gap = @$recs == 2 ? $recs->[1]{t} - $recs->[0]{t} : -1;
-	ok("$out|$err" eq "$N|" && $gap >= 0 && $gap < 0.35,
+	# the backoff's first wait for a 503 is 0.25-0.5 s
+	my $ok = $ra eq 'later' ? ($gap >= 0.23 && $gap < 2) : ($gap >= 0 && $gap < 0.2);
+	ok("$out|$err" eq "$N|" && $ok,
 		sprintf('Retry-After: %s: the scan succeeds, the retry came %.3f s later', $ra, $gap));
 }
 
@@ -216,7 +250,7 @@ like($err, qr/ERROR:  HV00N: RDS API request GET \S+ failed: connection refused\
 # a page that keeps failing fails the statement
 # ===================================================================
 my $last = { offset => '100', limit => '50' };
-$sim->faults({ kind => 'status', status => 503, times => -1, params => $last });
+$sim->faults({ kind => 'status', status => 503, retry_after => '0', times => -1, params => $last });
 ($out, $err) = scan('r_tasks');
 is($out, '', 'last page 503 for good: no result');
 like($err, qr/ERROR:  HV00N: RDS API request GET \/v3\/$RdsTest::PROJECT\/tasklist failed: HTTP 503 APIGW\.0201.*\n.*Gave up after 4 attempts/,
@@ -244,7 +278,7 @@ is(statuses(1, %$last), '200', 'last page malformed: not retried');
 $sim->clear_faults;
 
 # through a cursor: the rows of good pages come, then the failing page errors
-$sim->faults({ kind => 'status', status => 500, times => -1, params => $last });
+$sim->faults({ kind => 'status', status => 500, retry_after => '0', times => -1, params => $last });
 ($out, $err) = scan('r_tasks', q{
 BEGIN;
 DECLARE c CURSOR FOR SELECT id FROM r_tasks;
