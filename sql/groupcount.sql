@@ -292,6 +292,47 @@ SELECT compare($$SELECT date_trunc('hour', create_time) d, count(*) FROM rds_tas
 SELECT reload();
 
 -- ===================================================================
+-- a total_count that lies: 10^12 for a list of 300 tasks.  The group
+-- requests are bounded by a number the API cannot inflate, stop as soon as
+-- the groups add up to more than the window, and the pages then end where
+-- the list does; a limit=1 answer is freed once its count is read
+-- ===================================================================
+\! test/simctl reset '{"tasks": 300, "base_time": 1768478400}'
+SELECT reload();
+\! test/simctl fault '{"kind": "total_count", "value": 1000000000000, "times": -1}'
+\! test/simctl clearlog
+SELECT compare($$SELECT date_trunc('hour', create_time) h, count(*) FROM rds_tasks
+ WHERE create_time >= '2023-01-01' GROUP BY 1$$);
+\! test/simctl log | wc -l | awk '{ print ($1 <= 12 ? "at most 12 requests" : $1 " requests") }'
+SELECT * FROM how($$SELECT date_trunc('hour', create_time) h, count(*) FROM rds_tasks
+ WHERE create_time >= '2023-01-01' GROUP BY 1$$);
+-- the scan's memory while the result is returned (a cursor keeps it)
+BEGIN;
+DECLARE lying CURSOR FOR SELECT date_trunc('hour', create_time) h, count(*) FROM rds_tasks
+ WHERE create_time >= '2023-01-01' GROUP BY 1;
+MOVE 1 IN lying;
+SELECT sum(total_bytes) < 1024 * 1024 AS scan_memory_under_1mb
+  FROM pg_backend_memory_contexts WHERE name LIKE 'rds_task_fdw%';
+COMMIT;
+-- by status, by name, count(*) over a window, and a plain scan
+\! test/simctl clearlog
+SELECT compare($$SELECT status, count(*) FROM rds_tasks WHERE create_time >= '2023-01-01' GROUP BY 1$$);
+\! test/simctl log | wc -l | awk '{ print ($1 <= 16 ? "at most 16 requests" : $1 " requests") }'
+SELECT regexp_replace(h, 'HTTP requests: [0-9]+', 'HTTP requests: N')
+  FROM how($$SELECT status, count(*) FROM rds_tasks WHERE create_time >= '2023-01-01' GROUP BY 1$$) h;
+\! test/simctl clearlog
+SELECT compare($$SELECT name, count(*) FROM rds_tasks WHERE create_time >= '2023-01-01' GROUP BY 1$$);
+\! test/simctl log | wc -l | awk '{ print ($1 <= 16 ? "at most 16 requests" : $1 " requests") }'
+\! test/simctl clearlog
+SELECT compare($$SELECT count(*) FROM rds_tasks WHERE create_time >= '2023-01-01'$$);
+\! test/simctl log | wc -l | awk '{ print ($1 <= 16 ? "at most 16 requests" : $1 " requests") }'
+\! test/simctl clearlog
+SELECT compare($$SELECT id, status FROM rds_tasks$$);
+\! test/simctl log | wc -l | awk '{ print ($1 <= 10 ? "at most 10 requests" : $1 " requests") }'
+\! test/simctl reset '{"tasks": 2500, "base_time": 1768478400}'
+SELECT reload();
+
+-- ===================================================================
 -- empty windows, values at run time, and shapes that are not pushed
 -- ===================================================================
 SELECT compare($$SELECT status, count(*) FROM rds_tasks WHERE create_time >= '2020-01-01' AND create_time < '2020-02-01' GROUP BY status$$);
