@@ -26,6 +26,13 @@
  * node to the pages.  When reading the pages costs no more requests than
  * the groups and edges, the node reads the pages.
  *
+ * A total_count the API gets wrong must not make a count dear: the group
+ * requests are at most GC_MAX_GROUP_REQUESTS, they stop as soon as their
+ * sum exceeds the window's total_count, pages that end before total_count
+ * end the count, and a limit=1 answer is freed as soon as it is read.
+ * With cache_ttl, a count's answers are one version of the list: see "One
+ * version with the response cache" below.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -34,6 +41,7 @@
 #include "datatype/timestamp.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "pgtime.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -1196,17 +1204,188 @@ count_window(RdsGroupCount *gc, RdsGroupScan *scan)
 	}
 }
 
+/* ----------------------------------------------------------------
+ *		One version with the response cache
+ *
+ * The requests of one count are answered together or not at all: each
+ * request's own cache entry may have been fetched at another time (by a
+ * scan, a count(*), another count), and answers of two versions of the list
+ * can add up to the window's total_count and still be wrong.  So a count
+ * sends its requests past the cache (their answers are still stored for
+ * other readers) and stores its result as one entry of its own, keyed by
+ * everything the result depends on; a later count within cache_ttl reads
+ * that entry, which holds the counts of one run.
+ * ----------------------------------------------------------------
+ */
+
+/* One row of a stored result. */
+typedef struct GcStoredRow
+{
+	int64		count;
+	TimestampTz ts;
+	int32		len;			/* bytes of text that follow (0 for a
+								 * bucket); -1 = NULL key */
+} GcStoredRow;
+
+#define GC_STORED_MAGIC 0x52444743	/* "RDGC" */
+
+/*
+ * The cache key of the count's result: the kind, date_trunc's zone or the
+ * session's TimeZone, the create_time conditions rechecked, and the
+ * requests' streams (palloc'd).
+ */
+static char *
+result_key(RdsGroupCount *gc, RdsGroupScan *scan)
+{
+	StringInfoData key;
+	ListCell   *lc;
+
+	initStringInfo(&key);
+	appendStringInfo(&key, "groupcount/1 kind=%d zone=%s tz=%s page_size=%d path=%s",
+					 (int) gc->kind, gc->zone ? gc->zone : "",
+					 pg_get_timezone_name(session_timezone),
+					 scan->opts->page_size, scan->path);
+	foreach(lc, scan->time_checks)
+	{
+		RdsTimeCheck *c = (RdsTimeCheck *) lfirst(lc);
+
+		appendStringInfo(&key, " check=%d/%d/" INT64_FORMAT,
+						 (int) c->kind, c->strict ? 1 : 0, (int64) c->value);
+	}
+	foreach(lc, scan->streams)
+		appendStringInfo(&key, " stream=%s", (char *) lfirst(lc));
+	return key.data;
+}
+
+/* The result's rows (rds_groupcount_next's), serialized into buf. */
+static void
+store_result(RdsGroupCount *gc, StringInfo buf)
+{
+	uint32		magic = GC_STORED_MAGIC;
+	Datum		key;
+	bool		isnull;
+	int64		count;
+
+	appendBinaryStringInfo(buf, (char *) &magic, sizeof(magic));
+	gc->next = 0;
+	while (rds_groupcount_next(gc, &key, &isnull, &count))
+	{
+		GcStoredRow row;
+		char	   *str = NULL;
+
+		memset(&row, 0, sizeof(row));
+		row.count = count;
+		row.len = -1;
+		if (!isnull && is_bucket(gc->kind))
+		{
+			row.ts = DatumGetTimestampTz(key);
+			row.len = 0;
+		}
+		else if (!isnull && gc->kind != RDS_GROUP_NONE)
+		{
+			str = TextDatumGetCString(key);
+			row.len = (int32) strlen(str);
+		}
+		appendBinaryStringInfo(buf, (char *) &row, sizeof(row));
+		if (str)
+			appendBinaryStringInfo(buf, str, row.len);
+	}
+	gc->next = 0;				/* the rows are returned again */
+}
+
+/*
+ * Make the stored result in data the count's result (local rows, in the
+ * run's memory).  False, with nothing changed, if data is damaged.
+ */
+static bool
+load_result(RdsGroupCount *gc, const char *data, int len)
+{
+	const char *p = data;
+	const char *end = data + len;
+	uint32		magic;
+
+	if (len < (int) sizeof(magic))
+		return false;
+	memcpy(&magic, p, sizeof(magic));
+	if (magic != GC_STORED_MAGIC)
+		return false;
+	for (p += sizeof(magic); p < end;)
+	{
+		GcStoredRow row;
+
+		if (end - p < (int) sizeof(row))
+			return false;
+		memcpy(&row, p, sizeof(row));
+		p += sizeof(row);
+		if (row.len < -1 || row.len > end - p)
+			return false;
+		p += Max(row.len, 0);
+	}
+	gc->ngroups = gc->nlocal = gc->next = 0;
+	for (p = data + sizeof(magic); p < end;)
+	{
+		GcStoredRow row;
+		GcGroup    *g;
+
+		memcpy(&row, p, sizeof(row));
+		p += sizeof(row);
+		g = add_group(&gc->local, &gc->nlocal, &gc->maxlocal);
+		g->count = row.count;
+		g->ts = row.ts;
+		g->isnull = (gc->kind != RDS_GROUP_NONE && row.len < 0);
+		if (row.len >= 0 && !is_bucket(gc->kind))
+			g->text = pnstrdup(p, row.len);
+		p += Max(row.len, 0);
+	}
+	return true;
+}
+
 /*
  * rds_groupcount_run
  *		Count the scan's window (its streams must be built) by groups, as
- *		described at the top of the file.  Allocates in the current context
- *		(the scan's); throws as the scan's requests do.
+ *		described at the top of the file; with cache_ttl, from one earlier
+ *		count's stored result, else with every request sent past the cache
+ *		(see above).  Allocates in the current context (the scan's); throws
+ *		as the scan's requests do.
  */
 void
 rds_groupcount_run(RdsGroupCount *gc, RdsGroupScan *scan)
 {
+	RdsCacheTicket *ticket = NULL;
+
+	gc->scan = scan;
+	gc->cxt = CurrentMemoryContext;
 	gc->may_read = true;
+	if (scan->opts->cache_ttl > 0 && scan->streams != NIL && all_sent(scan->filter))
+	{
+		StringInfoData buf;
+
+		ticket = rds_cache_ticket(scan->opts->serverid, scan->opts->umid,
+								  result_key(gc, scan));
+		initStringInfo(&buf);
+		if (rds_cache_read(ticket, scan->opts->cache_ttl, &buf) &&
+			load_result(gc, buf.data, buf.len))
+		{
+			rds_cache_count(RDS_CACHE_HIT);
+			scan->stats->cache_hits++;
+			gc->how = "cache";
+			gc->fallback = false;
+			return;
+		}
+		rds_cache_count(RDS_CACHE_MISS);
+		gc->may_read = false;
+		*scan->pages_fresh = true;
+	}
 	count_window(gc, scan);
+	if (ticket)
+	{
+		StringInfoData buf;
+
+		initStringInfo(&buf);
+		store_result(gc, &buf);
+		rds_cache_write(ticket, buf.data, buf.len);
+		pfree(buf.data);
+	}
 }
 
 /*
@@ -1279,6 +1458,8 @@ rds_groupcount_summary(RdsGroupCount *gc)
 	if (strcmp(gc->how, "groups") == 0)
 		return psprintf("%d groups from %d group requests and %d edge requests, fallback: no",
 						gc->ngroups, gc->group_requests, gc->edge_requests);
+	if (strcmp(gc->how, "cache") == 0)
+		return pstrdup("the stored result of one earlier count (response cache), fallback: no");
 	if (strcmp(gc->how, "first pages") == 0)
 		return pstrdup("the window fits in its first pages: counted locally, fallback: no");
 	if (strcmp(gc->how, "pages") == 0)

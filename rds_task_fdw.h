@@ -433,6 +433,7 @@ typedef struct RdsGroupScan
 	/* the scan's next task (filtered, without duplicates); false at the end */
 	bool		(*next_task) (void *arg, RdsPage **page, int *task);
 	void	   *arg;
+	bool	   *pages_fresh;	/* set: next_task's pages bypass the cache */
 } RdsGroupScan;
 
 typedef struct RdsGroupCount RdsGroupCount;

@@ -142,6 +142,7 @@ typedef struct RdsScanState
 	List	   *time_strict;	/* Boolean per condition */
 	List	   *time_checks;	/* RdsTimeCheck *, built with the streams */
 	RdsGroupCount *groups;		/* the counts, once run */
+	bool		pages_fresh;	/* groupcount.c: pages past the cache */
 
 	/* RDS_SCAN_SEARCH: search.c does the paging */
 	RdsSearch  *search;			/* in scan_cxt; NULL until the first row */
@@ -376,10 +377,12 @@ start_page_request(RdsScanState *state, int s)
 	/*
 	 * A pass repeated because total_count changed reads the API only: the
 	 * cache would give it the pages the list has moved away from (the
-	 * disagreeing first page again and again, for up to cache_ttl).
+	 * disagreeing first page again and again, for up to cache_ttl).  So
+	 * does a count's (groupcount.c) when its requests must be one version.
 	 */
 	p->req = rds_request_start_cached(state->conn, state->path, query,
-									  state->opts->cache_ttl, st->passes == 0);
+									  state->opts->cache_ttl,
+									  st->passes == 0 && !state->pages_fresh);
 	state->npending++;
 	st->inflight++;
 	st->next_offset += limit;
@@ -939,6 +942,8 @@ iterate_groups(RdsScanState *state, TupleTableSlot *slot)
 		gs->stats = &state->stats;
 		gs->next_task = next_task_for_groups;
 		gs->arg = state;
+		state->pages_fresh = false;
+		gs->pages_fresh = &state->pages_fresh;
 		state->groups = rds_groupcount_create(state->group_kind,
 											  state->group_zone);
 		rds_groupcount_run(state->groups, gs);
