@@ -26,6 +26,13 @@
  * node to the pages.  When reading the pages costs no more requests than
  * the groups and edges, the node reads the pages.
  *
+ * A total_count the API gets wrong must not make a count dear: the group
+ * requests are at most GC_MAX_GROUP_REQUESTS, they stop as soon as their
+ * sum exceeds the window's total_count, pages that end before total_count
+ * end the count, and a limit=1 answer is freed as soon as it is read.
+ * With cache_ttl, a count's answers are one version of the list: see "One
+ * version with the response cache" below.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -34,6 +41,7 @@
 #include "datatype/timestamp.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "pgtime.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -46,6 +54,16 @@
 
 /* How far beyond a bound the edge requests reach: a second and a ms. */
 #define EDGE_MS 1001
+
+/*
+ * At most this many group requests (buckets, names): a bound that does not
+ * come from total_count, which the API could inflate.  720 hourly buckets
+ * (30 days, the list's span) fit.
+ */
+#define GC_MAX_GROUP_REQUESTS 1000
+
+/* A total_count beyond this is not a count (2^53: 9e15 tasks). */
+#define GC_MAX_TOTAL ((int64) 1 << 53)
 
 /* The statuses the API documents: GROUP BY status asks for each. */
 static const char *const documented_statuses[] = {
@@ -65,14 +83,22 @@ typedef struct GcGroup
 	int64		count;			/* API's count, then corrected; or local */
 } GcGroup;
 
-/* One request: a query, its answer. */
+/*
+ * One request: a query, its answer.  A limit=1 request keeps only its
+ * total_count and task count: its body and page are freed as soon as they
+ * are read.  A page request (limit = page_size) keeps its page, whose tasks
+ * are counted or rechecked.
+ */
 typedef struct GcReq
 {
 	char	   *stream;			/* the filter parameters */
-	char	   *query;
+	int64		offset;
+	int			limit;
 	int			group;			/* the group it counts, -1 none */
-	RdsRequest *req;			/* maybe answered by the response cache */
-	StringInfo	body;
+	bool		keep;			/* keep the page once read */
+	MemoryContext cxt;			/* the request, body and page; NULL once
+								 * freed */
+	RdsPageReq *pr;				/* maybe answered by the response cache */
 	RdsPage    *page;
 	int64		total;
 	int			ntasks;
@@ -84,6 +110,7 @@ struct RdsGroupCount
 	char	   *zone;			/* date_trunc's zone, NULL = the session's */
 	MemoryContext cxt;			/* everything of a run */
 	RdsGroupScan *scan;
+	bool		may_read;		/* the requests may be answered by the cache */
 
 	/* the result */
 	GcGroup    *groups;
@@ -326,45 +353,75 @@ new_req(List **reqs, const char *stream, int limit, int group)
 	GcReq	   *r = palloc0(sizeof(GcReq));
 
 	r->stream = pstrdup(stream);
-	r->query = rds_request_query(stream, "0", psprintf("%d", limit));
+	r->limit = limit;
 	r->group = group;
+	r->keep = (limit > 1);
 	r->total = -1;
 	*reqs = lappend(*reqs, r);
 	return r;
 }
 
+/* Send r; everything of it lives in a context of its own. */
 static void
 start_req(RdsGroupCount *gc, GcReq *r)
 {
 	RdsGroupScan *scan = gc->scan;
+	MemoryContext oldcxt;
 
-	r->body = makeStringInfo();
-	r->req = rds_request_start_cached(scan->conn, scan->path, r->query,
-									  scan->opts->cache_ttl, true);
+	r->cxt = AllocSetContextCreate(CurrentMemoryContext, "rds_task_fdw group request",
+								   ALLOCSET_SMALL_SIZES);
+	oldcxt = MemoryContextSwitchTo(r->cxt);
+	r->pr = rds_page_start(scan->conn, scan->path, r->stream, r->offset,
+						   r->limit, scan->opts->cache_ttl, gc->may_read);
+	MemoryContextSwitchTo(oldcxt);
 }
 
+/*
+ * Read r's answer: its total_count and task count, and its page if r keeps
+ * it (else the body and page are freed here).  Throws as the scan's
+ * requests do.
+ */
 static void
 finish_req(RdsGroupCount *gc, GcReq *r)
 {
 	RdsGroupScan *scan = gc->scan;
-	char	   *url = psprintf("%s?%s", scan->path, r->query);
+	MemoryContext oldcxt = MemoryContextSwitchTo(r->cxt);
 
-	if (rds_request_finish(r->req, r->body, scan->stats))
-		url = psprintf("%s (the shared cache's copy)", url);
-	r->req = NULL;
-	r->page = rds_page_parse(r->body->data, r->body->len,
-							 psprintf("GET %s", url),
-							 scan->opts->server_name);
+	r->page = rds_page_finish(r->pr, scan->stats);
+	r->pr = NULL;
 	r->total = rds_page_total_count(r->page);
 	r->ntasks = rds_page_ntasks(r->page);
+	MemoryContextSwitchTo(oldcxt);
+	if (!r->keep)
+	{
+		MemoryContextDelete(r->cxt);
+		r->cxt = NULL;
+		r->page = NULL;
+	}
+}
+
+/* Stop r if it is in flight, and free it. */
+static void
+drop_req(GcReq *r)
+{
+	rds_page_cancel(r->pr);
+	r->pr = NULL;
+	if (r->cxt)
+		MemoryContextDelete(r->cxt);
+	r->cxt = NULL;
+	r->page = NULL;
 }
 
 /*
  * Send the requests, up to parallel_requests in flight, and read every
- * answer.  Throws as the scan's requests do.
+ * answer.  With a sum (not NULL), each answer's total_count is added to it
+ * and the run stops as soon as one has none or the sum exceeds limit (the
+ * groups are disjoint parts of a window of limit tasks): the requests in
+ * flight are then cancelled and the one that stopped it is returned.  NULL
+ * when every request was read.  Throws as the scan's requests do.
  */
-static void
-run_requests(RdsGroupCount *gc, List *reqs)
+static GcReq *
+run_requests(RdsGroupCount *gc, List *reqs, int64 *sum, int64 limit)
 {
 	int			n = list_length(reqs);
 	int			par = Max(gc->scan->opts->parallel_requests, 1);
@@ -373,11 +430,26 @@ run_requests(RdsGroupCount *gc, List *reqs)
 
 	for (i = 0; i < n; i++)
 	{
+		GcReq	   *r = (GcReq *) list_nth(reqs, i);
+
 		while (started < n && started < i + par)
 			start_req(gc, (GcReq *) list_nth(reqs, started++));
 		CHECK_FOR_INTERRUPTS();
-		finish_req(gc, (GcReq *) list_nth(reqs, i));
+		finish_req(gc, r);
+		if (sum == NULL)
+			continue;
+		if (r->total >= 0)
+			*sum += r->total;
+		if (r->total < 0 || *sum > limit)
+		{
+			int			j;
+
+			for (j = i + 1; j < started; j++)
+				drop_req((GcReq *) list_nth(reqs, j));
+			return r;
+		}
 	}
+	return NULL;
 }
 
 /* Is name the name of a task of page? */
@@ -451,7 +523,14 @@ rds_groupcount_create(RdsGroupKind kind, const char *zone)
 static void
 read_pages(RdsGroupCount *gc, const char *reason, bool fallback)
 {
-	RdsPage    *page;
+	RdsGroupScan *scan = gc->scan;
+	MemoryContext page_cxt = AllocSetContextCreate(CurrentMemoryContext,
+												   "rds_task_fdw group page",
+												   ALLOCSET_DEFAULT_SIZES);
+	MemoryContext oldcxt;
+	RdsPager   *pager;
+	RdsPagerPage got;
+	ListCell   *lc;
 	int			i;
 
 	gc->reason = pstrdup(reason);
@@ -460,28 +539,43 @@ read_pages(RdsGroupCount *gc, const char *reason, bool fallback)
 	gc->ngroups = 0;
 	gc->nlocal = 0;
 	gc->seen = rds_idset_create(CurrentMemoryContext);
-	while (gc->scan->next_task(gc->scan->arg, &page, &i))
-		tally_task(gc, page, i, false);
+	pager = rds_pager_create(CurrentMemoryContext, scan->conn, scan->opts,
+							 scan->path, gc->may_read, scan->stats);
+	foreach(lc, scan->streams)
+		rds_pager_add_stream(pager, (char *) lfirst(lc), 0, -1);
+	oldcxt = MemoryContextSwitchTo(page_cxt);
+	while (rds_pager_next(pager, false, &got) == RDS_NEXT_FOUND)
+	{
+		for (i = 0; i < rds_page_ntasks(got.page); i++)
+			tally_task(gc, got.page, i, true);
+		MemoryContextReset(page_cxt);
+	}
+	MemoryContextSwitchTo(oldcxt);
+	rds_pager_destroy(pager);
+	MemoryContextDelete(page_cxt);
 }
 
 /*
  * Count the window from its first pages and the pages after them, read
- * here (several in flight, a batch at a time) rather than by the scan:
- * the first pages are not asked for twice.  Should a page's total_count
- * differ from its first page's (the list moved), the scan's paging, which
- * repeats such a pass, counts instead.
+ * here (parallel_requests at a time) rather than by the scan: the first
+ * pages are not asked for twice.  Should a page's total_count differ from
+ * its first page's (the list moved), the scan's paging, which repeats such
+ * a pass, counts instead.  A stream whose pages end before its unchanged
+ * total_count (a total_count that is wrong) ends there, as the scan's
+ * paging ends it, and the reason says so.  fallback: the groups were tried
+ * and could not be trusted.
  */
 static void
-read_rest_pages(RdsGroupCount *gc, List *first, const char *reason)
+read_rest_pages(RdsGroupCount *gc, List *first, const char *reason, bool fallback)
 {
 	int			ps = gc->scan->opts->page_size;
-	int			batch = Max(gc->scan->opts->parallel_requests, 1) * 4;
+	int			batch = Max(gc->scan->opts->parallel_requests, 1);
 	MemoryContext batch_cxt = AllocSetContextCreate(gc->cxt, "rds_task_fdw pages",
 													ALLOCSET_DEFAULT_SIZES);
 	ListCell   *lc;
+	char	   *ended = NULL;
 
-	gc->reason = pstrdup(reason);
-	gc->fallback = false;
+	gc->fallback = fallback;
 	gc->how = "pages";
 	gc->ngroups = 0;
 	gc->nlocal = 0;
@@ -490,13 +584,14 @@ read_rest_pages(RdsGroupCount *gc, List *first, const char *reason)
 	{
 		GcReq	   *r0 = (GcReq *) lfirst(lc);
 		int64		offset = r0->ntasks;
+		bool		end = false;
 		int			i;
 
 		if (r0->ntasks < ps && r0->ntasks < r0->total)
 			break;				/* a short page before the end: moved */
 		for (i = 0; i < r0->ntasks; i++)
 			tally_task(gc, r0->page, i, true);
-		while (offset < r0->total)
+		while (offset < r0->total && !end)
 		{
 			MemoryContext oldcxt = MemoryContextSwitchTo(batch_cxt);
 			List	   *reqs = NIL;
@@ -507,23 +602,34 @@ read_rest_pages(RdsGroupCount *gc, List *first, const char *reason)
 			{
 				GcReq	   *r = palloc0(sizeof(GcReq));
 
-				r->query = rds_request_query(r0->stream, psprintf(INT64_FORMAT, o),
-											 psprintf("%d", ps));
+				r->stream = r0->stream;
+				r->offset = o;
+				r->limit = ps;
+				r->keep = true;
 				r->total = -1;
 				reqs = lappend(reqs, r);
 			}
-			run_requests(gc, reqs);
+			run_requests(gc, reqs, NULL, 0);
 			MemoryContextSwitchTo(oldcxt);
 			foreach(lr, reqs)
 			{
 				GcReq	   *r = (GcReq *) lfirst(lr);
 
-				if (r->total != r0->total ||
-					r->ntasks != Min((int64) ps, r0->total - offset))
+				if (r->total != r0->total)
 					goto moved;
+				if (r->ntasks != Min((int64) ps, r0->total - offset))
+				{
+					/* ends early: counted as far as it goes */
+					if (ended == NULL)
+						ended = psprintf("total_count " INT64_FORMAT " is wrong: the pages end at offset " INT64_FORMAT,
+										 r0->total, offset + r->ntasks);
+					end = true;
+				}
 				for (i = 0; i < r->ntasks; i++)
 					tally_task(gc, r->page, i, true);
 				offset += r->ntasks;
+				if (end)
+					break;
 			}
 			MemoryContextReset(batch_cxt);
 		}
@@ -531,6 +637,9 @@ read_rest_pages(RdsGroupCount *gc, List *first, const char *reason)
 	if (lc == NULL)
 	{
 		MemoryContextDelete(batch_cxt);
+		gc->reason = ended ? psprintf("%s; %s", reason, ended) : pstrdup(reason);
+		if (ended)
+			gc->fallback = true;
 		return;
 	}
 moved:
@@ -556,10 +665,11 @@ bucket_of(RdsGroupCount *gc, int64 ms)
  * the first starting and the last ending where the window's requests do.
  * NULL, or why not: a bucket's bound is not where date_trunc changes its
  * value (a daylight saving shift that moves local time back across a
- * bound), or there are more than max_buckets.
+ * bound), or there are more than max_buckets (then too_many).
  */
 static const char *
-plan_buckets(RdsGroupCount *gc, RdsFilter *f, int max_buckets)
+plan_buckets(RdsGroupCount *gc, RdsFilter *f, int max_buckets,
+			 const char *too_many)
 {
 	int64		start_ms;
 	int64		end_ms;
@@ -607,7 +717,7 @@ plan_buckets(RdsGroupCount *gc, RdsFilter *f, int max_buckets)
 			break;
 		}
 		if (gc->ngroups >= max_buckets)
-			return "fewer requests than groups";
+			return too_many;
 		gc->groups[gc->ngroups - 1].end_ms = pg_to_unix_ms(next) - 1;
 		g = add_group(&gc->groups, &gc->ngroups, &gc->maxgroups);
 		g->ts = next_label;
@@ -666,7 +776,7 @@ tail_checked(RdsGroupCount *gc, int64 end_ms, int64 missing)
 		return false;
 	foreach(lc, queries)
 		new_req(&tail, (char *) lfirst(lc), gc->scan->opts->page_size, -1);
-	run_requests(gc, tail);
+	run_requests(gc, tail, NULL, 0);
 	gc->edge_requests += list_length(tail);
 	foreach(lc, tail)
 	{
@@ -740,13 +850,14 @@ correct_edges(RdsGroupCount *gc, List *edges)
 }
 
 /*
- * rds_groupcount_run
+ * count_window
  *		Count the scan's window (its streams must be built) by groups, as
- *		described at the top of the file.  Allocates in the current context
- *		(the scan's); throws as the scan's requests do.
+ *		described at the top of the file, the requests reading the cache
+ *		if gc->may_read.  Allocates in the current context (the scan's);
+ *		throws as the scan's requests do.
  */
-void
-rds_groupcount_run(RdsGroupCount *gc, RdsGroupScan *scan)
+static void
+count_window(RdsGroupCount *gc, RdsGroupScan *scan)
 {
 	RdsFilter  *f = scan->filter;
 	List	   *first = NIL;
@@ -789,7 +900,7 @@ rds_groupcount_run(RdsGroupCount *gc, RdsGroupScan *scan)
 	/* the window's first pages: total_count, actions, maybe every task */
 	foreach(lc, scan->streams)
 		new_req(&first, (char *) lfirst(lc), ps, -1);
-	run_requests(gc, first);
+	run_requests(gc, first, NULL, 0);
 	foreach(lc, first)
 	{
 		GcReq	   *r = (GcReq *) lfirst(lc);
@@ -797,6 +908,11 @@ rds_groupcount_run(RdsGroupCount *gc, RdsGroupScan *scan)
 		if (r->total < 0)
 		{
 			read_pages(gc, "no total_count", true);
+			return;
+		}
+		if (r->total > GC_MAX_TOTAL)
+		{
+			read_pages(gc, psprintf("total_count " INT64_FORMAT " is not a count", r->total), true);
 			return;
 		}
 		total += r->total;
@@ -821,7 +937,7 @@ rds_groupcount_run(RdsGroupCount *gc, RdsGroupScan *scan)
 	/* a condition the window does not hold: its tasks are only in the pages */
 	if (!window_holds_checks(gc, f))
 	{
-		read_rest_pages(gc, first, "a create_time bound the API cannot express");
+		read_rest_pages(gc, first, "a create_time bound the API cannot express", false);
 		return;
 	}
 
@@ -834,14 +950,18 @@ rds_groupcount_run(RdsGroupCount *gc, RdsGroupScan *scan)
 	}
 	else if (is_bucket(gc->kind))
 	{
+		int			cap = GC_MAX_GROUP_REQUESTS / list_length(scan->streams);
 		const char *why = f->has_lower ?
-		plan_buckets(gc, f, (int) Min(pages + 2, (int64) 100000)) :
+		plan_buckets(gc, f, (int) Min(pages + 2, (int64) cap),
+					 pages + 2 > cap ?
+					 psprintf("more than %d group requests", GC_MAX_GROUP_REQUESTS) :
+					 "fewer requests than groups") :
 		"no lower bound";
 
 		if (why)
 		{
 			gc->ngroups = 0;
-			read_rest_pages(gc, first, why);
+			read_rest_pages(gc, first, why, false);
 			return;
 		}
 		for (j = 0; j < gc->ngroups && ok; j++)
@@ -942,7 +1062,7 @@ rds_groupcount_run(RdsGroupCount *gc, RdsGroupScan *scan)
 		if (f->has_lower && f->has_upper && lower_end >= upper_start)
 		{
 			gc->ngroups = 0;
-			read_rest_pages(gc, first, "a window narrower than its edges");
+			read_rest_pages(gc, first, "a window narrower than its edges", false);
 			return;
 		}
 
@@ -956,27 +1076,53 @@ rds_groupcount_run(RdsGroupCount *gc, RdsGroupScan *scan)
 		if (pages <= list_length(greqs) + nedges * nedge_streams)
 		{
 			gc->ngroups = 0;
-			read_rest_pages(gc, first, "fewer requests than groups");
+			read_rest_pages(gc, first, "fewer requests than groups", false);
 			return;
 		}
 		if (page_actions && pages < 2 * (list_length(greqs) + nedges * nedge_streams))
 		{
 			gc->ngroups = 0;
-			read_rest_pages(gc, first, "the actions may list the first page's names only");
+			read_rest_pages(gc, first, "the actions may list the first page's names only", false);
 			return;
 		}
-		run_requests(gc, greqs);
-		gc->group_requests = list_length(greqs);
-		foreach(lc, greqs)
+		if (list_length(greqs) > GC_MAX_GROUP_REQUESTS)
 		{
-			GcReq	   *r = (GcReq *) lfirst(lc);
+			gc->ngroups = 0;
+			read_rest_pages(gc, first, psprintf("more than %d group requests",
+												GC_MAX_GROUP_REQUESTS), false);
+			return;
+		}
 
-			if (r->total < 0)
+		/*
+		 * The groups are disjoint parts of the window: a sum beyond its
+		 * total_count stops the requests at once (a list that grew, or a
+		 * total_count that is wrong), and the pages are read.
+		 */
+		for (j = 0; j < gc->ngroups; j++)
+			sum += gc->groups[j].count;
+		{
+			GcReq	   *stop = run_requests(gc, greqs, &sum, total);
+
+			gc->group_requests = list_length(greqs);
+			if (stop && stop->total < 0)
 			{
 				gc->ngroups = 0;
 				read_pages(gc, "no total_count", true);
 				return;
 			}
+			if (stop && stop != llast(greqs))
+			{
+				gc->ngroups = 0;
+				read_pages(gc, psprintf("the groups asked so far sum to " INT64_FORMAT ", more than total_count " INT64_FORMAT,
+										sum, total), true);
+				return;
+			}
+		}
+		sum = 0;
+		foreach(lc, greqs)
+		{
+			GcReq	   *r = (GcReq *) lfirst(lc);
+
 			gc->groups[r->group].count += r->total;
 			if (is_bucket(gc->kind))
 				gc->groups[r->group].complete = (r->ntasks >= r->total);
@@ -1037,7 +1183,7 @@ rds_groupcount_run(RdsGroupCount *gc, RdsGroupScan *scan)
 			foreach(lc, group_streams(scan, ef, NULL, NULL, &ok))
 				new_req(&edges, (char *) lfirst(lc), ps, -1);
 		}
-		run_requests(gc, edges);
+		run_requests(gc, edges, NULL, 0);
 		gc->edge_requests += list_length(edges);
 		foreach(lc, edges)
 		{
@@ -1070,6 +1216,189 @@ rds_groupcount_run(RdsGroupCount *gc, RdsGroupScan *scan)
 		gc->groups[r->group].count = 0;
 		for (i = 0; i < r->ntasks; i++)
 			tally_task(gc, r->page, i, true);
+	}
+}
+
+/* ----------------------------------------------------------------
+ *		One version with the response cache
+ *
+ * The requests of one count are answered together or not at all: each
+ * request's own cache entry may have been fetched at another time (by a
+ * scan, a count(*), another count), and answers of two versions of the list
+ * can add up to the window's total_count and still be wrong.  So a count
+ * sends its requests past the cache (their answers are still stored for
+ * other readers) and stores its result as one entry of its own, keyed by
+ * everything the result depends on; a later count within cache_ttl reads
+ * that entry, which holds the counts of one run.
+ * ----------------------------------------------------------------
+ */
+
+/* One row of a stored result. */
+typedef struct GcStoredRow
+{
+	int64		count;
+	TimestampTz ts;
+	int32		len;			/* bytes of text that follow (0 for a
+								 * bucket); -1 = NULL key */
+} GcStoredRow;
+
+#define GC_STORED_MAGIC 0x52444743	/* "RDGC" */
+
+/*
+ * The cache key of the count's result: the kind, date_trunc's zone or the
+ * session's TimeZone, the create_time conditions rechecked, and the
+ * requests' streams (palloc'd).
+ */
+static char *
+result_key(RdsGroupCount *gc, RdsGroupScan *scan)
+{
+	StringInfoData key;
+	ListCell   *lc;
+
+	initStringInfo(&key);
+	appendStringInfo(&key, "groupcount/1 kind=%d zone=%s tz=%s page_size=%d path=%s",
+					 (int) gc->kind, gc->zone ? gc->zone : "",
+					 pg_get_timezone_name(session_timezone),
+					 scan->opts->page_size, scan->path);
+	foreach(lc, scan->time_checks)
+	{
+		RdsTimeCheck *c = (RdsTimeCheck *) lfirst(lc);
+
+		appendStringInfo(&key, " check=%d/%d/" INT64_FORMAT,
+						 (int) c->kind, c->strict ? 1 : 0, (int64) c->value);
+	}
+	foreach(lc, scan->streams)
+		appendStringInfo(&key, " stream=%s", (char *) lfirst(lc));
+	return key.data;
+}
+
+/* The result's rows (rds_groupcount_next's), serialized into buf. */
+static void
+store_result(RdsGroupCount *gc, StringInfo buf)
+{
+	uint32		magic = GC_STORED_MAGIC;
+	Datum		key;
+	bool		isnull;
+	int64		count;
+
+	appendBinaryStringInfo(buf, (char *) &magic, sizeof(magic));
+	gc->next = 0;
+	while (rds_groupcount_next(gc, &key, &isnull, &count))
+	{
+		GcStoredRow row;
+		char	   *str = NULL;
+
+		memset(&row, 0, sizeof(row));
+		row.count = count;
+		row.len = -1;
+		if (!isnull && is_bucket(gc->kind))
+		{
+			row.ts = DatumGetTimestampTz(key);
+			row.len = 0;
+		}
+		else if (!isnull && gc->kind != RDS_GROUP_NONE)
+		{
+			str = TextDatumGetCString(key);
+			row.len = (int32) strlen(str);
+		}
+		appendBinaryStringInfo(buf, (char *) &row, sizeof(row));
+		if (str)
+			appendBinaryStringInfo(buf, str, row.len);
+	}
+	gc->next = 0;				/* the rows are returned again */
+}
+
+/*
+ * Make the stored result in data the count's result (local rows, in the
+ * run's memory).  False, with nothing changed, if data is damaged.
+ */
+static bool
+load_result(RdsGroupCount *gc, const char *data, int len)
+{
+	const char *p = data;
+	const char *end = data + len;
+	uint32		magic;
+
+	if (len < (int) sizeof(magic))
+		return false;
+	memcpy(&magic, p, sizeof(magic));
+	if (magic != GC_STORED_MAGIC)
+		return false;
+	for (p += sizeof(magic); p < end;)
+	{
+		GcStoredRow row;
+
+		if (end - p < (int) sizeof(row))
+			return false;
+		memcpy(&row, p, sizeof(row));
+		p += sizeof(row);
+		if (row.len < -1 || row.len > end - p)
+			return false;
+		p += Max(row.len, 0);
+	}
+	gc->ngroups = gc->nlocal = gc->next = 0;
+	for (p = data + sizeof(magic); p < end;)
+	{
+		GcStoredRow row;
+		GcGroup    *g;
+
+		memcpy(&row, p, sizeof(row));
+		p += sizeof(row);
+		g = add_group(&gc->local, &gc->nlocal, &gc->maxlocal);
+		g->count = row.count;
+		g->ts = row.ts;
+		g->isnull = (gc->kind != RDS_GROUP_NONE && row.len < 0);
+		if (row.len >= 0 && !is_bucket(gc->kind))
+			g->text = pnstrdup(p, row.len);
+		p += Max(row.len, 0);
+	}
+	return true;
+}
+
+/*
+ * rds_groupcount_run
+ *		Count the scan's window (its streams must be built) by groups, as
+ *		described at the top of the file; with cache_ttl, from one earlier
+ *		count's stored result, else with every request sent past the cache
+ *		(see above).  Allocates in the current context (the scan's); throws
+ *		as the scan's requests do.
+ */
+void
+rds_groupcount_run(RdsGroupCount *gc, RdsGroupScan *scan)
+{
+	RdsCacheTicket *ticket = NULL;
+
+	gc->scan = scan;
+	gc->cxt = CurrentMemoryContext;
+	gc->may_read = true;
+	if (scan->opts->cache_ttl > 0 && scan->streams != NIL && all_sent(scan->filter))
+	{
+		StringInfoData buf;
+
+		ticket = rds_cache_ticket(scan->opts->serverid, scan->opts->umid,
+								  result_key(gc, scan));
+		initStringInfo(&buf);
+		if (rds_cache_read(ticket, scan->opts->cache_ttl, &buf) &&
+			load_result(gc, buf.data, buf.len))
+		{
+			rds_cache_count(RDS_CACHE_HIT);
+			scan->stats->cache_hits++;
+			gc->how = "cache";
+			gc->fallback = false;
+			return;
+		}
+		rds_cache_count(RDS_CACHE_MISS);
+		gc->may_read = false;
+	}
+	count_window(gc, scan);
+	if (ticket)
+	{
+		StringInfoData buf;
+
+		initStringInfo(&buf);
+		store_result(gc, &buf);
+		rds_cache_write(ticket, buf.data, buf.len);
+		pfree(buf.data);
 	}
 }
 
@@ -1143,6 +1472,8 @@ rds_groupcount_summary(RdsGroupCount *gc)
 	if (strcmp(gc->how, "groups") == 0)
 		return psprintf("%d groups from %d group requests and %d edge requests, fallback: no",
 						gc->ngroups, gc->group_requests, gc->edge_requests);
+	if (strcmp(gc->how, "cache") == 0)
+		return pstrdup("the stored result of one earlier count (response cache), fallback: no");
 	if (strcmp(gc->how, "first pages") == 0)
 		return pstrdup("the window fits in its first pages: counted locally, fallback: no");
 	if (strcmp(gc->how, "pages") == 0)

@@ -500,9 +500,6 @@ typedef struct RdsGroupScan
 	List	   *streams;		/* char *: the scan's stream queries */
 	List	   *time_checks;	/* RdsTimeCheck * */
 	RdsHttpStats *stats;
-	/* the scan's next task (filtered, without duplicates); false at the end */
-	bool		(*next_task) (void *arg, RdsPage **page, int *task);
-	void	   *arg;
 } RdsGroupScan;
 
 typedef struct RdsGroupCount RdsGroupCount;

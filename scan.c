@@ -504,20 +504,6 @@ count_tasks(RdsScanState *state)
 	return count;
 }
 
-/* groupcount.c's way to the scan's paging: the next task to count. */
-static bool
-next_task_for_groups(void *arg, RdsPage **page, int *task)
-{
-	RdsScanState *state = (RdsScanState *) arg;
-
-	if (next_row(state, false) != RDS_NEXT_FOUND)
-		return false;
-	state->have_row = false;
-	*page = state->page;
-	*task = state->row_task;
-	return true;
-}
-
 /*
  * RDS_SCAN_GROUPS: the rows (key, count(*)) groupcount.c counts; the scan
  * tuple is the group key (none for count(*) alone) and the counts.
@@ -545,8 +531,6 @@ iterate_groups(RdsScanState *state, TupleTableSlot *slot)
 								  (char *) rds_pager_stream_query(state->pager, i));
 		gs->time_checks = state->time_checks;
 		gs->stats = &state->stats;
-		gs->next_task = next_task_for_groups;
-		gs->arg = state;
 		state->groups = rds_groupcount_create(state->plan.group_kind,
 											  state->plan.group_zone);
 		rds_groupcount_run(state->groups, gs);

@@ -685,9 +685,12 @@ start_search(RdsSearch *s, TupleTableSlot *slot, MemoryContext tmpcxt)
 
 	s->upper = KEY_MAX;
 	first = fetch(s, window_query(s, false, KEY_MIN, KEY_MAX, 0, page), 0, page);
-	if (first.page == NULL || first.total <= first.ntasks)
+	if (first.page == NULL || first.total <= first.ntasks || first.ntasks < page)
 	{
-		/* the first page is the whole stream */
+		/*
+		 * the first page is the whole stream (also when it ends before a
+		 * total_count that is wrong)
+		 */
 		s->sstats->whole_pages++;
 		read_window(s, false, KEY_MIN, KEY_MAX, &first, slot, tmpcxt);
 		s->finished = true;
@@ -810,6 +813,23 @@ next_window(RdsSearch *s, TupleTableSlot *slot, MemoryContext tmpcxt)
 		s->sstats->windows++;
 		if (++s->nwindows > s->sstats->max_windows)
 			s->sstats->max_windows = s->nwindows;
+		if (p.ntasks < page && p.total > p.ntasks)
+		{
+			/*
+			 * A first page that ends before its total_count: the count is
+			 * wrong (or the list moved), and windows cut by it could be
+			 * asked for without end.  What is left is read whole, its pages
+			 * ending where the list does.
+			 */
+			s->sstats->fallbacks++;
+			if (upper == KEY_MAX)
+				read_window(s, false, KEY_MIN, KEY_MAX, NULL, slot, tmpcxt);
+			else
+				read_window(s, true, KEY_MIN, upper, NULL, slot, tmpcxt);
+			s->upper = KEY_MIN;
+			s->finished = true;
+			return;
+		}
 		if (p.total <= p.ntasks || narrowed >= MAX_NARROW ||
 			edge >= upper - USECS_PER_SEC)
 		{

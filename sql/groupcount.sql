@@ -292,6 +292,101 @@ SELECT compare($$SELECT date_trunc('hour', create_time) d, count(*) FROM rds_tas
 SELECT reload();
 
 -- ===================================================================
+-- the response cache (cache_ttl): a count is one version of the list.
+-- The group requests' own entries may be of another fetch (here: two
+-- count(*) queries before the list changed) and still add up to the
+-- fresh total_count; a count sends its requests past the cache and
+-- stores its result as one entry, which a later count reads whole
+-- ===================================================================
+\! test/simctl reset '{"tasks": 300, "base_time": 1768478400}'
+\! test/simctl advance '{"add": 30}'
+SELECT reload();
+SELECT rds_task_fdw_cache_clear() >= 0 AS cleared;
+CREATE FOREIGN TABLE cached_tasks (id text, status text, create_time timestamptz)
+  SERVER gc OPTIONS (cache_ttl '300');
+CREATE TABLE version_before AS SELECT status, count(*) FROM local_tasks GROUP BY 1;
+SELECT count(*) FROM cached_tasks WHERE status = 'Running';
+SELECT count(*) FROM cached_tasks WHERE status = 'Failed';
+-- one task added, two tasks end (one Completed, one Failed): the entries
+-- for Running and Failed, old, and the fresh ones for the first page and
+-- Completed still add up
+\! test/simctl advance '{"add": 1}'
+\! test/simctl edit '{"edits": [{"index": 1, "set": {"status": "Failed"}}, {"index": 2, "set": {"status": "Completed"}}]}'
+SELECT reload();
+CREATE TABLE version_after AS SELECT status, count(*) FROM local_tasks GROUP BY 1;
+SELECT * FROM how($$SELECT status, count(*) FROM cached_tasks GROUP BY status$$);
+CREATE FUNCTION which_version(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE got text; bef text; aft text; BEGIN
+  EXECUTE format('SELECT string_agg(r::text, '' '' ORDER BY r::text) FROM (%s) r', q) INTO got;
+  SELECT string_agg(r::text, ' ' ORDER BY r::text) INTO bef FROM version_before r;
+  SELECT string_agg(r::text, ' ' ORDER BY r::text) INTO aft FROM version_after r;
+  RETURN CASE got WHEN aft THEN 'after: ' WHEN bef THEN 'before: ' ELSE 'NEITHER: ' END || got; END $$;
+SELECT which_version($$SELECT status, count(*) FROM cached_tasks GROUP BY status$$);
+-- the next count within cache_ttl: the stored result, no request
+SELECT * FROM how($$SELECT status, count(*) FROM cached_tasks GROUP BY status$$);
+-- count(*) over a window, and by day: the same rule
+SELECT * FROM how($$SELECT count(*) FROM cached_tasks WHERE create_time >= '2026-01-01'$$);
+SELECT * FROM how($$SELECT count(*) FROM cached_tasks WHERE create_time >= '2026-01-01'$$);
+SELECT compare($$SELECT date_trunc('day', create_time) d, count(*) FROM rds_tasks WHERE create_time >= '2026-01-01' GROUP BY 1$$);
+SELECT (SELECT array_agg(r ORDER BY r) FROM (SELECT date_trunc('day', create_time) d, count(*) FROM cached_tasks
+         WHERE create_time >= '2026-01-01' GROUP BY 1) r) =
+       (SELECT array_agg(r ORDER BY r) FROM (SELECT date_trunc('day', create_time) d, count(*) FROM local_tasks
+         WHERE create_time >= '2026-01-01' GROUP BY 1) r) AS by_day_same_as_local;
+DROP FOREIGN TABLE cached_tasks;
+DROP TABLE version_before, version_after;
+DROP FUNCTION which_version(text);
+SELECT rds_task_fdw_cache_clear() >= 0 AS cleared;
+
+-- ===================================================================
+-- a total_count that lies: 10^12 for a list of 300 tasks.  The group
+-- requests are bounded by a number the API cannot inflate, stop as soon as
+-- the groups add up to more than the window, and the pages then end where
+-- the list does; a limit=1 answer is freed once its count is read
+-- ===================================================================
+\! test/simctl reset '{"tasks": 300, "base_time": 1768478400}'
+SELECT reload();
+\! test/simctl fault '{"kind": "total_count", "value": 1000000000000, "times": -1}'
+\! test/simctl clearlog
+SELECT compare($$SELECT date_trunc('hour', create_time) h, count(*) FROM rds_tasks
+ WHERE create_time >= '2023-01-01' GROUP BY 1$$);
+\! test/simctl log | wc -l | awk '{ print ($1 <= 12 ? "at most 12 requests" : $1 " requests") }'
+SELECT * FROM how($$SELECT date_trunc('hour', create_time) h, count(*) FROM rds_tasks
+ WHERE create_time >= '2023-01-01' GROUP BY 1$$);
+-- the scan's memory while the result is returned (a cursor keeps it)
+BEGIN;
+DECLARE lying CURSOR FOR SELECT date_trunc('hour', create_time) h, count(*) FROM rds_tasks
+ WHERE create_time >= '2023-01-01' GROUP BY 1;
+MOVE 1 IN lying;
+SELECT sum(total_bytes) < 1024 * 1024 AS scan_memory_under_1mb
+  FROM pg_backend_memory_contexts WHERE name LIKE 'rds_task_fdw%';
+COMMIT;
+-- by status, by name, count(*) over a window, and a plain scan
+\! test/simctl clearlog
+SELECT compare($$SELECT status, count(*) FROM rds_tasks WHERE create_time >= '2023-01-01' GROUP BY 1$$);
+\! test/simctl log | wc -l | awk '{ print ($1 <= 16 ? "at most 16 requests" : $1 " requests") }'
+SELECT regexp_replace(h, 'HTTP requests: [0-9]+', 'HTTP requests: N')
+  FROM how($$SELECT status, count(*) FROM rds_tasks WHERE create_time >= '2023-01-01' GROUP BY 1$$) h;
+\! test/simctl clearlog
+SELECT compare($$SELECT name, count(*) FROM rds_tasks WHERE create_time >= '2023-01-01' GROUP BY 1$$);
+\! test/simctl log | wc -l | awk '{ print ($1 <= 16 ? "at most 16 requests" : $1 " requests") }'
+\! test/simctl clearlog
+SELECT compare($$SELECT count(*) FROM rds_tasks WHERE create_time >= '2023-01-01'$$);
+\! test/simctl log | wc -l | awk '{ print ($1 <= 16 ? "at most 16 requests" : $1 " requests") }'
+\! test/simctl clearlog
+SELECT compare($$SELECT id, status FROM rds_tasks$$);
+\! test/simctl log | wc -l | awk '{ print ($1 <= 10 ? "at most 10 requests" : $1 " requests") }'
+-- the time-window search (search.c): a window's first page that ends
+-- before its total_count ends the search, what is left read whole
+\! test/simctl clearlog
+SELECT compare($$SELECT max(create_time) FROM rds_tasks$$);
+\! test/simctl log | wc -l | awk '{ print ($1 <= 20 ? "at most 20 requests" : $1 " requests") }'
+\! test/simctl clearlog
+SELECT compare($$SELECT create_time FROM rds_tasks WHERE create_time >= '2023-01-01' ORDER BY create_time DESC LIMIT 10$$);
+\! test/simctl log | wc -l | awk '{ print ($1 <= 20 ? "at most 20 requests" : $1 " requests") }'
+\! test/simctl reset '{"tasks": 2500, "base_time": 1768478400}'
+SELECT reload();
+
+-- ===================================================================
 -- empty windows, values at run time, and shapes that are not pushed
 -- ===================================================================
 SELECT compare($$SELECT status, count(*) FROM rds_tasks WHERE create_time >= '2020-01-01' AND create_time < '2020-02-01' GROUP BY status$$);
