@@ -263,6 +263,30 @@ rds_pager_add_stream(RdsPager *pg, const char *query, int64 start_offset,
 	return pg->nstreams++;
 }
 
+/*
+ * rds_pager_resume_stream
+ *		A new stream whose first page (offset 0, limit first_limit) the
+ *		reader already has: the pager sends the pages after it, and a pass
+ *		repeated because the list moved starts again at offset 0.  first is
+ *		never returned by rds_pager_next.  Returns its number.
+ */
+int
+rds_pager_resume_stream(RdsPager *pg, const char *query, RdsPage *first,
+						int first_limit)
+{
+	int			s = rds_pager_add_stream(pg, query, 0, -1);
+	RdsStream  *st = &pg->streams[s];
+	int			n = rds_page_ntasks(first);
+	int64		total = rds_page_total_count(first);
+
+	st->next_offset = first_limit;
+	st->total_count = total;
+	st->pass_total = total;
+	if (n == 0 || n < first_limit || (total >= 0 && first_limit >= total))
+		st->done = true;		/* the first page was the last */
+	return s;
+}
+
 /* The filter query of stream s. */
 const char *
 rds_pager_stream_query(RdsPager *pg, int s)
@@ -499,6 +523,7 @@ rds_pager_next(RdsPager *pg, bool nowait, RdsPagerPage *out)
 	total = rds_page_total_count(out->page);
 	out->stream = pending.stream;
 	out->offset = offset;
+	out->pass = st->passes;
 	st->total_count = total;
 
 	/*

@@ -428,6 +428,8 @@ typedef struct RdsPagerPage
 	RdsPage    *page;
 	int			stream;			/* of the pager */
 	int64		offset;			/* its first task's offset in the list */
+	int			pass;			/* the stream's pass: a new one means the list
+								 * moved and the stream is read again */
 	int64		expect;			/* the stream's first total_count: the tasks
 								 * it will bring (minus its start), else -1 */
 } RdsPagerPage;
@@ -447,6 +449,8 @@ extern RdsPager *rds_pager_create(MemoryContext parent, RdsConn *conn,
 								  bool use_cache, RdsHttpStats *stats);
 extern int	rds_pager_add_stream(RdsPager *pg, const char *query,
 								 int64 start_offset, int64 end_offset);
+extern int	rds_pager_resume_stream(RdsPager *pg, const char *query,
+									RdsPage *first, int first_limit);
 extern const char *rds_pager_stream_query(RdsPager *pg, int s);
 extern void rds_pager_extend(RdsPager *pg, int s);
 extern RdsNext rds_pager_next(RdsPager *pg, bool nowait, RdsPagerPage *out);

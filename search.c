@@ -49,11 +49,12 @@
  * a task without a time inside a window (an API that counted it there after
  * all) is an error, never a row put out of order.  It also falls back when
  * a known LIMIT makes reading the stream no dearer than searching.  The
- * requests are sent one at a time and bypass the response cache (a window
- * must be one snapshot of the list).
+ * samples and probes are sent one at a time, a window's pages through the
+ * pager (pager.c), parallel_requests in flight; all bypass the response
+ * cache (a window must be one snapshot of the list).
  *
  * A list that moves during the search: a window is complete only if its
- * pages agree on total_count (else it is read again, up to MAX_PASSES).
+ * pages agree on total_count (else the pager reads it again).
  * Tasks created after the search passed their time are not returned (the
  * newest window was read before they existed); no task is returned twice
  * (windows do not overlap, and an id set guards it).
@@ -77,8 +78,6 @@
 #define SEARCH_DENSITY_SPANS	4
 /* Narrowings of one window before it is read page by page. */
 #define MAX_NARROW				8
-/* Passes over a window whose total_count keeps changing. */
-#define MAX_PASSES				5
 
 #define KEY_MIN					PG_INT64_MIN
 #define KEY_MAX					PG_INT64_MAX
@@ -172,13 +171,12 @@ time_key(RdsSearch *s, Datum value)
 }
 
 /*
- * The query string of a window [lo, hi) in key space (KEY_MIN/KEY_MAX:
+ * The filter parameters of a window [lo, hi) in key space (KEY_MIN/KEY_MAX:
  * open), or with windowed false the stream without any window of ours.
  * NULL if the filter leaves nothing to ask for.
  */
 static char *
-window_query(RdsSearch *s, bool windowed, int64 lo, int64 hi,
-			 int64 offset, int limit)
+window_stream(RdsSearch *s, bool windowed, int64 lo, int64 hi)
 {
 	RdsFilter	f = *s->filter;
 	List	   *streams;
@@ -228,9 +226,7 @@ window_query(RdsSearch *s, bool windowed, int64 lo, int64 hi,
 	if (streams == NIL)
 		return NULL;
 	Assert(list_length(streams) == 1);
-	return rds_request_query((char *) linitial(streams),
-							 psprintf(INT64_FORMAT, offset),
-							 psprintf("%d", limit));
+	return (char *) linitial(streams);
 }
 
 /*
@@ -238,40 +234,40 @@ window_query(RdsSearch *s, bool windowed, int64 lo, int64 hi,
  * A NULL query is an empty answer.  Throws on HTTP or decoding errors and
  * on an answer that contradicts itself.
  */
+/*
+ * A page's counts into r; throws if it has no total_count, which the search
+ * needs.
+ */
 static SearchPage
-fetch(RdsSearch *s, const char *query, int64 offset, int limit)
+page_counts(RdsPage *page, SearchPage r)
+{
+	r.page = page;
+	r.ntasks = rds_page_ntasks(page);
+	r.total = rds_page_total_count(page);
+	if (r.total < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_REPLY_HANDLE),
+				 errmsg("unexpected response to a time-window search request: no total_count"),
+				 errhint("The time-window search needs total_count; order by an expression such as create_time + interval '0' to read the whole list instead.")));
+	return r;
+}
+
+static SearchPage
+fetch(RdsSearch *s, const char *stream, int64 offset, int limit)
 {
 	SearchPage	r;
-	StringInfoData body;
-	char	   *desc;
 	MemoryContext oldcxt;
 
 	r.page = NULL;
 	r.ntasks = 0;
 	r.total = 0;
-	if (query == NULL)
+	if (stream == NULL)
 		return r;
 	oldcxt = MemoryContextSwitchTo(s->page_cxt);
-	desc = psprintf("GET %s?%s", s->path, query);
-	initStringInfo(&body);
-	rds_http_get(s->conn, s->path, query, &body, s->stats);
-	s->sstats->requests++;
-	r.page = rds_page_parse(body.data, body.len, desc, s->opts->server_name);
-	pfree(body.data);
-	r.ntasks = rds_page_ntasks(r.page);
-	r.total = rds_page_total_count(r.page);
+	r.page = rds_page_get(s->conn, s->path, stream, offset, limit, 0, s->stats);
 	MemoryContextSwitchTo(oldcxt);
-	if (r.ntasks > limit || (r.total >= 0 && r.ntasks > 0 && offset + r.ntasks > r.total))
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_REPLY_HANDLE),
-				 errmsg("unexpected response to %s: %d tasks for a limit of %d and total_count " INT64_FORMAT,
-						desc, r.ntasks, limit, r.total)));
-	if (r.total < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_REPLY_HANDLE),
-				 errmsg("unexpected response to %s: no total_count", desc),
-				 errhint("The time-window search needs total_count; order by an expression such as create_time + interval '0' to read the whole list instead.")));
-	return r;
+	s->sstats->requests++;
+	return page_counts(r.page, r);
 }
 
 /*
@@ -564,6 +560,24 @@ choose_edge(RdsSearch *s, int64 upper, int64 count, int64 *samples, int nsamples
 	}
 }
 
+/* The window's next page from pager, in s->page_cxt; false at the end. */
+static bool
+next_window_page(RdsSearch *s, RdsPager *pager, RdsPagerPage *got)
+{
+	MemoryContext oldcxt;
+	RdsNext		r;
+
+	MemoryContextReset(s->page_cxt);
+	oldcxt = MemoryContextSwitchTo(s->page_cxt);
+	r = rds_pager_next(pager, false, got);
+	MemoryContextSwitchTo(oldcxt);
+	if (r != RDS_NEXT_FOUND)
+		return false;
+	s->sstats->requests++;
+	(void) page_counts(got->page, (SearchPage) {0});
+	return true;
+}
+
 /*
  * Read every page of the window [lo, hi) (windowed) or of the whole stream
  * and collect its rows whose key lies in [lo, hi) (all rows, NULL times
@@ -574,81 +588,71 @@ static void
 read_window(RdsSearch *s, bool windowed, int64 lo, int64 hi, SearchPage *first,
 			TupleTableSlot *slot, MemoryContext tmpcxt)
 {
-	int			page = s->opts->page_size;
-	int			pass;
+	const char *stream = window_stream(s, windowed, lo, hi);
+	RdsPager   *pager;
+	RdsPagerPage got;
+	bool		have;
+	int			pass = -1;
+	int			n = 0;
+	int			cap = 0;
+	RdsIdSet   *ids = NULL;
 
-	for (pass = 0;; pass++)
+	/* the search reads the API only: a window is one version of the list */
+	MemoryContextReset(s->window_cxt);
+	pager = rds_pager_create(s->window_cxt, s->conn, s->opts, s->path, false,
+							 s->stats);
+	if (stream != NULL && first != NULL)
+		rds_pager_resume_stream(pager, stream, first->page, s->opts->page_size);
+	else if (stream != NULL)
+		rds_pager_add_stream(pager, stream, 0, -1);
+
+	/* the first page, if already read, then the pager's pages */
+	memset(&got, 0, sizeof(got));
+	got.page = first ? first->page : NULL;
+	have = (got.page != NULL) || next_window_page(s, pager, &got);
+	while (have)
 	{
-		int64		total = -1;
-		int64		offset = 0;
-		bool		moved = false;
-		int			n = 0;
-		int			cap = 64;
-		RdsIdSet   *ids;
+		int			i;
 
-		MemoryContextReset(s->window_cxt);
-		s->rows = MemoryContextAlloc(s->window_cxt, sizeof(SearchRow) * cap);
-		ids = rds_idset_create(s->window_cxt);
-		for (;;)
+		if (got.pass != pass)
 		{
-			SearchPage	p;
-			int			i;
-
-			if (first != NULL && offset == 0 && pass == 0)
-				p = *first;
-			else
-			{
-				MemoryContextReset(s->page_cxt);
-				p = fetch(s, window_query(s, windowed, lo, hi, offset, page),
-						  offset, page);
-			}
-			if (total < 0)
-				total = p.total;
-			else if (p.total != total)
-				moved = true;
-			for (i = 0; i < p.ntasks; i++)
-			{
-				SearchRow	row;
-				const char *id = rds_page_task_field(p.page, i, "id");
-
-				/* a task seen twice while paging (the list moved) counts once */
-				if (id != NULL && rds_idset_add(ids, id))
-					continue;
-				if (!make_row(s, p.page, i, slot, tmpcxt, &row))
-					continue;
-				if (windowed && row.isnull && !s->nulls_excluded &&
-					!s->filter->has_lower && !s->filter->has_upper)
-					ereport(ERROR,
-							(errcode(ERRCODE_FDW_INCONSISTENT_DESCRIPTOR_INFORMATION),
-							 errmsg("a task without create_time came back for a creation-time window of %s", s->path),
-							 errdetail("The time-window search cannot place such a task in the order."),
-							 errhint("Order by an expression such as create_time + interval '0' to read and sort the whole list.")));
-				if (windowed && (row.isnull || row.key < lo || row.key >= hi))
-					continue;
-				if (n == cap)
-				{
-					cap *= 2;
-					s->rows = repalloc(s->rows, sizeof(SearchRow) * cap);
-				}
-				s->rows[n++] = row;
-			}
-			offset += page;
-			if (p.ntasks < page || offset >= total)
-				break;
+			/* a (new) pass: the list moved, the window is read again */
+			pass = got.pass;
+			n = 0;
+			cap = 64;
+			s->rows = MemoryContextAlloc(s->window_cxt, sizeof(SearchRow) * cap);
+			ids = rds_idset_create(s->window_cxt);
 		}
-		if (!moved)
+		for (i = 0; i < rds_page_ntasks(got.page); i++)
 		{
-			s->nrows = n;
-			break;
+			SearchRow	row;
+			const char *id = rds_page_task_field(got.page, i, "id");
+
+			/* a task seen twice while paging (the list moved) counts once */
+			if (id != NULL && rds_idset_add(ids, id))
+				continue;
+			if (!make_row(s, got.page, i, slot, tmpcxt, &row))
+				continue;
+			if (windowed && row.isnull && !s->nulls_excluded &&
+				!s->filter->has_lower && !s->filter->has_upper)
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_INCONSISTENT_DESCRIPTOR_INFORMATION),
+						 errmsg("a task without create_time came back for a creation-time window of %s", s->path),
+						 errdetail("The time-window search cannot place such a task in the order."),
+						 errhint("Order by an expression such as create_time + interval '0' to read and sort the whole list.")));
+			if (windowed && (row.isnull || row.key < lo || row.key >= hi))
+				continue;
+			if (n == cap)
+			{
+				cap *= 2;
+				s->rows = repalloc(s->rows, sizeof(SearchRow) * cap);
+			}
+			s->rows[n++] = row;
 		}
-		if (pass + 1 >= MAX_PASSES)
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_ERROR),
-					 errmsg("the task list kept changing while %s was read", s->path),
-					 errdetail("total_count changed during each of %d passes over one time window.", MAX_PASSES),
-					 errhint("Run the query again, or narrow it with conditions on create_time.")));
-		first = NULL;
+		have = next_window_page(s, pager, &got);
 	}
+	s->nrows = n;
+	rds_pager_destroy(pager);
 	qsort_arg(s->rows, s->nrows, sizeof(SearchRow), cmp_row, &s->nulls_first);
 	s->next_row = 0;
 }
@@ -684,7 +688,7 @@ start_search(RdsSearch *s, TupleTableSlot *slot, MemoryContext tmpcxt)
 	int			lorder;
 
 	s->upper = KEY_MAX;
-	first = fetch(s, window_query(s, false, KEY_MIN, KEY_MAX, 0, page), 0, page);
+	first = fetch(s, window_stream(s, false, KEY_MIN, KEY_MAX), 0, page);
 	if (first.page == NULL || first.total <= first.ntasks || first.ntasks < page)
 	{
 		/*
@@ -716,13 +720,13 @@ start_search(RdsSearch *s, TupleTableSlot *slot, MemoryContext tmpcxt)
 	add_samples(s, keys, nkeys);
 
 	MemoryContextReset(s->page_cxt);
-	last = fetch(s, window_query(s, true, KEY_MIN, KEY_MAX, Max(count - page, 0), page),
-				 Max(count - page, 0), page);
+	last = fetch(s, window_stream(s, true, KEY_MIN, KEY_MAX), Max(count - page, 0),
+				 page);
 	if (!has_time && !s->nulls_excluded && last.total != count)
 	{
 		/* tasks without a creation time (or a list that moved): read it all */
 		MemoryContextReset(s->page_cxt);
-		first = fetch(s, window_query(s, false, KEY_MIN, KEY_MAX, 0, page), 0, page);
+		first = fetch(s, window_stream(s, false, KEY_MIN, KEY_MAX), 0, page);
 		read_all(s, false, &first, slot, tmpcxt);
 		return;
 	}
@@ -809,7 +813,7 @@ next_window(RdsSearch *s, TupleTableSlot *slot, MemoryContext tmpcxt)
 		prev_edge = edge;
 
 		MemoryContextReset(s->page_cxt);
-		p = fetch(s, window_query(s, true, edge, upper, 0, page), 0, page);
+		p = fetch(s, window_stream(s, true, edge, upper), 0, page);
 		s->sstats->windows++;
 		if (++s->nwindows > s->sstats->max_windows)
 			s->sstats->max_windows = s->nwindows;
