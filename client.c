@@ -333,11 +333,11 @@ rds_request_poll(RdsRequest *req)
 
 /*
  * rds_conn_wait_fd
- *		A new descriptor (the caller closes it) that becomes readable when a
- *		transfer of conn has network activity, and at least every
- *		RDS_POLL_INTERVAL_MS so that timeouts and interrupts are served: for
- *		PostgreSQL's asynchronous Append, which waits on one socket per
- *		scan.  -1 where the platform has no epoll.
+ *		The descriptor (the backend's one, owned by the transport: never
+ *		closed by the caller) that becomes readable when a transfer of any
+ *		connection has network activity, and at least every 100 ms so that
+ *		timeouts and interrupts are served: for PostgreSQL's asynchronous
+ *		Append.  -1 where the platform has no epoll.
  */
 int
 rds_conn_wait_fd(RdsConn *conn)
@@ -346,14 +346,26 @@ rds_conn_wait_fd(RdsConn *conn)
 }
 
 /*
- * rds_close_wait_fd
- *		Closes a descriptor from rds_conn_wait_fd (giving PostgreSQL back its
- *		count).  Never throws.
+ * rds_conn_wait_epoch
+ *		Changes whenever a transfer of conn completes or the wait
+ *		descriptor's timer ticks: while it stays the same, a scan of conn
+ *		that had to wait still has to.  Never throws.
+ */
+uint64
+rds_conn_wait_epoch(RdsConn *conn)
+{
+	return rds_transport_epoch(conn->transport);
+}
+
+/*
+ * rds_wait_fd_wake
+ *		Makes the wait descriptor readable at once: a scan has rows to give
+ *		without the network.  Never throws.
  */
 void
-rds_close_wait_fd(int fd)
+rds_wait_fd_wake(void)
 {
-	rds_transport_close_wait_fd(fd);
+	rds_transport_wake();
 }
 
 /*

@@ -221,7 +221,8 @@ extern void rds_request_finish(RdsRequest *req, StringInfo body,
 extern void rds_request_cancel(RdsRequest *req);
 extern bool rds_request_poll(RdsRequest *req);
 extern int	rds_conn_wait_fd(RdsConn *conn);
-extern void rds_close_wait_fd(int fd);
+extern uint64 rds_conn_wait_epoch(RdsConn *conn);
+extern void rds_wait_fd_wake(void);
 extern void rds_http_get(RdsConn *conn, const char *path, const char *query,
 						 StringInfo body, RdsHttpStats *stats);
 extern void rds_http_get_cached(RdsConn *conn, const char *path,
