@@ -1129,10 +1129,11 @@ async_setup(ForeignScanState *node)
 /*
  * Run the scan without waiting on the network: true with the row (or the
  * end) in *result, false if it would have to wait.  As in postgres_fdw, the
- * scan itself runs (ExecProcNode, with the local conditions' loop) and an
- * empty result that is not the end means "wait": a page in backoff, or
- * pages whose rows all fail the local conditions, never hold up the other
- * partitions.
+ * scan itself runs (ExecProcNodeReal: the local conditions' loop, without
+ * the instrumentation wrapper, which the async callbacks' callers provide)
+ * and an empty result that is not the end means "wait": a page in backoff,
+ * or pages whose rows all fail the local conditions, never hold up the
+ * other partitions.
  */
 static bool
 produce_nowait(ForeignScanState *node, TupleTableSlot **result)

@@ -45,6 +45,9 @@ static int	max_watched = -1;	/* highest socket watched, -1 if none */
 /* ticks read from the timer so far */
 static uint64 ticks_seen = 0;
 
+/* the timer was made to fire at once: its next expiration is no tick */
+static bool woken = false;
+
 /*
  * rds_waitfd_get
  *		The backend's wait descriptor, created on first need (synchronous
@@ -131,12 +134,15 @@ rds_waitfd_close(void)
 		ReleaseExternalFD();
 	}
 	wait_tick_fd = wait_epfd = -1;
+	woken = false;
 }
 
 /*
  * rds_waitfd_ticks
  *		How many times the timer has ticked so far (reading it clears its
- *		readiness).  0 while there is no wait descriptor.  Never throws.
+ *		readiness; a wake-up is not counted, so that it does not make every
+ *		waiting scan look again).  0 while there is no wait descriptor.
+ *		Never throws.
  */
 uint64
 rds_waitfd_ticks(void)
@@ -145,7 +151,12 @@ rds_waitfd_ticks(void)
 	uint64		n;
 
 	if (wait_tick_fd >= 0 && read(wait_tick_fd, &n, sizeof(n)) == sizeof(n))
+	{
+		if (woken && n > 0)
+			n--;				/* not a tick, only a wake-up */
+		woken = false;
 		ticks_seen += n;
+	}
 #endif
 	return ticks_seen;
 }
@@ -163,8 +174,10 @@ rds_waitfd_wake(void)
 #ifdef RDS_HAVE_WAIT_FD
 	struct itimerspec tick;
 
-	if (wait_tick_fd < 0)
+	if (wait_tick_fd < 0 || woken)
 		return;
+	(void) rds_waitfd_ticks();	/* re-arming drops the ticks not read */
+	woken = true;
 	memset(&tick, 0, sizeof(tick));
 	tick.it_value.tv_nsec = 1;
 	tick.it_interval.tv_nsec = RDS_WAIT_TICK_MS * 1000000L;
