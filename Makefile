@@ -25,7 +25,8 @@ OBJS = \
 	rds_task_fdw.o \
 	scan.o \
 	search.o \
-	shared.o
+	shared.o \
+	waitfd.o
 
 EXTENSION = rds_task_fdw
 DATA = rds_task_fdw--1.0.sql rds_task_fdw--1.0--1.1.sql rds_task_fdw--1.1--1.2.sql \
@@ -52,4 +53,4 @@ include $(PGXS)
 
 # every object depends on the shared headers; the client's on its private one
 $(filter %.o,$(OBJS)): rds_task_fdw.h rds_compat.h
-auth.o client.o connection.o http.o: rds_http.h
+auth.o client.o connection.o http.o waitfd.o: rds_http.h

@@ -335,11 +335,11 @@ request_poll(RdsRequest *req)
 
 /*
  * rds_conn_wait_fd
- *		A new descriptor (the caller closes it) that becomes readable when a
- *		transfer of conn has network activity, and at least every
- *		RDS_POLL_INTERVAL_MS so that timeouts and interrupts are served: for
- *		PostgreSQL's asynchronous Append, which waits on one socket per
- *		scan.  -1 where the platform has no epoll.
+ *		The descriptor (the backend's one, owned by the transport: never
+ *		closed by the caller) that becomes readable when a transfer of any
+ *		connection has network activity, and at least every 100 ms so that
+ *		timeouts and interrupts are served: for PostgreSQL's asynchronous
+ *		Append.  -1 where the platform has no epoll.
  */
 int
 rds_conn_wait_fd(RdsConn *conn)
@@ -358,41 +358,27 @@ rds_conn_server_name(RdsConn *conn)
 }
 
 /*
- * rds_close_wait_fd
- *		Closes a descriptor from rds_conn_wait_fd (giving PostgreSQL back its
- *		count).  Never throws.
+ * rds_conn_wait_epoch
+ *		Changes whenever a transfer of conn completes or the wait
+ *		descriptor's timer ticks: while it stays the same, a scan of conn
+ *		that had to wait still has to.  Never throws.
  */
-void
-rds_close_wait_fd(int fd)
+uint64
+rds_conn_wait_epoch(RdsConn *conn)
 {
-	rds_transport_close_wait_fd(fd);
+	return rds_transport_epoch(conn->transport);
 }
 
 /*
- * rds_http_get
- *		rds_request_start + rds_request_finish.
+ * rds_wait_fd_wake
+ *		Makes the wait descriptor readable at once: a scan has rows to give
+ *		without the network.  Never throws.
  */
 void
-rds_http_get(RdsConn *conn, const char *path, const char *query,
-			 StringInfo body, RdsHttpStats *stats)
+rds_wait_fd_wake(void)
 {
-	rds_request_finish(rds_request_start(conn, path, query), body, stats);
+	rds_transport_wake();
 }
-
-/*
- * rds_http_get_cached
- *		rds_request_start_cached (may read the cache) + rds_request_finish;
- *		true if the body is the cache's copy.
- */
-bool
-rds_http_get_cached(RdsConn *conn, const char *path, const char *query,
-					int cache_ttl, StringInfo body, RdsHttpStats *stats)
-{
-	return rds_request_finish(rds_request_start_cached(conn, path, query, cache_ttl,
-												true),
-					   body, stats);
-}
-
 
 /* ------------------------------------------------------------------------
  * Connections (the cache itself is connection.c's)

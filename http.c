@@ -1,11 +1,12 @@
 /*-------------------------------------------------------------------------
  *
  * http.c
- *		  The transport of rds_task_fdw: per connection a libcurl multi
- *		  handle, a share handle (DNS, TLS sessions, connections) and a pool
- *		  of easy handles; HTTP exchanges that run concurrently on them, the
- *		  loop that drives them, interruptible waits, the descriptor an
- *		  asynchronous Append waits on, and cancellation.  What to send, when
+ *		  The transport of rds_task_fdw: one libcurl multi handle per
+ *		  backend for every connection (server and user mapping), with a
+ *		  share handle (DNS, TLS sessions, connections) and a pool of easy
+ *		  handles; HTTP exchanges that run concurrently on it, the loop that
+ *		  drives them, interruptible waits, the descriptor an asynchronous
+ *		  Append waits on (waitfd.c), and cancellation.  What to send, when
  *		  to retry and which error to raise is the client's (client.c).
  *
  * Memory and error discipline: everything libcurl touches from a callback
@@ -15,13 +16,23 @@
  * returns.  Whoever holds a transfer frees it with rds_transfer_free on
  * every path (client.c does so from a memory context reset callback).
  *
- * Descriptors: every descriptor the transport holds (the epoll set, the
- * timerfd, each socket libcurl opens, the duplicate an asynchronous Append
- * waits on) is counted with PostgreSQL's AcquireExternalFD, so that fd.c
- * keeps room for them.  When none is to be had, the epoll set is done
- * without (scans run synchronously), and a socket is refused: the transfer
- * waits for one of the connection's own sockets (their number is capped
- * there) or, if the connection has none, fails with a clear error.
+ * One multi handle for the backend: a query over a hundred servers drives
+ * one set of transfers, and servers that name the same host share its
+ * HTTP connections (libcurl reuses a connection only for a request with the
+ * same host, port, TLS settings (ca_file) and proxy; the credentials are
+ * request headers).  An RdsTransport is what a connection keeps of its
+ * own: those settings, its timeouts, and how many of its transfers have
+ * completed (the epoch a waiting scan compares).
+ *
+ * Descriptors: every descriptor the transport holds (each socket libcurl
+ * opens, the wait set and its timer) is counted with PostgreSQL's
+ * AcquireExternalFD, so that fd.c keeps room for them.  The connections are
+ * capped below the external budget (leaving room for the Append's own wait
+ * set and other extensions); a transfer beyond the cap waits in libcurl's
+ * queue for a connection to free up.  If a socket is still refused (others
+ * took the budget), the cap drops to the sockets open and the transfer
+ * waits for one of them, or, if the backend has none, fails with a clear
+ * error.
  *
  * This file calls no other file of the client: auth.c and client.c call it.
  *
@@ -32,11 +43,6 @@
 #include <errno.h>
 #include <time.h>
 #include <unistd.h>
-#ifdef __linux__
-#include <sys/epoll.h>
-#include <sys/timerfd.h>
-#define RDS_HAVE_WAIT_FD 1
-#endif
 
 #include <curl/curl.h>
 
@@ -44,7 +50,6 @@
 #error "rds_task_fdw needs libcurl 7.66 or later (curl_multi_poll)"
 #endif
 
-#include "lib/ilist.h"
 #include "miscadmin.h"
 #include "storage/fd.h"
 #include "storage/ipc.h"
@@ -57,17 +62,14 @@
 #include "rds_compat.h"
 #include "rds_http.h"
 
-/* idle easy handles kept per connection for reuse */
-#define RDS_EASY_POOL_SIZE		8
+/* idle easy handles kept for reuse */
+#define RDS_EASY_POOL_SIZE		16
 
-/* TCP/TLS connections kept open per connection: parallel_requests' maximum */
-#define RDS_MAX_CONNECTIONS		32
-
-/* sockets of one connection watched for an asynchronous Append */
-#define RDS_MAX_WATCHED			64
+/* most connections the backend keeps open at once, whatever the budget */
+#define RDS_MAX_CONNECTIONS		1024
 
 /* longest wait in curl_multi_poll between interrupt checks */
-#define RDS_POLL_INTERVAL_MS	100
+#define RDS_POLL_INTERVAL_MS	RDS_WAIT_TICK_MS
 
 /* first allocation of a response buffer */
 #define RDS_BODY_INITIAL_SIZE	16384
@@ -75,8 +77,8 @@
 #define RDS_USER_AGENT			"rds_task_fdw/" RDS_TASK_FDW_VERSION
 
 /*
- * The libcurl side of one connection.  Allocated in the connection's memory
- * context; rds_transport_destroy frees the libcurl handles.
+ * What a connection keeps of its own.  Allocated in the connection's memory
+ * context; the libcurl side is the backend's (RdsCore).
  */
 struct RdsTransport
 {
@@ -84,26 +86,31 @@ struct RdsTransport
 	char	   *proxy;			/* NULL: no proxy (never the environment's) */
 	int			connect_timeout;	/* seconds */
 	int			request_timeout;	/* seconds */
+	uint64		completions;	/* its transfers completed so far */
+	bool		counted;		/* in core.ntransports */
+};
 
-	CURLM	   *multi;			/* drives all transfers of this connection */
+/*
+ * The libcurl side of the backend, shared by every RdsTransport: created
+ * with the first, cleaned up with the last.
+ */
+typedef struct RdsCore
+{
+	int			ntransports;	/* RdsTransports alive */
+	CURLM	   *multi;			/* drives every transfer of the backend */
 	CURLSH	   *share;			/* DNS, TLS sessions and connections */
-	int			epfd;			/* epoll set of the transfers' sockets and
-								 * tick_fd, for asynchronous Append; -1 */
-	int			tick_fd;		/* timerfd ticking every poll interval */
-	int			watched[RDS_MAX_WATCHED];	/* sockets in epfd */
-	int			nwatched;
 	CURL	   *pool[RDS_EASY_POOL_SIZE];	/* idle easy handles */
 	int			npool;
 	int			nattached;		/* transfers on the multi handle */
 	int			nsockets;		/* sockets open (each an external FD) */
-	long		max_sockets;	/* cap set on the multi handle, 0 = none */
+	long		max_sockets;	/* cap set on the multi handle */
 	long		want_max_sockets;	/* cap to set after a refused socket */
-	dlist_node	node;			/* in transports */
-	bool		listed;
-};
+	bool		fds_stale;		/* the wait set may not mirror libcurl's
+								 * sockets: perform before trusting it */
+	uint64		perform_ticks;	/* timer ticks at the last perform */
+} RdsCore;
 
-/* every transport of this backend, for rds_transport_drop_idle */
-static dlist_head transports = DLIST_STATIC_INIT(transports);
+static RdsCore core;
 
 /*
  * One HTTP exchange.  malloc'd: libcurl callbacks write into it.
@@ -117,9 +124,9 @@ struct RdsTransfer
 	size_t		post_len;
 	bool		attached;		/* on the multi handle */
 	bool		want_subject_token;
-	RdsTransport *transport;	/* while started: for the socket callback */
+	RdsTransport *transport;	/* while started: whose transfer it is */
 	bool		no_fd;			/* a socket was refused: no descriptor left */
-	bool		no_fd_alone;	/* ... while the connection had no socket */
+	bool		no_fd_alone;	/* ... while the backend had no socket */
 	CURLcode	result;
 	long		os_errno;		/* errno of a failed connect, or 0 */
 	size_t		body_cap;
@@ -128,17 +135,17 @@ struct RdsTransfer
 
 static bool curl_initialized = false;
 
+static void core_create(void);
+static void core_destroy(void);
+static long connection_budget(void);
 static CURLSH *share_create(void);
 static void setup_easy(RdsTransport *t, RdsTransfer *xfer, const char *url);
-static CURL *take_easy(RdsTransport *t);
-static void return_easy(RdsTransport *t, CURL *easy);
+static CURL *take_easy(void);
+static void return_easy(CURL *easy);
 static void wipe_slist(struct curl_slist *list);
-static void multi_step(RdsTransport *t);
-static void setup_wait_fd(RdsTransport *t);
-#ifdef RDS_HAVE_WAIT_FD
-static void sync_wait_fds(RdsTransport *t);
-#endif
-static void multi_wait(RdsTransport *t, long timeout_ms, uint32 wait_event);
+static bool multi_due(void);
+static void multi_step(void);
+static void multi_wait(long timeout_ms, uint32 wait_event);
 static size_t write_callback(char *ptr, size_t size, size_t nmemb,
 							 void *userdata);
 static curl_socket_t open_socket_callback(void *clientp, curlsocktype purpose,
@@ -171,9 +178,10 @@ rds_curl_version(void)
 
 /*
  * rds_transport_create
- *		The libcurl handles of a new connection, allocated in cxt (ca_file
- *		and proxy are copied there).  Initializes libcurl on first use.  Throws if
- *		libcurl cannot be set up; nothing is left behind then.
+ *		What a new connection keeps of its own, allocated in cxt (ca_file and
+ *		proxy are copied there); the backend's libcurl handles are set up
+ *		with the first connection.  Initializes libcurl on first use.
+ *		Throws if libcurl cannot be set up; nothing is left behind then.
  */
 RdsTransport *
 rds_transport_create(const char *ca_file, const char *proxy,
@@ -195,80 +203,101 @@ rds_transport_create(const char *ca_file, const char *proxy,
 	}
 
 	t = MemoryContextAllocZero(cxt, sizeof(RdsTransport));
-	t->epfd = -1;
-	t->tick_fd = -1;
 	t->ca_file = ca_file ? MemoryContextStrdup(cxt, ca_file) : NULL;
 	t->proxy = proxy ? MemoryContextStrdup(cxt, proxy) : NULL;
 	t->connect_timeout = connect_timeout;
 	t->request_timeout = request_timeout;
 
-	PG_TRY();
-	{
-		t->multi = curl_multi_init();
-		if (t->multi == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("out of memory"),
-					 errdetail("Could not create libcurl handles.")));
-		/*
-		 * Keep a connection per possible parallel request: by default
-		 * libcurl keeps 4 per running transfer, and at the end of a scan
-		 * only one or two are running, so a repeated scan would reconnect.
-		 */
-		if (curl_multi_setopt(t->multi, CURLMOPT_MAXCONNECTS,
-							  (long) RDS_MAX_CONNECTIONS) != CURLM_OK)
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_ERROR),
-					 errmsg("could not set up libcurl connection caching")));
-		t->share = share_create();
-		if (t->share == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_ERROR),
-					 errmsg("could not set up libcurl connection sharing")));
-		dlist_push_tail(&transports, &t->node);
-		t->listed = true;
-	}
-	PG_CATCH();
-	{
-		rds_transport_destroy(t);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-
+	if (core.ntransports == 0)
+		core_create();			/* throws, leaving nothing behind */
+	core.ntransports++;
+	t->counted = true;
 	return t;
 }
 
 /*
  * rds_transport_destroy
- *		Frees the libcurl handles and descriptors of t (not t itself, which
- *		goes with its memory context).  Every transfer of t must have been
- *		freed first.  Never throws.
+ *		Forgets t (not freed: it goes with its memory context); with the
+ *		backend's last connection, frees the libcurl handles and descriptors.
+ *		Every transfer of t must have been freed first.  Never throws.
  */
 void
 rds_transport_destroy(RdsTransport *t)
 {
-	if (t->listed)
-		dlist_delete(&t->node);
-	t->listed = false;
-	while (t->npool > 0)
-		curl_easy_cleanup(t->pool[--t->npool]);
-	if (t->multi != NULL)
-		curl_multi_cleanup(t->multi);
-	if (t->tick_fd >= 0)
+	if (!t->counted)
+		return;
+	t->counted = false;
+	if (--core.ntransports == 0)
+		core_destroy();
+}
+
+/*
+ * core_create
+ *		The backend's multi and share handles.  Throws if libcurl cannot set
+ *		them up; nothing is left behind then.
+ */
+static void
+core_create(void)
+{
+	long		budget = connection_budget();
+
+	memset(&core, 0, sizeof(core));
+	core.multi = curl_multi_init();
+	core.share = share_create();
+	core.max_sockets = budget;
+	core.fds_stale = true;
+	/*
+	 * At most budget connections, and all of them kept for reuse (libcurl's
+	 * default keeps 4 per running transfer: at the end of a scan only one
+	 * or two run, so a repeated scan would reconnect).  Transfers beyond
+	 * the cap wait in libcurl's queue for a connection.
+	 */
+	if (core.multi == NULL || core.share == NULL ||
+		curl_multi_setopt(core.multi, CURLMOPT_MAXCONNECTS,
+						  budget) != CURLM_OK ||
+		curl_multi_setopt(core.multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+						  budget) != CURLM_OK)
 	{
-		close(t->tick_fd);
-		ReleaseExternalFD();
+		core_destroy();
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("could not set up libcurl connection handling")));
 	}
-	if (t->epfd >= 0)
-	{
-		close(t->epfd);
-		ReleaseExternalFD();
-	}
-	if (t->share != NULL)
-		curl_share_cleanup(t->share);	/* closes the cached connections */
-	t->multi = NULL;
-	t->share = NULL;
-	t->tick_fd = t->epfd = -1;
+}
+
+/*
+ * core_destroy
+ *		Frees the backend's libcurl handles, closing its cached connections
+ *		and the wait descriptor.  No transfer may be running.  Never throws.
+ */
+static void
+core_destroy(void)
+{
+	while (core.npool > 0)
+		curl_easy_cleanup(core.pool[--core.npool]);
+	if (core.multi != NULL)
+		curl_multi_cleanup(core.multi);
+	if (core.share != NULL)
+		curl_share_cleanup(core.share); /* closes the cached connections */
+	core.multi = NULL;
+	core.share = NULL;
+	rds_waitfd_close();
+}
+
+/*
+ * connection_budget
+ *		How many connections the backend may hold at once: the external
+ *		descriptor budget (a third of what fd.c keeps, as AcquireExternalFD
+ *		counts it) less the wait set and its timer, and an eighth (at least
+ *		two) left to others: the Append's own wait set, postgres_fdw.
+ */
+static long
+connection_budget(void)
+{
+	long		external = max_safe_fds / 3;
+	long		budget = external - 2 - Max(2, external / 8);
+
+	return Min(Max(budget, 1), RDS_MAX_CONNECTIONS);
 }
 
 /*
@@ -297,81 +326,77 @@ share_create(void)
 
 /*
  * rds_transport_drop_idle
- *		Closes the cached connections of every transport of this backend
- *		that has no transfer running, giving their descriptors back (a
- *		socket was refused for want of one).  Returns how many sockets were
- *		closed.  Never throws.
+ *		Closes the backend's cached connections if no transfer is running,
+ *		giving their descriptors back (a socket was refused for want of
+ *		one).  Returns how many sockets were closed.  Never throws.
  */
 int
 rds_transport_drop_idle(void)
 {
-	dlist_iter	iter;
-	int			closed = 0;
+	CURLSH	   *share;
+	int			before = core.nsockets;
 	int			i;
 
-	dlist_foreach(iter, &transports)
+	if (core.ntransports == 0 || core.nattached > 0 || core.nsockets == 0)
+		return 0;
+	share = share_create();
+	if (share == NULL)
+		return 0;
+	/* no transfer runs: only pooled easy handles still hold the share */
+	for (i = 0; i < core.npool; i++)
+		(void) curl_easy_setopt(core.pool[i], CURLOPT_SHARE, NULL);
+	if (curl_share_cleanup(core.share) != CURLSHE_OK)
 	{
-		RdsTransport *t = dlist_container(RdsTransport, node, iter.cur);
-		CURLSH	   *share;
-		int			before = t->nsockets;
-
-		if (t->nattached > 0 || t->nsockets == 0)
-			continue;
-		share = share_create();
-		if (share == NULL)
-			continue;
-		/* no transfer runs: only pooled easy handles still hold the share */
-		for (i = 0; i < t->npool; i++)
-			(void) curl_easy_setopt(t->pool[i], CURLOPT_SHARE, NULL);
-		if (curl_share_cleanup(t->share) != CURLSHE_OK)
-		{
-			curl_share_cleanup(share);
-			continue;
-		}
-		t->share = share;
-		closed += before - t->nsockets;
+		curl_share_cleanup(share);
+		return 0;
 	}
-	return closed;
+	core.share = share;
+	return before - core.nsockets;
 }
 
 /*
  * rds_transport_wait_fd
- *		A new descriptor (the caller closes it with
- *		rds_transport_close_wait_fd) that
- *		becomes readable when a transfer of t has network activity, and at
- *		least every RDS_POLL_INTERVAL_MS so that timeouts and interrupts are
- *		served: for PostgreSQL's asynchronous Append, which waits on one
- *		socket per scan.  -1 where the platform has no epoll, or no
- *		descriptor is to be had.
+ *		The backend's wait descriptor (waitfd.c; the transport owns it, the
+ *		caller never closes it): readable when a transfer of any connection
+ *		has network activity, and at least every RDS_WAIT_TICK_MS so that
+ *		timeouts and interrupts are served.  For PostgreSQL's asynchronous
+ *		Append, which waits on one descriptor per scan: every scan gets the
+ *		same one.  -1 where the platform has no epoll, or no descriptor is
+ *		to be had.
  */
 int
 rds_transport_wait_fd(RdsTransport *t)
 {
-	int			fd;
-
-	if (t->epfd < 0)
-		setup_wait_fd(t);		/* on first need: synchronous scans never do */
-	if (t->epfd < 0 || !AcquireExternalFD())
-		return -1;
-	fd = dup(t->epfd);
-	if (fd < 0)
-		ReleaseExternalFD();
-	return fd;
+	core.fds_stale = true;		/* a new set mirrors nothing yet */
+	return rds_waitfd_get();
 }
 
 /*
- * rds_transport_close_wait_fd
- *		Closes a descriptor from rds_transport_wait_fd.  Never throws.
+ * rds_transport_epoch
+ *		A number that changes whenever a transfer of t completes or the wait
+ *		descriptor's timer ticks: while it stays the same, a scan that had
+ *		to wait still has to (nothing it waits for can have happened).
+ *		Never throws.
+ */
+uint64
+rds_transport_epoch(RdsTransport *t)
+{
+	/* a wait in a synchronous scan may have left the set behind */
+	if (core.fds_stale && core.multi != NULL && rds_waitfd_sync(core.multi))
+		core.fds_stale = false;
+	return t->completions + rds_waitfd_ticks();
+}
+
+/*
+ * rds_transport_wake
+ *		Makes the wait descriptor readable at once (see rds_waitfd_wake).
  */
 void
-rds_transport_close_wait_fd(int fd)
+rds_transport_wake(void)
 {
-	if (fd >= 0)
-	{
-		close(fd);
-		ReleaseExternalFD();
-	}
+	rds_waitfd_wake();
 }
+
 /*
  * rds_slist_append
  *		Appends a copy of line to a libcurl header list.  On failure throws,
@@ -459,18 +484,19 @@ rds_transfer_start(RdsTransport *t, RdsTransfer *xfer, const char *url,
 {
 	CURLMcode	mc;
 
-	xfer->easy = take_easy(t);
+	xfer->easy = take_easy();
 	xfer->transport = t;
 	setup_easy(t, xfer, url);
 
-	mc = curl_multi_add_handle(t->multi, xfer->easy);
+	mc = curl_multi_add_handle(core.multi, xfer->easy);
 	if (mc != CURLM_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("could not start RDS API request %s %s: %s",
 						method, path, curl_multi_strerror(mc))));
 	xfer->attached = true;
-	t->nattached++;
+	core.nattached++;
+	core.fds_stale = true;
 }
 
 /* curl_easy_setopt that throws on failure */
@@ -494,7 +520,7 @@ setup_easy(RdsTransport *t, RdsTransfer *xfer, const char *url)
 	CURL	   *easy = xfer->easy;
 
 	RDS_SETOPT(easy, CURLOPT_PRIVATE, xfer);
-	RDS_SETOPT(easy, CURLOPT_SHARE, t->share);
+	RDS_SETOPT(easy, CURLOPT_SHARE, core.share);
 	RDS_SETOPT(easy, CURLOPT_URL, url);
 	RDS_SETOPT(easy, CURLOPT_NOSIGNAL, 1L);
 	RDS_SETOPT(easy, CURLOPT_FOLLOWLOCATION, 0L);
@@ -528,7 +554,7 @@ setup_easy(RdsTransport *t, RdsTransfer *xfer, const char *url)
 	RDS_SETOPT(easy, CURLOPT_OPENSOCKETFUNCTION, open_socket_callback);
 	RDS_SETOPT(easy, CURLOPT_OPENSOCKETDATA, xfer);
 	RDS_SETOPT(easy, CURLOPT_CLOSESOCKETFUNCTION, close_socket_callback);
-	RDS_SETOPT(easy, CURLOPT_CLOSESOCKETDATA, t);
+	RDS_SETOPT(easy, CURLOPT_CLOSESOCKETDATA, &core);
 
 	if (xfer->post_body != NULL)
 	{
@@ -545,7 +571,7 @@ setup_easy(RdsTransport *t, RdsTransfer *xfer, const char *url)
 
 /*
  * rds_transfer_free
- *		Takes xfer off t's multi handle (if started), returns its easy
+ *		Takes xfer off the multi handle (if started), returns its easy
  *		handle to the pool and frees (wiping secrets) everything it owns.
  *		Never throws.
  */
@@ -554,11 +580,12 @@ rds_transfer_free(RdsTransport *t, RdsTransfer *xfer)
 {
 	if (xfer->attached)
 	{
-		curl_multi_remove_handle(t->multi, xfer->easy);
-		t->nattached--;
+		curl_multi_remove_handle(core.multi, xfer->easy);
+		core.nattached--;
+		core.fds_stale = true;
 	}
 	if (xfer->easy != NULL)
-		return_easy(t, xfer->easy);
+		return_easy(xfer->easy);
 	if (xfer->headers != NULL)
 	{
 		wipe_slist(xfer->headers);
@@ -581,12 +608,12 @@ rds_transfer_free(RdsTransport *t, RdsTransfer *xfer)
 
 /* An easy handle from the pool, or a new one.  Throws if none. */
 static CURL *
-take_easy(RdsTransport *t)
+take_easy(void)
 {
 	CURL	   *easy;
 
-	if (t->npool > 0)
-		return t->pool[--t->npool];
+	if (core.npool > 0)
+		return core.pool[--core.npool];
 
 	easy = curl_easy_init();
 	if (easy == NULL)
@@ -604,11 +631,11 @@ take_easy(RdsTransport *t)
  *		the share's cache either way.
  */
 static void
-return_easy(RdsTransport *t, CURL *easy)
+return_easy(CURL *easy)
 {
 	curl_easy_reset(easy);
-	if (t->npool < RDS_EASY_POOL_SIZE)
-		t->pool[t->npool++] = easy;
+	if (core.npool < RDS_EASY_POOL_SIZE)
+		core.pool[core.npool++] = easy;
 	else
 		curl_easy_cleanup(easy);
 }
@@ -629,121 +656,6 @@ wipe_slist(struct curl_slist *list)
  * Driving transfers
  * ------------------------------------------------------------------------
  */
-
-#ifdef RDS_HAVE_WAIT_FD
-/*
- * sync_wait_fds
- *		Mirrors in the connection's epoll set the sockets libcurl's transfers
- *		wait on (as curl_multi_fdset reports them).  Never throws: a socket
- *		that cannot be watched (over FD_SETSIZE, or epoll_ctl failing) only
- *		costs latency, since the tick still wakes the waiter.
- */
-static void
-sync_wait_fds(RdsTransport *t)
-{
-	fd_set		rd,
-				wr,
-				ex;
-	int			maxfd = -1;
-	int			i;
-	int			fd;
-
-	FD_ZERO(&rd);
-	FD_ZERO(&wr);
-	FD_ZERO(&ex);
-	if (curl_multi_fdset(t->multi, &rd, &wr, &ex, &maxfd) != CURLM_OK)
-		return;
-
-	/* forget or update the sockets watched so far */
-	for (i = 0; i < t->nwatched;)
-	{
-		struct epoll_event ev;
-
-		fd = t->watched[i];
-		memset(&ev, 0, sizeof(ev));
-		ev.data.fd = fd;
-		ev.events = (fd <= maxfd && FD_ISSET(fd, &rd) ? EPOLLIN : 0) |
-			(fd <= maxfd && FD_ISSET(fd, &wr) ? EPOLLOUT : 0);
-		if (ev.events == 0)
-		{
-			(void) epoll_ctl(t->epfd, EPOLL_CTL_DEL, fd, &ev);
-			t->watched[i] = t->watched[--t->nwatched];
-			continue;
-		}
-		(void) epoll_ctl(t->epfd, EPOLL_CTL_MOD, fd, &ev);
-		i++;
-	}
-
-	/* watch the new ones */
-	for (fd = 0; fd <= maxfd; fd++)
-	{
-		struct epoll_event ev;
-		bool		known = false;
-
-		if (!FD_ISSET(fd, &rd) && !FD_ISSET(fd, &wr))
-			continue;
-		for (i = 0; i < t->nwatched && !known; i++)
-			known = (t->watched[i] == fd);
-		if (known || t->nwatched >= RDS_MAX_WATCHED)
-			continue;
-		memset(&ev, 0, sizeof(ev));
-		ev.data.fd = fd;
-		ev.events = (FD_ISSET(fd, &rd) ? EPOLLIN : 0) | (FD_ISSET(fd, &wr) ? EPOLLOUT : 0);
-		if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) == 0)
-			t->watched[t->nwatched++] = fd;
-	}
-}
-#endif
-
-/*
- * setup_wait_fd
- *		Creates the connection's epoll set with a ticking timerfd (the
- *		transfers' sockets join it in sync_wait_fds), when an asynchronous
- *		Append first asks for it.  Without epoll (or if the descriptors cannot
- *		be had) t->epfd stays -1 and the scan runs synchronously.
- */
-static void
-setup_wait_fd(RdsTransport *t)
-{
-#ifdef RDS_HAVE_WAIT_FD
-	struct itimerspec tick;
-	struct epoll_event ev;
-
-	if (!AcquireExternalFD())
-		return;
-	t->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (t->epfd < 0)
-	{
-		ReleaseExternalFD();
-		return;
-	}
-	if (!AcquireExternalFD())
-	{
-		close(t->epfd);
-		ReleaseExternalFD();
-		t->epfd = -1;
-		return;
-	}
-	t->tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	memset(&tick, 0, sizeof(tick));
-	tick.it_value.tv_nsec = RDS_POLL_INTERVAL_MS * 1000000L;
-	tick.it_interval.tv_nsec = RDS_POLL_INTERVAL_MS * 1000000L;
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN;
-	ev.data.fd = t->tick_fd;
-	if (t->tick_fd < 0 ||
-		timerfd_settime(t->tick_fd, 0, &tick, NULL) != 0 ||
-		epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->tick_fd, &ev) != 0)
-	{
-		if (t->tick_fd >= 0)
-			close(t->tick_fd);
-		close(t->epfd);
-		ReleaseExternalFD();
-		ReleaseExternalFD();
-		t->tick_fd = t->epfd = -1;
-	}
-#endif
-}
 
 /*
  * copy_content_type
@@ -768,11 +680,13 @@ copy_content_type(CURL *easy, RdsResponse *resp)
 
 /*
  * multi_step
- *		Lets libcurl make progress on every transfer of t and records the
- *		ones that completed (taking them off the multi handle).
+ *		Lets libcurl make progress on every transfer of the backend, records
+ *		the ones that completed (taking them off the multi handle, and
+ *		counting them in their connection's epoch), and mirrors the sockets
+ *		libcurl now waits on in the wait set.
  */
 static void
-multi_step(RdsTransport *t)
+multi_step(void)
 {
 	CURLMcode	mc;
 	CURLMsg    *msg;
@@ -780,23 +694,23 @@ multi_step(RdsTransport *t)
 	int			left;
 
 	/* a socket was refused: no more connections than the ones open */
-	if (t->want_max_sockets > 0 &&
-		(t->max_sockets == 0 || t->want_max_sockets < t->max_sockets))
+	if (core.want_max_sockets > 0 && core.want_max_sockets < core.max_sockets)
 	{
-		if (curl_multi_setopt(t->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
-							  t->want_max_sockets) == CURLM_OK)
-			t->max_sockets = t->want_max_sockets;
+		if (curl_multi_setopt(core.multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+							  core.want_max_sockets) == CURLM_OK)
+			core.max_sockets = core.want_max_sockets;
 	}
-	t->want_max_sockets = 0;
+	core.want_max_sockets = 0;
 
-	mc = curl_multi_perform(t->multi, &running);
+	core.perform_ticks = rds_waitfd_ticks();
+	mc = curl_multi_perform(core.multi, &running);
 	if (mc != CURLM_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("libcurl failed to drive RDS API requests: %s",
 						curl_multi_strerror(mc))));
 
-	while ((msg = curl_multi_info_read(t->multi, &left)) != NULL)
+	while ((msg = curl_multi_info_read(core.multi, &left)) != NULL)
 	{
 		CURL	   *easy = msg->easy_handle;
 		CURLcode	result = msg->data.result;
@@ -819,25 +733,52 @@ multi_step(RdsTransport *t)
 			xfer->resp.too_large = true;
 		if (result == CURLE_OUT_OF_MEMORY)
 			xfer->resp.out_of_memory = true;
-		curl_multi_remove_handle(t->multi, easy);
+		curl_multi_remove_handle(core.multi, easy);
 		xfer->attached = false;
-		t->nattached--;
+		core.nattached--;
 		xfer->resp.done = true;
+		xfer->transport->completions++;
 	}
+
+	core.fds_stale = !rds_waitfd_sync(core.multi);
+}
+
+/*
+ * multi_due
+ *		Whether a non-blocking poll has to let libcurl work: when something
+ *		in the wait set is ready, a timer of libcurl's is due, the timer
+ *		ticked since the last time (a socket the set could not watch is
+ *		served at least that often), or the set may not mirror libcurl's
+ *		sockets.  Saves a scan of a hundred servers' transfers for every
+ *		poll of every scan.  Never throws.
+ */
+static bool
+multi_due(void)
+{
+	long		timeout_ms;
+
+	if (core.fds_stale || !rds_waitfd_open())
+		return true;
+	if (curl_multi_timeout(core.multi, &timeout_ms) != CURLM_OK ||
+		timeout_ms == 0)
+		return true;
+	if (rds_waitfd_ticks() != core.perform_ticks)
+		return true;
+	return rds_waitfd_ready();
 }
 
 /*
  * multi_wait
- *		Waits up to timeout_ms for activity on t's sockets, visible in
- *		pg_stat_activity as wait_event.  Exits if the postmaster died.
+ *		Waits up to timeout_ms for activity on the backend's sockets, visible
+ *		in pg_stat_activity as wait_event.  Exits if the postmaster died.
  */
 static void
-multi_wait(RdsTransport *t, long timeout_ms, uint32 wait_event)
+multi_wait(long timeout_ms, uint32 wait_event)
 {
 	CURLMcode	mc;
 
 	pgstat_report_wait_start(wait_event);
-	mc = curl_multi_poll(t->multi, NULL, 0, (int) timeout_ms, NULL);
+	mc = curl_multi_poll(core.multi, NULL, 0, (int) timeout_ms, NULL);
 	pgstat_report_wait_end();
 
 	if (mc != CURLM_OK)
@@ -851,9 +792,9 @@ multi_wait(RdsTransport *t, long timeout_ms, uint32 wait_event)
 
 /*
  * rds_transport_wait
- *		Drives t until xfer is complete, checking for interrupts (query
- *		cancel, statement_timeout, termination) at least every
- *		RDS_POLL_INTERVAL_MS.
+ *		Drives the backend's transfers until xfer is complete, checking for
+ *		interrupts (query cancel, statement_timeout, termination) at least
+ *		every RDS_POLL_INTERVAL_MS.
  */
 void
 rds_transport_wait(RdsTransport *t, RdsTransfer *xfer)
@@ -861,18 +802,18 @@ rds_transport_wait(RdsTransport *t, RdsTransfer *xfer)
 	for (;;)
 	{
 		CHECK_FOR_INTERRUPTS();
-		multi_step(t);
+		multi_step();
 		if (xfer->resp.done)
 			break;
-		multi_wait(t, RDS_POLL_INTERVAL_MS, PG_WAIT_EXTENSION);
+		multi_wait(RDS_POLL_INTERVAL_MS, PG_WAIT_EXTENSION);
 	}
 }
 
 /*
  * rds_transport_sleep
  *		Sleeps delay_ms (before a retry, or while a request waits for its
- *		turn), interruptibly, shown as wait_event.  Other transfers of t keep
- *		being driven meanwhile.
+ *		turn), interruptibly, shown as wait_event.  The backend's other
+ *		transfers keep being driven meanwhile.
  */
 void
 rds_transport_sleep(RdsTransport *t, long delay_ms, uint32 wait_event)
@@ -890,10 +831,10 @@ rds_transport_sleep(RdsTransport *t, long delay_ms, uint32 wait_event)
 		if (remaining <= 0)
 			break;
 
-		if (t->nattached > 0)
+		if (core.nattached > 0)
 		{
-			multi_step(t);
-			multi_wait(t, Min(remaining, RDS_POLL_INTERVAL_MS), wait_event);
+			multi_step();
+			multi_wait(Min(remaining, RDS_POLL_INTERVAL_MS), wait_event);
 		}
 		else
 		{
@@ -907,31 +848,19 @@ rds_transport_sleep(RdsTransport *t, long delay_ms, uint32 wait_event)
 
 /*
  * rds_transport_poll
- *		Lets the transfers of t progress without waiting.  Returns true once
- *		xfer is complete, whatever its outcome (false if xfer is NULL: only
- *		drive the others).  Throws only if libcurl itself fails.
+ *		Lets the backend's transfers progress without waiting (if anything
+ *		happened since the last time).  Returns true once xfer is complete,
+ *		whatever its outcome (false if xfer is NULL: only drive the
+ *		others).  Throws only if libcurl itself fails.
  */
 bool
 rds_transport_poll(RdsTransport *t, RdsTransfer *xfer)
 {
-#ifdef RDS_HAVE_WAIT_FD
-	if (t->tick_fd >= 0)
-	{
-		uint64		ticks;
-
-		/* the tick has served its purpose: clear its readiness */
-		if (read(t->tick_fd, &ticks, sizeof(ticks)) < 0)
-			ticks = 0;
-	}
-#endif
-	multi_step(t);
 	if (xfer != NULL && xfer->resp.done)
 		return true;
-#ifdef RDS_HAVE_WAIT_FD
-	if (t->epfd >= 0)
-		sync_wait_fds(t);
-#endif
-	return false;
+	if (multi_due())
+		multi_step();
+	return xfer != NULL && xfer->resp.done;
 }
 
 /* ------------------------------------------------------------------------
@@ -975,8 +904,8 @@ rds_transfer_retryable(const RdsTransfer *xfer)
 /*
  * rds_transfer_no_fd
  *		Whether the exchange failed because no descriptor was left for a
- *		socket: 1 while the connection had sockets of its own (a new attempt
- *		waits for one of them), 2 when it had none (no attempt can work).
+ *		socket: 1 while the backend had sockets open (a new attempt waits
+ *		for one of them), 2 when it had none (no attempt can work).
  */
 int
 rds_transfer_no_fd(const RdsTransfer *xfer)
@@ -1109,23 +1038,22 @@ rds_transfer_ca_file(const RdsTransfer *xfer)
  * open_socket_callback
  *		Opens a socket for libcurl once PostgreSQL grants a descriptor for
  *		it.  If none is left, records it in the transfer (and, when the
- *		connection has sockets of its own, caps its connections at their
- *		number) and refuses: libcurl fails the attempt to connect.
+ *		backend has sockets open, caps its connections at their number)
+ *		and refuses: libcurl fails the attempt to connect.
  */
 static curl_socket_t
 open_socket_callback(void *clientp, curlsocktype purpose,
 					 struct curl_sockaddr *address)
 {
 	RdsTransfer *xfer = (RdsTransfer *) clientp;
-	RdsTransport *t = xfer->transport;
 	int			fd;
 
 	if (!AcquireExternalFD())
 	{
 		xfer->no_fd = true;
-		xfer->no_fd_alone = (t->nsockets == 0);
-		if (t->nsockets > 0)
-			t->want_max_sockets = t->nsockets;
+		xfer->no_fd_alone = (core.nsockets == 0);
+		if (core.nsockets > 0)
+			core.want_max_sockets = core.nsockets;
 		return CURL_SOCKET_BAD;
 	}
 	fd = socket(address->family, address->socktype, address->protocol);
@@ -1134,23 +1062,25 @@ open_socket_callback(void *clientp, curlsocktype purpose,
 		ReleaseExternalFD();
 		return CURL_SOCKET_BAD;
 	}
-	t->nsockets++;
+	core.nsockets++;
 	return fd;
 }
 
 /*
  * close_socket_callback
  *		Closes a socket opened by open_socket_callback, giving back its
- *		descriptor.  clientp is the transport, which outlives its sockets.
+ *		descriptor.  clientp is the backend's RdsCore, which outlives its
+ *		sockets.
  */
 static int
 close_socket_callback(void *clientp, curl_socket_t item)
 {
-	RdsTransport *t = (RdsTransport *) clientp;
+	RdsCore    *c = (RdsCore *) clientp;
 
+	rds_waitfd_forget(item);
 	close(item);
 	ReleaseExternalFD();
-	t->nsockets--;
+	c->nsockets--;
 	return 0;
 }
 

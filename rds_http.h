@@ -5,9 +5,11 @@
  *		  transport (http.c), authentication (auth.c) and the connection
  *		  life cycle (client.c, for connection.c).
  *
- * Included only by client.c, gate.c, http.c, auth.c and connection.c.  The calls go
- * one way: client.c -> auth.c -> http.c, and client.c -> http.c; http.c
- * calls neither, auth.c never calls client.c.  No curl.h here: libcurl
+ * Included only by client.c, gate.c, http.c, waitfd.c, auth.c and
+ * connection.c.  The calls go one way: client.c -> auth.c -> http.c, and
+ * client.c -> http.c -> waitfd.c; gate.c uses shared.c and cache.c only;
+ * http.c calls neither client.c nor auth.c, auth.c never calls client.c.
+ * No curl.h here: libcurl
  * types appear only as the incomplete struct curl_slist.
  *
  *-------------------------------------------------------------------------
@@ -118,11 +120,26 @@ extern void rds_transport_sleep(RdsTransport *t, long delay_ms,
 								uint32 wait_event);
 extern bool rds_transport_poll(RdsTransport *t, RdsTransfer *xfer);
 extern int	rds_transport_wait_fd(RdsTransport *t);
-extern void rds_transport_close_wait_fd(int fd);
+extern uint64 rds_transport_epoch(RdsTransport *t);
+extern void rds_transport_wake(void);
 extern int	rds_transport_drop_idle(void);
 extern int	rds_transfer_no_fd(const RdsTransfer *xfer);
 extern time_t rds_http_date(const char *s);
 extern void rds_slist_append(struct curl_slist **list, const char *line);
+
+/* ---- waitfd.c: the backend's wait descriptor, for http.c ---- */
+
+/* the wait descriptor's timer ticks this often (ms) */
+#define RDS_WAIT_TICK_MS 100
+
+extern int	rds_waitfd_get(void);
+extern bool rds_waitfd_open(void);
+extern void rds_waitfd_close(void);
+extern uint64 rds_waitfd_ticks(void);
+extern void rds_waitfd_wake(void);
+extern bool rds_waitfd_ready(void);
+extern void rds_waitfd_forget(int fd);
+extern bool rds_waitfd_sync(void *multi);
 
 /* ---- auth.c, for client.c ---- */
 typedef struct RdsAuthState RdsAuthState;	/* the cached IAM token */

@@ -256,12 +256,8 @@ extern void rds_request_cancel(RdsRequest *req);
 extern bool rds_request_poll(RdsRequest *req);
 extern int	rds_conn_wait_fd(RdsConn *conn);
 extern const char *rds_conn_server_name(RdsConn *conn);
-extern void rds_close_wait_fd(int fd);
-extern void rds_http_get(RdsConn *conn, const char *path, const char *query,
-						 StringInfo body, RdsHttpStats *stats);
-extern bool rds_http_get_cached(RdsConn *conn, const char *path,
-								const char *query, int cache_ttl,
-								StringInfo body, RdsHttpStats *stats);
+extern uint64 rds_conn_wait_epoch(RdsConn *conn);
+extern void rds_wait_fd_wake(void);
 extern const char *rds_curl_version(void);
 
 /* ---- shared.c: state shared by the backends of the cluster ---- */

@@ -95,9 +95,12 @@ typedef struct RdsScanState
 
 	RdsHttpStats stats;
 
-	int			wait_fd;		/* asynchronous Append: readable on activity,
-								 * -1 until needed or where unavailable */
-	MemoryContextCallback wait_fd_cb;	/* closes it with the query */
+	int			wait_fd;		/* asynchronous Append: the backend's wait
+								 * descriptor, -1 until needed or where
+								 * unavailable */
+	uint64		blocked_epoch;	/* connection's wait epoch when the scan last
+								 * found it had to wait */
+	bool		blocked;		/* ... and since then it has not looked */
 
 	MemoryContext scan_cxt;		/* filter, streams, seen ids; reset on rescan */
 	MemoryContext page_cxt;		/* body and json of the current page */
@@ -680,26 +683,37 @@ rdsEndForeignScan(ForeignScanState *node)
  *		Asynchronous execution (Append over several servers)
  *
  * Every partition's scan starts its requests as soon as the Append asks;
- * while a page is on the wire the scan reports itself pending and gives
- * PostgreSQL a descriptor to wait on (the connection's epoll set, which
- * also ticks every 100 ms so that timeouts and cancels are served).  All
+ * while a page is on the wire the scan reports itself pending.  All
  * partitions thus fetch at the same time.  Such a scan never waits on the
  * network: it reads only pages that are there (any stream's), a request in
  * backoff starts its next attempt when polled after the delay, and an
  * iteration that would wait returns nothing and stays pending, so that no
  * partition (a page in backoff, pages whose rows the local conditions drop)
  * holds up the others.
+ *
+ * The Append waits on one descriptor per pending scan, but every scan of
+ * the backend has the same one (the transport's wait set, which also ticks
+ * every 100 ms so that timeouts and cancels are served): a hundred servers
+ * cost two descriptors, not three hundred.  It can be registered in an
+ * Append's wait set only once (epoll refuses a second registration), so
+ * only the first pending scan of each round of ForeignAsyncConfigureWait
+ * calls registers it, and only that scan is notified when it fires.  The
+ * others therefore look for themselves in the next round: a scan whose
+ * connection has seen a transfer complete (or the timer tick) since it last
+ * had to wait produces its row right there, as postgres_fdw does for a
+ * request another scan's fetch completed.
  * ----------------------------------------------------------------
  */
 
-static void
-close_wait_fd(void *arg)
-{
-	RdsScanState *state = (RdsScanState *) arg;
-
-	rds_close_wait_fd(state->wait_fd);
-	state->wait_fd = -1;
-}
+/*
+ * The Append whose round of ForeignAsyncConfigureWait calls is under way,
+ * the request index of the last call, and whether the wait descriptor is
+ * registered in that round's wait set.  A round visits the pending scans
+ * in increasing index order; every other callback ends the round.
+ */
+static PlanState *round_requestor = NULL;
+static int	round_last_index = -1;
+static bool round_registered = false;
 
 /*
  * Prepare the scan for the asynchronous Append: its conditions evaluated
@@ -721,21 +735,36 @@ async_setup(ForeignScanState *node)
 		state->wait_fd = rds_conn_wait_fd(state->conn);
 		if (state->wait_fd < 0)
 			return false;		/* no way to wait: run synchronously */
-		state->wait_fd_cb.func = close_wait_fd;
-		state->wait_fd_cb.arg = state;
-		MemoryContextRegisterResetCallback(node->ss.ps.state->es_query_cxt,
-										   &state->wait_fd_cb);
 	}
 	state->async = true;
 	return true;
 }
 
 /*
+ * Run the scan without waiting on the network: true with the row (or the
+ * end) in *result, false if it would have to wait.  As in postgres_fdw, the
+ * scan itself runs (ExecProcNodeReal: the local conditions' loop, without
+ * the instrumentation wrapper, which the async callbacks' callers provide)
+ * and an empty result that is not the end means "wait": a page in backoff,
+ * or pages whose rows all fail the local conditions, never hold up the
+ * other partitions.
+ */
+static bool
+produce_nowait(ForeignScanState *node, TupleTableSlot **result)
+{
+	RdsScanState *state = (RdsScanState *) node->fdw_state;
+	uint64		epoch = rds_conn_wait_epoch(state->conn);
+
+	state->would_block = false;
+	*result = node->ss.ps.ExecProcNodeReal((PlanState *) node);
+	state->blocked = (TupIsNull(*result) && state->would_block);
+	state->blocked_epoch = epoch;
+	return !state->blocked;
+}
+
+/*
  * Produce a tuple (or the end) if one can be had without waiting on the
- * network, else stay pending.  As in postgres_fdw, the scan itself runs
- * (ExecProcNode, with the local conditions' loop) and an empty result that
- * is not the end means "wait": a page in backoff, or pages whose rows all
- * fail the local conditions, never hold up the other partitions.
+ * network, else stay pending.
  */
 static void
 produce_async(AsyncRequest *areq)
@@ -744,18 +773,18 @@ produce_async(AsyncRequest *areq)
 	RdsScanState *state = (RdsScanState *) node->fdw_state;
 	TupleTableSlot *result;
 
+	round_requestor = NULL;		/* whatever round there was is over */
 	if (!async_setup(node))
 	{
 		state->async = false;
-		ExecAsyncRequestDone(areq, ExecProcNode((PlanState *) node));
+		ExecAsyncRequestDone(areq,
+							 node->ss.ps.ExecProcNodeReal((PlanState *) node));
 		return;
 	}
-	state->would_block = false;
-	result = ExecProcNode((PlanState *) node);
-	if (TupIsNull(result) && state->would_block)
-		ExecAsyncRequestPending(areq);
-	else
+	if (produce_nowait(node, &result))
 		ExecAsyncRequestDone(areq, result);
+	else
+		ExecAsyncRequestPending(areq);
 }
 
 /*
@@ -773,16 +802,54 @@ rdsForeignAsyncRequest(AsyncRequest *areq)
 	produce_async(areq);
 }
 
+/*
+ * A pending scan whose connection saw progress since it last looked, and
+ * can now produce, completes its request here (calling the Append back
+ * itself, as postgres_fdw's complete_pending_request does) and wakes the
+ * wait so that the Append does not sleep on it.  Otherwise the backend's
+ * wait descriptor is registered, once per round.
+ */
 void
 rdsForeignAsyncConfigureWait(AsyncRequest *areq)
 {
 	ForeignScanState *node = (ForeignScanState *) areq->requestee;
 	RdsScanState *state = (RdsScanState *) node->fdw_state;
 	AppendState *requestor = (AppendState *) areq->requestor;
+	TupleTableSlot *result;
 
 	Assert(state->wait_fd >= 0);
+	Assert(areq->callback_pending);
+
+	if (!state->blocked ||
+		rds_conn_wait_epoch(state->conn) != state->blocked_epoch)
+	{
+		areq->callback_pending = false;
+		if (produce_nowait(node, &result))
+		{
+			ExecAsyncRequestDone(areq, result);
+			ExecAsyncResponse(areq);
+			if (areq->requestee->instrument)
+				InstrUpdateTupleCount(areq->requestee->instrument,
+									  TupIsNull(result) ? 0.0 : 1.0);
+			rds_wait_fd_wake();
+			return;
+		}
+		ExecAsyncRequestPending(areq);
+	}
+
+	if (round_requestor != areq->requestor ||
+		areq->request_index <= round_last_index)
+	{
+		/* a new round: a new wait set */
+		round_requestor = areq->requestor;
+		round_registered = false;
+	}
+	round_last_index = areq->request_index;
+	if (round_registered)
+		return;
 	AddWaitEventToSet(requestor->as_eventset, WL_SOCKET_READABLE,
 					  state->wait_fd, NULL, areq);
+	round_registered = true;
 }
 
 void

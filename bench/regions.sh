@@ -1,53 +1,65 @@
 #!/usr/bin/env bash
-# bench/regions.sh [REGIONS] [TASKS] [LATENCY_MS]: one partitioned table over
-# REGIONS servers (default 4), each TASKS tasks (default 2000) behind
-# LATENCY_MS (default 50) per request, HTTPS.  Times side by side in one
-# run: one region alone, all regions with asynchronous Append, and all
-# regions with enable_async_append off (one after the other).
+# bench/regions.sh [SIZES] [TASKS] [LATENCY_MS]: partitioned tables over
+# servers, one per project (SIZES: comma-separated numbers of servers,
+# default 4; e.g. 1,32,64,100), each TASKS tasks (default 2000) behind
+# LATENCY_MS (default 50) per request, HTTPS, at the default
+# max_files_per_process.  Times side by side in one run (best of 3): one
+# region alone, each size with asynchronous Append and its ratio to one
+# region, and, for sizes up to 8, all of them one after the other
+# (enable_async_append off).  An error fails the run.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 . test/lib.sh
-regions=${1:-4}
+sizes=${1:-4}
 tasks=${2:-2000}
 latency=${3:-50}
+IFS=, read -r -a size_list <<< "$sizes"
+regions=0
+for n in "${size_list[@]}"; do [ "$n" -gt "$regions" ] && regions=$n; done
 bash test/install_deps.sh
 build_and_install
 work=$(mktemp -d /tmp/rds_regions.XXXXXX); chmod 755 "$work"
 trap 'stop_sim; rm -rf "$work"' EXIT
+project() { printf 'region%03d%023d' "$1" 0; }
 projects=()
-for i in $(seq 1 "$regions"); do projects+=(--project "$(printf 'region%02d%024d' "$i" 0)"); done
+for i in $(seq 1 "$regions"); do projects+=(--project "$(project "$i")"); done
 start_sim "$work" --tasks "$tasks" --seed 5 --token bench-token --latency-ms "$latency" "${projects[@]}"
 {
   echo "CREATE EXTENSION rds_task_fdw;"
-  servers=()
   for i in $(seq 1 "$regions"); do
-    p=$(printf 'region%02d%024d' "$i" 0)
-    echo "CREATE SERVER r$i FOREIGN DATA WRAPPER rds_task_fdw OPTIONS (endpoint '$RDS_SIM_HTTPS', ca_file '$RDS_SIM_CA', project_id '$p', region 'r$i');"
+    echo "CREATE SERVER r$i FOREIGN DATA WRAPPER rds_task_fdw OPTIONS (endpoint '$RDS_SIM_HTTPS', ca_file '$RDS_SIM_CA', project_id '$(project "$i")', region 'r$i');"
     echo "CREATE USER MAPPING FOR CURRENT_USER SERVER r$i OPTIONS (auth_token 'bench-token');"
-    servers+=("r$i")
   done
-  echo "SELECT count(*) FROM rds_task_fdw_create_partitioned('all_tasks', ARRAY[$(printf "'%s'," "${servers[@]}" | sed 's/,$//')], 'region');"
-  echo "SELECT count(id) FROM all_tasks;  -- warm up: estimates, TLS sessions"
-  echo "EXPLAIN (COSTS OFF) SELECT count(id) FROM all_tasks;"
+  for n in "${size_list[@]}"; do
+    servers=$(for i in $(seq 1 "$n"); do printf "'r%d'," "$i"; done | sed 's/,$//')
+    echo "SELECT count(*) FROM rds_task_fdw_create_partitioned('all_$n', ARRAY[$servers], 'region');"
+  done
+  echo "SHOW max_files_per_process;"
+  echo "SELECT count(id) FROM all_$regions;  -- warm up: estimates, TLS sessions"
   echo "\\timing on"
   for run in 1 2 3; do
     echo "\\echo one region (run $run)"
-    echo "SELECT count(id) FROM all_tasks WHERE region = 'r1';"
-    echo "\\echo $regions regions, asynchronous Append (run $run)"
-    echo "SELECT count(id) FROM all_tasks;"
-    echo "SET enable_async_append = off;"
-    echo "\\echo $regions regions, one after the other (run $run)"
-    echo "SELECT count(id) FROM all_tasks;"
-    echo "RESET enable_async_append;"
+    echo "SELECT count(id) FROM all_1 WHERE region = 'r1';"
+    for n in "${size_list[@]}"; do
+      echo "\\echo $n regions, asynchronous Append (run $run)"
+      echo "SELECT count(id) FROM all_$n;"
+      if [ "$n" -le 8 ] && [ "$n" -gt 1 ]; then
+        echo "SET enable_async_append = off;"
+        echo "\\echo $n regions, one after the other (run $run)"
+        echo "SELECT count(id) FROM all_$n;"
+        echo "RESET enable_async_append;"
+      fi
+    done
   done
 } > "$work/regions.sql"
-echo "== $regions regions x $tasks tasks, ${latency} ms per request, pages of 50, parallel_requests 4"
+echo "== ${sizes} regions x $tasks tasks, ${latency} ms per request, pages of 50, parallel_requests 4"
 pg_virtualenv -t -v "$(pg_version)" -o "port=$(free_port)" psql -X -q -v ON_ERROR_STOP=1 -f "$work/regions.sql" |
   python3 -c '
 import re, sys
 label = None
 times = {}
+counts = {}
 for line in sys.stdin:
     line = line.rstrip()
     m = re.match(r"Time: ([0-9.]+) ms", line)
@@ -56,13 +68,12 @@ for line in sys.stdin:
     elif m and label:
         times.setdefault(label, []).append(float(m.group(1)))
         label = None
-    elif "Foreign Scan" in line or "Append" in line:
-        print("plan:" + line)
+    elif label and re.match(r"^ *[0-9]+$", line):
+        counts.setdefault(label, set()).add(int(line))
 best = {k: min(v) for k, v in times.items()}
+one = best.get("one region")
 for k, v in best.items():
-    print("%-45s best of %d: %8.0f ms" % (k, len(times[k]), v))
-keys = list(best)
-if len(keys) == 3:
-    one, asy, seq = (best[k] for k in keys)
-    print("async / one region: %.2fx   sequential / async: %.2fx" % (asy / one, seq / asy))
+    rows = ",".join(str(c) for c in sorted(counts.get(k, [])))
+    ratio = " %5.2fx one region" % (v / one) if one and "asynchronous" in k else ""
+    print("%-45s best of %d: %8.0f ms  rows %s%s" % (k, len(times[k]), v, rows, ratio))
 '
