@@ -26,13 +26,8 @@
  * server or user mapping was dropped (DROP EXTENSION ... CASCADE, DROP
  * SERVER, DROP USER MAPPING) or altered; or it is older than the longest
  * cache_ttl.  Every listing of the directory (scan_entries) deletes the dead
- * entries it finds: rds_task_fdw_cache_stats() before counting, the sweep
- * that a store starts at most every RDS_CACHE_SWEEP_INTERVAL_S, and the
- * commit of a DROP or ALTER of an extension, server or user mapping (the
- * extension's event trigger rds_task_fdw_forget_dropped asks for it): a
- * backend of another database cannot see this database's servers, and an
- * extension dropped here would otherwise leave its entries to the sweeps of
- * this database only.
+ * entries it finds: rds_task_fdw_cache_stats() before counting, and the
+ * sweep that a store starts at most every RDS_CACHE_SWEEP_INTERVAL_S.
  *
  * The size is bounded by rds_task_fdw.cache_size; a store that takes the
  * running total over it starts a sweep (one backend at a time) that deletes
@@ -51,7 +46,6 @@
 #include "access/xact.h"
 #include "catalog/pg_foreign_server.h"
 #include "catalog/pg_user_mapping.h"
-#include "commands/event_trigger.h"
 #include "common/hashfn.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -120,10 +114,6 @@ struct RdsCacheTicket
 
 PG_FUNCTION_INFO_V1(rds_task_fdw_cache_clear);
 PG_FUNCTION_INFO_V1(rds_task_fdw_cache_stats);
-PG_FUNCTION_INFO_V1(rds_task_fdw_forget_dropped);
-
-/* A DROP or ALTER in this transaction asked for a sweep at its commit. */
-static bool sweep_at_commit = false;
 
 static void sweep(bool evict);
 
@@ -642,62 +632,4 @@ rds_task_fdw_cache_stats(PG_FUNCTION_ARGS)
 	values[4] = Int64GetDatum((int64) pg_atomic_read_u64(&c->merged));
 	values[5] = Int64GetDatum((int64) pg_atomic_read_u64(&c->evictions));
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
-}
-
-/*
- * forget_at_commit
- *		Transaction callback: when the transaction of a DROP or ALTER that
- *		rds_task_fdw_forget_dropped saw commits, deletes the entries it made
- *		dead, before the commit (while the catalog can be read; the
- *		transaction sees its own drops).  Throws only when out of memory.
- */
-static void
-forget_at_commit(XactEvent event, void *arg)
-{
-	uint64		bytes;
-	int			n;
-	int64		dead;
-
-	if (!sweep_at_commit)
-		return;
-	switch (event)
-	{
-		case XACT_EVENT_PRE_COMMIT:
-			sweep_at_commit = false;
-			pfree(scan_entries(&n, &bytes, &dead));
-			break;
-		case XACT_EVENT_PARALLEL_PRE_COMMIT:
-		case XACT_EVENT_PARALLEL_COMMIT:
-		case XACT_EVENT_PARALLEL_ABORT:
-			break;
-		default:
-			/* aborted or prepared: the next sweep sees what committed */
-			sweep_at_commit = false;
-			break;
-	}
-}
-
-/*
- * rds_task_fdw_forget_dropped(): the function of the extension's event
- * trigger on ddl_command_start of the DROP and ALTER commands that can take
- * servers or user mappings away (DROP EXTENSION, DROP SERVER, DROP OWNED...):
- * asks for a sweep of the dead entries when the transaction commits.
- */
-Datum
-rds_task_fdw_forget_dropped(PG_FUNCTION_ARGS)
-{
-	static bool registered = false;
-
-	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function \"%s\" must be called as an event trigger",
-						"rds_task_fdw_forget_dropped")));
-	if (!registered)
-	{
-		RegisterXactCallback(forget_at_commit, NULL);
-		registered = true;
-	}
-	sweep_at_commit = true;
-	PG_RETURN_VOID();
 }

@@ -1,5 +1,5 @@
 -- ===================================================================
--- upgrade: 1.0 to 1.4 (through 1.1, 1.2 and 1.3) with ALTER EXTENSION ... UPDATE
+-- upgrade: 1.0 to 1.3 (through 1.1 and 1.2) with ALTER EXTENSION ... UPDATE
 -- ===================================================================
 DROP EXTENSION rds_task_fdw CASCADE;
 CREATE EXTENSION rds_task_fdw VERSION '1.0';
@@ -31,20 +31,7 @@ SELECT oid::regprocedure AS stats, pg_get_function_arguments(oid) AS columns
   FROM pg_proc WHERE proname = 'rds_task_fdw_cache_stats';
 SELECT entries >= 0 AND hits >= 0 AND misses >= 0 AND bytes >= 0 AS sane
   FROM rds_task_fdw_cache_stats();
--- 1.3 to 1.4: the event trigger that sweeps the shared cache when a DROP
--- or ALTER of a server or user mapping commits
-DROP EXTENSION rds_task_fdw CASCADE;
-CREATE EXTENSION rds_task_fdw VERSION '1.3';
-SELECT count(*) AS event_triggers FROM pg_event_trigger WHERE evtname = 'rds_task_fdw_forget_dropped';
-ALTER EXTENSION rds_task_fdw UPDATE TO '1.4';
-SELECT evtname, evtevent, evtfoid::regproc, evtenabled, evttags
-  FROM pg_event_trigger WHERE evtname = 'rds_task_fdw_forget_dropped';
-CREATE SERVER up FOREIGN DATA WRAPPER rds_task_fdw
-  OPTIONS (endpoint 'https://rds.eu-de.otc.t-systems.com', project_id 'p1');
-CREATE USER MAPPING FOR CURRENT_USER SERVER up OPTIONS (auth_token 't');
-DROP SERVER up CASCADE;
-SELECT rds_task_fdw_forget_dropped();
--- a fresh install is 1.4 directly (1.0 script plus the updates)
+-- a fresh install is 1.3 directly (1.0 script plus the updates)
 DROP EXTENSION rds_task_fdw CASCADE;
 CREATE EXTENSION rds_task_fdw;
 SELECT extversion FROM pg_extension WHERE extname = 'rds_task_fdw';
