@@ -13,15 +13,26 @@
  * writing leaves only a temporary file, removed by the next sweep).  The
  * file holds the full key, checked on every read (a hash collision is a
  * miss, never a wrong body), the fetch time (the reader's cache_ttl is
- * applied to it) and the body.  The key is the database, the server and
- * user mapping OIDs, the xmin of their catalog rows (an ALTER SERVER or
- * ALTER USER MAPPING writes a new row version, so entries of the old one
- * are never served again) and the request URL; no secret is part of it.
- * The OS page cache keeps hot entries in memory.
+ * applied to it) and the body.  The key is the database, server and user
+ * mapping OIDs, the xmin of their catalog rows (an ALTER SERVER or ALTER
+ * USER MAPPING writes a new row version, so entries of the old one are never
+ * served again; a database created with the OID of a dropped one has
+ * another pg_database row, so it is never served the dropped one's entries)
+ * and the request URL; no secret is part of it.  The OS page cache keeps hot
+ * entries in memory.
+ *
+ * An entry no reader can be served again is dead: its database was dropped
+ * (or its pg_database row replaced), or, seen from its own database, its
+ * server or user mapping was dropped (DROP EXTENSION ... CASCADE, DROP
+ * SERVER, DROP USER MAPPING) or altered; or it is older than the longest
+ * cache_ttl.  Every listing of the directory (scan_entries) deletes the dead
+ * entries it finds: rds_task_fdw_cache_stats() before counting, and the
+ * sweep that a store starts at most every RDS_CACHE_SWEEP_INTERVAL_S.
  *
  * The size is bounded by rds_task_fdw.cache_size; a store that takes the
  * running total over it starts a sweep (one backend at a time) that deletes
- * the entries fetched first until 90% of the bound remains.
+ * the dead entries, then the entries fetched first until 90% of the bound
+ * remains.
  *
  *-------------------------------------------------------------------------
  */
@@ -32,6 +43,7 @@
 #include <unistd.h>
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/pg_foreign_server.h"
 #include "catalog/pg_user_mapping.h"
 #include "common/hashfn.h"
@@ -48,7 +60,7 @@
 #include "rds_task_fdw.h"
 
 #define RDS_CACHE_MAGIC		0x52445343	/* "RDSC" */
-#define RDS_CACHE_FORMAT	1
+#define RDS_CACHE_FORMAT	2
 #define RDS_CACHE_SUFFIX	".entry"
 #define RDS_CACHE_TMP		"tmp."
 
@@ -58,8 +70,26 @@
 /* A temporary file this old was left by a backend that died writing it. */
 #define RDS_CACHE_TMP_AGE_S	600
 
+/* A store starts a sweep for dead entries at most this often. */
+#define RDS_CACHE_SWEEP_INTERVAL_S	10
+
 /* rds_task_fdw.cache_size, in kB */
 int			rds_cache_size_kb = 256 * 1024;
+
+/*
+ * Where an entry comes from: the catalog rows (OID and xmin) its key names,
+ * and the mapping's user.
+ */
+typedef struct RdsCacheOrigin
+{
+	Oid			dbid;
+	TransactionId dbxmin;
+	Oid			serverid;
+	TransactionId srvxmin;
+	Oid			umid;
+	TransactionId umxmin;
+	Oid			owner;			/* the user mapping's user, 0 for PUBLIC */
+} RdsCacheOrigin;
 
 /* The header of an entry file; the key and the body follow. */
 typedef struct RdsCacheHeader
@@ -67,8 +97,7 @@ typedef struct RdsCacheHeader
 	uint32		magic;
 	uint32		format;
 	TimestampTz fetched_at;
-	Oid			dbid;
-	Oid			owner;			/* the user mapping's user, 0 for PUBLIC */
+	RdsCacheOrigin o;			/* also in the key */
 	uint32		keylen;
 	uint32		bodylen;
 } RdsCacheHeader;
@@ -79,14 +108,14 @@ struct RdsCacheTicket
 	char	   *key;
 	uint32		keylen;
 	uint64		hash;
-	Oid			owner;
+	RdsCacheOrigin o;
 	char	   *path;			/* the entry file */
 };
 
 PG_FUNCTION_INFO_V1(rds_task_fdw_cache_clear);
 PG_FUNCTION_INFO_V1(rds_task_fdw_cache_stats);
 
-static void sweep(void);
+static void sweep(bool evict);
 
 /*
  * rds_cache_define_settings
@@ -109,6 +138,26 @@ rds_cache_define_settings(void)
 }
 
 /*
+ * row_version
+ *		Whether the row oid of syscache cacheid exists; if so, its xmin in
+ *		*xmin and, for a user mapping, its user in *owner (may be NULL).
+ *		Reads the catalog: call it in a transaction.
+ */
+static bool
+row_version(int cacheid, Oid oid, TransactionId *xmin, Oid *owner)
+{
+	HeapTuple	tup = SearchSysCache1(cacheid, ObjectIdGetDatum(oid));
+
+	if (!HeapTupleIsValid(tup))
+		return false;
+	*xmin = HeapTupleHeaderGetRawXmin(tup->t_data);
+	if (owner != NULL)
+		*owner = ((Form_pg_user_mapping) GETSTRUCT(tup))->umuser;
+	ReleaseSysCache(tup);
+	return true;
+}
+
+/*
  * rds_cache_ticket
  *		The cache key of a request of server serverid through user mapping
  *		umid for url, palloc'd in CurrentMemoryContext.  Reads the catalog:
@@ -118,25 +167,21 @@ RdsCacheTicket *
 rds_cache_ticket(Oid serverid, Oid umid, const char *url)
 {
 	RdsCacheTicket *t = palloc0(sizeof(RdsCacheTicket));
-	HeapTuple	tup;
-	TransactionId srv_xmin;
-	TransactionId um_xmin;
+	RdsCacheOrigin *o = &t->o;
 
-	tup = SearchSysCache1(FOREIGNSERVEROID, ObjectIdGetDatum(serverid));
-	if (!HeapTupleIsValid(tup))
+	o->dbid = MyDatabaseId;
+	if (!row_version(DATABASEOID, MyDatabaseId, &o->dbxmin, NULL))
+		elog(ERROR, "cache lookup failed for database %u", MyDatabaseId);
+	o->serverid = serverid;
+	if (!row_version(FOREIGNSERVEROID, serverid, &o->srvxmin, NULL))
 		elog(ERROR, "cache lookup failed for foreign server %u", serverid);
-	srv_xmin = HeapTupleHeaderGetRawXmin(tup->t_data);
-	ReleaseSysCache(tup);
-
-	tup = SearchSysCache1(USERMAPPINGOID, ObjectIdGetDatum(umid));
-	if (!HeapTupleIsValid(tup))
+	o->umid = umid;
+	if (!row_version(USERMAPPINGOID, umid, &o->umxmin, &o->owner))
 		elog(ERROR, "cache lookup failed for user mapping %u", umid);
-	um_xmin = HeapTupleHeaderGetRawXmin(tup->t_data);
-	t->owner = ((Form_pg_user_mapping) GETSTRUCT(tup))->umuser;
-	ReleaseSysCache(tup);
 
-	t->key = psprintf("db=%u server=%u/%u mapping=%u/%u %s",
-					  MyDatabaseId, serverid, srv_xmin, umid, um_xmin, url);
+	t->key = psprintf("db=%u/%u server=%u/%u mapping=%u/%u %s",
+					  o->dbid, o->dbxmin, o->serverid, o->srvxmin,
+					  o->umid, o->umxmin, url);
 	t->keylen = strlen(t->key);
 	t->hash = hash_bytes_extended((const unsigned char *) t->key,
 								  t->keylen, 0);
@@ -257,8 +302,7 @@ rds_cache_write(RdsCacheTicket *t, const char *body, size_t len)
 	h.magic = RDS_CACHE_MAGIC;
 	h.format = RDS_CACHE_FORMAT;
 	h.fetched_at = GetCurrentTimestamp();
-	h.dbid = MyDatabaseId;
-	h.owner = t->owner;
+	h.o = t->o;
 	h.keylen = t->keylen;
 	h.bodylen = (uint32) len;
 
@@ -285,7 +329,11 @@ rds_cache_write(RdsCacheTicket *t, const char *body, size_t len)
 	c = rds_shared_counters();
 	total = pg_atomic_add_fetch_u64(&c->bytes, size);
 	if (total > (uint64) rds_cache_size_kb * 1024)
-		sweep();
+		sweep(true);
+	else if (TimestampDifferenceExceeds((TimestampTz) pg_atomic_read_u64(&c->swept_at),
+										h.fetched_at,
+										RDS_CACHE_SWEEP_INTERVAL_S * 1000))
+		sweep(false);
 }
 
 /*
@@ -334,11 +382,14 @@ rds_cache_count(RdsCacheEvent ev)
  * ------------------------------------------------------------------------
  */
 
+/* A live entry, as scan_entries lists it. */
 typedef struct RdsCacheFile
 {
-	char		name[MAXPGPATH];
-	struct timespec mtime;		/* written (= fetched) at */
+	char		name[NAMEDATALEN];	/* file name in rds_shared_dir() */
+	TimestampTz fetched_at;
 	off_t		size;
+	Oid			dbid;
+	Oid			owner;			/* the user mapping's user, 0 for PUBLIC */
 } RdsCacheFile;
 
 static int
@@ -347,31 +398,68 @@ file_age_cmp(const void *a, const void *b)
 	const RdsCacheFile *x = a;
 	const RdsCacheFile *y = b;
 
-	if (x->mtime.tv_sec != y->mtime.tv_sec)
-		return (x->mtime.tv_sec < y->mtime.tv_sec) ? -1 : 1;
-	if (x->mtime.tv_nsec != y->mtime.tv_nsec)
-		return (x->mtime.tv_nsec < y->mtime.tv_nsec) ? -1 : 1;
+	if (x->fetched_at != y->fetched_at)
+		return (x->fetched_at < y->fetched_at) ? -1 : 1;
 	return strcmp(x->name, y->name);
 }
 
 /*
- * list_entries
- *		The entry files of the cache (palloc'd array, *n of them) and their
- *		total size.  With remove_tmp, deletes temporary files left by dead
- *		backends.  Never throws on a file-system error (the file is skipped).
+ * entry_is_dead
+ *		Whether no request can be served the entry of origin o fetched at
+ *		fetched_at any more (see the file header): its database is gone or
+ *		has a new pg_database row; in this database, its server or user
+ *		mapping is gone or has a new row; or it is older than the longest
+ *		cache_ttl.  Another database's servers and mappings cannot be seen
+ *		from here: their entries go when their database is dropped, or by
+ *		age.  Reads the catalog: call it in a transaction.
+ */
+static bool
+entry_is_dead(const RdsCacheOrigin *o, TimestampTz fetched_at, TimestampTz now)
+{
+	TransactionId xmin;
+
+	if (TimestampDifferenceExceeds(fetched_at, now, RDS_CACHE_TTL_MAX * 1000))
+		return true;
+	if (!row_version(DATABASEOID, o->dbid, &xmin, NULL) || xmin != o->dbxmin)
+		return true;
+	if (o->dbid != MyDatabaseId)
+		return false;
+	if (!row_version(FOREIGNSERVEROID, o->serverid, &xmin, NULL) ||
+		xmin != o->srvxmin)
+		return true;
+	if (!row_version(USERMAPPINGOID, o->umid, &xmin, NULL) ||
+		xmin != o->umxmin)
+		return true;
+	return false;
+}
+
+/*
+ * scan_entries
+ *		The live entries of the cache (palloc'd array, *n of them) and their
+ *		total size.  Deletes on the way the dead entries (see entry_is_dead;
+ *		only when called in a transaction, as the check reads the catalog),
+ *		files that are not a whole entry of this format, and temporary files
+ *		left by backends that died writing them; *removed counts the entries
+ *		deleted.  This is the one listing of the directory: the sweep, the
+ *		statistics and clearing all start from it.  Never throws on a
+ *		file-system error (the file is skipped); throws only when out of
+ *		memory.
  */
 static RdsCacheFile *
-list_entries(int *n, uint64 *bytes, bool remove_tmp)
+scan_entries(int *n, uint64 *bytes, int64 *removed)
 {
 	const char *dir = rds_shared_dir();
 	DIR		   *d = AllocateDir(dir);
 	struct dirent *de;
 	RdsCacheFile *files;
 	int			max = 64;
-	time_t		now = time(NULL);
+	time_t		now_s = time(NULL);
+	TimestampTz now = GetCurrentTimestamp();
+	bool		check = IsTransactionState();
 
 	*n = 0;
 	*bytes = 0;
+	*removed = 0;
 	files = palloc(max * sizeof(RdsCacheFile));
 	if (d == NULL)
 		return files;
@@ -379,20 +467,34 @@ list_entries(int *n, uint64 *bytes, bool remove_tmp)
 	{
 		char		path[MAXPGPATH];
 		struct stat st;
+		RdsCacheHeader h;
 		size_t		l = strlen(de->d_name);
-		bool		entry = l > strlen(RDS_CACHE_SUFFIX) &&
+		bool		entry = l > strlen(RDS_CACHE_SUFFIX) && l < NAMEDATALEN &&
 			strcmp(de->d_name + l - strlen(RDS_CACHE_SUFFIX), RDS_CACHE_SUFFIX) == 0;
 		bool		tmp = strncmp(de->d_name, RDS_CACHE_TMP, strlen(RDS_CACHE_TMP)) == 0;
+		bool		whole;
+		int			fd;
 
 		if (!entry && !tmp)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (stat(path, &st) != 0)
-			continue;
 		if (tmp)
 		{
-			if (remove_tmp && now - st.st_mtime > RDS_CACHE_TMP_AGE_S)
+			if (stat(path, &st) == 0 && now_s - st.st_mtime > RDS_CACHE_TMP_AGE_S)
 				(void) unlink(path);
+			continue;
+		}
+		fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
+		if (fd < 0)
+			continue;
+		whole = fstat(fd, &st) == 0 && read_all(fd, &h, sizeof(h)) &&
+			h.magic == RDS_CACHE_MAGIC && h.format == RDS_CACHE_FORMAT &&
+			st.st_size == (off_t) (sizeof(h) + h.keylen + h.bodylen);
+		CloseTransientFile(fd);
+		if (!whole || (check && entry_is_dead(&h.o, h.fetched_at, now)))
+		{
+			if (unlink(path) == 0)
+				(*removed)++;
 			continue;
 		}
 		if (*n == max)
@@ -400,9 +502,11 @@ list_entries(int *n, uint64 *bytes, bool remove_tmp)
 			max *= 2;
 			files = repalloc(files, max * sizeof(RdsCacheFile));
 		}
-		strlcpy(files[*n].name, path, MAXPGPATH);
-		files[*n].mtime = st.st_mtim;
+		strlcpy(files[*n].name, de->d_name, NAMEDATALEN);
+		files[*n].fetched_at = h.fetched_at;
 		files[*n].size = st.st_size;
+		files[*n].dbid = h.o.dbid;
+		files[*n].owner = h.o.owner;
 		*bytes += st.st_size;
 		(*n)++;
 	}
@@ -410,15 +514,26 @@ list_entries(int *n, uint64 *bytes, bool remove_tmp)
 	return files;
 }
 
+/* Deletes the entry file name (of rds_shared_dir()); true if it did. */
+static bool
+remove_entry(const char *name)
+{
+	char		path[MAXPGPATH];
+
+	snprintf(path, sizeof(path), "%s/%s", rds_shared_dir(), name);
+	return unlink(path) == 0;
+}
+
 /*
  * sweep
- *		Deletes the entries fetched first until the cache takes at most 90%
- *		of rds_task_fdw.cache_size, and sets the size counter to what
- *		remains.  Runs in one backend at a time; a backend that finds
- *		another sweeping returns.
+ *		Deletes the dead entries (see scan_entries) and, with evict, the
+ *		entries fetched first until the cache takes at most 90% of
+ *		rds_task_fdw.cache_size; sets the size counter to what remains.
+ *		Runs in one backend at a time; a backend that finds another
+ *		sweeping returns.
  */
 static void
-sweep(void)
+sweep(bool evict)
 {
 	RdsSharedCounters *c = rds_shared_counters();
 	RdsCacheFile *files;
@@ -426,20 +541,25 @@ sweep(void)
 	uint64		target = (uint64) rds_cache_size_kb * 1024 / 10 * 9;
 	int			n;
 	int			i;
+	int64		dead;
 	int64		evicted = 0;
 
 	if (rds_lock_try(RDS_LOCK_SWEEP) != RDS_LOCK_TAKEN)
 		return;
 	PG_TRY();
 	{
-		files = list_entries(&n, &bytes, true);
-		qsort(files, n, sizeof(RdsCacheFile), file_age_cmp);
-		for (i = 0; i < n && bytes > target; i++)
+		pg_atomic_write_u64(&c->swept_at, (uint64) GetCurrentTimestamp());
+		files = scan_entries(&n, &bytes, &dead);
+		if (evict)
 		{
-			if (unlink(files[i].name) == 0)
+			qsort(files, n, sizeof(RdsCacheFile), file_age_cmp);
+			for (i = 0; i < n && bytes > target; i++)
 			{
-				bytes -= files[i].size;
-				evicted++;
+				if (remove_entry(files[i].name))
+				{
+					bytes -= files[i].size;
+					evicted++;
+				}
 			}
 		}
 		pfree(files);
@@ -467,39 +587,30 @@ rds_task_fdw_cache_clear(PG_FUNCTION_ARGS)
 	uint64		bytes;
 	int			n;
 	int			i;
+	int64		dead;
 	int64		cleared = 0;
 
-	files = list_entries(&n, &bytes, true);
+	files = scan_entries(&n, &bytes, &dead);
 	for (i = 0; i < n; i++)
 	{
-		if (!all)
-		{
-			RdsCacheHeader h;
-			int			fd = OpenTransientFile(files[i].name, O_RDONLY | PG_BINARY);
-			bool		mine;
-
-			if (fd < 0)
-				continue;
-			mine = read_all(fd, &h, sizeof(h)) &&
-				h.magic == RDS_CACHE_MAGIC && h.dbid == MyDatabaseId &&
-				OidIsValid(h.owner) && has_privs_of_role(GetUserId(), h.owner);
-			CloseTransientFile(fd);
-			if (!mine)
-				continue;
-		}
-		if (unlink(files[i].name) == 0)
+		if (!all &&
+			!(files[i].dbid == MyDatabaseId && OidIsValid(files[i].owner) &&
+			  has_privs_of_role(GetUserId(), files[i].owner)))
+			continue;
+		if (remove_entry(files[i].name))
 		{
 			cleared++;
 			bytes -= files[i].size;
 		}
 	}
+	pfree(files);
 	pg_atomic_write_u64(&rds_shared_counters()->bytes, bytes);
 	PG_RETURN_INT64(cleared);
 }
 
 /*
  * rds_task_fdw_cache_stats(): the shared cache now (entries, bytes: counted
- * in the directory) and since the cluster's data directory was created or
+ * in the directory, after deleting the dead entries) and since the cluster's data directory was created or
  * the counters file removed (hits, misses, merged_waits, evictions).
  */
 Datum
@@ -511,10 +622,12 @@ rds_task_fdw_cache_stats(PG_FUNCTION_ARGS)
 	bool		nulls[6] = {0};
 	uint64		bytes;
 	int			n;
+	int64		dead;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	pfree(list_entries(&n, &bytes, false));
+	pfree(scan_entries(&n, &bytes, &dead));
+	pg_atomic_write_u64(&c->bytes, bytes);
 	values[0] = Int64GetDatum(n);
 	values[1] = Int64GetDatum((int64) pg_atomic_read_u64(&c->hits));
 	values[2] = Int64GetDatum((int64) pg_atomic_read_u64(&c->misses));

@@ -77,7 +77,7 @@ static const RdsOptionDef rds_option_defs[] = {
 	{"max_concurrent_requests", OPT_SERVER, OK_INT, 0, 1024},
 	{"parallel_requests", OPT_SERVER | OPT_TABLE, OK_INT, 1, 32},
 	{"page_size", OPT_SERVER | OPT_TABLE, OK_INT, 1, RDS_MAX_PAGE_SIZE},
-	{"cache_ttl", OPT_SERVER | OPT_TABLE, OK_INT, 0, 86400},
+	{"cache_ttl", OPT_SERVER | OPT_TABLE, OK_INT, 0, RDS_CACHE_TTL_MAX},
 	{"use_remote_estimate", OPT_SERVER | OPT_TABLE, OK_BOOL},
 	{"analyze_sample_pages", OPT_SERVER | OPT_TABLE, OK_INT, 1, 1000},
 	{"resource", OPT_TABLE, OK_RESOURCE},

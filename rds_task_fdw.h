@@ -277,6 +277,7 @@ typedef struct RdsSharedCounters
 	pg_atomic_uint64 evictions;
 	pg_atomic_uint64 bytes;		/* size of the entries, roughly (exact
 								 * after a sweep) */
+	pg_atomic_uint64 swept_at;	/* TimestampTz of the last sweep */
 } RdsSharedCounters;
 
 extern const char *rds_shared_dir(void);
@@ -291,6 +292,9 @@ extern uint32 rds_wait_event(bool slot);
 
 /* ---- cache.c: the shared response cache ---- */
 typedef struct RdsCacheTicket RdsCacheTicket;	/* opaque: one request's key */
+
+/* The longest cache_ttl: an entry older than this can never be served. */
+#define RDS_CACHE_TTL_MAX	86400
 
 typedef enum RdsCacheEvent
 {

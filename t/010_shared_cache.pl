@@ -182,6 +182,9 @@ is("$out/$n", "$failed/1", 'cache_ttl 1: after it, fetched again');
 # ===================================================================
 # clear: bob (no superuser) deletes his mapping's entries only
 # ===================================================================
+# bob's entries were of the server before ALTER SERVER: dead, not counted
+($out, $n) = requests($Q, 'bob');
+is("$out/$n", "$N|$N/3", "bob's mapping after ALTER SERVER: fetched again");
 my $before = stats()->{entries};
 my $cleared = $node->safe_psql('postgres', 'SELECT rds_task_fdw_cache_clear()',
 	connstr => $node->connstr('postgres') . ' user=bob');
