@@ -568,83 +568,72 @@ read_pages(RdsGroupCount *gc, const char *reason, bool fallback)
 static void
 read_rest_pages(RdsGroupCount *gc, List *first, const char *reason, bool fallback)
 {
-	int			ps = gc->scan->opts->page_size;
-	int			batch = Max(gc->scan->opts->parallel_requests, 1);
-	MemoryContext batch_cxt = AllocSetContextCreate(gc->cxt, "rds_task_fdw pages",
-													ALLOCSET_DEFAULT_SIZES);
+	RdsGroupScan *scan = gc->scan;
+	int			ps = scan->opts->page_size;
+	MemoryContext page_cxt = AllocSetContextCreate(gc->cxt, "rds_task_fdw pages",
+												   ALLOCSET_DEFAULT_SIZES);
+	MemoryContext oldcxt;
+	RdsPager   *pager;
+	RdsPagerPage got;
 	ListCell   *lc;
 	char	   *ended = NULL;
+	bool		moved = false;
+	int			i;
 
 	gc->fallback = fallback;
 	gc->how = "pages";
 	gc->ngroups = 0;
 	gc->nlocal = 0;
 	gc->seen = rds_idset_create(gc->cxt);
+	pager = rds_pager_create(gc->cxt, scan->conn, scan->opts, scan->path,
+							 gc->may_read, scan->stats);
 	foreach(lc, first)
 	{
 		GcReq	   *r0 = (GcReq *) lfirst(lc);
-		int64		offset = r0->ntasks;
-		bool		end = false;
-		int			i;
 
 		if (r0->ntasks < ps && r0->ntasks < r0->total)
-			break;				/* a short page before the end: moved */
+		{
+			moved = true;		/* a short page before the end */
+			break;
+		}
 		for (i = 0; i < r0->ntasks; i++)
 			tally_task(gc, r0->page, i, true);
-		while (offset < r0->total && !end)
-		{
-			MemoryContext oldcxt = MemoryContextSwitchTo(batch_cxt);
-			List	   *reqs = NIL;
-			ListCell   *lr;
-			int64		o;
-
-			for (o = offset; o < r0->total && list_length(reqs) < batch; o += ps)
-			{
-				GcReq	   *r = palloc0(sizeof(GcReq));
-
-				r->stream = r0->stream;
-				r->offset = o;
-				r->limit = ps;
-				r->keep = true;
-				r->total = -1;
-				reqs = lappend(reqs, r);
-			}
-			run_requests(gc, reqs, NULL, 0);
-			MemoryContextSwitchTo(oldcxt);
-			foreach(lr, reqs)
-			{
-				GcReq	   *r = (GcReq *) lfirst(lr);
-
-				if (r->total != r0->total)
-					goto moved;
-				if (r->ntasks != Min((int64) ps, r0->total - offset))
-				{
-					/* ends early: counted as far as it goes */
-					if (ended == NULL)
-						ended = psprintf("total_count " INT64_FORMAT " is wrong: the pages end at offset " INT64_FORMAT,
-										 r0->total, offset + r->ntasks);
-					end = true;
-				}
-				for (i = 0; i < r->ntasks; i++)
-					tally_task(gc, r->page, i, true);
-				offset += r->ntasks;
-				if (end)
-					break;
-			}
-			MemoryContextReset(batch_cxt);
-		}
+		rds_pager_resume_stream(pager, r0->stream, r0->page, ps);
 	}
-	if (lc == NULL)
+
+	/* the pages after the first ones, in flight as the pager keeps them */
+	oldcxt = MemoryContextSwitchTo(page_cxt);
+	while (!moved && rds_pager_next(pager, false, &got) == RDS_NEXT_FOUND)
 	{
-		MemoryContextDelete(batch_cxt);
-		gc->reason = ended ? psprintf("%s; %s", reason, ended) : pstrdup(reason);
-		if (ended)
-			gc->fallback = true;
+		GcReq	   *r0 = (GcReq *) list_nth(first, got.stream);
+		int			n = rds_page_ntasks(got.page);
+
+		if (got.pass > 0 || rds_page_total_count(got.page) != r0->total)
+			moved = true;
+		else
+		{
+			/* a page that ends early: counted as far as it goes */
+			if (n < Min((int64) ps, r0->total - got.offset) && ended == NULL)
+				ended = MemoryContextStrdup(gc->cxt,
+											psprintf("total_count " INT64_FORMAT " is wrong: the pages end at offset " INT64_FORMAT,
+													 r0->total, got.offset + n));
+			for (i = 0; i < n; i++)
+				tally_task(gc, got.page, i, true);
+		}
+		MemoryContextReset(page_cxt);
+	}
+	MemoryContextSwitchTo(oldcxt);
+	rds_pager_destroy(pager);
+	MemoryContextDelete(page_cxt);
+
+	if (moved)
+	{
+		read_pages(gc, "the list moved while its pages were read", true);
 		return;
 	}
-moved:
-	MemoryContextDelete(batch_cxt);
-	read_pages(gc, "the list moved while its pages were read", true);
+	gc->reason = ended ? psprintf("%s; %s", reason, ended) : pstrdup(reason);
+	if (ended)
+		gc->fallback = true;
 }
 
 /* The bucket whose window holds ms, the first or last if outside all. */
