@@ -139,6 +139,20 @@ get_lock_fd(void)
 	return lock_fd;
 }
 
+/* Releases the byte lock at offset, if held.  Async-signal-safe. */
+static void
+unlock_byte(uint64 offset)
+{
+	struct flock fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_UNLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = (off_t) offset;
+	fl.l_len = 1;
+	(void) fcntl(lock_fd, F_OFD_SETLK, &fl);
+}
+
 /*
  * lend_locks
  *		The lending timer's handler, in signal context: releases every
@@ -149,7 +163,6 @@ get_lock_fd(void)
 static void
 lend_locks(void)
 {
-	struct flock fl;
 	int			i;
 
 	for (i = 0; i < RDS_MAX_LENDABLE; i++)
@@ -159,12 +172,7 @@ lend_locks(void)
 		if (offset == 0)
 			continue;
 		lendable[i] = 0;
-		memset(&fl, 0, sizeof(fl));
-		fl.l_type = F_UNLCK;
-		fl.l_whence = SEEK_SET;
-		fl.l_start = (off_t) offset;
-		fl.l_len = 1;
-		(void) fcntl(lock_fd, F_OFD_SETLK, &fl);
+		unlock_byte(offset);
 	}
 }
 
@@ -311,7 +319,6 @@ rds_lock_try(uint64 offset)
 void
 rds_lock_release(uint64 offset)
 {
-	struct flock fl;
 	int			i;
 
 	for (i = 0; i < nheld; i++)
@@ -320,12 +327,7 @@ rds_lock_release(uint64 offset)
 			continue;
 		held[i] = held[--nheld];
 		lendable_remove(offset);
-		memset(&fl, 0, sizeof(fl));
-		fl.l_type = F_UNLCK;
-		fl.l_whence = SEEK_SET;
-		fl.l_start = (off_t) offset;
-		fl.l_len = 1;
-		(void) fcntl(lock_fd, F_OFD_SETLK, &fl);
+		unlock_byte(offset);
 		return;
 	}
 }

@@ -95,6 +95,14 @@ $node->safe_psql('postgres',
 
 # the read paths: the query (TBL replaced by the table), its EXPLAIN
 # (VERBOSE) assertions, and a check of the requests of a run that sent some
+# the requests of an IN list or a join: one stream per instance, no other
+my $asks_each_instance = sub {
+	my ($log) = @_;
+	my %seen;
+	$seen{ $_->{params}{instance_id} // '' }++ for @$log;
+	return join(',', sort keys %seen) eq join(',', sort @inst);
+};
+
 my %paths = (
 	scan => {
 		sql => q{SELECT * FROM TBL WHERE status = 'Completed' ORDER BY id},
@@ -115,12 +123,7 @@ my %paths = (
 			} @inst
 		],
 		unexplain => [qr/Pushed down:/],
-		log => sub {
-			my ($log) = @_;
-			my %seen;
-			$seen{ $_->{params}{instance_id} // '' }++ for @$log;
-			return join(',', sort keys %seen) eq join(',', sort @inst);
-		},
+		log => $asks_each_instance,
 	},
 	join => {
 		sql => 'SELECT t.* FROM inventory i JOIN TBL t ON t.instance_id = i.instance_id ORDER BY t.id',
@@ -129,12 +132,7 @@ my %paths = (
 			qr{Remote request: GET /v3/\w+/tasklist\?instance_id=(\$\d+|<run-time>)&offset=0&limit=50$}m
 		],
 		unexplain => [qr/Pushed down:/],
-		log => sub {
-			my ($log) = @_;
-			my %seen;
-			$seen{ $_->{params}{instance_id} // '' }++ for @$log;
-			return join(',', sort keys %seen) eq join(',', sort @inst);
-		},
+		log => $asks_each_instance,
 	},
 	count => {
 		sql => 'SELECT count(*) FROM TBL',
