@@ -483,10 +483,16 @@ count_tasks(RdsScanState *state)
 		MemoryContext oldcxt = MemoryContextSwitchTo(state->page_cxt);
 		int64		total;
 
-		total = rds_page_total_count(rds_page_get(state->conn, state->path,
-												  rds_pager_stream_query(state->pager, s),
-												  0, 1, state->opts->cache_ttl,
-												  &state->stats));
+		/*
+		 * Several streams' totals must be of one version of the list: their
+		 * entries in the cache may be of different fetches, so then they
+		 * are asked afresh (and stored for others).
+		 */
+		total = rds_page_total_count(rds_page_finish(rds_page_start(state->conn, state->path,
+																	rds_pager_stream_query(state->pager, s),
+																	0, 1, state->opts->cache_ttl,
+																	state->nstreams == 1),
+													 &state->stats));
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextReset(state->page_cxt);
 		if (total < 0)

@@ -314,6 +314,12 @@ SELECT count(*) FROM cached_tasks WHERE status = 'Failed';
 \! test/simctl edit '{"edits": [{"index": 1, "set": {"status": "Failed"}}, {"index": 2, "set": {"status": "Completed"}}]}'
 SELECT reload();
 CREATE TABLE version_after AS SELECT status, count(*) FROM local_tasks GROUP BY 1;
+-- count(*) over an IN list: one stream per status, whose totals must be of
+-- one version too (the Running entry is old, Completed's would be fresh)
+SELECT CASE (SELECT count(*) FROM cached_tasks WHERE status IN ('Running', 'Completed'))
+         WHEN (SELECT sum(count) FROM version_after WHERE status IN ('Running', 'Completed')) THEN 'after'
+         WHEN (SELECT sum(count) FROM version_before WHERE status IN ('Running', 'Completed')) THEN 'before'
+         ELSE 'NEITHER' END AS in_list_count;
 SELECT * FROM how($$SELECT status, count(*) FROM cached_tasks GROUP BY status$$);
 CREATE FUNCTION which_version(q text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE got text; bef text; aft text; BEGIN
