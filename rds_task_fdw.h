@@ -1,10 +1,13 @@
 /*-------------------------------------------------------------------------
  *
  * rds_task_fdw.h
- *		  What crosses the files of rds_task_fdw: the plan shared by
- *		  planner.c and scan.c, column conversion, effective options, the
- *		  HTTP client seen from the scan side, the request description
- *		  (deparse.c) and the page decoder.
+ *		  What crosses the files of rds_task_fdw, sorted by who reads it:
+ *		  the types every file uses (options, stats, the opaque types);
+ *		  the FDW callbacks; the plan the planner hands the executor;
+ *		  conditions and requests (deparse.c); the readers' side of the
+ *		  task list (pager, page, columns, ids); the read paths beside the
+ *		  scan (search, grouped counts); the API client; what the cluster's
+ *		  backends share; options.
  *
  * Only http.c and auth.c include curl.h and only decode.c includes json-c;
  * everything crossing those borders is declared here in PostgreSQL terms.
@@ -105,7 +108,60 @@ typedef struct RdsHttpStats
 								 * request */
 } RdsHttpStats;
 
-/* ---- planner.c and scan.c: the plan they share ---- */
+/* Opaque types: each is known inside the file named */
+typedef struct RdsConn RdsConn;		/* client.c: per backend and user mapping */
+typedef struct RdsRequest RdsRequest;	/* client.c: one GET in flight */
+typedef struct RdsPage RdsPage;		/* decode.c: one decoded page */
+typedef struct RdsColumn RdsColumn;	/* convert.c: one column of a scan tuple */
+typedef struct RdsIdSet RdsIdSet;	/* idset.c */
+typedef struct RdsPageReq RdsPageReq;	/* pager.c: one page request */
+typedef struct RdsPager RdsPager;	/* pager.c: request streams read in order */
+typedef struct RdsSearch RdsSearch;	/* search.c */
+typedef struct RdsGroupCount RdsGroupCount;	/* groupcount.c */
+typedef struct RdsCacheTicket RdsCacheTicket;	/* cache.c: one request's key */
+
+
+/* ================================================================
+ * For PostgreSQL: the callbacks of rds_task_fdw.c's FdwRoutine
+ * ================================================================
+ */
+
+/* planner.c */
+extern void rdsGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel,
+								 Oid foreigntableid);
+extern void rdsGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel,
+							   Oid foreigntableid);
+extern ForeignScan *rdsGetForeignPlan(PlannerInfo *root, RelOptInfo *foreignrel,
+									  Oid foreigntableid, ForeignPath *best_path,
+									  List *tlist, List *scan_clauses,
+									  Plan *outer_plan);
+extern void rdsGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
+									RelOptInfo *input_rel, RelOptInfo *output_rel,
+									void *extra);
+extern bool rdsIsForeignPathAsyncCapable(ForeignPath *path);
+
+/* scan.c */
+extern void rdsBeginForeignScan(ForeignScanState *node, int eflags);
+extern TupleTableSlot *rdsIterateForeignScan(ForeignScanState *node);
+extern void rdsReScanForeignScan(ForeignScanState *node);
+extern void rdsEndForeignScan(ForeignScanState *node);
+extern void rdsExplainForeignScan(ForeignScanState *node,
+								  struct ExplainState *es);
+extern void rdsForeignAsyncRequest(AsyncRequest *areq);
+extern void rdsForeignAsyncConfigureWait(AsyncRequest *areq);
+extern void rdsForeignAsyncNotify(AsyncRequest *areq);
+
+
+/* analyze.c */
+extern bool rdsAnalyzeForeignTable(Relation relation,
+								   AcquireSampleRowsFunc *func,
+								   BlockNumber *totalpages);
+
+/* ================================================================
+ * For the planner and the executor: the plan they share
+ * ================================================================
+ */
+
 /*
  * What a ForeignScan returns.
  */
@@ -176,144 +232,12 @@ extern void rds_plan_init(RdsScanPlan *plan, RdsScanMode mode);
 extern List *rds_plan_to_list(const RdsScanPlan *plan);
 extern void rds_plan_from_list(List *fdw_private, RdsScanPlan *plan);
 
-/* planner.c */
-extern void rdsGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel,
-								 Oid foreigntableid);
-extern void rdsGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel,
-							   Oid foreigntableid);
-extern ForeignScan *rdsGetForeignPlan(PlannerInfo *root, RelOptInfo *foreignrel,
-									  Oid foreigntableid, ForeignPath *best_path,
-									  List *tlist, List *scan_clauses,
-									  Plan *outer_plan);
-extern void rdsGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
-									RelOptInfo *input_rel, RelOptInfo *output_rel,
-									void *extra);
-extern bool rdsIsForeignPathAsyncCapable(ForeignPath *path);
+/* ================================================================
+ * For planning and paging: conditions and the requests built from them
+ * ================================================================
+ */
 
-/* scan.c */
-extern void rdsBeginForeignScan(ForeignScanState *node, int eflags);
-extern TupleTableSlot *rdsIterateForeignScan(ForeignScanState *node);
-extern void rdsReScanForeignScan(ForeignScanState *node);
-extern void rdsEndForeignScan(ForeignScanState *node);
-extern void rdsExplainForeignScan(ForeignScanState *node,
-								  struct ExplainState *es);
-extern void rdsForeignAsyncRequest(AsyncRequest *areq);
-extern void rdsForeignAsyncConfigureWait(AsyncRequest *areq);
-extern void rdsForeignAsyncNotify(AsyncRequest *areq);
-
-
-/* analyze.c */
-extern bool rdsAnalyzeForeignTable(Relation relation,
-								   AcquireSampleRowsFunc *func,
-								   BlockNumber *totalpages);
-
-/* convert.c */
-
-/* A field of a task object: its column type, whether the API filters on it */
-typedef struct RdsTaskField
-{
-	const char *name;
-	const char *sqltype;		/* of its column in IMPORT FOREIGN SCHEMA */
-	bool		param;			/* a query parameter of the task list */
-} RdsTaskField;
-
-extern const RdsTaskField rds_task_fields[];	/* ends with name NULL */
-
-typedef struct RdsColumn RdsColumn;	/* opaque: one column of a scan tuple */
-typedef struct RdsPage RdsPage;		/* opaque: one decoded response page */
-
-extern RdsColumn *rds_map_columns(const RdsOptions *opts, Relation rel,
-								  TupleDesc scandesc, List *attnos,
-								  bool count);
-extern void rds_store_task(RdsColumn *columns, int ncolumns,
-						   const char *relname, RdsPage *page, int i,
-						   TupleTableSlot *slot);
-extern void rds_store_action(RdsColumn *columns, int ncolumns,
-							 const char *relname, const char *action,
-							 TupleTableSlot *slot);
-
-/* ---- option.c ---- */
-extern RdsOptions *rds_get_options(Oid foreigntableid, Oid userid);
-extern RdsOptions *rds_get_server_options(Oid serverid, Oid userid);
-extern const char *rds_column_field_name(Oid foreigntableid, AttrNumber attnum);
-extern void rds_check_connection_allowed(const RdsOptions *opts);
-
-/* ---- connection.c, client.c, http.c: the API client seen from a scan ---- */
-typedef struct RdsConn RdsConn;		/* opaque, per backend and user mapping */
-typedef struct RdsRequest RdsRequest;	/* opaque, one GET in flight */
-
-extern RdsConn *rds_get_connection(const RdsOptions *opts);
-extern void rds_append_query_param(StringInfo buf, const char *key,
-								   const char *value);
-extern RdsRequest *rds_request_start(RdsConn *conn, const char *path,
-									 const char *query);
-extern RdsRequest *rds_request_start_cached(RdsConn *conn, const char *path,
-											const char *query, int cache_ttl,
-											bool may_read);
-extern bool rds_request_finish(RdsRequest *req, StringInfo body,
-							   RdsHttpStats *stats);
-extern void rds_request_cancel(RdsRequest *req);
-extern bool rds_request_poll(RdsRequest *req);
-extern int	rds_conn_wait_fd(RdsConn *conn);
-extern const char *rds_conn_server_name(RdsConn *conn);
-extern uint64 rds_conn_wait_epoch(RdsConn *conn);
-extern void rds_wait_fd_wake(void);
-extern const char *rds_curl_version(void);
-
-/* ---- shared.c: state shared by the backends of the cluster ---- */
-typedef enum RdsLockResult
-{
-	RDS_LOCK_TAKEN,				/* this backend has it now */
-	RDS_LOCK_BUSY,				/* another backend holds it */
-	RDS_LOCK_MINE				/* this backend already held it */
-} RdsLockResult;
-
-/* The counters file, mapped by every backend (all zero when created). */
-typedef struct RdsSharedCounters
-{
-	pg_atomic_uint64 hits;
-	pg_atomic_uint64 misses;
-	pg_atomic_uint64 merged;	/* requests that waited for a peer's fetch */
-	pg_atomic_uint64 evictions;
-	pg_atomic_uint64 bytes;		/* size of the entries, roughly (exact
-								 * after a sweep) */
-	pg_atomic_uint64 swept_at;	/* TimestampTz of the last sweep */
-} RdsSharedCounters;
-
-extern const char *rds_shared_dir(void);
-extern RdsLockResult rds_lock_try(uint64 offset);
-extern void rds_lock_release(uint64 offset);
-extern uint64 rds_lock_merge_offset(uint64 keyhash);
-extern int	rds_slot_acquire(Oid serverid, int max);
-extern void rds_slot_release(Oid serverid, int slot);
-extern RdsSharedCounters *rds_shared_counters(void);
-extern void rds_locks_driving(bool driving);
-extern uint32 rds_wait_event(bool slot);
-
-/* ---- cache.c: the shared response cache ---- */
-typedef struct RdsCacheTicket RdsCacheTicket;	/* opaque: one request's key */
-
-/* The longest cache_ttl: an entry older than this can never be served. */
-#define RDS_CACHE_TTL_MAX	86400
-
-typedef enum RdsCacheEvent
-{
-	RDS_CACHE_HIT,
-	RDS_CACHE_MISS,
-	RDS_CACHE_MERGED
-} RdsCacheEvent;
-
-extern int	rds_cache_size_kb;
-extern void rds_cache_define_settings(void);
-extern RdsCacheTicket *rds_cache_ticket(Oid serverid, Oid umid,
-										const char *url);
-extern bool rds_cache_read(RdsCacheTicket *t, int ttl, StringInfo body);
-extern void rds_cache_write(RdsCacheTicket *t, const char *body, size_t len);
-extern RdsLockResult rds_cache_lock(RdsCacheTicket *t);
-extern void rds_cache_unlock(RdsCacheTicket *t);
-extern void rds_cache_count(RdsCacheEvent ev);
-
-/* ---- deparse.c ---- */
+/* deparse.c: which conditions are sent, and the requests built from them */
 
 /* Fan-out cap: more request streams than this and a field is not sent. */
 #define RDS_MAX_STREAMS 100
@@ -384,35 +308,14 @@ extern void rds_filter_window_ms(const RdsFilter *f, int64 *start_ms,
 extern void rds_filter_set_window_ms(RdsFilter *f, int64 start_ms,
 									 int64 end_ms);
 extern RdsFilter *rds_filter_copy(const RdsFilter *f);
+extern bool rds_filter_match(RdsFilter *f, RdsPage *page, int i);
 
-/* ---- idset.c ---- */
-typedef struct RdsIdSet RdsIdSet;
-extern RdsIdSet *rds_idset_create(MemoryContext cxt);
-extern void rds_idset_expect(RdsIdSet *set, int64 n);
-extern bool rds_idset_add(RdsIdSet *set, const char *key);
-extern void rds_idset_counts(const RdsIdSet *set, int64 *ids, int64 *others);
-extern Size rds_idset_bytes(const RdsIdSet *set);
-extern void rds_idset_report(const RdsIdSet *set, const char *relname);
+/* ================================================================
+ * For the readers: the task list page by page, and what is in a page
+ * ================================================================
+ */
 
-/* ---- decode.c ---- */
-extern RdsPage *rds_page_parse(const char *body, size_t len,
-							   const char *request_desc, const char *server);
-extern int	rds_page_ntasks(RdsPage *page);
-extern int64 rds_page_total_count(RdsPage *page);
-extern const char *rds_page_task_field(RdsPage *page, int i,
-									   const char *field);
-extern char *rds_page_task_json(RdsPage *page, int i);
-extern int	rds_page_nactions(RdsPage *page);
-extern const char *rds_page_action(RdsPage *page, int i);
-extern bool rds_decode_error(const char *body, size_t len, char **error_code,
-							 char **error_msg, char **request_id);
-extern bool rds_decode_token_expiry(const char *body, size_t len,
-									TimestampTz *expires_at);
-extern const char *rds_json_c_version(void);
-
-/* ---- pager.c: every read of the task list, page by page ---- */
-typedef struct RdsPageReq RdsPageReq;	/* opaque: one page request */
-typedef struct RdsPager RdsPager;	/* opaque: request streams read in order */
+/* pager.c: every read of the task list, page by page */
 
 /* What looking for the next page (or row) found. */
 typedef enum RdsNext
@@ -457,8 +360,59 @@ extern RdsNext rds_pager_next(RdsPager *pg, bool nowait, RdsPagerPage *out);
 extern void rds_pager_cancel(RdsPager *pg);
 extern void rds_pager_destroy(RdsPager *pg);
 
-/* ---- search.c: the time-window search ---- */
-typedef struct RdsSearch RdsSearch;
+/* decode.c: a page's envelope and fields (json-c) */
+extern RdsPage *rds_page_parse(const char *body, size_t len,
+							   const char *request_desc, const char *server);
+extern int	rds_page_ntasks(RdsPage *page);
+extern int64 rds_page_total_count(RdsPage *page);
+extern const char *rds_page_task_field(RdsPage *page, int i,
+									   const char *field);
+extern char *rds_page_task_json(RdsPage *page, int i);
+extern int	rds_page_nactions(RdsPage *page);
+extern const char *rds_page_action(RdsPage *page, int i);
+extern bool rds_decode_error(const char *body, size_t len, char **error_code,
+							 char **error_msg, char **request_id);
+extern bool rds_decode_token_expiry(const char *body, size_t len,
+									TimestampTz *expires_at);
+extern const char *rds_json_c_version(void);
+
+/* convert.c: the task's fields, columns and values */
+/* A field of a task object: its column type, whether the API filters on it */
+typedef struct RdsTaskField
+{
+	const char *name;
+	const char *sqltype;		/* of its column in IMPORT FOREIGN SCHEMA */
+	bool		param;			/* a query parameter of the task list */
+} RdsTaskField;
+
+extern const RdsTaskField rds_task_fields[];	/* ends with name NULL */
+
+
+extern RdsColumn *rds_map_columns(const RdsOptions *opts, Relation rel,
+								  TupleDesc scandesc, List *attnos,
+								  bool count);
+extern void rds_store_task(RdsColumn *columns, int ncolumns,
+						   const char *relname, RdsPage *page, int i,
+						   TupleTableSlot *slot);
+extern void rds_store_action(RdsColumn *columns, int ncolumns,
+							 const char *relname, const char *action,
+							 TupleTableSlot *slot);
+extern TimestampTz rds_task_create_time(RdsPage *page, int i, bool *isnull);
+
+/* idset.c: the ids a scan returned */
+extern RdsIdSet *rds_idset_create(MemoryContext cxt);
+extern void rds_idset_expect(RdsIdSet *set, int64 n);
+extern bool rds_idset_add(RdsIdSet *set, const char *key);
+extern void rds_idset_counts(const RdsIdSet *set, int64 *ids, int64 *others);
+extern Size rds_idset_bytes(const RdsIdSet *set);
+extern void rds_idset_report(const RdsIdSet *set, const char *relname);
+
+/* ================================================================
+ * The read paths beside the plain scan
+ * ================================================================
+ */
+
+/* search.c: the time-window search */
 
 /* What EXPLAIN ANALYZE shows of the searches of one scan. */
 typedef struct RdsSearchStats
@@ -482,10 +436,7 @@ extern RdsSearch *rds_search_begin(MemoryContext cxt, const RdsOptions *opts,
 extern bool rds_search_next(RdsSearch *s, TupleTableSlot *slot,
 							MemoryContext tmpcxt);
 
-/* deparse.c, needing RdsPage */
-extern bool rds_filter_match(RdsFilter *f, RdsPage *page, int i);
-
-/* ---- groupcount.c ---- */
+/* groupcount.c: count(*) [GROUP BY key] from total_count */
 /* A create_time condition, rechecked on the tasks groupcount.c reads. */
 typedef struct RdsTimeCheck
 {
@@ -506,7 +457,6 @@ typedef struct RdsGroupScan
 	RdsHttpStats *stats;
 } RdsGroupScan;
 
-typedef struct RdsGroupCount RdsGroupCount;
 
 extern char *rds_group_text(RdsGroupKind kind, const char *zone);
 extern RdsGroupCount *rds_groupcount_create(RdsGroupKind kind,
@@ -518,7 +468,97 @@ extern char *rds_groupcount_summary(RdsGroupCount *gc);
 extern List *rds_groupcount_explain(RdsGroupKind kind, RdsFilter *f,
 									const RdsOptions *opts, const char *path);
 
-/* convert.c, needing RdsPage */
-extern TimestampTz rds_task_create_time(RdsPage *page, int i, bool *isnull);
+/* ================================================================
+ * For the pager and the readers: the API client
+ * ================================================================
+ */
+
+/* connection.c, client.c: the API client seen from the readers */
+
+extern RdsConn *rds_get_connection(const RdsOptions *opts);
+extern void rds_append_query_param(StringInfo buf, const char *key,
+								   const char *value);
+extern RdsRequest *rds_request_start(RdsConn *conn, const char *path,
+									 const char *query);
+extern RdsRequest *rds_request_start_cached(RdsConn *conn, const char *path,
+											const char *query, int cache_ttl,
+											bool may_read);
+extern bool rds_request_finish(RdsRequest *req, StringInfo body,
+							   RdsHttpStats *stats);
+extern void rds_request_cancel(RdsRequest *req);
+extern bool rds_request_poll(RdsRequest *req);
+extern int	rds_conn_wait_fd(RdsConn *conn);
+extern const char *rds_conn_server_name(RdsConn *conn);
+extern uint64 rds_conn_wait_epoch(RdsConn *conn);
+extern void rds_wait_fd_wake(void);
+extern const char *rds_curl_version(void);
+
+/* ================================================================
+ * Shared by the backends of the cluster
+ * ================================================================
+ */
+
+/* shared.c: state shared by the backends of the cluster */
+typedef enum RdsLockResult
+{
+	RDS_LOCK_TAKEN,				/* this backend has it now */
+	RDS_LOCK_BUSY,				/* another backend holds it */
+	RDS_LOCK_MINE				/* this backend already held it */
+} RdsLockResult;
+
+/* The counters file, mapped by every backend (all zero when created). */
+typedef struct RdsSharedCounters
+{
+	pg_atomic_uint64 hits;
+	pg_atomic_uint64 misses;
+	pg_atomic_uint64 merged;	/* requests that waited for a peer's fetch */
+	pg_atomic_uint64 evictions;
+	pg_atomic_uint64 bytes;		/* size of the entries, roughly (exact
+								 * after a sweep) */
+	pg_atomic_uint64 swept_at;	/* TimestampTz of the last sweep */
+} RdsSharedCounters;
+
+extern const char *rds_shared_dir(void);
+extern RdsLockResult rds_lock_try(uint64 offset);
+extern void rds_lock_release(uint64 offset);
+extern uint64 rds_lock_merge_offset(uint64 keyhash);
+extern int	rds_slot_acquire(Oid serverid, int max);
+extern void rds_slot_release(Oid serverid, int slot);
+extern RdsSharedCounters *rds_shared_counters(void);
+extern void rds_locks_driving(bool driving);
+extern uint32 rds_wait_event(bool slot);
+
+/* cache.c: the shared response cache */
+
+/* The longest cache_ttl: an entry older than this can never be served. */
+#define RDS_CACHE_TTL_MAX	86400
+
+typedef enum RdsCacheEvent
+{
+	RDS_CACHE_HIT,
+	RDS_CACHE_MISS,
+	RDS_CACHE_MERGED
+} RdsCacheEvent;
+
+extern int	rds_cache_size_kb;
+extern void rds_cache_define_settings(void);
+extern RdsCacheTicket *rds_cache_ticket(Oid serverid, Oid umid,
+										const char *url);
+extern bool rds_cache_read(RdsCacheTicket *t, int ttl, StringInfo body);
+extern void rds_cache_write(RdsCacheTicket *t, const char *body, size_t len);
+extern RdsLockResult rds_cache_lock(RdsCacheTicket *t);
+extern void rds_cache_unlock(RdsCacheTicket *t);
+extern void rds_cache_count(RdsCacheEvent ev);
+
+/* ================================================================
+ * Options
+ * ================================================================
+ */
+
+/* option.c */
+extern RdsOptions *rds_get_options(Oid foreigntableid, Oid userid);
+extern RdsOptions *rds_get_server_options(Oid serverid, Oid userid);
+extern const char *rds_column_field_name(Oid foreigntableid, AttrNumber attnum);
+extern void rds_check_connection_allowed(const RdsOptions *opts);
 
 #endif							/* RDS_TASK_FDW_H */
