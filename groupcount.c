@@ -839,32 +839,395 @@ correct_edges(RdsGroupCount *gc, List *edges)
 }
 
 /*
+ * How a phase of count_window ends: it counted, the count goes on, or the
+ * window's pages are read instead (the rest after the first pages, when
+ * reading them is the cheaper or the only way; all of them again, when
+ * what the groups said cannot be trusted).
+ */
+typedef enum GcNext
+{
+	GC_GO_ON,
+	GC_COUNTED,
+	GC_READ_REST,
+	GC_READ_ALL
+} GcNext;
+
+/* What the phases of count_window share. */
+typedef struct GcRun
+{
+	RdsGroupScan *scan;
+	RdsFilter  *f;
+	List	   *first;			/* GcReq *: the window's first pages */
+	List	   *greqs;			/* GcReq *: the group requests */
+	int64		total;			/* the window's total_count */
+	int64		pages;			/* its pages */
+	bool		page_actions;	/* names from actions seen on the page only */
+	int64		start_ms;		/* the window sent */
+	int64		end_ms;
+	int64		lower_end;		/* the edges: a second beyond each bound */
+	int64		upper_start;
+	int			nedges;
+	const char *reason;			/* why the pages are read */
+} GcRun;
+
+/* A phase gives up: the pages are read, for reason. */
+static GcNext
+give_up(GcRun *run, GcNext how, const char *reason)
+{
+	run->reason = reason;
+	return how;
+}
+
+/*
+ * The window's first pages: total_count, actions, and, when the window
+ * fits in them, every task (then counted here).
+ */
+static GcNext
+first_pages(RdsGroupCount *gc, GcRun *run)
+{
+	int			ps = run->scan->opts->page_size;
+	bool		complete = true;
+	ListCell   *lc;
+
+	foreach(lc, run->scan->streams)
+		new_req(&run->first, (char *) lfirst(lc), ps, -1);
+	run_requests(gc, run->first, NULL, 0);
+	foreach(lc, run->first)
+	{
+		GcReq	   *r = (GcReq *) lfirst(lc);
+
+		if (r->total < 0)
+			return give_up(run, GC_READ_ALL, "no total_count");
+		if (r->total > GC_MAX_TOTAL)
+			return give_up(run, GC_READ_ALL,
+						   psprintf("total_count " INT64_FORMAT " is not a count", r->total));
+		run->total += r->total;
+		run->pages += Max((int64) 1, (r->total + ps - 1) / ps);
+		if (r->ntasks < r->total)
+			complete = false;
+	}
+	if (!complete)
+		return GC_GO_ON;
+	gc->how = "first pages";
+	foreach(lc, run->first)
+	{
+		GcReq	   *r = (GcReq *) lfirst(lc);
+		int			i;
+
+		for (i = 0; i < r->ntasks; i++)
+			tally_task(gc, r->page, i, true);
+	}
+	return GC_COUNTED;
+}
+
+/* GROUP BY status or name: the values, from the filter, the API or actions */
+static List *
+field_domain(RdsGroupCount *gc, GcRun *run, const char *field)
+{
+	RdsFieldSet *fs = NULL;
+	List	   *domain = NIL;
+	ListCell   *lc;
+
+	foreach(lc, run->f->fields)
+		if (strcmp(((RdsFieldSet *) lfirst(lc))->field, field) == 0)
+			fs = (RdsFieldSet *) lfirst(lc);
+	if (fs && fs->constrained)
+		return fs->values;
+	if (gc->kind == RDS_GROUP_STATUS)
+	{
+		const char *const *s;
+
+		for (s = documented_statuses; *s; s++)
+			domain = lappend(domain, (char *) *s);
+		return domain;
+	}
+
+	/* names: the actions the first pages list */
+	run->page_actions = true;
+	foreach(lc, run->first)
+	{
+		GcReq	   *r = (GcReq *) lfirst(lc);
+		int			i;
+
+		for (i = 0; i < rds_page_nactions(r->page); i++)
+		{
+			const char *a = rds_page_action(r->page, i);
+			ListCell   *ld;
+			bool		dup = false;
+
+			if (a == NULL || a[0] == '\0')
+				continue;
+			if (!page_has_name(r->page, a))
+				run->page_actions = false;	/* a summary of the list */
+			foreach(ld, domain)
+				if (strcmp((char *) lfirst(ld), a) == 0)
+					dup = true;
+			if (!dup)
+				domain = lappend(domain, pstrdup(a));
+		}
+	}
+	return domain;
+}
+
+/* The groups and their requests (run->greqs). */
+static GcNext
+plan_groups(RdsGroupCount *gc, GcRun *run)
+{
+	RdsGroupScan *scan = run->scan;
+	RdsFilter  *f = run->f;
+	int			ps = scan->opts->page_size;
+	bool		ok = true;
+	ListCell   *lc;
+	int			j;
+
+	/* a condition the window does not hold: its tasks are only in the pages */
+	if (!window_holds_checks(gc, f))
+		return give_up(run, GC_READ_REST, "a create_time bound the API cannot express");
+
+	if (gc->kind == RDS_GROUP_NONE)
+	{
+		GcGroup    *g = add_group(&gc->groups, &gc->ngroups, &gc->maxgroups);
+
+		g->count = run->total;
+	}
+	else if (is_bucket(gc->kind))
+	{
+		int			cap = GC_MAX_GROUP_REQUESTS / list_length(scan->streams);
+		const char *why = f->has_lower ?
+		plan_buckets(gc, f, (int) Min(run->pages + 2, (int64) cap),
+					 run->pages + 2 > cap ?
+					 psprintf("more than %d group requests", GC_MAX_GROUP_REQUESTS) :
+					 "fewer requests than groups") :
+		"no lower bound";
+
+		if (why)
+			return give_up(run, GC_READ_REST, why);
+		for (j = 0; j < gc->ngroups && ok; j++)
+		{
+			RdsFilter  *bf = rds_filter_copy(f);
+			bool		edge = (j == 0 || j == gc->ngroups - 1);
+
+			rds_filter_set_window_ms(bf, gc->groups[j].start_ms,
+									 gc->groups[j].end_ms);
+			foreach(lc, group_streams(scan, bf, NULL, NULL, &ok))
+				new_req(&run->greqs, (char *) lfirst(lc), edge ? ps : 1, j);
+		}
+	}
+	else
+	{
+		const char *field = group_field(gc->kind);
+
+		foreach(lc, field_domain(gc, run, field))
+		{
+			GcGroup    *g = add_group(&gc->groups, &gc->ngroups, &gc->maxgroups);
+			ListCell   *ls;
+
+			g->raw = (char *) lfirst(lc);
+			g->text = pg_any_to_server(g->raw, strlen(g->raw), PG_UTF8);
+			foreach(ls, group_streams(scan, f, field, g->raw, &ok))
+			{
+				GcReq	   *same = NULL;
+				ListCell   *lf;
+
+				/* a stream of the window that is this group's: counted */
+				foreach(lf, run->first)
+					if (strcmp(((GcReq *) lfirst(lf))->stream, (char *) lfirst(ls)) == 0)
+						same = (GcReq *) lfirst(lf);
+				if (same)
+					g->count += same->total;
+				else
+					new_req(&run->greqs, (char *) lfirst(ls), 1, gc->ngroups - 1);
+			}
+		}
+	}
+	if (!ok)
+		return give_up(run, GC_READ_ALL, "a field is matched locally");
+	return GC_GO_ON;
+}
+
+/*
+ * The edges, and the cost decision: group and edge requests against the
+ * pages.  When the actions name only tasks of the first pages, the API may
+ * list the page's names alone and a rarer name would send the count to the
+ * pages after the groups: they are tried only when the pages cost more
+ * than twice as much.
+ */
+static GcNext
+cost_choice(RdsGroupCount *gc, GcRun *run)
+{
+	RdsFilter  *f = run->f;
+	int			nedge_streams = list_length(run->scan->streams);
+	int			asks;
+
+	rds_filter_window_ms(f, &run->start_ms, &run->end_ms);
+	run->lower_end = (f->lower_us + 999) / 1000 + EDGE_MS;
+	run->upper_start = f->upper_us / 1000 - EDGE_MS;
+	run->nedges = (f->has_lower ? 1 : 0) + (f->has_upper ? 1 : 0);
+	asks = list_length(run->greqs) + run->nedges * nedge_streams;
+
+	/* a window narrower than its edges: the pages */
+	if (f->has_lower && f->has_upper && run->lower_end >= run->upper_start)
+		return give_up(run, GC_READ_REST, "a window narrower than its edges");
+	if (run->pages <= asks)
+		return give_up(run, GC_READ_REST, "fewer requests than groups");
+	if (run->page_actions && run->pages < 2 * asks)
+		return give_up(run, GC_READ_REST,
+					   "the actions may list the first page's names only");
+	if (list_length(run->greqs) > GC_MAX_GROUP_REQUESTS)
+		return give_up(run, GC_READ_REST,
+					   psprintf("more than %d group requests", GC_MAX_GROUP_REQUESTS));
+	return GC_GO_ON;
+}
+
+/*
+ * The group requests, and the sum check.  The groups are disjoint parts of
+ * the window: a sum beyond its total_count stops the requests at once (a
+ * list that grew, or a total_count that is wrong); a sum short of it means
+ * a task outside every group.
+ */
+static GcNext
+ask_groups(RdsGroupCount *gc, GcRun *run)
+{
+	int64		sum = 0;
+	GcReq	   *stop;
+	ListCell   *lc;
+	int			j;
+
+	for (j = 0; j < gc->ngroups; j++)
+		sum += gc->groups[j].count;
+	stop = run_requests(gc, run->greqs, &sum, run->total);
+	gc->group_requests = list_length(run->greqs);
+	if (stop && stop->total < 0)
+		return give_up(run, GC_READ_ALL, "no total_count");
+	if (stop && stop != llast(run->greqs))
+		return give_up(run, GC_READ_ALL,
+					   psprintf("the groups asked so far sum to " INT64_FORMAT ", more than total_count " INT64_FORMAT,
+								sum, run->total));
+
+	foreach(lc, run->greqs)
+	{
+		GcReq	   *r = (GcReq *) lfirst(lc);
+
+		gc->groups[r->group].count += r->total;
+		if (is_bucket(gc->kind))
+			gc->groups[r->group].complete = (r->ntasks >= r->total);
+	}
+	/* a stream of a bucket may be incomplete while another is complete */
+	foreach(lc, run->greqs)
+	{
+		GcReq	   *r = (GcReq *) lfirst(lc);
+
+		if (is_bucket(gc->kind) && r->ntasks < r->total)
+			gc->groups[r->group].complete = false;
+	}
+	sum = 0;
+	for (j = 0; j < gc->ngroups; j++)
+		sum += gc->groups[j].count;
+
+	/*
+	 * Buckets without an upper bound end with the bucket of now: tasks
+	 * after it (a clock ahead of ours) are what the buckets miss.  They are
+	 * asked for only then, and counted locally.
+	 */
+	if (sum < run->total && gc->tail_start_ms >= 0)
+	{
+		if (!tail_checked(gc, run->end_ms, run->total - sum))
+			return give_up(run, GC_READ_ALL,
+						   psprintf("the buckets sum to " INT64_FORMAT ", total_count is " INT64_FORMAT,
+									sum, run->total));
+		sum = run->total;
+	}
+	if (sum != run->total)
+		return give_up(run, GC_READ_ALL,
+					   psprintf("the groups sum to " INT64_FORMAT ", total_count is " INT64_FORMAT,
+								sum, run->total));
+	return GC_GO_ON;
+}
+
+/*
+ * The edges: the tasks a second beyond each bound, read whole and
+ * rechecked; those outside the window are taken off their group.  Edges a
+ * complete first or last bucket holds need no request.
+ */
+static GcNext
+ask_edges(RdsGroupCount *gc, GcRun *run)
+{
+	RdsGroupScan *scan = run->scan;
+	RdsFilter  *f = run->f;
+	int			ps = scan->opts->page_size;
+	List	   *edges = NIL;
+	bool		ok = true;
+	ListCell   *lc;
+
+	if (f->has_lower &&
+		!(is_bucket(gc->kind) && gc->groups[0].complete &&
+		  run->lower_end <= gc->groups[0].end_ms))
+	{
+		RdsFilter  *ef = rds_filter_copy(f);
+
+		rds_filter_set_window_ms(ef, run->start_ms, run->lower_end);
+		foreach(lc, group_streams(scan, ef, NULL, NULL, &ok))
+			new_req(&edges, (char *) lfirst(lc), ps, -1);
+	}
+	if (f->has_upper &&
+		!(is_bucket(gc->kind) && gc->groups[gc->ngroups - 1].complete &&
+		  run->upper_start >= gc->groups[gc->ngroups - 1].start_ms))
+	{
+		RdsFilter  *ef = rds_filter_copy(f);
+
+		rds_filter_set_window_ms(ef, run->upper_start, run->end_ms);
+		foreach(lc, group_streams(scan, ef, NULL, NULL, &ok))
+			new_req(&edges, (char *) lfirst(lc), ps, -1);
+	}
+	run_requests(gc, edges, NULL, 0);
+	gc->edge_requests += list_length(edges);
+	foreach(lc, edges)
+	{
+		GcReq	   *r = (GcReq *) lfirst(lc);
+
+		if (r->total < 0 || r->ntasks < r->total)
+			return give_up(run, GC_READ_ALL, "an edge holds more than a page");
+	}
+	if (!correct_edges(gc, edges))
+		return give_up(run, GC_READ_ALL, "an edge task outside the groups");
+	return GC_GO_ON;
+}
+
+/* Complete buckets: their tasks counted locally. */
+static void
+tally_complete_buckets(RdsGroupCount *gc, GcRun *run)
+{
+	ListCell   *lc;
+
+	gc->how = "groups";
+	foreach(lc, run->greqs)
+	{
+		GcReq	   *r = (GcReq *) lfirst(lc);
+		int			i;
+
+		if (!is_bucket(gc->kind) || !gc->groups[r->group].complete)
+			continue;
+		gc->groups[r->group].count = 0;
+		for (i = 0; i < r->ntasks; i++)
+			tally_task(gc, r->page, i, true);
+	}
+}
+
+/*
  * count_window
  *		Count the scan's window (its streams must be built) by groups, as
  *		described at the top of the file, the requests reading the cache
- *		if gc->may_read.  Allocates in the current context (the scan's);
- *		throws as the scan's requests do.
+ *		if gc->may_read: the first pages, the groups, the cost decision,
+ *		the group requests and their sum, the edges.  A phase that gives up
+ *		sends the count to the window's pages, the one way out.  Allocates
+ *		in the current context (the scan's); throws as the scan's requests
+ *		do.
  */
 static void
 count_window(RdsGroupCount *gc, RdsGroupScan *scan)
 {
-	RdsFilter  *f = scan->filter;
-	List	   *first = NIL;
-	List	   *greqs = NIL;
-	List	   *edges = NIL;
-	ListCell   *lc;
-	int64		total = 0;
-	int64		pages = 0;
-	int64		sum = 0;
-	bool		complete = true;
-	bool		ok = true;
-	int			ps = scan->opts->page_size;
-	int			nedge_streams;
-	int64		start_ms;
-	int64		end_ms;
-	int			j;
-	bool		page_actions = false;	/* names from actions seen on the
-										 * page only */
+	GcRun		run;
+	GcNext		next;
 
 	gc->scan = scan;
 	gc->cxt = CurrentMemoryContext;
@@ -880,331 +1243,35 @@ count_window(RdsGroupCount *gc, RdsGroupScan *scan)
 		gc->how = "none";
 		return;
 	}
-	if (!all_sent(f))
-	{
-		read_pages(gc, "a field is matched locally", true);
-		return;
-	}
-
-	/* the window's first pages: total_count, actions, maybe every task */
-	foreach(lc, scan->streams)
-		new_req(&first, (char *) lfirst(lc), ps, -1);
-	run_requests(gc, first, NULL, 0);
-	foreach(lc, first)
-	{
-		GcReq	   *r = (GcReq *) lfirst(lc);
-
-		if (r->total < 0)
-		{
-			read_pages(gc, "no total_count", true);
-			return;
-		}
-		if (r->total > GC_MAX_TOTAL)
-		{
-			read_pages(gc, psprintf("total_count " INT64_FORMAT " is not a count", r->total), true);
-			return;
-		}
-		total += r->total;
-		pages += Max((int64) 1, (r->total + ps - 1) / ps);
-		if (r->ntasks < r->total)
-			complete = false;
-	}
-	if (complete)
-	{
-		gc->how = "first pages";
-		foreach(lc, first)
-		{
-			GcReq	   *r = (GcReq *) lfirst(lc);
-			int			i;
-
-			for (i = 0; i < r->ntasks; i++)
-				tally_task(gc, r->page, i, true);
-		}
-		return;
-	}
-
-	/* a condition the window does not hold: its tasks are only in the pages */
-	if (!window_holds_checks(gc, f))
-	{
-		read_rest_pages(gc, first, "a create_time bound the API cannot express", false);
-		return;
-	}
-
-	/* the groups and their requests */
-	if (gc->kind == RDS_GROUP_NONE)
-	{
-		GcGroup    *g = add_group(&gc->groups, &gc->ngroups, &gc->maxgroups);
-
-		g->count = total;
-	}
-	else if (is_bucket(gc->kind))
-	{
-		int			cap = GC_MAX_GROUP_REQUESTS / list_length(scan->streams);
-		const char *why = f->has_lower ?
-		plan_buckets(gc, f, (int) Min(pages + 2, (int64) cap),
-					 pages + 2 > cap ?
-					 psprintf("more than %d group requests", GC_MAX_GROUP_REQUESTS) :
-					 "fewer requests than groups") :
-		"no lower bound";
-
-		if (why)
-		{
-			gc->ngroups = 0;
-			read_rest_pages(gc, first, why, false);
-			return;
-		}
-		for (j = 0; j < gc->ngroups && ok; j++)
-		{
-			RdsFilter  *bf = rds_filter_copy(f);
-			bool		edge = (j == 0 || j == gc->ngroups - 1);
-
-			rds_filter_set_window_ms(bf, gc->groups[j].start_ms,
-									 gc->groups[j].end_ms);
-			foreach(lc, group_streams(scan, bf, NULL, NULL, &ok))
-				new_req(&greqs, (char *) lfirst(lc), edge ? ps : 1, j);
-		}
-	}
+	memset(&run, 0, sizeof(run));
+	run.scan = scan;
+	run.f = scan->filter;
+	if (!all_sent(run.f))
+		next = give_up(&run, GC_READ_ALL, "a field is matched locally");
 	else
+		next = first_pages(gc, &run);
+	if (next == GC_GO_ON)
+		next = plan_groups(gc, &run);
+	if (next == GC_GO_ON)
+		next = cost_choice(gc, &run);
+	if (next == GC_GO_ON)
+		next = ask_groups(gc, &run);
+	if (next == GC_GO_ON)
+		next = ask_edges(gc, &run);
+
+	switch (next)
 	{
-		const char *field = group_field(gc->kind);
-		RdsFieldSet *fs = NULL;
-		List	   *domain = NIL;
-
-		foreach(lc, f->fields)
-			if (strcmp(((RdsFieldSet *) lfirst(lc))->field, field) == 0)
-				fs = (RdsFieldSet *) lfirst(lc);
-		if (fs && fs->constrained)
-			domain = fs->values;
-		else if (gc->kind == RDS_GROUP_STATUS)
-		{
-			const char *const *s;
-
-			for (s = documented_statuses; *s; s++)
-				domain = lappend(domain, (char *) *s);
-		}
-		else
-		{
-			/* names: the actions the first pages list */
-			page_actions = true;
-			foreach(lc, first)
-			{
-				GcReq	   *r = (GcReq *) lfirst(lc);
-				int			i;
-
-				for (i = 0; i < rds_page_nactions(r->page); i++)
-				{
-					const char *a = rds_page_action(r->page, i);
-					ListCell   *ld;
-					bool		dup = false;
-
-					if (a == NULL || a[0] == '\0')
-						continue;
-					if (!page_has_name(r->page, a))
-						page_actions = false;	/* a summary of the list */
-					foreach(ld, domain)
-						if (strcmp((char *) lfirst(ld), a) == 0)
-							dup = true;
-					if (!dup)
-						domain = lappend(domain, pstrdup(a));
-				}
-			}
-		}
-		foreach(lc, domain)
-		{
-			GcGroup    *g = add_group(&gc->groups, &gc->ngroups, &gc->maxgroups);
-			ListCell   *ls;
-
-			g->raw = (char *) lfirst(lc);
-			g->text = pg_any_to_server(g->raw, strlen(g->raw), PG_UTF8);
-			foreach(ls, group_streams(scan, f, field, g->raw, &ok))
-			{
-				GcReq	   *same = NULL;
-				ListCell   *lf;
-
-				/* a stream of the window that is this group's: counted */
-				foreach(lf, first)
-					if (strcmp(((GcReq *) lfirst(lf))->stream, (char *) lfirst(ls)) == 0)
-						same = (GcReq *) lfirst(lf);
-				if (same)
-					g->count += same->total;
-				else
-					new_req(&greqs, (char *) lfirst(ls), 1, gc->ngroups - 1);
-			}
-		}
-	}
-	if (!ok)
-	{
-		gc->ngroups = 0;
-		read_pages(gc, "a field is matched locally", true);
-		return;
-	}
-
-	/* the edges: a second beyond each bound, read whole */
-	rds_filter_window_ms(f, &start_ms, &end_ms);
-	nedge_streams = list_length(scan->streams);
-	{
-		int64		lower_end = (f->lower_us + 999) / 1000 + EDGE_MS;
-		int64		upper_start = f->upper_us / 1000 - EDGE_MS;
-		int			nedges = (f->has_lower ? 1 : 0) + (f->has_upper ? 1 : 0);
-
-		/* a window narrower than its edges: the pages */
-		if (f->has_lower && f->has_upper && lower_end >= upper_start)
-		{
-			gc->ngroups = 0;
-			read_rest_pages(gc, first, "a window narrower than its edges", false);
-			return;
-		}
-
-		/*
-		 * The cost decision: group and edge requests against the pages.
-		 * When the actions name only tasks of the first pages, the API may
-		 * list the page's names alone and a rarer name would send the count
-		 * to the pages after the groups: they are tried only when the pages
-		 * cost more than twice as much.
-		 */
-		if (pages <= list_length(greqs) + nedges * nedge_streams)
-		{
-			gc->ngroups = 0;
-			read_rest_pages(gc, first, "fewer requests than groups", false);
-			return;
-		}
-		if (page_actions && pages < 2 * (list_length(greqs) + nedges * nedge_streams))
-		{
-			gc->ngroups = 0;
-			read_rest_pages(gc, first, "the actions may list the first page's names only", false);
-			return;
-		}
-		if (list_length(greqs) > GC_MAX_GROUP_REQUESTS)
-		{
-			gc->ngroups = 0;
-			read_rest_pages(gc, first, psprintf("more than %d group requests",
-												GC_MAX_GROUP_REQUESTS), false);
-			return;
-		}
-
-		/*
-		 * The groups are disjoint parts of the window: a sum beyond its
-		 * total_count stops the requests at once (a list that grew, or a
-		 * total_count that is wrong), and the pages are read.
-		 */
-		for (j = 0; j < gc->ngroups; j++)
-			sum += gc->groups[j].count;
-		{
-			GcReq	   *stop = run_requests(gc, greqs, &sum, total);
-
-			gc->group_requests = list_length(greqs);
-			if (stop && stop->total < 0)
-			{
-				gc->ngroups = 0;
-				read_pages(gc, "no total_count", true);
-				return;
-			}
-			if (stop && stop != llast(greqs))
-			{
-				gc->ngroups = 0;
-				read_pages(gc, psprintf("the groups asked so far sum to " INT64_FORMAT ", more than total_count " INT64_FORMAT,
-										sum, total), true);
-				return;
-			}
-		}
-		sum = 0;
-		foreach(lc, greqs)
-		{
-			GcReq	   *r = (GcReq *) lfirst(lc);
-
-			gc->groups[r->group].count += r->total;
-			if (is_bucket(gc->kind))
-				gc->groups[r->group].complete = (r->ntasks >= r->total);
-		}
-		/* a stream of a bucket may be incomplete while another is complete */
-		foreach(lc, greqs)
-		{
-			GcReq	   *r = (GcReq *) lfirst(lc);
-
-			if (is_bucket(gc->kind) && r->ntasks < r->total)
-				gc->groups[r->group].complete = false;
-		}
-		for (j = 0; j < gc->ngroups; j++)
-			sum += gc->groups[j].count;
-
-		/*
-		 * Buckets without an upper bound end with the bucket of now: tasks
-		 * after it (a clock ahead of ours) are what the buckets miss.  They
-		 * are asked for only then, and counted locally.
-		 */
-		if (sum < total && gc->tail_start_ms >= 0 && !tail_checked(gc, end_ms, total - sum))
-		{
-			gc->ngroups = 0;
-			read_pages(gc, psprintf("the buckets sum to " INT64_FORMAT ", total_count is " INT64_FORMAT,
-									sum, total), true);
-			return;
-		}
-		else if (sum < total && gc->tail_start_ms >= 0)
-			sum = total;
-		if (sum != total)
-		{
-			char	   *why = psprintf("the groups sum to " INT64_FORMAT ", total_count is " INT64_FORMAT,
-									   sum, total);
-
-			gc->ngroups = 0;
-			read_pages(gc, why, true);
-			return;
-		}
-
-		/* edges a complete first or last bucket holds need no request */
-		if (f->has_lower &&
-			!(is_bucket(gc->kind) && gc->groups[0].complete &&
-			  lower_end <= gc->groups[0].end_ms))
-		{
-			RdsFilter  *ef = rds_filter_copy(f);
-
-			rds_filter_set_window_ms(ef, start_ms, lower_end);
-			foreach(lc, group_streams(scan, ef, NULL, NULL, &ok))
-				new_req(&edges, (char *) lfirst(lc), ps, -1);
-		}
-		if (f->has_upper &&
-			!(is_bucket(gc->kind) && gc->groups[gc->ngroups - 1].complete &&
-			  upper_start >= gc->groups[gc->ngroups - 1].start_ms))
-		{
-			RdsFilter  *ef = rds_filter_copy(f);
-
-			rds_filter_set_window_ms(ef, upper_start, end_ms);
-			foreach(lc, group_streams(scan, ef, NULL, NULL, &ok))
-				new_req(&edges, (char *) lfirst(lc), ps, -1);
-		}
-		run_requests(gc, edges, NULL, 0);
-		gc->edge_requests += list_length(edges);
-		foreach(lc, edges)
-		{
-			GcReq	   *r = (GcReq *) lfirst(lc);
-
-			if (r->total < 0 || r->ntasks < r->total)
-			{
-				gc->ngroups = 0;
-				read_pages(gc, "an edge holds more than a page", true);
-				return;
-			}
-		}
-		if (!correct_edges(gc, edges))
-		{
-			gc->ngroups = 0;
-			read_pages(gc, "an edge task outside the groups", true);
-			return;
-		}
-	}
-
-	/* complete buckets: their tasks counted locally */
-	gc->how = "groups";
-	foreach(lc, greqs)
-	{
-		GcReq	   *r = (GcReq *) lfirst(lc);
-		int			i;
-
-		if (!is_bucket(gc->kind) || !gc->groups[r->group].complete)
-			continue;
-		gc->groups[r->group].count = 0;
-		for (i = 0; i < r->ntasks; i++)
-			tally_task(gc, r->page, i, true);
+		case GC_GO_ON:
+			tally_complete_buckets(gc, &run);
+			break;
+		case GC_COUNTED:
+			break;
+		case GC_READ_REST:
+			read_rest_pages(gc, run.first, run.reason, false);
+			break;
+		case GC_READ_ALL:
+			read_pages(gc, run.reason, true);
+			break;
 	}
 }
 
