@@ -19,6 +19,7 @@ OBJS = \
 	http.o \
 	idset.o \
 	option.o \
+	outcome.o \
 	pager.o \
 	plan.o \
 	planner.o \

@@ -2,9 +2,9 @@
  *
  * client.c
  *		  The RDS API client of rds_task_fdw: connections (options, host,
- *		  IAM token, transport), requests across their attempts, retries
- *		  with backoff and Retry-After, the token renewal after a 401, and
- *		  the mapping of HTTP and transport failures to errors.
+ *		  IAM token, transport), requests across their attempts, retries,
+ *		  the token renewal after a 401.  What a failed exchange means
+ *		  (retry or error, and the error's words) is outcome.c's.
  *
  * Calls go one way: this file asks auth.c for tokens and signatures and
  * http.c (the transport) for exchanges; auth.c uses only the transport; the
@@ -21,7 +21,6 @@
 
 #include "access/xact.h"
 #include "lib/ilist.h"
-#include "mb/pg_wchar.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
@@ -29,107 +28,13 @@
 #include "rds_compat.h"
 #include "rds_http.h"
 
-/*
- * Exponential backoff with "equal jitter": before retry n + 1 (n = 0, 1, ...)
- * the wait is d/2 + random(0, d/2), d = min(cap, base * 2^n).  A 429 is a
- * throttle, whose limits here are per minute: its base makes the first wait
- * at least 1 s.  5xx, timeouts and broken connections are hiccups: a shorter
- * base.  The wait never exceeds request_timeout; statement_timeout and query
- * cancel end any wait (rds_transport_sleep serves interrupts).
- */
-#define RDS_BACKOFF_THROTTLE_BASE_MS	2000
-#define RDS_BACKOFF_BASE_MS		500
-#define RDS_BACKOFF_CAP_MS		30000
-
-/* a Retry-After is honoured up to this long */
-#define RDS_RETRY_AFTER_MAX_MS	60000
-
 /* attempts a request repeats for want of a socket before it fails */
 #define RDS_MAX_FD_WAITS		20
 
-/* bytes of remote error code/message text shown */
-#define RDS_REMOTE_TEXT_MAX		500
-
-/*
- * One connection: private copies of the options, the IAM token, the
- * transport and the live requests.  Allocated in its own memory context
- * (cxt), which connection.c creates under its long-lived context and which
- * rds_conn_destroy deletes after wiping the secrets.
- */
-struct RdsConn
-{
-	MemoryContext cxt;
-	RdsOptions	opts;			/* copy; only server and user mapping fields
-								 * are used */
-	char	   *host;			/* Host header value of the endpoint */
-	char	   *base_path;		/* path prefix of the endpoint, "" if none */
-	RdsAuthState *auth;			/* IAM token (password authentication) */
-	RdsTransport *transport;	/* libcurl handles; NULL until created */
-
-	dlist_head	requests;		/* live (unreleased) RdsRequests */
-
-	/* the IAM token request in flight, in a context of its own, or NULL */
-	struct RdsRequest *token_req;
-	MemoryContext token_cxt;
-};
-
-typedef enum RdsRequestKind
-{
-	RDS_REQUEST_API,			/* GET on the RDS API */
-	RDS_REQUEST_IAM				/* POST of the IAM token request */
-} RdsRequestKind;
-
-typedef struct RdsRequestGuard RdsRequestGuard;
-
-/*
- * One request, across its attempts.  palloc'd in the caller's context; the
- * guard's reset callback releases it if the context goes away first.
- */
-struct RdsRequest
-{
-	dlist_node	node;			/* in conn->requests while conn is set */
-	RdsConn    *conn;			/* NULL once released or the connection was
-								 * dropped */
-	RdsTransfer *xfer;			/* current attempt, NULL between attempts */
-	int			nestlevel;		/* transaction nest level that started it */
-	uint64		token_generation;	/* IAM token it carries, 0 if none */
-	RdsRequestGuard *guard;
-	RdsRequestKind kind;
-	const char *method;
-	char	   *url;			/* exactly what goes on the wire */
-	char	   *path;			/* the caller's path, for messages */
-	char	   *sign_path;		/* endpoint prefix + path, as on the wire */
-	char	   *query;			/* wire query, canonically encoded */
-	int			attempts;		/* exchanges started */
-	int			retries;		/* attempts repeated after a transient
-								 * failure */
-	int			fd_waits;		/* attempts repeated for want of a socket */
-	bool		renewed;		/* a 401 already led to a new token */
-	bool		settled;		/* the current attempt's outcome is counted
-								 * and final: success or an error to report */
-	TimestampTz retry_at;		/* between attempts: when the next may start */
-	RdsHttpStats stats;			/* exchanges of this request so far, added to
-								 * the caller's stats by rds_request_finish */
-	bool		released;
-
-	/* the shared cache and the cluster-wide limits (gate.c) */
-	RdsGate		gate;
-};
-
-/*
- * Kept apart from the request so that a caller may pfree a finished
- * request: the reset callback then finds guard->req == NULL.
- */
-struct RdsRequestGuard
-{
-	MemoryContextCallback callback;
-	RdsRequest *req;
-};
 
 static RdsRequest *request_create(RdsConn *conn, RdsRequestKind kind,
 								  const char *method, const char *path,
 								  const char *query);
-static void request_release(RdsRequest *req);
 static void request_guard_callback(void *arg);
 static void request_run(RdsRequest *req);
 static bool request_poll(RdsRequest *req);
@@ -137,12 +42,6 @@ static bool request_settle(RdsRequest *req);
 static bool request_succeeded(RdsRequest *req);
 static void start_attempt(RdsRequest *req);
 static void drop_attempt(RdsRequest *req);
-static bool is_transient(const RdsTransfer *xfer);
-static long retry_delay_ms(const RdsRequest *req);
-static int	outcome_sqlstate(const RdsTransfer *xfer);
-RDS_NORETURN static void report_failure(RdsRequest *req) RDS_NORETURN_ATTR;
-static char *failure_hint(RdsConn *conn, const RdsTransfer *xfer, bool iam);
-static char *printable_text(const char *data, size_t len, size_t max);
 static bool token_ready(RdsConn *conn, bool wait);
 static bool request_gate(RdsRequest *req);
 static void settle_done(RdsConn *conn);
@@ -174,34 +73,18 @@ rds_append_query_param(StringInfo buf, const char *key, const char *value)
 }
 
 /*
- * rds_request_start
+ * rds_request_start_cached
  *		Begins GET {endpoint}{path}?{query} on conn and returns at once; the
  *		transfer progresses whenever any request of conn is being driven.
  *		The request is palloc'd in CurrentMemoryContext and released with
  *		it.  With password authentication the first request of a connection
  *		(or one after the token nears expiry) starts the IAM token request
  *		instead; the attempt starts when the token is there (whoever drives
- *		the connection).  Throws on failure to set up the transfer.
- */
-RdsRequest *
-rds_request_start(RdsConn *conn, const char *path, const char *query)
-{
-	RdsRequest *req;
-
-	req = request_create(conn, RDS_REQUEST_API, "GET", path, query);
-	/* without a token yet, the attempt starts once it is there */
-	if (!needs_token(req) || token_ready(conn, false))
-		start_attempt(req);
-	return req;
-}
-
-/*
- * rds_request_start_cached
- *		rds_request_start for a request whose answer the shared cache may
- *		hold (cache_ttl > 0; else the same as rds_request_start): an entry
- *		younger than cache_ttl answers it if may_read; if another backend is
- *		sending the identical request, this one waits for that answer
- *		(polled like a retry's backoff); a successful answer is stored.
+ *		the connection).  With cache_ttl > 0 the shared cache may hold the
+ *		answer: an entry younger than cache_ttl answers it if may_read; if
+ *		another backend is sending the identical request, this one waits
+ *		for that answer (polled like a retry's backoff); a successful answer
+ *		is stored.  Throws on failure to set up the transfer.
  */
 RdsRequest *
 rds_request_start_cached(RdsConn *conn, const char *path, const char *query,
@@ -211,6 +94,7 @@ rds_request_start_cached(RdsConn *conn, const char *path, const char *query,
 
 	req = request_create(conn, RDS_REQUEST_API, "GET", path, query);
 	rds_gate_init(&req->gate, &conn->opts, req->url, cache_ttl, may_read);
+	/* without a token yet, the attempt starts once it is there */
 	if (!needs_token(req) || token_ready(conn, false))
 		start_attempt(req);
 	return req;
@@ -262,7 +146,7 @@ rds_request_finish(RdsRequest *req, StringInfo body, RdsHttpStats *stats)
 			stats->cache_hits += req->gate.hit ? 1 : 0;
 			stats->merged += req->gate.merging ? 1 : 0;
 		}
-		request_release(req);
+		rds_request_release(req);
 	}
 	PG_END_TRY();
 	return hit;
@@ -277,7 +161,7 @@ void
 rds_request_cancel(RdsRequest *req)
 {
 	if (req != NULL && !req->released)
-		request_release(req);
+		rds_request_release(req);
 }
 
 /*
@@ -581,12 +465,12 @@ request_create(RdsConn *conn, RdsRequestKind kind, const char *method,
 }
 
 /*
- * request_release
+ * rds_request_release
  *		Stops the current transfer, if any, and unlinks the request from its
  *		connection.  Never throws.
  */
-static void
-request_release(RdsRequest *req)
+void
+rds_request_release(RdsRequest *req)
 {
 	if (req->conn != NULL)
 	{
@@ -611,7 +495,7 @@ request_guard_callback(void *arg)
 	RdsRequestGuard *guard = (RdsRequestGuard *) arg;
 
 	if (guard->req != NULL)
-		request_release(guard->req);
+		rds_request_release(guard->req);
 }
 
 /*
@@ -620,7 +504,7 @@ request_guard_callback(void *arg)
  *		request_settle), waiting out the delay before each retry while the
  *		connection's other transfers progress.  On return req->xfer holds a
  *		successful answer (200 for the API, 201 for IAM); any other outcome
- *		throws (see report_failure).
+ *		throws (see rds_report_failure).
  */
 static void
 request_run(RdsRequest *req)
@@ -667,7 +551,7 @@ request_run(RdsRequest *req)
 		}
 		if (request_succeeded(req))
 			break;
-		report_failure(req);
+		rds_report_failure(req);
 	}
 }
 
@@ -740,10 +624,10 @@ request_settle(RdsRequest *req)
 		return false;
 	}
 
-	if (is_transient(req->xfer) && !rds_transfer_no_fd(req->xfer) &&
+	if (rds_is_transient(req->xfer) && !rds_transfer_no_fd(req->xfer) &&
 		req->retries < conn->opts.max_retries)
 	{
-		long		delay = retry_delay_ms(req);
+		long		delay = rds_retry_delay_ms(req);
 
 		drop_attempt(req);
 		req->retries++;
@@ -890,387 +774,6 @@ settle_done(RdsConn *conn)
 			(void) request_settle(r);
 	}
 }
-
-/* ------------------------------------------------------------------------
- * Outcomes: retries and errors
- * ------------------------------------------------------------------------
- */
-
-/*
- * is_transient
- *		Whether a failed exchange may be retried: HTTP 429, 500, 502, 503,
- *		504, timeouts and dropped or refused connections.  A failed name
- *		lookup is not: it will not resolve on the next try either.
- */
-static bool
-is_transient(const RdsTransfer *xfer)
-{
-	const RdsResponse *resp = rds_transfer_response(xfer);
-
-	if (resp->too_large || resp->out_of_memory)
-		return false;
-	if (resp->failed)
-		return rds_transfer_retryable(xfer);
-
-	switch (resp->status)
-	{
-		case 429:
-		case 500:
-		case 502:
-		case 503:
-		case 504:
-			return true;
-		default:
-			return false;
-	}
-}
-
-/*
- * retry_delay_ms
- *		The wait before retry number req->retries + 1 after req's failed
- *		current attempt: the server's Retry-After (delta-seconds or an HTTP
- *		date, capped at RDS_RETRY_AFTER_MAX_MS) if it sent a usable one,
- *		else the exponential backoff with jitter described at
- *		RDS_BACKOFF_THROTTLE_BASE_MS, never longer than the connection's
- *		request_timeout.  Never throws.
- */
-static long
-retry_delay_ms(const RdsRequest *req)
-{
-	const RdsResponse *resp = rds_transfer_response(req->xfer);
-	const char *ra = resp->retry_after;
-	int			retries = req->retries;
-	long		base;
-	long		d;
-	long		delay;
-
-	if (ra[0] != '\0')
-	{
-		long		ms = -1;
-
-		if (strspn(ra, "0123456789") == strlen(ra))
-		{
-			if (strlen(ra) <= 6)
-				ms = atol(ra) * 1000;
-			else
-				ms = RDS_RETRY_AFTER_MAX_MS;
-		}
-		else
-		{
-			time_t		when = rds_http_date(ra);
-
-			if (when != (time_t) -1)
-			{
-				time_t		now = time(NULL);
-
-				if (when <= now)
-					ms = 0;
-				else if (when - now > RDS_RETRY_AFTER_MAX_MS / 1000)
-					ms = RDS_RETRY_AFTER_MAX_MS;
-				else
-					ms = (long) (when - now) * 1000;
-			}
-		}
-		if (ms >= 0)
-			return Min(ms, RDS_RETRY_AFTER_MAX_MS);
-	}
-
-	base = (!resp->failed && resp->status == 429) ?
-		RDS_BACKOFF_THROTTLE_BASE_MS : RDS_BACKOFF_BASE_MS;
-	d = (retries >= 16) ? RDS_BACKOFF_CAP_MS :
-		Min(base << retries, RDS_BACKOFF_CAP_MS);
-	delay = d / 2 + (long) (rds_random_fraction() * (d / 2));
-
-	return Min(delay, (long) req->conn->opts.request_timeout * 1000);
-}
-
-/*
- * outcome_sqlstate
- *		The SQLSTATE of a failed exchange: the one place that maps HTTP
- *		statuses and transport failures to error codes.
- */
-static int
-outcome_sqlstate(const RdsTransfer *xfer)
-{
-	const RdsResponse *resp = rds_transfer_response(xfer);
-
-	if (resp->too_large)
-		return ERRCODE_FDW_REPLY_HANDLE;
-	if (resp->out_of_memory)
-		return ERRCODE_OUT_OF_MEMORY;
-	if (resp->failed)
-		return ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION;
-
-	if (resp->status == 401 || resp->status == 403)
-		return ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION;
-	if (resp->status == 404)
-		return ERRCODE_FDW_TABLE_NOT_FOUND;
-	if (resp->status == 429 || resp->status >= 500)
-		return ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION;
-	if (resp->status >= 300)
-		return ERRCODE_FDW_ERROR;	/* other 4xx, and redirects not followed */
-	return ERRCODE_FDW_REPLY_HANDLE;	/* a success status we do not expect */
-}
-
-/*
- * report_failure
- *		Throws the error for the failed current attempt of req, after
- *		releasing req.  Message: the status or libcurl's error, the API's
- *		error_code and error_msg, the method and path; detail: the query
- *		string, the request ID, the number of attempts and (for a body that
- *		is not an error envelope) its content type and length, never its
- *		bytes; a hint for the mistakes a setting fixes (a 404: project_id and
- *		endpoint; a timeout: request_timeout and max_retries; TLS
- *		verification: ca_file and the CA store in use); a context line naming
- *		the foreign server.  Remote text is made printable; no credential is
- *		ever part of it.
- */
-static void
-report_failure(RdsRequest *req)
-{
-	RdsConn    *conn = req->conn;
-	RdsTransfer *xfer = req->xfer;
-	const RdsResponse *resp = rds_transfer_response(xfer);
-	int			sqlstate = outcome_sqlstate(xfer);
-	bool		no_fd = (rds_transfer_no_fd(xfer) != 0);
-	bool		iam = (req->kind == RDS_REQUEST_IAM);
-	const char *user = (conn->opts.user_name ? conn->opts.user_name : "");
-	char	   *error_code = NULL;
-	char	   *error_msg = NULL;
-	char	   *request_id = NULL;
-	char	   *excerpt = NULL;
-	char	   *failure = NULL;
-	char	   *libcurl_text = NULL;
-	StringInfoData detail;
-	long		status = resp->status;
-	int			attempts = req->attempts;
-	char	   *server = pstrdup(conn->opts.server_name ?
-								 conn->opts.server_name : "?");
-	char	   *hint = NULL;
-
-	/* everything needed from the transfer, copied before releasing it */
-	if (resp->too_large)
-		failure = psprintf("response body exceeds %d bytes",
-						   RDS_MAX_RESPONSE_SIZE);
-	else if (resp->out_of_memory)
-		failure = pstrdup("out of memory while receiving the response");
-	else if (resp->failed)
-	{
-		failure = pstrdup(rds_transfer_failure(xfer));
-		libcurl_text = rds_transfer_failure_detail(xfer);
-	}
-	else if (resp->body_len > 0)
-	{
-		if (rds_decode_error(resp->body, resp->body_len,
-							 &error_code, &error_msg, &request_id))
-		{
-			if (error_code != NULL)
-				error_code = printable_text(error_code, strlen(error_code),
-											RDS_REMOTE_TEXT_MAX);
-			if (error_msg != NULL)
-				error_msg = printable_text(error_msg, strlen(error_msg),
-										   RDS_REMOTE_TEXT_MAX);
-			if (request_id != NULL)
-				request_id = printable_text(request_id, strlen(request_id),
-											RDS_REMOTE_TEXT_MAX);
-		}
-		else					/* not the API's: never echoed, it may be secret */
-			excerpt = psprintf("%s, %zu bytes",
-							   resp->content_type[0] ? resp->content_type :
-							   "no content type", resp->body_len);
-	}
-	if (request_id == NULL && resp->request_id[0] != '\0')
-		request_id = printable_text(resp->request_id,
-									strlen(resp->request_id),
-									RDS_REMOTE_TEXT_MAX);
-
-	initStringInfo(&detail);
-	if (!iam && req->query[0] != '\0')
-		appendStringInfo(&detail, "Query string: %s.", req->query);
-	if (iam && error_code != NULL)
-		appendStringInfo(&detail, "%sIAM error code: %s.",
-						 detail.len ? " " : "", error_code);
-	if (request_id != NULL)
-		appendStringInfo(&detail, "%sRequest ID: %s.",
-						 detail.len ? " " : "", request_id);
-	if (attempts > 1)
-		appendStringInfo(&detail, "%sGave up after %d attempts.",
-						 detail.len ? " " : "", attempts);
-	if (excerpt != NULL)
-		appendStringInfo(&detail, "%sThe response is not an API error (%s).",
-						 detail.len ? " " : "", excerpt);
-	if (libcurl_text != NULL)
-		appendStringInfo(&detail, "%sTransport: %s.",
-						 detail.len ? " " : "", libcurl_text);
-
-	hint = failure_hint(conn, xfer, iam);
-
-	request_release(req);
-
-	if (iam)
-	{
-		if (failure != NULL)
-			ereport(ERROR,
-					(errcode(sqlstate),
-					 errmsg("could not obtain an IAM token for user \"%s\": %s",
-							user, failure),
-					 detail.len ? errdetail_internal("%s", detail.data) : 0,
-					 no_fd ? errhint("Raise max_files_per_process, or lower parallel_requests.") :
-					 hint ? errhint("%s", hint) : 0,
-					 errcontext("foreign server \"%s\"", server)));
-		else if (error_msg != NULL)
-			ereport(ERROR,
-					(errcode(sqlstate),
-					 errmsg("could not obtain an IAM token for user \"%s\": HTTP %ld %s",
-							user, status, error_msg),
-					 detail.len ? errdetail_internal("%s", detail.data) : 0,
-					 hint ? errhint("%s", hint) : 0,
-					 errcontext("foreign server \"%s\"", server)));
-		else
-			ereport(ERROR,
-					(errcode(sqlstate),
-					 errmsg("could not obtain an IAM token for user \"%s\": HTTP %ld",
-							user, status),
-					 detail.len ? errdetail_internal("%s", detail.data) : 0,
-					 hint ? errhint("%s", hint) : 0,
-					 errcontext("foreign server \"%s\"", server)));
-	}
-	else
-	{
-		if (failure != NULL)
-			ereport(ERROR,
-					(errcode(sqlstate),
-					 errmsg("RDS API request %s %s failed: %s",
-							req->method, req->path, failure),
-					 detail.len ? errdetail_internal("%s", detail.data) : 0,
-					 no_fd ? errhint("Raise max_files_per_process, or lower parallel_requests.") :
-					 hint ? errhint("%s", hint) : 0,
-					 errcontext("foreign server \"%s\"", server)));
-		else if (error_code != NULL || error_msg != NULL)
-			ereport(ERROR,
-					(errcode(sqlstate),
-					 errmsg("RDS API request %s %s failed: HTTP %ld %s: %s",
-							req->method, req->path, status,
-							error_code ? error_code : "",
-							error_msg ? error_msg : ""),
-					 detail.len ? errdetail_internal("%s", detail.data) : 0,
-					 hint ? errhint("%s", hint) : 0,
-					 errcontext("foreign server \"%s\"", server)));
-		else
-			ereport(ERROR,
-					(errcode(sqlstate),
-					 errmsg("RDS API request %s %s failed: HTTP %ld",
-							req->method, req->path, status),
-					 detail.len ? errdetail_internal("%s", detail.data) : 0,
-					 hint ? errhint("%s", hint) : 0,
-					 errcontext("foreign server \"%s\"", server)));
-	}
-	pg_unreachable();
-}
-
-/*
- * failure_hint
- *		The advice for the failed current attempt of a request on conn (iam:
- *		the IAM token request), palloc'd, or NULL if there is none: the
- *		options that fix a 404, a timeout, a certificate that does not
- *		verify or an unreadable CA file.  Names no secret.
- */
-static char *
-failure_hint(RdsConn *conn, const RdsTransfer *xfer, bool iam)
-{
-	const RdsResponse *resp = rds_transfer_response(xfer);
-	const RdsOptions *o = &conn->opts;
-	const char *ca;
-
-	if (!resp->failed)
-	{
-		if (resp->status != 404)
-			return NULL;
-		if (iam)
-			return psprintf("Check the server's auth_url (now \"%s\"): IAM does not know the path.",
-							o->auth_url ? o->auth_url : "");
-		return psprintf("Check the server's project_id (now \"%s\") and endpoint (now \"%s\"): the API answers 404 for a project that its region does not know and for a path it does not serve.",
-						o->project_id ? o->project_id : "",
-						o->endpoint ? o->endpoint : "");
-	}
-
-	switch (rds_transfer_failure_kind(xfer))
-	{
-		case RDS_FAILURE_TIMEOUT:
-			return psprintf("The server's request_timeout is %d s (connect_timeout %d s) for each attempt and max_retries is %d: raise request_timeout if the API is slow to answer, lower max_retries to give up sooner.",
-							o->request_timeout, o->connect_timeout,
-							o->max_retries);
-		case RDS_FAILURE_TLS_VERIFY:
-			if (o->ca_file != NULL)
-				return psprintf("The certificate was checked against the server's ca_file \"%s\": that file must hold the CA that signed the certificate, and the certificate must name the host.",
-								o->ca_file);
-			ca = rds_transfer_ca_file(xfer);
-			return psprintf("The certificate was checked against the system's CA store (%s%s%s): for a certificate signed by another CA, a superuser sets the server option ca_file to a PEM file holding that CA.  The certificate must also name the host.",
-							ca ? "\"" : "", ca ? ca : "libcurl's default",
-							ca ? "\"" : "");
-		case RDS_FAILURE_CA_FILE:
-			return psprintf("The server's ca_file \"%s\" must be a PEM file that the database server's operating system user can read.",
-							o->ca_file ? o->ca_file : "");
-		case RDS_FAILURE_OTHER:
-			break;
-	}
-	return NULL;
-}
-
-/*
- * printable_text
- *		A palloc'd copy of at most about max bytes of remote text, safe for a
- *		message: valid UTF-8 kept when the database encoding is UTF-8 (else
- *		non-ASCII bytes become '?'), line breaks and tabs become spaces,
- *		other control bytes and invalid sequences '?', trailing blanks are
- *		dropped; "..." marks a cut.
- */
-static char *
-printable_text(const char *data, size_t len, size_t max)
-{
-	StringInfoData buf;
-	bool		utf8 = (GetDatabaseEncoding() == PG_UTF8);
-	size_t		i = 0;
-
-	initStringInfo(&buf);
-	while (i < len && (size_t) buf.len < max)
-	{
-		unsigned char c = (unsigned char) data[i];
-
-		if (c < 0x80)
-		{
-			if (c == '\n' || c == '\r' || c == '\t')
-				appendStringInfoChar(&buf, ' ');
-			else if (c < 0x20 || c == 0x7F)
-				appendStringInfoChar(&buf, '?');
-			else
-				appendStringInfoChar(&buf, (char) c);
-			i++;
-		}
-		else
-		{
-			int			l = pg_utf_mblen((const unsigned char *) data + i);
-
-			if (utf8 && i + l <= len &&
-				pg_utf8_islegal((const unsigned char *) data + i, l))
-			{
-				appendBinaryStringInfo(&buf, data + i, l);
-				i += l;
-			}
-			else
-			{
-				appendStringInfoChar(&buf, '?');
-				i++;
-			}
-		}
-	}
-	while (buf.len > 0 && buf.data[buf.len - 1] == ' ')
-		buf.data[--buf.len] = '\0';
-	if (i < len)
-		appendStringInfoString(&buf, "...");
-	return buf.data;
-}
-
 
 /* ------------------------------------------------------------------------
  * IAM token

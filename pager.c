@@ -139,13 +139,6 @@ rds_page_cancel(RdsPageReq *pr)
 		pr->req = NULL;
 }
 
-/* The description of pr for messages. */
-const char *
-rds_page_desc(const RdsPageReq *pr)
-{
-	return pr->desc;
-}
-
 /*
  * rds_page_finish
  *		Waits for pr's answer and decodes it in CurrentMemoryContext (the

@@ -19,6 +19,9 @@
 
 #include <time.h>
 
+#include "lib/ilist.h"
+
+#include "rds_compat.h"
 #include "rds_task_fdw.h"
 
 struct curl_slist;
@@ -159,5 +162,88 @@ extern void rds_uri_encode(StringInfo buf, const char *s, size_t len);
 extern char *rds_normalize_query(const char *query);
 extern void rds_split_url(const char *url, char **host, char **path,
 						  char **query);
+
+/* ---- client.c and outcome.c: a connection, a request ---- */
+
+/*
+ * One connection: private copies of the options, the IAM token, the
+ * transport and the live requests.  Allocated in its own memory context
+ * (cxt), which connection.c creates under its long-lived context and which
+ * rds_conn_destroy deletes after wiping the secrets.
+ */
+struct RdsConn
+{
+	MemoryContext cxt;
+	RdsOptions	opts;			/* copy; only server and user mapping fields
+								 * are used */
+	char	   *host;			/* Host header value of the endpoint */
+	char	   *base_path;		/* path prefix of the endpoint, "" if none */
+	RdsAuthState *auth;			/* IAM token (password authentication) */
+	RdsTransport *transport;	/* libcurl handles; NULL until created */
+
+	dlist_head	requests;		/* live (unreleased) RdsRequests */
+
+	/* the IAM token request in flight, in a context of its own, or NULL */
+	struct RdsRequest *token_req;
+	MemoryContext token_cxt;
+};
+
+typedef enum RdsRequestKind
+{
+	RDS_REQUEST_API,			/* GET on the RDS API */
+	RDS_REQUEST_IAM				/* POST of the IAM token request */
+} RdsRequestKind;
+
+typedef struct RdsRequestGuard RdsRequestGuard;
+
+/*
+ * One request, across its attempts.  palloc'd in the caller's context; the
+ * guard's reset callback releases it if the context goes away first.
+ */
+struct RdsRequest
+{
+	dlist_node	node;			/* in conn->requests while conn is set */
+	RdsConn    *conn;			/* NULL once released or the connection was
+								 * dropped */
+	RdsTransfer *xfer;			/* current attempt, NULL between attempts */
+	int			nestlevel;		/* transaction nest level that started it */
+	uint64		token_generation;	/* IAM token it carries, 0 if none */
+	RdsRequestGuard *guard;
+	RdsRequestKind kind;
+	const char *method;
+	char	   *url;			/* exactly what goes on the wire */
+	char	   *path;			/* the caller's path, for messages */
+	char	   *sign_path;		/* endpoint prefix + path, as on the wire */
+	char	   *query;			/* wire query, canonically encoded */
+	int			attempts;		/* exchanges started */
+	int			retries;		/* attempts repeated after a transient
+								 * failure */
+	int			fd_waits;		/* attempts repeated for want of a socket */
+	bool		renewed;		/* a 401 already led to a new token */
+	bool		settled;		/* the current attempt's outcome is counted
+								 * and final: success or an error to report */
+	TimestampTz retry_at;		/* between attempts: when the next may start */
+	RdsHttpStats stats;			/* exchanges of this request so far, added to
+								 * the caller's stats by rds_request_finish */
+	bool		released;
+
+	/* the shared cache and the cluster-wide limits (gate.c) */
+	RdsGate		gate;
+};
+
+/*
+ * Kept apart from the request so that a caller may pfree a finished
+ * request: the reset callback then finds guard->req == NULL.
+ */
+struct RdsRequestGuard
+{
+	MemoryContextCallback callback;
+	RdsRequest *req;
+};
+
+extern void rds_request_release(RdsRequest *req);
+extern bool rds_is_transient(const RdsTransfer *xfer);
+extern long rds_retry_delay_ms(const RdsRequest *req);
+RDS_NORETURN extern void rds_report_failure(RdsRequest *req) RDS_NORETURN_ATTR;
 
 #endif							/* RDS_HTTP_H */

@@ -342,7 +342,6 @@ extern RdsPageReq *rds_page_start(RdsConn *conn, const char *path,
 								  int cache_ttl, bool may_read);
 extern bool rds_page_ready(RdsPageReq *pr);
 extern void rds_page_cancel(RdsPageReq *pr);
-extern const char *rds_page_desc(const RdsPageReq *pr);
 extern RdsPage *rds_page_finish(RdsPageReq *pr, RdsHttpStats *stats);
 extern RdsPage *rds_page_get(RdsConn *conn, const char *path,
 							 const char *stream, int64 offset, int limit,
@@ -478,8 +477,6 @@ extern List *rds_groupcount_explain(RdsGroupKind kind, RdsFilter *f,
 extern RdsConn *rds_get_connection(const RdsOptions *opts);
 extern void rds_append_query_param(StringInfo buf, const char *key,
 								   const char *value);
-extern RdsRequest *rds_request_start(RdsConn *conn, const char *path,
-									 const char *query);
 extern RdsRequest *rds_request_start_cached(RdsConn *conn, const char *path,
 											const char *query, int cache_ttl,
 											bool may_read);
