@@ -21,6 +21,7 @@
 use strict;
 use warnings;
 
+use File::Spec;
 use FindBin;
 use lib $FindBin::RealBin;
 
@@ -68,7 +69,9 @@ CREATE FOREIGN TABLE ${a}_cached (
 
 # the local copy: the simulator's own data set, not read through the FDW
 my $csv = $sim->ctl('GET', 'dataset?format=csv');
-my $csv_file = PostgreSQL::Test::Utils::tempdir('combo') . '/tasks.csv';
+# (absolute: on 17 and later tempdir() is relative to the test's directory,
+# and the server reads the file from its data directory)
+my $csv_file = File::Spec->rel2abs(PostgreSQL::Test::Utils::tempdir('combo')) . '/tasks.csv';
 open(my $fh, '>', $csv_file) or die "$csv_file: $!";
 print $fh $csv;
 close $fh;
@@ -93,8 +96,6 @@ $node->safe_psql('postgres',
 	"CREATE TABLE inventory (instance_id text); INSERT INTO inventory VALUES ("
 	  . join('), (', map { "'$_'" } @inst) . '); ANALYZE inventory');
 
-# the read paths: the query (TBL replaced by the table), its EXPLAIN
-# (VERBOSE) assertions, and a check of the requests of a run that sent some
 # the requests of an IN list or a join: one stream per instance, no other
 my $asks_each_instance = sub {
 	my ($log) = @_;
@@ -103,6 +104,8 @@ my $asks_each_instance = sub {
 	return join(',', sort keys %seen) eq join(',', sort @inst);
 };
 
+# the read paths: the query (TBL replaced by the table), its EXPLAIN
+# (VERBOSE) assertions, and a check of the requests of a run that sent some
 my %paths = (
 	scan => {
 		sql => q{SELECT * FROM TBL WHERE status = 'Completed' ORDER BY id},
