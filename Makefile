@@ -17,6 +17,7 @@ OBJS = \
 	gate.o \
 	groupcount.o \
 	http.o \
+	http_callbacks.o \
 	idset.o \
 	option.o \
 	outcome.o \
@@ -54,4 +55,5 @@ include $(PGXS)
 
 # every object depends on the shared headers; the client's on its private one
 $(filter %.o,$(OBJS)): rds_task_fdw.h rds_compat.h
-auth.o client.o connection.o http.o waitfd.o: rds_http.h
+auth.o client.o connection.o http.o http_callbacks.o waitfd.o: rds_http.h
+http.o http_callbacks.o: rds_transport.h

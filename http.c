@@ -61,18 +61,13 @@
 
 #include "rds_compat.h"
 #include "rds_http.h"
-
-/* idle easy handles kept for reuse */
-#define RDS_EASY_POOL_SIZE		16
+#include "rds_transport.h"
 
 /* most connections the backend keeps open at once, whatever the budget */
 #define RDS_MAX_CONNECTIONS		1024
 
 /* longest wait in curl_multi_poll between interrupt checks */
 #define RDS_POLL_INTERVAL_MS	RDS_WAIT_TICK_MS
-
-/* first allocation of a response buffer */
-#define RDS_BODY_INITIAL_SIZE	16384
 
 #define RDS_USER_AGENT			"rds_task_fdw/" RDS_TASK_FDW_VERSION
 
@@ -87,51 +82,12 @@ struct RdsTransport
 	int			connect_timeout;	/* seconds */
 	int			request_timeout;	/* seconds */
 	uint64		completions;	/* its transfers completed so far */
-	bool		counted;		/* in core.ntransports */
+	bool		counted;		/* in rds_core.ntransports */
 };
 
-/*
- * The libcurl side of the backend, shared by every RdsTransport: created
- * with the first, cleaned up with the last.
- */
-typedef struct RdsCore
-{
-	int			ntransports;	/* RdsTransports alive */
-	CURLM	   *multi;			/* drives every transfer of the backend */
-	CURLSH	   *share;			/* DNS, TLS sessions and connections */
-	CURL	   *pool[RDS_EASY_POOL_SIZE];	/* idle easy handles */
-	int			npool;
-	int			nattached;		/* transfers on the multi handle */
-	int			nsockets;		/* sockets open (each an external FD) */
-	long		max_sockets;	/* cap set on the multi handle */
-	long		want_max_sockets;	/* cap to set after a refused socket */
-	bool		fds_stale;		/* the wait set may not mirror libcurl's
-								 * sockets: perform before trusting it */
-	uint64		perform_ticks;	/* timer ticks at the last perform */
-} RdsCore;
+RdsCore		rds_core;
 
-static RdsCore core;
 
-/*
- * One HTTP exchange.  malloc'd: libcurl callbacks write into it.
- */
-struct RdsTransfer
-{
-	RdsResponse resp;			/* what came back */
-	CURL	   *easy;
-	struct curl_slist *headers;
-	char	   *post_body;		/* IAM credentials: wiped when freed */
-	size_t		post_len;
-	bool		attached;		/* on the multi handle */
-	bool		want_subject_token;
-	RdsTransport *transport;	/* while started: whose transfer it is */
-	bool		no_fd;			/* a socket was refused: no descriptor left */
-	bool		no_fd_alone;	/* ... while the backend had no socket */
-	CURLcode	result;
-	long		os_errno;		/* errno of a failed connect, or 0 */
-	size_t		body_cap;
-	char		errbuf[CURL_ERROR_SIZE];
-};
 
 static bool curl_initialized = false;
 
@@ -146,15 +102,6 @@ static void wipe_slist(struct curl_slist *list);
 static bool multi_due(void);
 static void multi_step(void);
 static void multi_wait(long timeout_ms, uint32 wait_event);
-static size_t write_callback(char *ptr, size_t size, size_t nmemb,
-							 void *userdata);
-static curl_socket_t open_socket_callback(void *clientp, curlsocktype purpose,
-										  struct curl_sockaddr *address);
-static int	close_socket_callback(void *clientp, curl_socket_t item);
-static size_t header_callback(char *buffer, size_t size, size_t nitems,
-							  void *userdata);
-static bool header_value(const char *line, size_t len, const char *name,
-						 const char **value, size_t *vlen);
 
 
 /* ------------------------------------------------------------------------
@@ -208,9 +155,9 @@ rds_transport_create(const char *ca_file, const char *proxy,
 	t->connect_timeout = connect_timeout;
 	t->request_timeout = request_timeout;
 
-	if (core.ntransports == 0)
+	if (rds_core.ntransports == 0)
 		core_create();			/* throws, leaving nothing behind */
-	core.ntransports++;
+	rds_core.ntransports++;
 	t->counted = true;
 	return t;
 }
@@ -227,7 +174,7 @@ rds_transport_destroy(RdsTransport *t)
 	if (!t->counted)
 		return;
 	t->counted = false;
-	if (--core.ntransports == 0)
+	if (--rds_core.ntransports == 0)
 		core_destroy();
 }
 
@@ -241,21 +188,21 @@ core_create(void)
 {
 	long		budget = connection_budget();
 
-	memset(&core, 0, sizeof(core));
-	core.multi = curl_multi_init();
-	core.share = share_create();
-	core.max_sockets = budget;
-	core.fds_stale = true;
+	memset(&rds_core, 0, sizeof(rds_core));
+	rds_core.multi = curl_multi_init();
+	rds_core.share = share_create();
+	rds_core.max_sockets = budget;
+	rds_core.fds_stale = true;
 	/*
 	 * At most budget connections, and all of them kept for reuse (libcurl's
 	 * default keeps 4 per running transfer: at the end of a scan only one
 	 * or two run, so a repeated scan would reconnect).  Transfers beyond
 	 * the cap wait in libcurl's queue for a connection.
 	 */
-	if (core.multi == NULL || core.share == NULL ||
-		curl_multi_setopt(core.multi, CURLMOPT_MAXCONNECTS,
+	if (rds_core.multi == NULL || rds_core.share == NULL ||
+		curl_multi_setopt(rds_core.multi, CURLMOPT_MAXCONNECTS,
 						  budget) != CURLM_OK ||
-		curl_multi_setopt(core.multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+		curl_multi_setopt(rds_core.multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
 						  budget) != CURLM_OK)
 	{
 		core_destroy();
@@ -273,14 +220,14 @@ core_create(void)
 static void
 core_destroy(void)
 {
-	while (core.npool > 0)
-		curl_easy_cleanup(core.pool[--core.npool]);
-	if (core.multi != NULL)
-		curl_multi_cleanup(core.multi);
-	if (core.share != NULL)
-		curl_share_cleanup(core.share); /* closes the cached connections */
-	core.multi = NULL;
-	core.share = NULL;
+	while (rds_core.npool > 0)
+		curl_easy_cleanup(rds_core.pool[--rds_core.npool]);
+	if (rds_core.multi != NULL)
+		curl_multi_cleanup(rds_core.multi);
+	if (rds_core.share != NULL)
+		curl_share_cleanup(rds_core.share); /* closes the cached connections */
+	rds_core.multi = NULL;
+	rds_core.share = NULL;
 	rds_waitfd_close();
 }
 
@@ -334,24 +281,24 @@ int
 rds_transport_drop_idle(void)
 {
 	CURLSH	   *share;
-	int			before = core.nsockets;
+	int			before = rds_core.nsockets;
 	int			i;
 
-	if (core.ntransports == 0 || core.nattached > 0 || core.nsockets == 0)
+	if (rds_core.ntransports == 0 || rds_core.nattached > 0 || rds_core.nsockets == 0)
 		return 0;
 	share = share_create();
 	if (share == NULL)
 		return 0;
 	/* no transfer runs: only pooled easy handles still hold the share */
-	for (i = 0; i < core.npool; i++)
-		(void) curl_easy_setopt(core.pool[i], CURLOPT_SHARE, NULL);
-	if (curl_share_cleanup(core.share) != CURLSHE_OK)
+	for (i = 0; i < rds_core.npool; i++)
+		(void) curl_easy_setopt(rds_core.pool[i], CURLOPT_SHARE, NULL);
+	if (curl_share_cleanup(rds_core.share) != CURLSHE_OK)
 	{
 		curl_share_cleanup(share);
 		return 0;
 	}
-	core.share = share;
-	return before - core.nsockets;
+	rds_core.share = share;
+	return before - rds_core.nsockets;
 }
 
 /*
@@ -367,7 +314,7 @@ rds_transport_drop_idle(void)
 int
 rds_transport_wait_fd(RdsTransport *t)
 {
-	core.fds_stale = true;		/* a new set mirrors nothing yet */
+	rds_core.fds_stale = true;		/* a new set mirrors nothing yet */
 	return rds_waitfd_get();
 }
 
@@ -382,8 +329,8 @@ uint64
 rds_transport_epoch(RdsTransport *t)
 {
 	/* a wait in a synchronous scan may have left the set behind */
-	if (core.fds_stale && core.multi != NULL && rds_waitfd_sync(core.multi))
-		core.fds_stale = false;
+	if (rds_core.fds_stale && rds_core.multi != NULL && rds_waitfd_sync(rds_core.multi))
+		rds_core.fds_stale = false;
 	return t->completions + rds_waitfd_ticks();
 }
 
@@ -488,15 +435,15 @@ rds_transfer_start(RdsTransport *t, RdsTransfer *xfer, const char *url,
 	xfer->transport = t;
 	setup_easy(t, xfer, url);
 
-	mc = curl_multi_add_handle(core.multi, xfer->easy);
+	mc = curl_multi_add_handle(rds_core.multi, xfer->easy);
 	if (mc != CURLM_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("could not start RDS API request %s %s: %s",
 						method, path, curl_multi_strerror(mc))));
 	xfer->attached = true;
-	core.nattached++;
-	core.fds_stale = true;
+	rds_core.nattached++;
+	rds_core.fds_stale = true;
 }
 
 /* curl_easy_setopt that throws on failure */
@@ -520,7 +467,7 @@ setup_easy(RdsTransport *t, RdsTransfer *xfer, const char *url)
 	CURL	   *easy = xfer->easy;
 
 	RDS_SETOPT(easy, CURLOPT_PRIVATE, xfer);
-	RDS_SETOPT(easy, CURLOPT_SHARE, core.share);
+	RDS_SETOPT(easy, CURLOPT_SHARE, rds_core.share);
 	RDS_SETOPT(easy, CURLOPT_URL, url);
 	RDS_SETOPT(easy, CURLOPT_NOSIGNAL, 1L);
 	RDS_SETOPT(easy, CURLOPT_FOLLOWLOCATION, 0L);
@@ -546,15 +493,15 @@ setup_easy(RdsTransport *t, RdsTransfer *xfer, const char *url)
 	RDS_SETOPT(easy, CURLOPT_MAXFILESIZE_LARGE,
 			   (curl_off_t) RDS_MAX_RESPONSE_SIZE);
 	RDS_SETOPT(easy, CURLOPT_ERRORBUFFER, xfer->errbuf);
-	RDS_SETOPT(easy, CURLOPT_WRITEFUNCTION, write_callback);
+	RDS_SETOPT(easy, CURLOPT_WRITEFUNCTION, rds_write_callback);
 	RDS_SETOPT(easy, CURLOPT_WRITEDATA, xfer);
-	RDS_SETOPT(easy, CURLOPT_HEADERFUNCTION, header_callback);
+	RDS_SETOPT(easy, CURLOPT_HEADERFUNCTION, rds_header_callback);
 	RDS_SETOPT(easy, CURLOPT_HEADERDATA, xfer);
 	/* a connection keeps the close callback of the transfer that opened it */
-	RDS_SETOPT(easy, CURLOPT_OPENSOCKETFUNCTION, open_socket_callback);
+	RDS_SETOPT(easy, CURLOPT_OPENSOCKETFUNCTION, rds_open_socket_callback);
 	RDS_SETOPT(easy, CURLOPT_OPENSOCKETDATA, xfer);
-	RDS_SETOPT(easy, CURLOPT_CLOSESOCKETFUNCTION, close_socket_callback);
-	RDS_SETOPT(easy, CURLOPT_CLOSESOCKETDATA, &core);
+	RDS_SETOPT(easy, CURLOPT_CLOSESOCKETFUNCTION, rds_close_socket_callback);
+	RDS_SETOPT(easy, CURLOPT_CLOSESOCKETDATA, &rds_core);
 
 	if (xfer->post_body != NULL)
 	{
@@ -580,9 +527,9 @@ rds_transfer_free(RdsTransport *t, RdsTransfer *xfer)
 {
 	if (xfer->attached)
 	{
-		curl_multi_remove_handle(core.multi, xfer->easy);
-		core.nattached--;
-		core.fds_stale = true;
+		curl_multi_remove_handle(rds_core.multi, xfer->easy);
+		rds_core.nattached--;
+		rds_core.fds_stale = true;
 	}
 	if (xfer->easy != NULL)
 		return_easy(xfer->easy);
@@ -612,8 +559,8 @@ take_easy(void)
 {
 	CURL	   *easy;
 
-	if (core.npool > 0)
-		return core.pool[--core.npool];
+	if (rds_core.npool > 0)
+		return rds_core.pool[--rds_core.npool];
 
 	easy = curl_easy_init();
 	if (easy == NULL)
@@ -634,8 +581,8 @@ static void
 return_easy(CURL *easy)
 {
 	curl_easy_reset(easy);
-	if (core.npool < RDS_EASY_POOL_SIZE)
-		core.pool[core.npool++] = easy;
+	if (rds_core.npool < RDS_EASY_POOL_SIZE)
+		rds_core.pool[rds_core.npool++] = easy;
 	else
 		curl_easy_cleanup(easy);
 }
@@ -694,23 +641,23 @@ multi_step(void)
 	int			left;
 
 	/* a socket was refused: no more connections than the ones open */
-	if (core.want_max_sockets > 0 && core.want_max_sockets < core.max_sockets)
+	if (rds_core.want_max_sockets > 0 && rds_core.want_max_sockets < rds_core.max_sockets)
 	{
-		if (curl_multi_setopt(core.multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
-							  core.want_max_sockets) == CURLM_OK)
-			core.max_sockets = core.want_max_sockets;
+		if (curl_multi_setopt(rds_core.multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+							  rds_core.want_max_sockets) == CURLM_OK)
+			rds_core.max_sockets = rds_core.want_max_sockets;
 	}
-	core.want_max_sockets = 0;
+	rds_core.want_max_sockets = 0;
 
-	core.perform_ticks = rds_waitfd_ticks();
-	mc = curl_multi_perform(core.multi, &running);
+	rds_core.perform_ticks = rds_waitfd_ticks();
+	mc = curl_multi_perform(rds_core.multi, &running);
 	if (mc != CURLM_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("libcurl failed to drive RDS API requests: %s",
 						curl_multi_strerror(mc))));
 
-	while ((msg = curl_multi_info_read(core.multi, &left)) != NULL)
+	while ((msg = curl_multi_info_read(rds_core.multi, &left)) != NULL)
 	{
 		CURL	   *easy = msg->easy_handle;
 		CURLcode	result = msg->data.result;
@@ -733,14 +680,14 @@ multi_step(void)
 			xfer->resp.too_large = true;
 		if (result == CURLE_OUT_OF_MEMORY)
 			xfer->resp.out_of_memory = true;
-		curl_multi_remove_handle(core.multi, easy);
+		curl_multi_remove_handle(rds_core.multi, easy);
 		xfer->attached = false;
-		core.nattached--;
+		rds_core.nattached--;
 		xfer->resp.done = true;
 		xfer->transport->completions++;
 	}
 
-	core.fds_stale = !rds_waitfd_sync(core.multi);
+	rds_core.fds_stale = !rds_waitfd_sync(rds_core.multi);
 }
 
 /*
@@ -757,12 +704,12 @@ multi_due(void)
 {
 	long		timeout_ms;
 
-	if (core.fds_stale || !rds_waitfd_open())
+	if (rds_core.fds_stale || !rds_waitfd_open())
 		return true;
-	if (curl_multi_timeout(core.multi, &timeout_ms) != CURLM_OK ||
+	if (curl_multi_timeout(rds_core.multi, &timeout_ms) != CURLM_OK ||
 		timeout_ms == 0)
 		return true;
-	if (rds_waitfd_ticks() != core.perform_ticks)
+	if (rds_waitfd_ticks() != rds_core.perform_ticks)
 		return true;
 	return rds_waitfd_ready();
 }
@@ -778,7 +725,7 @@ multi_wait(long timeout_ms, uint32 wait_event)
 	CURLMcode	mc;
 
 	pgstat_report_wait_start(wait_event);
-	mc = curl_multi_poll(core.multi, NULL, 0, (int) timeout_ms, NULL);
+	mc = curl_multi_poll(rds_core.multi, NULL, 0, (int) timeout_ms, NULL);
 	pgstat_report_wait_end();
 
 	if (mc != CURLM_OK)
@@ -831,7 +778,7 @@ rds_transport_sleep(RdsTransport *t, long delay_ms, uint32 wait_event)
 		if (remaining <= 0)
 			break;
 
-		if (core.nattached > 0)
+		if (rds_core.nattached > 0)
 		{
 			multi_step();
 			multi_wait(Min(remaining, RDS_POLL_INTERVAL_MS), wait_event);
@@ -1028,191 +975,3 @@ rds_transfer_ca_file(const RdsTransfer *xfer)
 #endif
 	return path;
 }
-
-/* ------------------------------------------------------------------------
- * libcurl callbacks: no palloc, no ereport, no PostgreSQL state
- * ------------------------------------------------------------------------
- */
-
-/*
- * open_socket_callback
- *		Opens a socket for libcurl once PostgreSQL grants a descriptor for
- *		it.  If none is left, records it in the transfer (and, when the
- *		backend has sockets open, caps its connections at their number)
- *		and refuses: libcurl fails the attempt to connect.
- */
-static curl_socket_t
-open_socket_callback(void *clientp, curlsocktype purpose,
-					 struct curl_sockaddr *address)
-{
-	RdsTransfer *xfer = (RdsTransfer *) clientp;
-	int			fd;
-
-	if (!AcquireExternalFD())
-	{
-		xfer->no_fd = true;
-		xfer->no_fd_alone = (core.nsockets == 0);
-		if (core.nsockets > 0)
-			core.want_max_sockets = core.nsockets;
-		return CURL_SOCKET_BAD;
-	}
-	fd = socket(address->family, address->socktype, address->protocol);
-	if (fd < 0)
-	{
-		ReleaseExternalFD();
-		return CURL_SOCKET_BAD;
-	}
-	core.nsockets++;
-	return fd;
-}
-
-/*
- * close_socket_callback
- *		Closes a socket opened by open_socket_callback, giving back its
- *		descriptor.  clientp is the backend's RdsCore, which outlives its
- *		sockets.
- */
-static int
-close_socket_callback(void *clientp, curl_socket_t item)
-{
-	RdsCore    *c = (RdsCore *) clientp;
-
-	rds_waitfd_forget(item);
-	close(item);
-	ReleaseExternalFD();
-	c->nsockets--;
-	return 0;
-}
-
-/*
- * write_callback
- *		Appends received body bytes to the transfer's malloc'd buffer.  Past
- *		RDS_MAX_RESPONSE_SIZE, or when out of memory, records it and aborts
- *		the transfer.
- */
-static size_t
-write_callback(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-	RdsTransfer *xfer = (RdsTransfer *) userdata;
-	size_t		len = size * nmemb;
-
-	if (len == 0)
-		return 0;
-	if (len > RDS_MAX_RESPONSE_SIZE - xfer->resp.body_len)
-	{
-		xfer->resp.too_large = true;
-		return 0;
-	}
-	if (xfer->resp.body_len + len > xfer->body_cap)
-	{
-		size_t		cap = xfer->body_cap ? xfer->body_cap : RDS_BODY_INITIAL_SIZE;
-		char	   *p;
-
-		while (cap < xfer->resp.body_len + len)
-			cap *= 2;
-		cap = Min(cap, (size_t) RDS_MAX_RESPONSE_SIZE);
-		p = realloc(xfer->resp.body, cap);
-		if (p == NULL)
-		{
-			xfer->resp.out_of_memory = true;
-			return 0;
-		}
-		xfer->resp.body = p;
-		xfer->body_cap = cap;
-	}
-	memcpy(xfer->resp.body + xfer->resp.body_len, ptr, len);
-	xfer->resp.body_len += len;
-	return len;
-}
-
-/*
- * header_callback
- *		Records the response headers we use: Retry-After, X-Request-Id and,
- *		for IAM, X-Subject-Token.  A status line starts a new response
- *		(interim 1xx answers), forgetting what an earlier one said.
- */
-static size_t
-header_callback(char *buffer, size_t size, size_t nitems, void *userdata)
-{
-	RdsTransfer *xfer = (RdsTransfer *) userdata;
-	size_t		len = size * nitems;
-	const char *value;
-	size_t		vlen;
-
-	if (len >= 5 && memcmp(buffer, "HTTP/", 5) == 0)
-	{
-		xfer->resp.retry_after[0] = '\0';
-		xfer->resp.request_id[0] = '\0';
-		if (xfer->resp.subject_token != NULL)
-		{
-			explicit_bzero(xfer->resp.subject_token, strlen(xfer->resp.subject_token));
-			free(xfer->resp.subject_token);
-			xfer->resp.subject_token = NULL;
-		}
-	}
-	else if (header_value(buffer, len, "Retry-After", &value, &vlen))
-	{
-		if (vlen < sizeof(xfer->resp.retry_after))
-		{
-			memcpy(xfer->resp.retry_after, value, vlen);
-			xfer->resp.retry_after[vlen] = '\0';
-		}
-	}
-	else if (header_value(buffer, len, "X-Request-Id", &value, &vlen))
-	{
-		vlen = Min(vlen, sizeof(xfer->resp.request_id) - 1);
-		memcpy(xfer->resp.request_id, value, vlen);
-		xfer->resp.request_id[vlen] = '\0';
-	}
-	else if (xfer->want_subject_token &&
-			 header_value(buffer, len, "X-Subject-Token", &value, &vlen))
-	{
-		char	   *token = malloc(vlen + 1);
-
-		if (token == NULL)
-		{
-			xfer->resp.out_of_memory = true;
-			return 0;
-		}
-		memcpy(token, value, vlen);
-		token[vlen] = '\0';
-		if (xfer->resp.subject_token != NULL)
-		{
-			explicit_bzero(xfer->resp.subject_token, strlen(xfer->resp.subject_token));
-			free(xfer->resp.subject_token);
-		}
-		xfer->resp.subject_token = token;
-	}
-	return len;
-}
-
-/*
- * header_value
- *		If the header line (len bytes, not NUL-terminated) is "name: value"
- *		with name matched case-insensitively, points *value at the value
- *		without surrounding blanks and line end and returns true.
- */
-static bool
-header_value(const char *line, size_t len, const char *name,
-			 const char **value, size_t *vlen)
-{
-	size_t		nlen = strlen(name);
-	const char *v;
-	const char *end;
-
-	if (len <= nlen || line[nlen] != ':' ||
-		pg_strncasecmp(line, name, nlen) != 0)
-		return false;
-
-	v = line + nlen + 1;
-	end = line + len;
-	while (v < end && (*v == ' ' || *v == '\t'))
-		v++;
-	while (end > v && (end[-1] == '\r' || end[-1] == '\n' ||
-					   end[-1] == ' ' || end[-1] == '\t'))
-		end--;
-	*value = v;
-	*vlen = end - v;
-	return true;
-}
-

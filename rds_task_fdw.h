@@ -9,10 +9,11 @@
  *		  scan (search, grouped counts); the API client; what the cluster's
  *		  backends share; options.
  *
- * Only http.c and auth.c include curl.h and only decode.c includes json-c;
- * everything crossing those borders is declared here in PostgreSQL terms.
- * The client's internals (transport, auth, connection life cycle) are in
- * the private rds_http.h.
+ * Only the transport (http.c, http_callbacks.c, waitfd.c) and auth.c include
+ * curl.h and only decode.c includes json-c; everything crossing those
+ * borders is declared here in PostgreSQL terms.  The client's internals
+ * (transport, auth, connection life cycle) are in the private rds_http.h,
+ * the transport's own in rds_transport.h.
  *
  *-------------------------------------------------------------------------
  */
