@@ -7,6 +7,7 @@ MODULE_big = rds_task_fdw
 OBJS = \
 	$(WIN32RES) \
 	analyze.o \
+	bucket.o \
 	auth.o \
 	cache.o \
 	client.o \

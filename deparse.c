@@ -619,6 +619,57 @@ rds_filter_add_time(RdsFilter *f, RdsCondKind kind, Oid valtype, Oid argtype,
 		f->empty = true;
 }
 
+/* Append a check of create_time kind value to checks. */
+static List *
+add_check(List *checks, RdsCondKind kind, bool strict, TimestampTz value)
+{
+	RdsTimeCheck *c = palloc(sizeof(RdsTimeCheck));
+
+	c->kind = kind;
+	c->strict = strict;
+	c->value = value;
+	return lappend(checks, c);
+}
+
+/*
+ * rds_time_checks
+ *		The condition "create_time kind value" (or "create_time::date kind
+ *		value" if date_of) on a timestamptz column, as checks of a task's
+ *		create_time appended to checks: a timestamp or date value converted
+ *		as PostgreSQL's cross-type comparison converts it (in the session's
+ *		TimeZone, beyond the range an infinity); a condition on the ::date
+ *		as the bounds of its days.  Palloc'd.
+ */
+List *
+rds_time_checks(List *checks, RdsCondKind kind, bool strict, Oid argtype,
+				bool date_of, Datum value)
+{
+	bool		lower = (kind == RDS_COND_LOWER || kind == RDS_COND_TIME_EQ);
+	bool		upper = (kind == RDS_COND_UPPER || kind == RDS_COND_TIME_EQ);
+	int64		widen_us;
+
+	if (kind != RDS_COND_LOWER && kind != RDS_COND_UPPER && kind != RDS_COND_TIME_EQ)
+		return checks;
+	if (date_of)
+	{
+		DateADT		d = DatumGetDateADT(value);
+		DateADT		next = DATE_NOT_FINITE(d) ? d : d + 1;
+
+		/* ::date > d: from the next midnight; ::date <= d: before it */
+		if (lower)
+			checks = add_check(checks, RDS_COND_LOWER, false,
+							   DatumGetTimestampTz(date_as(TIMESTAMPTZOID,
+														   kind == RDS_COND_LOWER && strict ? next : d)));
+		if (upper)
+			checks = add_check(checks, RDS_COND_UPPER, true,
+							   DatumGetTimestampTz(date_as(TIMESTAMPTZOID,
+														   kind == RDS_COND_UPPER && strict ? d : next)));
+		return checks;
+	}
+	value = as_column_value(value, argtype, TIMESTAMPTZOID, &widen_us);
+	return add_check(checks, kind, strict, DatumGetTimestampTz(value));
+}
+
 /*
  * rds_filter_add_placeholder
  *		For EXPLAIN: a condition whose value is known only at run time.  The

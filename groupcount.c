@@ -37,6 +37,7 @@
  */
 #include "postgres.h"
 
+#include "common/hashfn.h"
 #include "common/int.h"
 #include "datatype/timestamp.h"
 #include "mb/pg_wchar.h"
@@ -76,7 +77,10 @@ typedef struct GcGroup
 	bool		isnull;
 	char	   *raw;			/* status/name: the API's value (UTF-8) */
 	char	   *text;			/* the same in the server encoding */
-	TimestampTz ts;				/* buckets: date_trunc's value */
+	Datum		label;			/* buckets: the query's key */
+	TimestampTz rep;			/* buckets: an instant of the key (its
+								 * bucket's start, or a task's time) */
+	bool		rep_null;		/* ... a task without create_time */
 	int64		start_ms;		/* buckets: the window asked for */
 	int64		end_ms;
 	bool		complete;		/* buckets: every task read (counted locally) */
@@ -107,7 +111,9 @@ typedef struct GcReq
 struct RdsGroupCount
 {
 	RdsGroupKind kind;
-	char	   *zone;			/* date_trunc's zone, NULL = the session's */
+	RdsBucket	bucket;			/* RDS_GROUP_BUCKET: the key's core */
+	Expr	   *key_expr;		/* RDS_GROUP_BUCKET: the query's key */
+	RdsBucketKey *key;			/* ... evaluated (bucket.c) */
 	MemoryContext cxt;			/* everything of a run */
 	RdsGroupScan *scan;
 	bool		may_read;		/* the requests may be answered by the cache */
@@ -132,27 +138,25 @@ struct RdsGroupCount
 								 * bucket after the last one starts, -1 */
 };
 
+static GcGroup *next_group(RdsGroupCount *gc);
+
 /* ----------------------------------------------------------------
  *		Keys
  * ----------------------------------------------------------------
  */
 
-/* What EXPLAIN says is counted (palloc'd); zone "" or NULL: the session's. */
+/* What EXPLAIN says is counted (palloc'd). */
 char *
-rds_group_text(RdsGroupKind kind, const char *zone)
+rds_group_text(RdsGroupKind kind, const RdsBucket *bucket)
 {
-	const char *z = (zone && zone[0]) ? psprintf(", %s", quote_literal_cstr(zone)) : "";
-
 	switch (kind)
 	{
 		case RDS_GROUP_STATUS:
 			return pstrdup("count(*) GROUP BY status");
 		case RDS_GROUP_NAME:
 			return pstrdup("count(*) GROUP BY name");
-		case RDS_GROUP_DAY:
-			return psprintf("count(*) GROUP BY date_trunc('day', create_time%s)", z);
-		case RDS_GROUP_HOUR:
-			return psprintf("count(*) GROUP BY date_trunc('hour', create_time%s)", z);
+		case RDS_GROUP_BUCKET:
+			return psprintf("count(*) GROUP BY %s", rds_bucket_text(bucket));
 		default:
 			return pstrdup("count(*) over a create_time window");
 	}
@@ -161,58 +165,13 @@ rds_group_text(RdsGroupKind kind, const char *zone)
 static bool
 is_bucket(RdsGroupKind kind)
 {
-	return kind == RDS_GROUP_DAY || kind == RDS_GROUP_HOUR;
+	return kind == RDS_GROUP_BUCKET;
 }
 
 static const char *
 group_field(RdsGroupKind kind)
 {
 	return kind == RDS_GROUP_STATUS ? "status" : "name";
-}
-
-/*
- * date_trunc(unit, t[, zone]) in the session's TimeZone or the zone, as the
- * query computes it.
- */
-static TimestampTz
-trunc_ts(RdsGroupCount *gc, TimestampTz t)
-{
-	Datum		unit = CStringGetTextDatum(gc->kind == RDS_GROUP_DAY ? "day" : "hour");
-
-	if (gc->zone)
-		return DatumGetTimestampTz(DirectFunctionCall3(timestamptz_trunc_zone, unit,
-													   TimestampTzGetDatum(t),
-													   CStringGetTextDatum(gc->zone)));
-	return DatumGetTimestampTz(DirectFunctionCall2(timestamptz_trunc, unit,
-												   TimestampTzGetDatum(t)));
-}
-
-/*
- * The next candidate bucket start after t: an hour, or a calendar day in
- * the session's TimeZone or the zone (its wall clock a day later).
- */
-static TimestampTz
-step_ts(RdsGroupCount *gc, TimestampTz t)
-{
-	Interval	iv;
-
-	if (gc->kind == RDS_GROUP_HOUR)
-		return t + USECS_PER_HOUR;
-	memset(&iv, 0, sizeof(iv));
-	iv.day = 1;
-	if (gc->zone)
-	{
-		Datum		zone = CStringGetTextDatum(gc->zone);
-		Datum		local = DirectFunctionCall2(timestamptz_zone, zone,
-												TimestampTzGetDatum(t));
-
-		local = DirectFunctionCall2(timestamp_pl_interval, local,
-									IntervalPGetDatum(&iv));
-		return DatumGetTimestampTz(DirectFunctionCall2(timestamp_zone, zone, local));
-	}
-	return DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
-												   TimestampTzGetDatum(t),
-												   IntervalPGetDatum(&iv)));
 }
 
 static int64
@@ -263,10 +222,8 @@ task_key(RdsGroupCount *gc, RdsPage *page, int i, GcGroup *g)
 		return;
 	if (is_bucket(gc->kind))
 	{
-		TimestampTz t = rds_task_create_time(page, i, &g->isnull);
-
-		if (!g->isnull)
-			g->ts = trunc_ts(gc, t);
+		g->rep = rds_task_create_time(page, i, &g->rep_null);
+		g->label = rds_bucket_key(gc->key, g->rep, g->rep_null, &g->isnull);
 		return;
 	}
 	g->raw = (char *) rds_page_task_field(page, i, group_field(gc->kind));
@@ -277,14 +234,14 @@ task_key(RdsGroupCount *gc, RdsPage *page, int i, GcGroup *g)
 }
 
 static bool
-same_key(RdsGroupKind kind, GcGroup *a, GcGroup *b)
+same_key(RdsGroupCount *gc, GcGroup *a, GcGroup *b)
 {
+	if (is_bucket(gc->kind))
+		return rds_bucket_key_equal(gc->key, a->label, a->isnull, b->label, b->isnull);
 	if (a->isnull || b->isnull)
 		return a->isnull == b->isnull;
-	if (kind == RDS_GROUP_NONE)
+	if (gc->kind == RDS_GROUP_NONE)
 		return true;
-	if (is_bucket(kind))
-		return a->ts == b->ts;
 	return strcmp(a->text, b->text) == 0;
 }
 
@@ -326,7 +283,7 @@ tally_task(RdsGroupCount *gc, RdsPage *page, int i, bool check_filter)
 		return;
 	task_key(gc, page, i, &key);
 	for (j = 0; j < gc->nlocal; j++)
-		if (same_key(gc->kind, &gc->local[j], &key))
+		if (same_key(gc, &gc->local[j], &key))
 		{
 			gc->local[j].count++;
 			return;
@@ -338,6 +295,8 @@ tally_task(RdsGroupCount *gc, RdsPage *page, int i, bool check_filter)
 	g->raw = NULL;
 	if (g->text)
 		g->text = pstrdup(g->text);
+	if (is_bucket(gc->kind))
+		g->label = rds_bucket_key_copy(gc->key, key.label, key.isnull);
 	g->count = 1;
 	MemoryContextSwitchTo(oldcxt);
 }
@@ -504,13 +463,23 @@ group_streams(RdsGroupScan *scan, RdsFilter *base, const char *field,
  * ----------------------------------------------------------------
  */
 
+/*
+ * rds_groupcount_create
+ *		A grouped count by kind; for buckets, of the query's key expression
+ *		key_expr whose core is bucket.  In the current memory context.
+ */
 RdsGroupCount *
-rds_groupcount_create(RdsGroupKind kind, const char *zone)
+rds_groupcount_create(RdsGroupKind kind, const RdsBucket *bucket, Expr *key_expr)
 {
 	RdsGroupCount *gc = palloc0(sizeof(RdsGroupCount));
 
 	gc->kind = kind;
-	gc->zone = (zone && zone[0]) ? pstrdup(zone) : NULL;
+	if (kind == RDS_GROUP_BUCKET)
+	{
+		gc->bucket = *bucket;
+		gc->key_expr = key_expr;
+		gc->key = rds_bucket_key_create(bucket, key_expr);
+	}
 	gc->how = "none";
 	return gc;
 }
@@ -652,20 +621,22 @@ bucket_of(RdsGroupCount *gc, int64 ms)
  * Plan the buckets of a window: from the lower bound to the upper one (or
  * to now, the last bucket then open-ended), each [start, next start - 1 ms],
  * the first starting and the last ending where the window's requests do.
- * NULL, or why not: a bucket's bound is not where date_trunc changes its
- * value (a daylight saving shift that moves local time back across a
- * bound), or there are more than max_buckets (then too_many).
+ * A bucket ends where the query's key changes (bucket.c says where it may):
+ * the key at a bucket's start and a second before its end must be the same.
+ * NULL, or why not: a key that changes elsewhere, or more than max_buckets
+ * (then too_many).
  */
 static const char *
 plan_buckets(RdsGroupCount *gc, RdsFilter *f, int max_buckets,
 			 const char *too_many)
 {
+	const char *elsewhere = "a bucket key that changes between its bounds";
 	int64		start_ms;
 	int64		end_ms;
 	TimestampTz lower = f->lower_us - UNIX_TO_PG_USECS;
 	TimestampTz upper = f->has_upper ? f->upper_us - UNIX_TO_PG_USECS :
 		GetCurrentTimestamp();
-	TimestampTz label = trunc_ts(gc, lower);
+	TimestampTz start = lower;
 	bool		upper_strict = false;
 	GcGroup    *g;
 	ListCell   *lc;
@@ -681,23 +652,32 @@ plan_buckets(RdsGroupCount *gc, RdsFilter *f, int max_buckets,
 
 	rds_filter_window_ms(f, &start_ms, &end_ms);
 	g = add_group(&gc->groups, &gc->ngroups, &gc->maxgroups);
-	g->ts = label;
+	g->rep = start;
+	g->label = rds_bucket_key(gc->key, start, false, &g->isnull);
 	g->start_ms = start_ms;
 	for (;;)
 	{
-		TimestampTz next = step_ts(gc, label);
-		TimestampTz next_label;
+		TimestampTz next = start;
+		GcGroup		key;
 		int			tries = 0;
 
-		while ((next_label = trunc_ts(gc, next)) <= label)
+		/* where the key changes: pieces of one key (an offset change) join */
+		for (;;)
 		{
-			if (++tries > 3)
-				return "a bucket bound where date_trunc does not change";
-			next = step_ts(gc, next);
+			next = rds_bucket_next(gc->key, next);
+			if (next % USECS_PER_SEC != 0)
+				return elsewhere;
+			key.label = rds_bucket_key(gc->key, next - USECS_PER_SEC, false, &key.isnull);
+			if (!same_key(gc, &key, g))
+				return elsewhere;
+			if (next > upper || pg_to_unix_ms(next) >= end_ms)
+				break;
+			key.label = rds_bucket_key(gc->key, next, false, &key.isnull);
+			if (!same_key(gc, &key, g))
+				break;
+			if (++tries > 4)
+				return elsewhere;
 		}
-		/* the bucket's value must change exactly at a whole millisecond */
-		if (trunc_ts(gc, next - 1) != label || next % 1000 != 0)
-			return "a bucket bound where date_trunc does not change";
 		if (next > upper || (next == upper && upper_strict) ||
 			pg_to_unix_ms(next) >= end_ms)
 		{
@@ -709,9 +689,11 @@ plan_buckets(RdsGroupCount *gc, RdsFilter *f, int max_buckets,
 			return too_many;
 		gc->groups[gc->ngroups - 1].end_ms = pg_to_unix_ms(next) - 1;
 		g = add_group(&gc->groups, &gc->ngroups, &gc->maxgroups);
-		g->ts = next_label;
+		g->rep = next;
+		g->label = key.label;
+		g->isnull = key.isnull;
 		g->start_ms = pg_to_unix_ms(next);
-		label = next_label;
+		start = next;
 	}
 	/* without an upper bound the last bucket ends where the next begins */
 	gc->groups[gc->ngroups - 1].end_ms =
@@ -827,7 +809,7 @@ correct_edges(RdsGroupCount *gc, List *edges)
 
 				task_key(gc, r->page, i, &key);
 				for (j = 0; j < gc->ngroups; j++)
-					if (same_key(gc->kind, &gc->groups[j], &key))
+					if (same_key(gc, &gc->groups[j], &key))
 						break;
 				if (j >= gc->ngroups)
 					return false;
@@ -1289,11 +1271,11 @@ count_window(RdsGroupCount *gc, RdsGroupScan *scan)
  * ----------------------------------------------------------------
  */
 
-/* One row of a stored result. */
+/* One row of a stored result; a bucket's key is recomputed from rep. */
 typedef struct GcStoredRow
 {
 	int64		count;
-	TimestampTz ts;
+	TimestampTz rep;
 	int32		len;			/* bytes of text that follow (0 for a
 								 * bucket); -1 = NULL key */
 } GcStoredRow;
@@ -1312,10 +1294,16 @@ result_key(RdsGroupCount *gc, RdsGroupScan *scan)
 	ListCell   *lc;
 
 	initStringInfo(&key);
-	appendStringInfo(&key, "groupcount/1 kind=%d zone=%s tz=%s page_size=%d path=%s",
-					 (int) gc->kind, gc->zone ? gc->zone : "",
-					 pg_get_timezone_name(session_timezone),
+	appendStringInfo(&key, "groupcount/2 kind=%d tz=%s page_size=%d path=%s",
+					 (int) gc->kind, pg_get_timezone_name(session_timezone),
 					 scan->opts->page_size, scan->path);
+	if (is_bucket(gc->kind))
+	{
+		char	   *expr = nodeToString(gc->key_expr);
+
+		appendStringInfo(&key, " bucket=%s key=%08x", rds_bucket_text(&gc->bucket),
+						 hash_bytes((const unsigned char *) expr, strlen(expr)));
+	}
 	foreach(lc, scan->time_checks)
 	{
 		RdsTimeCheck *c = (RdsTimeCheck *) lfirst(lc);
@@ -1328,38 +1316,32 @@ result_key(RdsGroupCount *gc, RdsGroupScan *scan)
 	return key.data;
 }
 
-/* The result's rows (rds_groupcount_next's), serialized into buf. */
+/* The result's rows (next_group's), serialized into buf. */
 static void
 store_result(RdsGroupCount *gc, StringInfo buf)
 {
 	uint32		magic = GC_STORED_MAGIC;
-	Datum		key;
-	bool		isnull;
-	int64		count;
+	GcGroup    *g;
 
 	appendBinaryStringInfo(buf, (char *) &magic, sizeof(magic));
 	gc->next = 0;
-	while (rds_groupcount_next(gc, &key, &isnull, &count))
+	while ((g = next_group(gc)) != NULL)
 	{
 		GcStoredRow row;
-		char	   *str = NULL;
 
 		memset(&row, 0, sizeof(row));
-		row.count = count;
+		row.count = g->count;
 		row.len = -1;
-		if (!isnull && is_bucket(gc->kind))
+		if (is_bucket(gc->kind))
 		{
-			row.ts = DatumGetTimestampTz(key);
-			row.len = 0;
+			row.rep = g->rep;
+			row.len = g->rep_null ? -1 : 0;
 		}
-		else if (!isnull && gc->kind != RDS_GROUP_NONE)
-		{
-			str = TextDatumGetCString(key);
-			row.len = (int32) strlen(str);
-		}
+		else if (!g->isnull && gc->kind != RDS_GROUP_NONE)
+			row.len = (int32) strlen(g->text);
 		appendBinaryStringInfo(buf, (char *) &row, sizeof(row));
-		if (str)
-			appendBinaryStringInfo(buf, str, row.len);
+		if (row.len > 0)
+			appendBinaryStringInfo(buf, g->text, row.len);
 	}
 	gc->next = 0;				/* the rows are returned again */
 }
@@ -1402,9 +1384,14 @@ load_result(RdsGroupCount *gc, const char *data, int len)
 		p += sizeof(row);
 		g = add_group(&gc->local, &gc->nlocal, &gc->maxlocal);
 		g->count = row.count;
-		g->ts = row.ts;
 		g->isnull = (gc->kind != RDS_GROUP_NONE && row.len < 0);
-		if (row.len >= 0 && !is_bucket(gc->kind))
+		if (is_bucket(gc->kind))
+		{
+			g->rep = row.rep;
+			g->rep_null = (row.len < 0);
+			g->label = rds_bucket_key(gc->key, g->rep, g->rep_null, &g->isnull);
+		}
+		else if (row.len >= 0)
 			g->text = pnstrdup(p, row.len);
 		p += Max(row.len, 0);
 	}
@@ -1459,6 +1446,48 @@ rds_groupcount_run(RdsGroupCount *gc, RdsGroupScan *scan)
 }
 
 /*
+ * The next group of the result with tasks, NULL at the end: the groups
+ * asked for (a complete bucket's count is in its local tallies), each with
+ * the local tallies and later buckets of the same key (the wall clock went
+ * back), then the local tallies left.  count(*) alone is not a group.
+ */
+static GcGroup *
+next_group(RdsGroupCount *gc)
+{
+	GcGroup    *g;
+	int			j;
+
+	for (;;)
+	{
+		if (gc->next >= gc->ngroups + gc->nlocal)
+			return NULL;
+		if (gc->next < gc->ngroups)
+		{
+			g = &gc->groups[gc->next++];
+			if (is_bucket(gc->kind) && g->complete)
+				continue;		/* its tasks are in local */
+			for (j = 0; j < gc->nlocal; j++)
+				if (gc->local[j].count > 0 && same_key(gc, &gc->local[j], g))
+				{
+					g->count += gc->local[j].count;
+					gc->local[j].count = 0;
+				}
+			for (j = gc->next; j < gc->ngroups; j++)
+				if (is_bucket(gc->kind) && !gc->groups[j].complete &&
+					gc->groups[j].count > 0 && same_key(gc, &gc->groups[j], g))
+				{
+					g->count += gc->groups[j].count;
+					gc->groups[j].count = 0;
+				}
+		}
+		else
+			g = &gc->local[gc->next++ - gc->ngroups];
+		if (g->count > 0)
+			return g;
+	}
+}
+
+/*
  * rds_groupcount_next
  *		The next (key, count) of the result; false at the end.  count(*)
  *		alone is one row, even when nothing matched; a group without tasks
@@ -1485,37 +1514,14 @@ rds_groupcount_next(RdsGroupCount *gc, Datum *key, bool *isnull, int64 *count)
 		*count = n;
 		return true;
 	}
-	for (;;)
-	{
-		int			j;
-
-		if (gc->next >= gc->ngroups + gc->nlocal)
-			return false;
-		if (gc->next < gc->ngroups)
-		{
-			g = &gc->groups[gc->next++];
-			if (is_bucket(gc->kind) && g->complete)
-				continue;		/* its tasks are in local */
-			/* a local tally of the same key (a complete bucket's task) */
-			for (j = 0; j < gc->nlocal; j++)
-				if (gc->local[j].count > 0 && same_key(gc->kind, &gc->local[j], g))
-				{
-					g->count += gc->local[j].count;
-					gc->local[j].count = 0;
-				}
-		}
-		else
-			g = &gc->local[gc->next++ - gc->ngroups];
-		if (g->count <= 0)
-			continue;
-		break;
-	}
+	if ((g = next_group(gc)) == NULL)
+		return false;
 	*isnull = g->isnull;
 	*count = g->count;
 	if (g->isnull)
 		*key = (Datum) 0;
 	else if (is_bucket(gc->kind))
-		*key = TimestampTzGetDatum(g->ts);
+		*key = g->label;
 	else
 		*key = CStringGetTextDatum(g->text);
 	return true;
@@ -1596,7 +1602,7 @@ rds_groupcount_explain(RdsGroupKind kind, RdsFilter *f, const RdsOptions *opts,
 		rds_filter_add_placeholder(gf, "name", RDS_COND_EQ, "<each of actions>");
 		lines = explain_lines(lines, gf, opts, path, "1", "group");
 	}
-	if (kind == RDS_GROUP_DAY || kind == RDS_GROUP_HOUR)
+	if (kind == RDS_GROUP_BUCKET)
 	{
 		gf = rds_filter_copy(f);
 		gf->lower_placeholder = "<bucket start>";

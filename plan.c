@@ -32,8 +32,10 @@ enum RdsPlanItem
 	RdsPlanLimitIndex,			/* Integer: LIMIT in fdw_exprs, -1 = none */
 	RdsPlanOffsetIndex,			/* Integer: OFFSET in fdw_exprs, -1 = none */
 	RdsPlanGroupKind,			/* Integer: RdsGroupKind */
-	RdsPlanGroupZone,			/* String: date_trunc's zone, "" = the
-								 * session's */
+	RdsPlanBucketUnit,			/* Integer: RdsBucketUnit */
+	RdsPlanBucketSeconds,		/* Integer */
+	RdsPlanBucketShiftDays,		/* Integer */
+	RdsPlanBucketZone,			/* String: "" = the session's */
 	RdsPlanSearchDesc,			/* Boolean */
 	RdsPlanSearchNullsFirst,	/* Boolean */
 	RdsPlanSearchNullsExcluded, /* Boolean */
@@ -74,7 +76,7 @@ rds_plan_init(RdsScanPlan *plan, RdsScanMode mode)
 	plan->limit_index = -1;
 	plan->offset_index = -1;
 	plan->group_kind = RDS_GROUP_NONE;
-	plan->group_zone = "";
+	plan->bucket.zone = "";
 	plan->search_attno = 0;
 	plan->search_need = -1;
 	plan->search_text = "";
@@ -137,7 +139,10 @@ rds_plan_to_list(const RdsScanPlan *plan)
 	l = lappend(l, makeInteger(plan->limit_index));	/* RdsPlanLimitIndex */
 	l = lappend(l, makeInteger(plan->offset_index));	/* RdsPlanOffsetIndex */
 	l = lappend(l, makeInteger(plan->group_kind));	/* RdsPlanGroupKind */
-	l = lappend(l, makeString(pstrdup(plan->group_zone)));	/* RdsPlanGroupZone */
+	l = lappend(l, makeInteger(plan->bucket.unit)); /* RdsPlanBucketUnit */
+	l = lappend(l, makeInteger(plan->bucket.seconds));	/* RdsPlanBucketSeconds */
+	l = lappend(l, makeInteger(plan->bucket.shift_days));	/* RdsPlanBucketShiftDays */
+	l = lappend(l, makeString(pstrdup(plan->bucket.zone)));	/* RdsPlanBucketZone */
 	l = lappend(l, makeBoolean(plan->search_desc));	/* RdsPlanSearchDesc */
 	l = lappend(l, makeBoolean(plan->search_nulls_first));	/* ...NullsFirst */
 	l = lappend(l, makeBoolean(plan->search_nulls_excluded));	/* ...NullsExcluded */
@@ -168,7 +173,10 @@ rds_plan_from_list(List *fdw_private, RdsScanPlan *plan)
 	plan->limit_index = plan_int(fdw_private, RdsPlanLimitIndex);
 	plan->offset_index = plan_int(fdw_private, RdsPlanOffsetIndex);
 	plan->group_kind = (RdsGroupKind) plan_int(fdw_private, RdsPlanGroupKind);
-	plan->group_zone = plan_str(fdw_private, RdsPlanGroupZone);
+	plan->bucket.unit = (RdsBucketUnit) plan_int(fdw_private, RdsPlanBucketUnit);
+	plan->bucket.seconds = plan_int(fdw_private, RdsPlanBucketSeconds);
+	plan->bucket.shift_days = plan_int(fdw_private, RdsPlanBucketShiftDays);
+	plan->bucket.zone = plan_str(fdw_private, RdsPlanBucketZone);
 	plan->search_desc = plan_bool(fdw_private, RdsPlanSearchDesc);
 	plan->search_nulls_first = plan_bool(fdw_private, RdsPlanSearchNullsFirst);
 	plan->search_nulls_excluded = plan_bool(fdw_private, RdsPlanSearchNullsExcluded);

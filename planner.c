@@ -84,8 +84,7 @@ typedef struct RdsRelInfo
 	RdsGroupKind group_kind;	/* RDS_SCAN_GROUPS: the key */
 	Expr	   *group_expr;		/* RDS_SCAN_GROUPS: the GROUP BY expression */
 	List	   *having;			/* RDS_SCAN_GROUPS: HAVING, checked locally */
-	char	   *group_zone;		/* RDS_SCAN_GROUPS: date_trunc's zone, "" =
-								 * the session's TimeZone */
+	RdsBucket	bucket;			/* RDS_GROUP_BUCKET: the key's core */
 } RdsRelInfo;
 
 /* A remembered size of a task list, per user mapping. */
@@ -756,7 +755,7 @@ rdsGetForeignPlan(PlannerInfo *root, RelOptInfo *foreignrel, Oid foreigntableid,
 	{
 		fdw_scan_tlist = group_scan_tlist(fpinfo, best_path->path.pathtarget);
 		plan.group_kind = fpinfo->group_kind;
-		plan.group_zone = fpinfo->group_zone;
+		plan.bucket = fpinfo->bucket;
 	}
 	else
 	{
@@ -881,56 +880,20 @@ having_is_local(Node *having, Expr *group_expr)
 
 /*
  * What a GROUP BY expression groups by, for groupcount.c: a text column of
- * the task field status or name (compared by bytes), or date_trunc('day' or
- * 'hour', create_time[, constant zone]) on a timestamptz column (in the
- * session's TimeZone or that zone, as groupcount.c computes the buckets; the
- * zone goes to *zone, "" for the session's); RDS_GROUP_NONE for anything
- * else.
+ * the task field status or name (compared by bytes), or a time bucket of a
+ * timestamptz create_time column (bucket.c; its core goes to *bucket);
+ * RDS_GROUP_NONE for anything else.
  */
 static RdsGroupKind
-group_kind_of(Expr *e, RelOptInfo *baserel, RdsRelInfo *fpinfo, char **zone)
+group_kind_of(Expr *e, RelOptInfo *baserel, RdsRelInfo *fpinfo, RdsBucket *bucket)
 {
 	Var		   *var;
 	const char *field;
 
-	*zone = "";
+	if (rds_bucket_recognize(e, baserel->relid, fpinfo->relid, bucket))
+		return RDS_GROUP_BUCKET;
 	while (e && IsA(e, RelabelType))
 		e = ((RelabelType *) e)->arg;
-	if (e && IsA(e, FuncExpr) &&
-		((((FuncExpr *) e)->funcid == F_DATE_TRUNC_TEXT_TIMESTAMPTZ &&
-		  list_length(((FuncExpr *) e)->args) == 2) ||
-		 (((FuncExpr *) e)->funcid == F_DATE_TRUNC_TEXT_TIMESTAMPTZ_TEXT &&
-		  list_length(((FuncExpr *) e)->args) == 3)))
-	{
-		Const	   *unit = (Const *) linitial(((FuncExpr *) e)->args);
-		Var		   *col = (Var *) lsecond(((FuncExpr *) e)->args);
-		char	   *unit_text;
-
-		if (list_length(((FuncExpr *) e)->args) == 3)
-		{
-			Const	   *z = (Const *) lthird(((FuncExpr *) e)->args);
-
-			if (!IsA(z, Const) || z->constisnull || z->consttype != TEXTOID)
-				return RDS_GROUP_NONE;
-			*zone = TextDatumGetCString(z->constvalue);
-			if ((*zone)[0] == '\0')
-				return RDS_GROUP_NONE;	/* PostgreSQL's error, not ours */
-		}
-
-		if (!IsA(unit, Const) || unit->constisnull || unit->consttype != TEXTOID ||
-			!IsA(col, Var) || col->varno != (int) baserel->relid ||
-			col->varlevelsup != 0 || col->varattno <= 0 ||
-			col->vartype != TIMESTAMPTZOID ||
-			strcmp(rds_column_field_name(fpinfo->relid, col->varattno),
-				   "create_time") != 0)
-			return RDS_GROUP_NONE;
-		unit_text = TextDatumGetCString(unit->constvalue);
-		if (pg_strcasecmp(unit_text, "day") == 0)
-			return RDS_GROUP_DAY;
-		if (pg_strcasecmp(unit_text, "hour") == 0)
-			return RDS_GROUP_HOUR;
-		return RDS_GROUP_NONE;
-	}
 	if (e == NULL || !IsA(e, Var))
 		return RDS_GROUP_NONE;
 	var = (Var *) e;
@@ -972,11 +935,13 @@ group_scan_tlist(RdsRelInfo *fpinfo, PathTarget *target)
 }
 
 /*
- * count(*) [GROUP BY status | name | date_trunc('day'|'hour', create_time)]
+ * count(*) [GROUP BY status | name | a time bucket of create_time]
  * answered by groupcount.c: every condition is pushed, the only ones the
  * requests do not enforce being create_time bounds of a timestamptz column
- * by a timestamptz value (rechecked there on the window's edges); no
- * HAVING (it would have to run in the scan).  Buckets need a lower bound.
+ * by a timestamptz, timestamp or date value, or of its ::date (rechecked
+ * there on the window's edges, converted as PostgreSQL's comparison
+ * converts them); HAVING only of the key and the counts, checked above the
+ * scan.  Buckets need a lower bound.
  * Costed as the group requests or the pages, whichever is fewer: the
  * executor chooses the same way once it knows total_count.
  */
@@ -990,7 +955,7 @@ add_group_count_path(PlannerInfo *root, RelOptInfo *input_rel,
 	PathTarget *target = root->upper_targets[UPPERREL_GROUP_AGG];
 	RdsGroupKind kind = RDS_GROUP_NONE;
 	Expr	   *group_expr = NULL;
-	char	   *zone = "";
+	RdsBucket	bucket;
 	bool		has_lower = false;
 	bool		has_window = false;
 	bool		has_count = false;
@@ -998,6 +963,8 @@ add_group_count_path(PlannerInfo *root, RelOptInfo *input_rel,
 	double		pages;
 	ListCell   *lc;
 
+	memset(&bucket, 0, sizeof(bucket));
+	bucket.zone = "";
 	if (parse->groupingSets || parse->hasWindowFuncs ||
 		parse->hasTargetSRFs || ifp->unpushed_rinfos != NIL ||
 		gextra->patype == PARTITIONWISE_AGGREGATE_PARTIAL)
@@ -1008,8 +975,9 @@ add_group_count_path(PlannerInfo *root, RelOptInfo *input_rel,
 
 		if (c->exact)
 			continue;
-		if (strcmp(c->field, "create_time") != 0 || c->date_of ||
-			c->valtype != TIMESTAMPTZOID || c->argtype != TIMESTAMPTZOID ||
+		if (strcmp(c->field, "create_time") != 0 || c->valtype != TIMESTAMPTZOID ||
+			(c->argtype != TIMESTAMPTZOID && c->argtype != TIMESTAMPOID &&
+			 c->argtype != DATEOID) ||
 			(c->kind != RDS_COND_LOWER && c->kind != RDS_COND_UPPER &&
 			 c->kind != RDS_COND_TIME_EQ))
 			return;
@@ -1023,9 +991,8 @@ add_group_count_path(PlannerInfo *root, RelOptInfo *input_rel,
 			return;
 		group_expr = (Expr *) get_sortgroupclause_expr(linitial(parse->groupClause),
 													   parse->targetList);
-		kind = group_kind_of(group_expr, input_rel, ifp, &zone);
-		if (kind == RDS_GROUP_NONE ||
-			((kind == RDS_GROUP_DAY || kind == RDS_GROUP_HOUR) && !has_lower))
+		kind = group_kind_of(group_expr, input_rel, ifp, &bucket);
+		if (kind == RDS_GROUP_NONE || (kind == RDS_GROUP_BUCKET && !has_lower))
 			return;
 	}
 	else if (!has_window)
@@ -1050,11 +1017,8 @@ add_group_count_path(PlannerInfo *root, RelOptInfo *input_rel,
 		case RDS_GROUP_NAME:
 			groups = 15;
 			break;
-		case RDS_GROUP_DAY:
-			groups = 30;
-			break;
-		case RDS_GROUP_HOUR:
-			groups = 24 * 7;
+		case RDS_GROUP_BUCKET:
+			groups = rds_bucket_guess(&bucket);
 			break;
 		default:
 			groups = 1;
@@ -1069,7 +1033,7 @@ add_group_count_path(PlannerInfo *root, RelOptInfo *input_rel,
 	fpinfo->group_kind = kind;
 	fpinfo->group_expr = group_expr;
 	fpinfo->having = (List *) gextra->havingQual;
-	fpinfo->group_zone = zone;
+	fpinfo->bucket = bucket;
 	output_rel->fdw_private = fpinfo;
 	add_path(output_rel, (Path *)
 			 rds_create_foreign_upper_path(root, output_rel, target, groups,

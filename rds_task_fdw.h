@@ -119,6 +119,7 @@ typedef struct RdsPageReq RdsPageReq;	/* pager.c: one page request */
 typedef struct RdsPager RdsPager;	/* pager.c: request streams read in order */
 typedef struct RdsSearch RdsSearch;	/* search.c */
 typedef struct RdsGroupCount RdsGroupCount;	/* groupcount.c */
+typedef struct RdsBucketKey RdsBucketKey;	/* bucket.c */
 typedef struct RdsCacheTicket RdsCacheTicket;	/* cache.c: one request's key */
 
 
@@ -190,9 +191,30 @@ typedef enum RdsGroupKind
 	RDS_GROUP_NONE = 0,			/* count(*) alone (over a time window) */
 	RDS_GROUP_STATUS,
 	RDS_GROUP_NAME,
-	RDS_GROUP_DAY,				/* date_trunc('day', create_time) */
-	RDS_GROUP_HOUR				/* date_trunc('hour', create_time) */
+	RDS_GROUP_BUCKET			/* a time bucket of create_time (bucket.c) */
 } RdsGroupKind;
+
+/* Where a bucket key's core changes (bucket.c). */
+typedef enum RdsBucketUnit
+{
+	RDS_BUCKET_NONE = 0,
+	RDS_BUCKET_SECONDS,			/* every N seconds since the Unix epoch */
+	RDS_BUCKET_MINUTE,			/* date_trunc's units on a wall clock */
+	RDS_BUCKET_HOUR,
+	RDS_BUCKET_DAY,
+	RDS_BUCKET_WEEK,
+	RDS_BUCKET_MONTH,
+	RDS_BUCKET_QUARTER,
+	RDS_BUCKET_YEAR
+} RdsBucketUnit;
+
+typedef struct RdsBucket
+{
+	RdsBucketUnit unit;
+	int			seconds;		/* RDS_BUCKET_SECONDS: N */
+	int			shift_days;		/* the unit's bounds of create_time + days */
+	char	   *zone;			/* the wall clock's zone, "" = the session's */
+} RdsBucket;
 
 /*
  * The plan: what GetForeignPlan hands BeginForeignScan, and what a
@@ -219,7 +241,7 @@ typedef struct RdsScanPlan
 	int			limit_index;	/* RDS_SCAN_LIMIT: in fdw_exprs, -1 = none */
 	int			offset_index;	/* likewise */
 	RdsGroupKind group_kind;	/* RDS_SCAN_GROUPS: the key */
-	char	   *group_zone;		/* date_trunc's zone, "" = the session's */
+	RdsBucket	bucket;			/* RDS_GROUP_BUCKET: the key's core */
 	bool		search_desc;	/* RDS_SCAN_SEARCH: the order wanted */
 	bool		search_nulls_first;
 	bool		search_nulls_excluded;	/* create_time IS NOT NULL holds */
@@ -297,6 +319,8 @@ extern void rds_filter_add_values(RdsFilter *f, const char *field,
 extern void rds_filter_add_time(RdsFilter *f, RdsCondKind kind, Oid valtype,
 								Oid argtype, bool date_of,
 								Datum value);
+extern List *rds_time_checks(List *checks, RdsCondKind kind, bool strict,
+							 Oid argtype, bool date_of, Datum value);
 extern void rds_filter_add_placeholder(RdsFilter *f, const char *field,
 									   RdsCondKind kind,
 									   const char *placeholder);
@@ -458,15 +482,28 @@ typedef struct RdsGroupScan
 } RdsGroupScan;
 
 
-extern char *rds_group_text(RdsGroupKind kind, const char *zone);
+extern char *rds_group_text(RdsGroupKind kind, const RdsBucket *bucket);
 extern RdsGroupCount *rds_groupcount_create(RdsGroupKind kind,
-											const char *zone);
+											const RdsBucket *bucket,
+											Expr *key_expr);
 extern void rds_groupcount_run(RdsGroupCount *gc, RdsGroupScan *scan);
 extern bool rds_groupcount_next(RdsGroupCount *gc, Datum *key, bool *isnull,
 								int64 *count);
 extern char *rds_groupcount_summary(RdsGroupCount *gc);
 extern List *rds_groupcount_explain(RdsGroupKind kind, RdsFilter *f,
 									const RdsOptions *opts, const char *path);
+
+/* bucket.c: time buckets of create_time */
+extern bool rds_bucket_recognize(Expr *e, Index relid, Oid reloid, RdsBucket *b);
+extern char *rds_bucket_text(const RdsBucket *b);
+extern double rds_bucket_guess(const RdsBucket *b);
+extern RdsBucketKey *rds_bucket_key_create(const RdsBucket *b, Expr *expr);
+extern Datum rds_bucket_key(RdsBucketKey *k, TimestampTz t, bool tnull,
+							bool *isnull);
+extern Datum rds_bucket_key_copy(RdsBucketKey *k, Datum v, bool isnull);
+extern bool rds_bucket_key_equal(RdsBucketKey *k, Datum a, bool anull,
+								 Datum b, bool bnull);
+extern TimestampTz rds_bucket_next(RdsBucketKey *k, TimestampTz t);
 
 /* ================================================================
  * For the pager and the readers: the API client

@@ -87,6 +87,7 @@ typedef struct RdsScanState
 
 	/* RDS_SCAN_GROUPS (groupcount.c) */
 	List	   *time_checks;	/* RdsTimeCheck *, built with the streams */
+	Expr	   *group_expr;		/* RDS_GROUP_BUCKET: the query's key */
 	RdsGroupCount *groups;		/* the counts, once run */
 
 	/* RDS_SCAN_SEARCH: search.c does the paging */
@@ -168,22 +169,6 @@ add_cond_value(RdsFilter *f, RdsPlanCond *c, Datum value)
 	rds_filter_add_values(f, c->field, values);
 }
 
-/* RDS_SCAN_GROUPS: remember a create_time condition for groupcount.c. */
-static void
-add_time_check(RdsScanState *state, RdsPlanCond *c, Datum value)
-{
-	RdsTimeCheck *t;
-
-	if (c->kind != RDS_COND_LOWER && c->kind != RDS_COND_UPPER &&
-		c->kind != RDS_COND_TIME_EQ)
-		return;
-	t = palloc(sizeof(RdsTimeCheck));
-	t->kind = c->kind;
-	t->strict = c->strict;
-	t->value = DatumGetTimestampTz(value);
-	state->time_checks = lappend(state->time_checks, t);
-}
-
 /*
  * Evaluate the pushed conditions' values into state->filter and build the
  * request streams.  Runs at scan start and at each rescan.
@@ -212,8 +197,10 @@ build_streams(RdsScanState *state, ExprContext *econtext)
 			continue;
 		}
 		add_cond_value(&state->filter, c, value);
-		if (state->plan.mode == RDS_SCAN_GROUPS)
-			add_time_check(state, c, value);
+		if (state->plan.mode == RDS_SCAN_GROUPS && c->valtype == TIMESTAMPTZOID)
+			state->time_checks = rds_time_checks(state->time_checks, c->kind,
+												 c->strict, c->argtype,
+												 c->date_of, value);
 	}
 
 	/* LIMIT and OFFSET */
@@ -398,6 +385,9 @@ rdsBeginForeignScan(ForeignScanState *node, int eflags)
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
 
+	/* a bucket key: the first column of the scan tuple (planner.c) */
+	if (state->plan.mode == RDS_SCAN_GROUPS && state->plan.group_kind == RDS_GROUP_BUCKET)
+		state->group_expr = ((TargetEntry *) linitial(fsplan->fdw_scan_tlist))->expr;
 	state->exprs = ExecInitExprList(fsplan->fdw_exprs, (PlanState *) node);
 	state->conn = rds_get_connection(state->opts);
 	state->scan_cxt = AllocSetContextCreate(estate->es_query_cxt,
@@ -541,7 +531,8 @@ iterate_groups(RdsScanState *state, TupleTableSlot *slot)
 		gs->time_checks = state->time_checks;
 		gs->stats = &state->stats;
 		state->groups = rds_groupcount_create(state->plan.group_kind,
-											  state->plan.group_zone);
+											  &state->plan.bucket,
+											  state->group_expr);
 		rds_groupcount_run(state->groups, gs);
 		MemoryContextSwitchTo(oldcxt);
 	}
@@ -997,7 +988,7 @@ rdsExplainForeignScan(ForeignScanState *node, ExplainState *es)
 		ExplainPropertyText("Pushed down",
 							psprintf("%s from total_count",
 									 rds_group_text(state->plan.group_kind,
-													state->plan.group_zone)), es);
+													&state->plan.bucket)), es);
 	else if (state->plan.mode == RDS_SCAN_LIMIT)
 		ExplainPropertyText("Pushed down", "LIMIT/OFFSET", es);
 	else if (state->plan.mode == RDS_SCAN_SEARCH)
