@@ -582,28 +582,33 @@ add_upper(RdsFilter *f, Oid valtype, Datum value, bool day_end, int64 widen_us)
 /*
  * Narrow the creation-time window by a condition on a create_time column of
  * type valtype, with a value of type argtype (0: the column's), or with
- * date_of on the column's ::date and a date value.  Strictness does not
- * matter here: the window is widened to whole milliseconds and one more on
+ * date_of on the column's ::date and a date value.  Strictness matters only
+ * for the ::date (a day more or less); otherwise the window is widened to whole milliseconds and one more on
  * each side, and the condition itself is rechecked locally.  A finite bound
  * too far out to compute with narrows nothing (the local recheck still
  * applies it).
  */
 void
 rds_filter_add_time(RdsFilter *f, RdsCondKind kind, Oid valtype, Oid argtype,
-					bool date_of, Datum value)
+					bool date_of, bool strict, Datum value)
 {
 	int64		widen_us;
 
 	if (date_of)
 	{
-		/* create_time::date op d: from d's midnight to the next one */
+		/*
+		 * create_time::date op d: from d's midnight to the next one; > d
+		 * from the next midnight, < d up to d's
+		 */
 		DateADT		d = DatumGetDateADT(value);
+		DateADT		next = DATE_NOT_FINITE(d) ? d : d + 1;
 
 		if (kind == RDS_COND_LOWER || kind == RDS_COND_TIME_EQ)
-			add_lower(f, valtype, date_as(valtype, d), 0);
+			add_lower(f, valtype,
+					  date_as(valtype, kind == RDS_COND_LOWER && strict ? next : d), 0);
 		if (kind == RDS_COND_UPPER || kind == RDS_COND_TIME_EQ)
 			add_upper(f, valtype,
-					  DATE_NOT_FINITE(d) ? date_as(valtype, d) : date_as(valtype, d + 1),
+					  date_as(valtype, kind == RDS_COND_UPPER && strict ? d : next),
 					  false, 0);
 	}
 	else

@@ -317,7 +317,7 @@ extern void rds_filter_init(RdsFilter *f);
 extern void rds_filter_add_values(RdsFilter *f, const char *field,
 								  List *values);
 extern void rds_filter_add_time(RdsFilter *f, RdsCondKind kind, Oid valtype,
-								Oid argtype, bool date_of,
+								Oid argtype, bool date_of, bool strict,
 								Datum value);
 extern List *rds_time_checks(List *checks, RdsCondKind kind, bool strict,
 							 Oid argtype, bool date_of, Datum value);

@@ -162,7 +162,7 @@ add_cond_value(RdsFilter *f, RdsPlanCond *c, Datum value)
 	}
 	else
 	{
-		rds_filter_add_time(f, c->kind, c->valtype, c->argtype, c->date_of,
+		rds_filter_add_time(f, c->kind, c->valtype, c->argtype, c->date_of, c->strict,
 							value);
 		return;
 	}
