@@ -17,6 +17,7 @@ OBJS = \
 	deparse.o \
 	gate.o \
 	groupcount.o \
+	groupresult.o \
 	http.o \
 	http_callbacks.o \
 	idset.o \
@@ -58,3 +59,4 @@ include $(PGXS)
 $(filter %.o,$(OBJS)): rds_task_fdw.h rds_compat.h
 auth.o client.o connection.o http.o http_callbacks.o waitfd.o: rds_http.h
 http.o http_callbacks.o: rds_transport.h
+groupcount.o groupresult.o: groupcount.h

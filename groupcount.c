@@ -2,15 +2,17 @@
  *
  * groupcount.c
  *		  count(*) over a create_time window, alone or GROUP BY status,
- *		  name or date_trunc('day'|'hour', create_time), answered from
- *		  total_count with one request per group, and exact.
+ *		  name or a time bucket of create_time (bucket.c), answered from
+ *		  total_count with one request per group, and exact: the requests
+ *		  and the phases of a count.  What is counted, the result's rows,
+ *		  its stored copy and EXPLAIN's words are groupresult.c's.
  *
  * The window's requests are the scan's own streams (deparse.c).  Their first
  * pages (limit=page_size) give the window's total_count, the names the API
  * lists in "actions", and, when the window fits in them, every task: those
  * are then counted locally.  Otherwise each group gets one limit=1 request
  * per stream (status: the documented statuses; name: the actions; buckets:
- * a window per bucket, computed in the session's TimeZone, the first and
+ * a window per bucket, where bucket.c says the key changes, the first and
  * last with limit=page_size), several in flight.  The groups must sum to the
  * window's total_count, else a task lies outside every group (an empty or
  * unknown status, a name missing from actions, a list that moved between
@@ -31,23 +33,21 @@
  * sum exceeds the window's total_count, pages that end before total_count
  * end the count, and a limit=1 answer is freed as soon as it is read.
  * With cache_ttl, a count's answers are one version of the list: see "One
- * version with the response cache" below.
+ * version with the response cache" in groupresult.c.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include "common/hashfn.h"
 #include "common/int.h"
 #include "datatype/timestamp.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
-#include "pgtime.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-#include "rds_task_fdw.h"
+#include "groupcount.h"
 
 /* Microseconds from the Unix epoch to PostgreSQL's (2000-01-01). */
 #define UNIX_TO_PG_USECS \
@@ -65,27 +65,6 @@
 
 /* A total_count beyond this is not a count (2^53: 9e15 tasks). */
 #define GC_MAX_TOTAL ((int64) 1 << 53)
-
-/* The statuses the API documents: GROUP BY status asks for each. */
-static const char *const documented_statuses[] = {
-	"Running", "Completed", "Failed", NULL
-};
-
-/* One group: its key, and what counts it. */
-typedef struct GcGroup
-{
-	bool		isnull;
-	char	   *raw;			/* status/name: the API's value (UTF-8) */
-	char	   *text;			/* the same in the server encoding */
-	Datum		label;			/* buckets: the query's key */
-	TimestampTz rep;			/* buckets: an instant of the key (its
-								 * bucket's start, or a task's time) */
-	bool		rep_null;		/* ... a task without create_time */
-	int64		start_ms;		/* buckets: the window asked for */
-	int64		end_ms;
-	bool		complete;		/* buckets: every task read (counted locally) */
-	int64		count;			/* API's count, then corrected; or local */
-} GcGroup;
 
 /*
  * One request: a query, its answer.  A limit=1 request keeps only its
@@ -108,197 +87,10 @@ typedef struct GcReq
 	int			ntasks;
 } GcReq;
 
-struct RdsGroupCount
-{
-	RdsGroupKind kind;
-	RdsBucket	bucket;			/* RDS_GROUP_BUCKET: the key's core */
-	Expr	   *key_expr;		/* RDS_GROUP_BUCKET: the query's key */
-	RdsBucketKey *key;			/* ... evaluated (bucket.c) */
-	MemoryContext cxt;			/* everything of a run */
-	RdsGroupScan *scan;
-	bool		may_read;		/* the requests may be answered by the cache */
-
-	/* the result */
-	GcGroup    *groups;
-	int			ngroups;
-	int			maxgroups;
-	GcGroup    *local;			/* tasks counted locally, by key */
-	int			nlocal;
-	int			maxlocal;
-	int			next;			/* next result row: groups, then local */
-	RdsIdSet   *seen;
-
-	/* what happened, for EXPLAIN ANALYZE */
-	const char *how;			/* "groups", "first pages", "pages", "none" */
-	bool		fallback;		/* pages read because the groups failed */
-	char	   *reason;			/* why the pages were read */
-	int			group_requests;
-	int			edge_requests;
-	int64		tail_start_ms;	/* buckets without an upper bound: where the
-								 * bucket after the last one starts, -1 */
-};
-
-static GcGroup *next_group(RdsGroupCount *gc);
-
-/* ----------------------------------------------------------------
- *		Keys
- * ----------------------------------------------------------------
- */
-
-/* What EXPLAIN says is counted (palloc'd). */
-char *
-rds_group_text(RdsGroupKind kind, const RdsBucket *bucket)
-{
-	switch (kind)
-	{
-		case RDS_GROUP_STATUS:
-			return pstrdup("count(*) GROUP BY status");
-		case RDS_GROUP_NAME:
-			return pstrdup("count(*) GROUP BY name");
-		case RDS_GROUP_BUCKET:
-			return psprintf("count(*) GROUP BY %s", rds_bucket_text(bucket));
-		default:
-			return pstrdup("count(*) over a create_time window");
-	}
-}
-
-static bool
-is_bucket(RdsGroupKind kind)
-{
-	return kind == RDS_GROUP_BUCKET;
-}
-
-static const char *
-group_field(RdsGroupKind kind)
-{
-	return kind == RDS_GROUP_STATUS ? "status" : "name";
-}
-
 static int64
 pg_to_unix_ms(TimestampTz t)
 {
 	return (t + UNIX_TO_PG_USECS) / 1000;
-}
-
-/* Does a task's creation time pass every create_time condition? */
-static bool
-time_checks_pass(List *checks, TimestampTz t, bool isnull)
-{
-	ListCell   *lc;
-
-	foreach(lc, checks)
-	{
-		RdsTimeCheck *c = (RdsTimeCheck *) lfirst(lc);
-
-		if (isnull)
-			return false;
-		switch (c->kind)
-		{
-			case RDS_COND_LOWER:
-				if (c->strict ? !(t > c->value) : !(t >= c->value))
-					return false;
-				break;
-			case RDS_COND_UPPER:
-				if (c->strict ? !(t < c->value) : !(t <= c->value))
-					return false;
-				break;
-			case RDS_COND_TIME_EQ:
-				if (t != c->value)
-					return false;
-				break;
-			default:
-				break;
-		}
-	}
-	return true;
-}
-
-/* Fill *g with the key of task i as the query would group it. */
-static void
-task_key(RdsGroupCount *gc, RdsPage *page, int i, GcGroup *g)
-{
-	memset(g, 0, sizeof(*g));
-	if (gc->kind == RDS_GROUP_NONE)
-		return;
-	if (is_bucket(gc->kind))
-	{
-		g->rep = rds_task_create_time(page, i, &g->rep_null);
-		g->label = rds_bucket_key(gc->key, g->rep, g->rep_null, &g->isnull);
-		return;
-	}
-	g->raw = (char *) rds_page_task_field(page, i, group_field(gc->kind));
-	/* "" is NULL in the table */
-	g->isnull = (g->raw == NULL || g->raw[0] == '\0');
-	if (!g->isnull)
-		g->text = pg_any_to_server(g->raw, strlen(g->raw), PG_UTF8);
-}
-
-static bool
-same_key(RdsGroupCount *gc, GcGroup *a, GcGroup *b)
-{
-	if (is_bucket(gc->kind))
-		return rds_bucket_key_equal(gc->key, a->label, a->isnull, b->label, b->isnull);
-	if (a->isnull || b->isnull)
-		return a->isnull == b->isnull;
-	if (gc->kind == RDS_GROUP_NONE)
-		return true;
-	return strcmp(a->text, b->text) == 0;
-}
-
-static GcGroup *
-add_group(GcGroup **arr, int *n, int *max)
-{
-	if (*n >= *max)
-	{
-		*max = Max(16, *max * 2);
-		*arr = *arr ? repalloc(*arr, sizeof(GcGroup) * *max) :
-			palloc(sizeof(GcGroup) * *max);
-	}
-	memset(&(*arr)[*n], 0, sizeof(GcGroup));
-	return &(*arr)[(*n)++];
-}
-
-/*
- * Count task i of page locally if it passes the conditions and was not
- * counted before.
- */
-static void
-tally_task(RdsGroupCount *gc, RdsPage *page, int i, bool check_filter)
-{
-	GcGroup		key;
-	TimestampTz t;
-	bool		isnull;
-	int			j;
-	GcGroup    *g;
-	const char *id;
-	MemoryContext oldcxt;
-
-	if (check_filter && !rds_filter_match(gc->scan->filter, page, i))
-		return;
-	t = rds_task_create_time(page, i, &isnull);
-	if (!time_checks_pass(gc->scan->time_checks, t, isnull))
-		return;
-	id = rds_page_task_field(page, i, "id");
-	if (id != NULL && rds_idset_add(gc->seen, id))
-		return;
-	task_key(gc, page, i, &key);
-	for (j = 0; j < gc->nlocal; j++)
-		if (same_key(gc, &gc->local[j], &key))
-		{
-			gc->local[j].count++;
-			return;
-		}
-	/* the key's text may point into the page: copied into the run's memory */
-	oldcxt = MemoryContextSwitchTo(gc->cxt);
-	g = add_group(&gc->local, &gc->nlocal, &gc->maxlocal);
-	*g = key;
-	g->raw = NULL;
-	if (g->text)
-		g->text = pstrdup(g->text);
-	if (is_bucket(gc->kind))
-		g->label = rds_bucket_key_copy(gc->key, key.label, key.isnull);
-	g->count = 1;
-	MemoryContextSwitchTo(oldcxt);
 }
 
 /* ----------------------------------------------------------------
@@ -466,14 +258,18 @@ group_streams(RdsGroupScan *scan, RdsFilter *base, const char *field,
 /*
  * rds_groupcount_create
  *		A grouped count by kind; for buckets, of the query's key expression
- *		key_expr whose core is bucket.  In the current memory context.
+ *		key_expr whose core is bucket, and by kind2 (status or name) too if
+ *		not RDS_GROUP_NONE.  In the current memory context.
  */
 RdsGroupCount *
-rds_groupcount_create(RdsGroupKind kind, const RdsBucket *bucket, Expr *key_expr)
+rds_groupcount_create(RdsGroupKind kind, RdsGroupKind kind2, const RdsBucket *bucket,
+					  Expr *key_expr)
 {
 	RdsGroupCount *gc = palloc0(sizeof(RdsGroupCount));
 
 	gc->kind = kind;
+	gc->kind2 = (kind == RDS_GROUP_BUCKET) ? kind2 : RDS_GROUP_NONE;
+	gc->window_total = -1;
 	if (kind == RDS_GROUP_BUCKET)
 	{
 		gc->bucket = *bucket;
@@ -516,7 +312,7 @@ read_pages(RdsGroupCount *gc, const char *reason, bool fallback)
 	while (rds_pager_next(pager, false, &got) == RDS_NEXT_FOUND)
 	{
 		for (i = 0; i < rds_page_ntasks(got.page); i++)
-			tally_task(gc, got.page, i, true);
+			rds_gc_tally_task(gc, got.page, i, true);
 		MemoryContextReset(page_cxt);
 	}
 	MemoryContextSwitchTo(oldcxt);
@@ -566,7 +362,7 @@ read_rest_pages(RdsGroupCount *gc, List *first, const char *reason, bool fallbac
 			break;
 		}
 		for (i = 0; i < r0->ntasks; i++)
-			tally_task(gc, r0->page, i, true);
+			rds_gc_tally_task(gc, r0->page, i, true);
 		rds_pager_resume_stream(pager, r0->stream, r0->page, ps);
 	}
 
@@ -587,7 +383,7 @@ read_rest_pages(RdsGroupCount *gc, List *first, const char *reason, bool fallbac
 											psprintf("total_count " INT64_FORMAT " is wrong: the pages end at offset " INT64_FORMAT,
 													 r0->total, got.offset + n));
 			for (i = 0; i < n; i++)
-				tally_task(gc, got.page, i, true);
+				rds_gc_tally_task(gc, got.page, i, true);
 		}
 		MemoryContextReset(page_cxt);
 	}
@@ -651,7 +447,7 @@ plan_buckets(RdsGroupCount *gc, RdsFilter *f, int max_buckets,
 	}
 
 	rds_filter_window_ms(f, &start_ms, &end_ms);
-	g = add_group(&gc->groups, &gc->ngroups, &gc->maxgroups);
+	g = rds_gc_add_group(&gc->groups, &gc->ngroups, &gc->maxgroups);
 	g->rep = start;
 	g->label = rds_bucket_key(gc->key, start, false, &g->isnull);
 	g->start_ms = start_ms;
@@ -668,12 +464,12 @@ plan_buckets(RdsGroupCount *gc, RdsFilter *f, int max_buckets,
 			if (next % USECS_PER_SEC != 0)
 				return elsewhere;
 			key.label = rds_bucket_key(gc->key, next - USECS_PER_SEC, false, &key.isnull);
-			if (!same_key(gc, &key, g))
+			if (!rds_bucket_key_equal(gc->key, key.label, key.isnull, g->label, g->isnull))
 				return elsewhere;
 			if (next > upper || pg_to_unix_ms(next) >= end_ms)
 				break;
 			key.label = rds_bucket_key(gc->key, next, false, &key.isnull);
-			if (!same_key(gc, &key, g))
+			if (!rds_bucket_key_equal(gc->key, key.label, key.isnull, g->label, g->isnull))
 				break;
 			if (++tries > 4)
 				return elsewhere;
@@ -688,7 +484,7 @@ plan_buckets(RdsGroupCount *gc, RdsFilter *f, int max_buckets,
 		if (gc->ngroups >= max_buckets)
 			return too_many;
 		gc->groups[gc->ngroups - 1].end_ms = pg_to_unix_ms(next) - 1;
-		g = add_group(&gc->groups, &gc->ngroups, &gc->maxgroups);
+		g = rds_gc_add_group(&gc->groups, &gc->ngroups, &gc->maxgroups);
 		g->rep = next;
 		g->label = key.label;
 		g->isnull = key.isnull;
@@ -765,7 +561,7 @@ tail_checked(RdsGroupCount *gc, int64 end_ms, int64 missing)
 		int			i;
 
 		for (i = 0; i < r->ntasks; i++)
-			tally_task(gc, r->page, i, true);
+			rds_gc_tally_task(gc, r->page, i, true);
 	}
 	return true;
 }
@@ -791,7 +587,7 @@ correct_edges(RdsGroupCount *gc, List *edges)
 			int			j;
 
 			if (rds_filter_match(gc->scan->filter, r->page, i) &&
-				time_checks_pass(gc->scan->time_checks, t, isnull))
+				rds_gc_time_checks_pass(gc->scan->time_checks, t, isnull))
 				continue;		/* counted, and rightly */
 			if (gc->kind == RDS_GROUP_NONE)
 				j = 0;
@@ -807,9 +603,9 @@ correct_edges(RdsGroupCount *gc, List *edges)
 			{
 				GcGroup		key;
 
-				task_key(gc, r->page, i, &key);
+				rds_gc_task_key(gc, r->page, i, &key);
 				for (j = 0; j < gc->ngroups; j++)
-					if (same_key(gc, &gc->groups[j], &key))
+					if (rds_gc_same_key(gc, &gc->groups[j], &key))
 						break;
 				if (j >= gc->ngroups)
 					return false;
@@ -884,6 +680,7 @@ first_pages(RdsGroupCount *gc, GcRun *run)
 			return give_up(run, GC_READ_ALL,
 						   psprintf("total_count " INT64_FORMAT " is not a count", r->total));
 		run->total += r->total;
+		gc->window_total = run->total;
 		run->pages += Max((int64) 1, (r->total + ps - 1) / ps);
 		if (r->ntasks < r->total)
 			complete = false;
@@ -897,7 +694,7 @@ first_pages(RdsGroupCount *gc, GcRun *run)
 		int			i;
 
 		for (i = 0; i < r->ntasks; i++)
-			tally_task(gc, r->page, i, true);
+			rds_gc_tally_task(gc, r->page, i, true);
 	}
 	return GC_COUNTED;
 }
@@ -915,11 +712,11 @@ field_domain(RdsGroupCount *gc, GcRun *run, const char *field)
 			fs = (RdsFieldSet *) lfirst(lc);
 	if (fs && fs->constrained)
 		return fs->values;
-	if (gc->kind == RDS_GROUP_STATUS)
+	if (strcmp(field, "status") == 0)
 	{
 		const char *const *s;
 
-		for (s = documented_statuses; *s; s++)
+		for (s = rds_gc_documented_statuses; *s; s++)
 			domain = lappend(domain, (char *) *s);
 		return domain;
 	}
@@ -968,7 +765,7 @@ plan_groups(RdsGroupCount *gc, GcRun *run)
 
 	if (gc->kind == RDS_GROUP_NONE)
 	{
-		GcGroup    *g = add_group(&gc->groups, &gc->ngroups, &gc->maxgroups);
+		GcGroup    *g = rds_gc_add_group(&gc->groups, &gc->ngroups, &gc->maxgroups);
 
 		g->count = run->total;
 	}
@@ -1001,7 +798,7 @@ plan_groups(RdsGroupCount *gc, GcRun *run)
 
 		foreach(lc, field_domain(gc, run, field))
 		{
-			GcGroup    *g = add_group(&gc->groups, &gc->ngroups, &gc->maxgroups);
+			GcGroup    *g = rds_gc_add_group(&gc->groups, &gc->ngroups, &gc->maxgroups);
 			ListCell   *ls;
 
 			g->raw = (char *) lfirst(lc);
@@ -1191,8 +988,96 @@ tally_complete_buckets(RdsGroupCount *gc, GcRun *run)
 			continue;
 		gc->groups[r->group].count = 0;
 		for (i = 0; i < r->ntasks; i++)
-			tally_task(gc, r->page, i, true);
+			rds_gc_tally_task(gc, r->page, i, true);
 	}
+}
+
+static void count_window(RdsGroupCount *gc, RdsGroupScan *scan);
+
+/*
+ * Two keys, a bucket and status or name: one bucket count per value of the
+ * field, over the window narrowed to it, each exact on its own (its own
+ * first pages, buckets, edges and sum check, or its pages).  The values'
+ * windows must add up to the window's total_count, else a task has a value
+ * outside them (or the list moved) and the window's pages are read.
+ * Tried only when every value's requests cost less than the pages.
+ */
+static GcNext
+count_by_field(RdsGroupCount *gc, GcRun *run)
+{
+	const char *field = group_field(gc->kind2);
+	int			nstreams = list_length(run->scan->streams);
+	int			cap = GC_MAX_GROUP_REQUESTS / nstreams;
+	List	   *domain;
+	int64		asks;
+	int64		sum = 0;
+	const char *why;
+	int			nbuckets;
+	ListCell   *lc;
+
+	if (!window_holds_checks(gc, run->f))
+		return give_up(run, GC_READ_REST, "a create_time bound the API cannot express");
+	if (!run->f->has_lower)
+		return give_up(run, GC_READ_REST, "no lower bound");
+	/* the buckets, only to count them */
+	why = plan_buckets(gc, run->f, (int) Min(run->pages + 2, (int64) cap),
+					   "fewer requests than groups");
+	nbuckets = gc->ngroups;
+	gc->ngroups = 0;
+	gc->tail_start_ms = -1;
+	if (why)
+		return give_up(run, GC_READ_REST, why);
+	domain = field_domain(gc, run, field);
+	asks = (int64) list_length(domain) * nstreams * (nbuckets + 3);
+	if (run->pages <= asks)
+		return give_up(run, GC_READ_REST, "fewer requests than groups");
+	if (asks > GC_MAX_GROUP_REQUESTS)
+		return give_up(run, GC_READ_REST,
+					   psprintf("more than %d group requests", GC_MAX_GROUP_REQUESTS));
+
+	foreach(lc, domain)
+	{
+		const char *value = (const char *) lfirst(lc);
+		RdsGroupCount *sub = palloc0(sizeof(RdsGroupCount));
+		RdsGroupScan *ss = palloc(sizeof(RdsGroupScan));
+		char	   *text = pg_any_to_server(value, strlen(value), PG_UTF8);
+		GcGroup    *g;
+
+		sub->kind = RDS_GROUP_BUCKET;
+		sub->bucket = gc->bucket;
+		sub->key_expr = gc->key_expr;
+		sub->key = gc->key;
+		sub->may_read = gc->may_read;
+		*ss = *run->scan;
+		ss->filter = rds_filter_copy(run->f);
+		rds_filter_add_values(ss->filter, field, list_make1(pstrdup(value)));
+		ss->streams = rds_filter_streams(ss->filter, ss->opts, RDS_MAX_STREAMS);
+		if (!all_sent(ss->filter))
+			return give_up(run, GC_READ_ALL, "a field is matched locally");
+		count_window(sub, ss);
+		gc->group_requests += sub->group_requests + list_length(ss->streams);
+		gc->edge_requests += sub->edge_requests;
+		sum += sub->window_total;
+		while ((g = rds_gc_next_group(sub)) != NULL)
+		{
+			GcGroup    *lg = rds_gc_add_group(&gc->local, &gc->nlocal, &gc->maxlocal);
+
+			*lg = *g;
+			lg->text = text;
+		}
+		if (sum > run->total)
+			break;
+	}
+	gc->ngroups = 0;
+	if (sum != run->total)
+	{
+		gc->nlocal = 0;
+		return give_up(run, GC_READ_ALL,
+					   psprintf("the values of %s sum to " INT64_FORMAT ", total_count is " INT64_FORMAT,
+								field, sum, run->total));
+	}
+	gc->how = "groups";
+	return GC_COUNTED;
 }
 
 /*
@@ -1218,6 +1103,7 @@ count_window(RdsGroupCount *gc, RdsGroupScan *scan)
 	gc->reason = NULL;
 	gc->group_requests = gc->edge_requests = 0;
 	gc->tail_start_ms = -1;
+	gc->window_total = 0;
 	gc->seen = rds_idset_create(CurrentMemoryContext);
 
 	if (scan->streams == NIL)
@@ -1232,6 +1118,8 @@ count_window(RdsGroupCount *gc, RdsGroupScan *scan)
 		next = give_up(&run, GC_READ_ALL, "a field is matched locally");
 	else
 		next = first_pages(gc, &run);
+	if (next == GC_GO_ON && gc->kind2 != RDS_GROUP_NONE)
+		next = count_by_field(gc, &run);
 	if (next == GC_GO_ON)
 		next = plan_groups(gc, &run);
 	if (next == GC_GO_ON)
@@ -1257,147 +1145,6 @@ count_window(RdsGroupCount *gc, RdsGroupScan *scan)
 	}
 }
 
-/* ----------------------------------------------------------------
- *		One version with the response cache
- *
- * The requests of one count are answered together or not at all: each
- * request's own cache entry may have been fetched at another time (by a
- * scan, a count(*), another count), and answers of two versions of the list
- * can add up to the window's total_count and still be wrong.  So a count
- * sends its requests past the cache (their answers are still stored for
- * other readers) and stores its result as one entry of its own, keyed by
- * everything the result depends on; a later count within cache_ttl reads
- * that entry, which holds the counts of one run.
- * ----------------------------------------------------------------
- */
-
-/* One row of a stored result; a bucket's key is recomputed from rep. */
-typedef struct GcStoredRow
-{
-	int64		count;
-	TimestampTz rep;
-	int32		len;			/* bytes of text that follow (0 for a
-								 * bucket); -1 = NULL key */
-} GcStoredRow;
-
-#define GC_STORED_MAGIC 0x52444743	/* "RDGC" */
-
-/*
- * The cache key of the count's result: the kind, date_trunc's zone or the
- * session's TimeZone, the create_time conditions rechecked, and the
- * requests' streams (palloc'd).
- */
-static char *
-result_key(RdsGroupCount *gc, RdsGroupScan *scan)
-{
-	StringInfoData key;
-	ListCell   *lc;
-
-	initStringInfo(&key);
-	appendStringInfo(&key, "groupcount/2 kind=%d tz=%s page_size=%d path=%s",
-					 (int) gc->kind, pg_get_timezone_name(session_timezone),
-					 scan->opts->page_size, scan->path);
-	if (is_bucket(gc->kind))
-	{
-		char	   *expr = nodeToString(gc->key_expr);
-
-		appendStringInfo(&key, " bucket=%s key=%08x", rds_bucket_text(&gc->bucket),
-						 hash_bytes((const unsigned char *) expr, strlen(expr)));
-	}
-	foreach(lc, scan->time_checks)
-	{
-		RdsTimeCheck *c = (RdsTimeCheck *) lfirst(lc);
-
-		appendStringInfo(&key, " check=%d/%d/" INT64_FORMAT,
-						 (int) c->kind, c->strict ? 1 : 0, (int64) c->value);
-	}
-	foreach(lc, scan->streams)
-		appendStringInfo(&key, " stream=%s", (char *) lfirst(lc));
-	return key.data;
-}
-
-/* The result's rows (next_group's), serialized into buf. */
-static void
-store_result(RdsGroupCount *gc, StringInfo buf)
-{
-	uint32		magic = GC_STORED_MAGIC;
-	GcGroup    *g;
-
-	appendBinaryStringInfo(buf, (char *) &magic, sizeof(magic));
-	gc->next = 0;
-	while ((g = next_group(gc)) != NULL)
-	{
-		GcStoredRow row;
-
-		memset(&row, 0, sizeof(row));
-		row.count = g->count;
-		row.len = -1;
-		if (is_bucket(gc->kind))
-		{
-			row.rep = g->rep;
-			row.len = g->rep_null ? -1 : 0;
-		}
-		else if (!g->isnull && gc->kind != RDS_GROUP_NONE)
-			row.len = (int32) strlen(g->text);
-		appendBinaryStringInfo(buf, (char *) &row, sizeof(row));
-		if (row.len > 0)
-			appendBinaryStringInfo(buf, g->text, row.len);
-	}
-	gc->next = 0;				/* the rows are returned again */
-}
-
-/*
- * Make the stored result in data the count's result (local rows, in the
- * run's memory).  False, with nothing changed, if data is damaged.
- */
-static bool
-load_result(RdsGroupCount *gc, const char *data, int len)
-{
-	const char *p = data;
-	const char *end = data + len;
-	uint32		magic;
-
-	if (len < (int) sizeof(magic))
-		return false;
-	memcpy(&magic, p, sizeof(magic));
-	if (magic != GC_STORED_MAGIC)
-		return false;
-	for (p += sizeof(magic); p < end;)
-	{
-		GcStoredRow row;
-
-		if (end - p < (int) sizeof(row))
-			return false;
-		memcpy(&row, p, sizeof(row));
-		p += sizeof(row);
-		if (row.len < -1 || row.len > end - p)
-			return false;
-		p += Max(row.len, 0);
-	}
-	gc->ngroups = gc->nlocal = gc->next = 0;
-	for (p = data + sizeof(magic); p < end;)
-	{
-		GcStoredRow row;
-		GcGroup    *g;
-
-		memcpy(&row, p, sizeof(row));
-		p += sizeof(row);
-		g = add_group(&gc->local, &gc->nlocal, &gc->maxlocal);
-		g->count = row.count;
-		g->isnull = (gc->kind != RDS_GROUP_NONE && row.len < 0);
-		if (is_bucket(gc->kind))
-		{
-			g->rep = row.rep;
-			g->rep_null = (row.len < 0);
-			g->label = rds_bucket_key(gc->key, g->rep, g->rep_null, &g->isnull);
-		}
-		else if (row.len >= 0)
-			g->text = pnstrdup(p, row.len);
-		p += Max(row.len, 0);
-	}
-	return true;
-}
-
 /*
  * rds_groupcount_run
  *		Count the scan's window (its streams must be built) by groups, as
@@ -1419,10 +1166,10 @@ rds_groupcount_run(RdsGroupCount *gc, RdsGroupScan *scan)
 		StringInfoData buf;
 
 		ticket = rds_cache_ticket(scan->opts->serverid, scan->opts->umid,
-								  result_key(gc, scan));
+								  rds_gc_result_key(gc, scan));
 		initStringInfo(&buf);
 		if (rds_cache_read(ticket, scan->opts->cache_ttl, &buf) &&
-			load_result(gc, buf.data, buf.len))
+			rds_gc_load_result(gc, buf.data, buf.len))
 		{
 			rds_cache_count(RDS_CACHE_HIT);
 			scan->stats->cache_hits++;
@@ -1439,188 +1186,9 @@ rds_groupcount_run(RdsGroupCount *gc, RdsGroupScan *scan)
 		StringInfoData buf;
 
 		initStringInfo(&buf);
-		store_result(gc, &buf);
+		rds_gc_store_result(gc, &buf);
 		rds_cache_write(ticket, buf.data, buf.len);
 		pfree(buf.data);
 	}
 }
 
-/*
- * The next group of the result with tasks, NULL at the end: the groups
- * asked for (a complete bucket's count is in its local tallies), each with
- * the local tallies and later buckets of the same key (the wall clock went
- * back), then the local tallies left.  count(*) alone is not a group.
- */
-static GcGroup *
-next_group(RdsGroupCount *gc)
-{
-	GcGroup    *g;
-	int			j;
-
-	for (;;)
-	{
-		if (gc->next >= gc->ngroups + gc->nlocal)
-			return NULL;
-		if (gc->next < gc->ngroups)
-		{
-			g = &gc->groups[gc->next++];
-			if (is_bucket(gc->kind) && g->complete)
-				continue;		/* its tasks are in local */
-			for (j = 0; j < gc->nlocal; j++)
-				if (gc->local[j].count > 0 && same_key(gc, &gc->local[j], g))
-				{
-					g->count += gc->local[j].count;
-					gc->local[j].count = 0;
-				}
-			for (j = gc->next; j < gc->ngroups; j++)
-				if (is_bucket(gc->kind) && !gc->groups[j].complete &&
-					gc->groups[j].count > 0 && same_key(gc, &gc->groups[j], g))
-				{
-					g->count += gc->groups[j].count;
-					gc->groups[j].count = 0;
-				}
-		}
-		else
-			g = &gc->local[gc->next++ - gc->ngroups];
-		if (g->count > 0)
-			return g;
-	}
-}
-
-/*
- * rds_groupcount_next
- *		The next (key, count) of the result; false at the end.  count(*)
- *		alone is one row, even when nothing matched; a group without tasks
- *		is no row.  A key in *key points into the run's memory.
- */
-bool
-rds_groupcount_next(RdsGroupCount *gc, Datum *key, bool *isnull, int64 *count)
-{
-	GcGroup    *g;
-
-	if (gc->kind == RDS_GROUP_NONE)
-	{
-		int64		n = 0;
-		int			j;
-
-		if (gc->next++ > 0)
-			return false;
-		for (j = 0; j < gc->ngroups; j++)
-			n += gc->groups[j].count;
-		for (j = 0; j < gc->nlocal; j++)
-			n += gc->local[j].count;
-		*key = (Datum) 0;
-		*isnull = true;
-		*count = n;
-		return true;
-	}
-	if ((g = next_group(gc)) == NULL)
-		return false;
-	*isnull = g->isnull;
-	*count = g->count;
-	if (g->isnull)
-		*key = (Datum) 0;
-	else if (is_bucket(gc->kind))
-		*key = g->label;
-	else
-		*key = CStringGetTextDatum(g->text);
-	return true;
-}
-
-/* EXPLAIN ANALYZE: which way the count went. */
-char *
-rds_groupcount_summary(RdsGroupCount *gc)
-{
-	if (strcmp(gc->how, "groups") == 0)
-		return psprintf("%d groups from %d group requests and %d edge requests, fallback: no",
-						gc->ngroups, gc->group_requests, gc->edge_requests);
-	if (strcmp(gc->how, "cache") == 0)
-		return pstrdup("the stored result of one earlier count (response cache), fallback: no");
-	if (strcmp(gc->how, "first pages") == 0)
-		return pstrdup("the window fits in its first pages: counted locally, fallback: no");
-	if (strcmp(gc->how, "pages") == 0)
-		return gc->fallback ?
-			psprintf("pages read and counted locally, fallback: yes (%s)", gc->reason) :
-			psprintf("pages read and counted locally (%s), fallback: no", gc->reason);
-	return pstrdup("no request");
-}
-
-/*
- * explain_lines
- *		Appends to lines one "GET path?query (what)" line per request stream
- *		of f, its page limit being limit.
- */
-static List *
-explain_lines(List *lines, RdsFilter *f, const RdsOptions *opts,
-			  const char *path, const char *limit, const char *what)
-{
-	ListCell   *ls;
-
-	foreach(ls, rds_filter_streams(f, opts, RDS_MAX_STREAMS))
-		lines = lappend(lines, psprintf("GET %s?%s (%s)", path,
-										rds_request_query((char *) lfirst(ls), "0", limit),
-										what));
-	return lines;
-}
-
-/*
- * rds_groupcount_explain
- *		EXPLAIN VERBOSE's requests after the window's first pages, built by
- *		the builder of the requests themselves from f (which may hold
- *		placeholders): one per group for status, a template for names and
- *		buckets, and the edges.
- */
-List *
-rds_groupcount_explain(RdsGroupKind kind, RdsFilter *f, const RdsOptions *opts,
-					   const char *path)
-{
-	List	   *lines = NIL;
-	ListCell   *lc;
-	char	   *ps = psprintf("%d", opts->page_size);
-	bool		constrained = false;
-	RdsFilter  *gf;
-
-	/* a status or name the conditions fix: the window's streams are the groups */
-	if (kind == RDS_GROUP_STATUS || kind == RDS_GROUP_NAME)
-		foreach(lc, f->fields)
-			if (strcmp(((RdsFieldSet *) lfirst(lc))->field, group_field(kind)) == 0)
-				constrained = ((RdsFieldSet *) lfirst(lc))->constrained;
-	if (kind == RDS_GROUP_STATUS && !constrained)
-	{
-		const char *const *s;
-
-		for (s = documented_statuses; *s; s++)
-		{
-			gf = rds_filter_copy(f);
-			rds_filter_add_values(gf, group_field(kind), list_make1((char *) *s));
-			lines = explain_lines(lines, gf, opts, path, "1", "group");
-		}
-	}
-	else if (kind == RDS_GROUP_NAME && !constrained)
-	{
-		gf = rds_filter_copy(f);
-		rds_filter_add_placeholder(gf, "name", RDS_COND_EQ, "<each of actions>");
-		lines = explain_lines(lines, gf, opts, path, "1", "group");
-	}
-	if (kind == RDS_GROUP_BUCKET)
-	{
-		gf = rds_filter_copy(f);
-		gf->lower_placeholder = "<bucket start>";
-		gf->upper_placeholder = "<bucket end>";
-		lines = explain_lines(lines, gf, opts, path, "1",
-							  psprintf("each bucket; the first and last with limit=%s", ps));
-	}
-	if (f->has_lower || f->lower_placeholder)
-	{
-		gf = rds_filter_copy(f);
-		gf->upper_placeholder = "<lower bound + 1 s>";
-		lines = explain_lines(lines, gf, opts, path, ps, "lower edge");
-	}
-	if (f->has_upper || f->upper_placeholder)
-	{
-		gf = rds_filter_copy(f);
-		gf->lower_placeholder = "<upper bound - 1 s>";
-		lines = explain_lines(lines, gf, opts, path, ps, "upper edge");
-	}
-	return lines;
-}

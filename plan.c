@@ -32,6 +32,7 @@ enum RdsPlanItem
 	RdsPlanLimitIndex,			/* Integer: LIMIT in fdw_exprs, -1 = none */
 	RdsPlanOffsetIndex,			/* Integer: OFFSET in fdw_exprs, -1 = none */
 	RdsPlanGroupKind,			/* Integer: RdsGroupKind */
+	RdsPlanGroupKind2,			/* Integer: RdsGroupKind */
 	RdsPlanBucketUnit,			/* Integer: RdsBucketUnit */
 	RdsPlanBucketSeconds,		/* Integer */
 	RdsPlanBucketShiftDays,		/* Integer */
@@ -139,6 +140,7 @@ rds_plan_to_list(const RdsScanPlan *plan)
 	l = lappend(l, makeInteger(plan->limit_index));	/* RdsPlanLimitIndex */
 	l = lappend(l, makeInteger(plan->offset_index));	/* RdsPlanOffsetIndex */
 	l = lappend(l, makeInteger(plan->group_kind));	/* RdsPlanGroupKind */
+	l = lappend(l, makeInteger(plan->group_kind2));	/* RdsPlanGroupKind2 */
 	l = lappend(l, makeInteger(plan->bucket.unit)); /* RdsPlanBucketUnit */
 	l = lappend(l, makeInteger(plan->bucket.seconds));	/* RdsPlanBucketSeconds */
 	l = lappend(l, makeInteger(plan->bucket.shift_days));	/* RdsPlanBucketShiftDays */
@@ -173,6 +175,7 @@ rds_plan_from_list(List *fdw_private, RdsScanPlan *plan)
 	plan->limit_index = plan_int(fdw_private, RdsPlanLimitIndex);
 	plan->offset_index = plan_int(fdw_private, RdsPlanOffsetIndex);
 	plan->group_kind = (RdsGroupKind) plan_int(fdw_private, RdsPlanGroupKind);
+	plan->group_kind2 = (RdsGroupKind) plan_int(fdw_private, RdsPlanGroupKind2);
 	plan->bucket.unit = (RdsBucketUnit) plan_int(fdw_private, RdsPlanBucketUnit);
 	plan->bucket.seconds = plan_int(fdw_private, RdsPlanBucketSeconds);
 	plan->bucket.shift_days = plan_int(fdw_private, RdsPlanBucketShiftDays);

@@ -82,7 +82,9 @@ typedef struct RdsRelInfo
 	RdsScanMode upper;			/* for an upper relation: what it does */
 	RelOptInfo *baserel;		/* for an upper relation: the foreign table */
 	RdsGroupKind group_kind;	/* RDS_SCAN_GROUPS: the key */
-	Expr	   *group_expr;		/* RDS_SCAN_GROUPS: the GROUP BY expression */
+	RdsGroupKind group_kind2;	/* ... a second key after a bucket, or NONE */
+	List	   *group_exprs;	/* RDS_SCAN_GROUPS: the GROUP BY expressions,
+								 * in the order of the keys */
 	List	   *having;			/* RDS_SCAN_GROUPS: HAVING, checked locally */
 	RdsBucket	bucket;			/* RDS_GROUP_BUCKET: the key's core */
 } RdsRelInfo;
@@ -755,6 +757,7 @@ rdsGetForeignPlan(PlannerInfo *root, RelOptInfo *foreignrel, Oid foreigntableid,
 	{
 		fdw_scan_tlist = group_scan_tlist(fpinfo, best_path->path.pathtarget);
 		plan.group_kind = fpinfo->group_kind;
+		plan.group_kind2 = fpinfo->group_kind2;
 		plan.bucket = fpinfo->bucket;
 	}
 	else
@@ -853,10 +856,10 @@ is_count_star(Expr *e)
 
 /*
  * Can HAVING be checked on the counts' rows?  Its aggregates must be among
- * the counts, its columns inside the GROUP BY expression.
+ * the counts, its columns inside the GROUP BY expressions.
  */
 static bool
-having_is_local(Node *having, Expr *group_expr)
+having_is_local(Node *having, List *group_exprs)
 {
 	List	   *nodes;
 	ListCell   *lc;
@@ -871,8 +874,7 @@ having_is_local(Node *having, Expr *group_expr)
 		Expr	   *e = (Expr *) lfirst(lc);
 
 		if (IsA(e, Aggref) ? !is_count_star(e) :
-			(group_expr == NULL ||
-			 !list_member(pull_var_clause((Node *) group_expr, 0), e)))
+			!list_member(pull_var_clause((Node *) group_exprs, 0), e))
 			return false;
 	}
 	return true;
@@ -921,9 +923,9 @@ group_scan_tlist(RdsRelInfo *fpinfo, PathTarget *target)
 	List	   *tlist = NIL;
 	ListCell   *lc;
 
-	if (fpinfo->group_expr)
-		tlist = lappend(tlist, makeTargetEntry(copyObject(fpinfo->group_expr),
-											   1, NULL, false));
+	foreach(lc, fpinfo->group_exprs)
+		tlist = lappend(tlist, makeTargetEntry(copyObject(lfirst(lc)),
+											   list_length(tlist) + 1, NULL, false));
 	foreach(lc, target->exprs)
 		if (is_count_star((Expr *) lfirst(lc)))
 			tlist = add_to_flat_tlist(tlist, list_make1(lfirst(lc)));
@@ -954,7 +956,8 @@ add_group_count_path(PlannerInfo *root, RelOptInfo *input_rel,
 	Query	   *parse = root->parse;
 	PathTarget *target = root->upper_targets[UPPERREL_GROUP_AGG];
 	RdsGroupKind kind = RDS_GROUP_NONE;
-	Expr	   *group_expr = NULL;
+	List	   *group_exprs = NIL;
+	RdsGroupKind kind2 = RDS_GROUP_NONE;
 	RdsBucket	bucket;
 	bool		has_lower = false;
 	bool		has_window = false;
@@ -987,12 +990,35 @@ add_group_count_path(PlannerInfo *root, RelOptInfo *input_rel,
 	}
 	if (parse->groupClause)
 	{
-		if (list_length(parse->groupClause) != 1)
+		/* one key, or a bucket and status or name (in either order) */
+		if (list_length(parse->groupClause) > 2)
 			return;
-		group_expr = (Expr *) get_sortgroupclause_expr(linitial(parse->groupClause),
-													   parse->targetList);
-		kind = group_kind_of(group_expr, input_rel, ifp, &bucket);
-		if (kind == RDS_GROUP_NONE || (kind == RDS_GROUP_BUCKET && !has_lower))
+		foreach(lc, parse->groupClause)
+		{
+			Expr	   *e = (Expr *) get_sortgroupclause_expr(lfirst(lc), parse->targetList);
+			RdsBucket	b;
+			RdsGroupKind k = group_kind_of(e, input_rel, ifp, &b);
+
+			if (k == RDS_GROUP_NONE)
+				return;
+			if (k == RDS_GROUP_BUCKET)
+				bucket = b;
+			if (group_exprs == NIL || k == RDS_GROUP_BUCKET)
+			{
+				kind2 = kind;
+				kind = k;
+				group_exprs = lcons(e, group_exprs);
+			}
+			else
+			{
+				kind2 = k;
+				group_exprs = lappend(group_exprs, e);
+			}
+		}
+		if (list_length(group_exprs) == 2 &&
+			(kind != RDS_GROUP_BUCKET || kind2 == RDS_GROUP_BUCKET))
+			return;
+		if (kind == RDS_GROUP_BUCKET && !has_lower)
 			return;
 	}
 	else if (!has_window)
@@ -1003,10 +1029,10 @@ add_group_count_path(PlannerInfo *root, RelOptInfo *input_rel,
 
 		if (is_count_star(e))
 			has_count = true;
-		else if (group_expr == NULL || !equal(e, group_expr))
+		else if (!list_member(group_exprs, e))
 			return;
 	}
-	if (!has_count || !having_is_local(gextra->havingQual, group_expr))
+	if (!has_count || !having_is_local(gextra->havingQual, group_exprs))
 		return;
 
 	switch (kind)
@@ -1018,7 +1044,8 @@ add_group_count_path(PlannerInfo *root, RelOptInfo *input_rel,
 			groups = 15;
 			break;
 		case RDS_GROUP_BUCKET:
-			groups = rds_bucket_guess(&bucket);
+			groups = rds_bucket_guess(&bucket) *
+				(kind2 == RDS_GROUP_STATUS ? 3 : kind2 == RDS_GROUP_NAME ? 15 : 1);
 			break;
 		default:
 			groups = 1;
@@ -1031,7 +1058,8 @@ add_group_count_path(PlannerInfo *root, RelOptInfo *input_rel,
 	fpinfo->upper = RDS_SCAN_GROUPS;
 	fpinfo->baserel = input_rel;
 	fpinfo->group_kind = kind;
-	fpinfo->group_expr = group_expr;
+	fpinfo->group_kind2 = kind2;
+	fpinfo->group_exprs = group_exprs;
 	fpinfo->having = (List *) gextra->havingQual;
 	fpinfo->bucket = bucket;
 	output_rel->fdw_private = fpinfo;

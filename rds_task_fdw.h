@@ -241,6 +241,7 @@ typedef struct RdsScanPlan
 	int			limit_index;	/* RDS_SCAN_LIMIT: in fdw_exprs, -1 = none */
 	int			offset_index;	/* likewise */
 	RdsGroupKind group_kind;	/* RDS_SCAN_GROUPS: the key */
+	RdsGroupKind group_kind2;	/* a second key after a bucket, or NONE */
 	RdsBucket	bucket;			/* RDS_GROUP_BUCKET: the key's core */
 	bool		search_desc;	/* RDS_SCAN_SEARCH: the order wanted */
 	bool		search_nulls_first;
@@ -482,16 +483,19 @@ typedef struct RdsGroupScan
 } RdsGroupScan;
 
 
-extern char *rds_group_text(RdsGroupKind kind, const RdsBucket *bucket);
+extern char *rds_group_text(RdsGroupKind kind, RdsGroupKind kind2,
+							const RdsBucket *bucket);
 extern RdsGroupCount *rds_groupcount_create(RdsGroupKind kind,
+											RdsGroupKind kind2,
 											const RdsBucket *bucket,
 											Expr *key_expr);
 extern void rds_groupcount_run(RdsGroupCount *gc, RdsGroupScan *scan);
-extern bool rds_groupcount_next(RdsGroupCount *gc, Datum *key, bool *isnull,
+extern bool rds_groupcount_next(RdsGroupCount *gc, Datum *keys, bool *nulls,
 								int64 *count);
 extern char *rds_groupcount_summary(RdsGroupCount *gc);
-extern List *rds_groupcount_explain(RdsGroupKind kind, RdsFilter *f,
-									const RdsOptions *opts, const char *path);
+extern List *rds_groupcount_explain(RdsGroupKind kind, RdsGroupKind kind2,
+									RdsFilter *f, const RdsOptions *opts,
+									const char *path);
 
 /* bucket.c: time buckets of create_time */
 extern bool rds_bucket_recognize(Expr *e, Index relid, Oid reloid, RdsBucket *b);

@@ -504,14 +504,17 @@ count_tasks(RdsScanState *state)
 }
 
 /*
- * RDS_SCAN_GROUPS: the rows (key, count(*)) groupcount.c counts; the scan
- * tuple is the group key (none for count(*) alone) and the counts.
+ * RDS_SCAN_GROUPS: the rows (keys, count(*)) groupcount.c counts; the scan
+ * tuple is the group keys (none for count(*) alone; a bucket, then status
+ * or name, for two) and the counts.
  */
 static TupleTableSlot *
 iterate_groups(RdsScanState *state, TupleTableSlot *slot)
 {
-	Datum		key;
-	bool		isnull;
+	Datum		keys[2];
+	bool		nulls[2];
+	int			nkeys = (state->plan.group_kind == RDS_GROUP_NONE) ? 0 :
+		(state->plan.group_kind2 == RDS_GROUP_NONE) ? 1 : 2;
 	int64		count;
 	int			c;
 
@@ -531,22 +534,18 @@ iterate_groups(RdsScanState *state, TupleTableSlot *slot)
 		gs->time_checks = state->time_checks;
 		gs->stats = &state->stats;
 		state->groups = rds_groupcount_create(state->plan.group_kind,
+											  state->plan.group_kind2,
 											  &state->plan.bucket,
 											  state->group_expr);
 		rds_groupcount_run(state->groups, gs);
 		MemoryContextSwitchTo(oldcxt);
 	}
-	if (!rds_groupcount_next(state->groups, &key, &isnull, &count))
+	if (!rds_groupcount_next(state->groups, keys, nulls, &count))
 		return slot;
 	for (c = 0; c < state->ncolumns; c++)
 	{
-		slot->tts_values[c] = Int64GetDatum(count);
-		slot->tts_isnull[c] = false;
-	}
-	if (state->plan.group_kind != RDS_GROUP_NONE)
-	{
-		slot->tts_values[0] = key;
-		slot->tts_isnull[0] = isnull;
+		slot->tts_values[c] = c < nkeys ? keys[c] : Int64GetDatum(count);
+		slot->tts_isnull[c] = c < nkeys ? nulls[c] : false;
 	}
 	return ExecStoreVirtualTuple(slot);
 }
@@ -953,7 +952,8 @@ explain_requests(RdsScanState *state, List *fdw_exprs)
 												   offset, limit),
 								 note));
 	if (state->plan.mode == RDS_SCAN_GROUPS)
-		lines = list_concat(lines, rds_groupcount_explain(state->plan.group_kind, &f,
+		lines = list_concat(lines, rds_groupcount_explain(state->plan.group_kind,
+														  state->plan.group_kind2, &f,
 														  state->opts, state->path));
 	foreach(lc, f.fields)
 	{
@@ -988,6 +988,7 @@ rdsExplainForeignScan(ForeignScanState *node, ExplainState *es)
 		ExplainPropertyText("Pushed down",
 							psprintf("%s from total_count",
 									 rds_group_text(state->plan.group_kind,
+													state->plan.group_kind2,
 													&state->plan.bucket)), es);
 	else if (state->plan.mode == RDS_SCAN_LIMIT)
 		ExplainPropertyText("Pushed down", "LIMIT/OFFSET", es);

@@ -159,6 +159,41 @@ SELECT check_form($$SELECT * FROM (SELECT floor(extract(epoch from create_time)/
   count(*) AS "value" FROM rds_tasks WHERE create_time >= '2026-01-10' GROUP BY 1) q ORDER BY 1$$);
 
 -- ===================================================================
+-- two grouping keys: a bucket and status (the stacked bar chart) or name,
+-- in either order; per value of the field, a bucket count of its own
+-- ===================================================================
+\! test/simctl reset '{"tasks": 10000, "base_time": 1768478400}'
+SELECT reload();
+EXPLAIN (VERBOSE, COSTS OFF)
+SELECT date_trunc('day', create_time) AS d, status, count(*) FROM rds_tasks
+ WHERE create_time >= '2025-12-25' AND create_time < '2026-01-10' GROUP BY 1, 2;
+SELECT * FROM how($$SELECT date_trunc('day', create_time) AS d, status, count(*) FROM rds_tasks
+ WHERE create_time >= '2025-12-25' AND create_time < '2026-01-10' GROUP BY 1, 2$$);
+SELECT check_form($$SELECT date_trunc('day', create_time) AS d, status, count(*) FROM rds_tasks
+ WHERE create_time >= '2025-12-25' AND create_time < '2026-01-10' GROUP BY 1, 2$$);
+-- the hand-written form: one grouped count per status
+SELECT check_form($$SELECT date_trunc('day', create_time), count(*) FROM rds_tasks
+ WHERE status = 'Failed' AND create_time >= '2025-12-25' AND create_time < '2026-01-10' GROUP BY 1$$);
+SELECT check_form($$SELECT status, floor(extract(epoch from create_time)/86400)*86400 AS "time",
+  count(*) FROM rds_tasks WHERE create_time >= DATE '2025-12-25' GROUP BY 2, 1 ORDER BY 2, 1$$);
+SELECT check_form($$SELECT date_trunc('week', create_time) AS w, name, count(*) FROM rds_tasks
+ WHERE create_time >= '2025-12-01' GROUP BY 1, 2 HAVING count(*) > 5$$);
+SELECT check_form($$SELECT date_trunc('day', create_time) AS d, status, count(*) FROM rds_tasks
+ WHERE status IN ('Failed', 'Running') AND create_time >= '2026-01-01' GROUP BY 1, 2$$);
+-- a status outside the documented ones: the values do not add up, the pages
+\! test/simctl edit '{"edits": [{"index": 500, "set": {"status": "Queued"}}]}'
+SELECT reload();
+SELECT * FROM how($$SELECT date_trunc('day', create_time) AS d, status, count(*) FROM rds_tasks
+ WHERE create_time >= '2025-12-25' AND create_time < '2026-01-15' GROUP BY 1, 2$$);
+SELECT check_form($$SELECT date_trunc('day', create_time) AS d, status, count(*) FROM rds_tasks
+ WHERE create_time >= '2025-12-25' AND create_time < '2026-01-15' GROUP BY 1, 2$$);
+-- not pushed: two buckets, two fields
+SELECT check_form($$SELECT date_trunc('day', create_time), date_trunc('hour', create_time), count(*)
+  FROM rds_tasks WHERE create_time >= '2026-01-12' GROUP BY 1, 2$$);
+SELECT check_form($$SELECT status, name, count(*) FROM rds_tasks WHERE create_time >= '2026-01-12'
+ GROUP BY 1, 2$$);
+
+-- ===================================================================
 -- daylight saving: 60,000 tasks around 26 Oct 2025 (Europe) and 2 Nov
 -- 2025 (America); small pages so that hours are asked as buckets
 -- ===================================================================

@@ -9,8 +9,9 @@
 #             as its first statement and once more as a later one
 #   path      plain scan (status pushed), IN list (one stream per
 #             instance_id), a nested-loop join with a local table (one
-#             stream per outer row), count(*), count(*) GROUP BY status, the
-#             time-window search, ANALYZE (pg_class.reltuples)
+#             stream per outer row), count(*), count(*) GROUP BY status,
+#             count(*) GROUP BY a month bucket (bucket.c), the time-window
+#             search, ANALYZE (pg_class.reltuples)
 #
 # Each run's rows are compared with the same query over a local copy of the
 # simulator's data set; its tasklist requests with what the cell should send
@@ -161,6 +162,18 @@ my %paths = (
 			return @groups == 3 && @$log < $PAGES;
 		},
 	},
+	bucket => {
+		sql => "SELECT date_trunc('month', create_time, 'Europe/Berlin') AS m, count(*) FROM TBL"
+		  . " WHERE create_time >= now() - interval '35 days' GROUP BY 1 ORDER BY 1",
+		explain => [
+			qr/Pushed down: count\(\*\) GROUP BY date_trunc\('month', create_time, 'Europe\/Berlin'\) from total_count$/m,
+			qr{Remote request: GET /v3/\w+/tasklist\?start_time=<bucket start>&end_time=<bucket end>&offset=0&limit=1 }m
+		],
+		log => sub {
+			my ($log) = @_;
+			return (grep { defined $_->{params}{start_time} } @$log) >= 2 && @$log < $PAGES;
+		},
+	},
 	search => {
 		sql => 'SELECT id, create_time FROM TBL ORDER BY create_time DESC, id LIMIT 10',
 		explain => [qr/Pushed down: ORDER BY create_time DESC LIMIT 10 \(time-window search\)$/m],
@@ -180,7 +193,7 @@ my %paths = (
 		},
 	},
 );
-my @paths = qw(scan in join count group search analyze);
+my @paths = qw(scan in join count group bucket search analyze);
 
 for my $p (@paths)
 {

@@ -415,7 +415,8 @@ class Generator:
     def tstz_expr(self, us):
         """An expression for the instant us: constant, stable, or odd."""
         form = self.weighted([(45, "lit"), (15, "cast"), (15, "interval"), (8, "now"),
-                              (6, "to_timestamp"), (4, "local"), (3, "inf"), (4, "initplan")])
+                              (6, "to_timestamp"), (4, "local"), (3, "inf"), (4, "initplan"),
+                              (4, "date"), (4, "timestamp"), (3, "fmt")])
         if form == "lit":
             return lit(self.tstz_literal(us))
         if form == "cast":
@@ -433,6 +434,15 @@ class Generator:
             return lit(ts_of(us).replace(tzinfo=None).isoformat(sep=" ")) + "::timestamp::timestamptz"
         if form == "initplan":
             return "(SELECT %s::timestamptz)" % lit(self.tstz_literal(us))
+        # the bounds BI tools send: a date, a timestamp (both read in the
+        # session's TimeZone by the comparison), to_timestamp(text, format)
+        if form == "date":
+            return "CAST(%s AS date)" % lit(ts_of(us).date().isoformat())
+        if form == "timestamp":
+            return "TIMESTAMP " + lit(ts_of(us).replace(tzinfo=None).isoformat(sep=" "))
+        if form == "fmt":
+            return "TO_TIMESTAMP(%s, 'YYYY-MM-DD HH24:MI:SS.US')" % lit(
+                ts_of(us).strftime("%Y-%m-%d %H:%M:%S.%f"))
         return self.choice(["'infinity'::timestamptz", "'-infinity'::timestamptz"])
 
     def ts_expr(self, us):
@@ -790,6 +800,20 @@ class Generator:
             "SELECT date_trunc('hour', " + ct + ") d, count(*) FROM {T} t%s GROUP BY 1",
             "SELECT date_trunc('day', " + ct + (", 'Europe/Berlin'" if ct == "t.create_time" else "")
             + ") d, count(*) FROM {T} t%s GROUP BY 1 HAVING count(*) > 1",
+            # the bucket keys BI tools write (bucket.c)
+            "SELECT date_trunc('" + self.choice(["minute", "HOUR", "week", "Month", "quarter", "year"])
+            + "', " + ct + ") d, count(*) FROM {T} t%s GROUP BY 1",
+            "SELECT date_trunc('day', " + ct + "::timestamp) d, count(*) FROM {T} t%s GROUP BY 1",
+            "SELECT date_trunc('hour', " + ct + " AT TIME ZONE 'America/New_York') d, count(*)"
+            " FROM {T} t%s GROUP BY 1",
+            "SELECT " + ct + "::date d, count(*) FROM {T} t%s GROUP BY 1 ORDER BY 2 DESC",
+            "SELECT floor(extract(epoch from " + ct + ")/" + self.choice(["60", "3600", "86400", "7200"])
+            + ")*" + "60 AS \"time\", count(*) FROM {T} t%s GROUP BY 1",
+            "SELECT to_timestamp(floor(extract(epoch from " + ct + ")/900)*900) AS \"time\", count(*)"
+            " FROM {T} t%s GROUP BY 1",
+            "SELECT date_trunc('week', " + ct + " + interval '1 day') - interval '1 day' w, count(*)"
+            " FROM {T} t%s GROUP BY 1",
+            "SELECT d, count(*) FROM (SELECT date_trunc('day', " + ct + ") d FROM {T} t%s) s GROUP BY d",
             "SELECT count(DISTINCT t.instance_id), min(" + ct + "), max(" + ct + ") FROM {T} t%s",
             "SELECT count(*) FILTER (WHERE t.process > 50) FROM {T} t%s",
             "SELECT count(*) FROM {T} t%s HAVING count(*) > 0",
