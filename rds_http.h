@@ -87,6 +87,7 @@ typedef struct RdsResponse
 	char		retry_after[64];
 	char		request_id[128];	/* X-Request-Id */
 	char		content_type[64];	/* Content-Type, token characters only */
+	double		total_ms;		/* time of the exchange, libcurl's */
 } RdsResponse;
 
 /* transport failures a message gives advice for (see rds_transfer_failure_kind) */
@@ -244,6 +245,7 @@ struct RdsRequestGuard
 extern void rds_request_release(RdsRequest *req);
 extern bool rds_is_transient(const RdsTransfer *xfer);
 extern long rds_retry_delay_ms(const RdsRequest *req);
+extern const char *rds_retry_reason(const RdsTransfer *xfer);
 RDS_NORETURN extern void rds_report_failure(RdsRequest *req) RDS_NORETURN_ATTR;
 
 #endif							/* RDS_HTTP_H */
