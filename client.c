@@ -244,6 +244,16 @@ rds_conn_server_name(RdsConn *conn)
 }
 
 /*
+ * rds_conn_server_id
+ *		The OID of conn's foreign server, for its statistics.
+ */
+Oid
+rds_conn_server_id(RdsConn *conn)
+{
+	return conn->opts.serverid;
+}
+
+/*
  * rds_conn_wait_epoch
  *		Changes whenever a transfer of conn completes or the wait
  *		descriptor's timer ticks: while it stays the same, a scan of conn

@@ -486,6 +486,7 @@ extern void rds_request_cancel(RdsRequest *req);
 extern bool rds_request_poll(RdsRequest *req);
 extern int	rds_conn_wait_fd(RdsConn *conn);
 extern const char *rds_conn_server_name(RdsConn *conn);
+extern Oid	rds_conn_server_id(RdsConn *conn);
 extern uint64 rds_conn_wait_epoch(RdsConn *conn);
 extern void rds_wait_fd_wake(void);
 extern const char *rds_curl_version(void);

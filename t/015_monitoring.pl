@@ -147,6 +147,16 @@ like($s1->{last_error}, qr{^RDS API request GET /v3/$P1/tasklist failed: HTTP 50
 unlike($s1->{last_error}, qr/\Q$TOKEN\E/, 'm1: last_error holds no token');
 like($s1->{last_error_at}, qr/^\d{4}-/, 'm1: last_error_at set');
 
+# an answer that is not a page: the server's error too
+$sim->faults({ kind => 'malformed', params => { offset => '0' }, times => 1 });
+($rc, $out, $err) = $node->psql('postgres', $Q1);
+like($err, qr/invalid JSON/, 'a body that is not JSON is an ERROR');
+$s1 = stats('m1');
+is($s1->{errors}, 2, 'm1: the undecodable answer counted as an error');
+like($s1->{last_error}, qr{^invalid JSON in the response to GET /v3/$P1/tasklist},
+	'm1: last_error names the undecodable answer');
+is($s1->{requests}, sim_requests($P1), "m1: requests equal the simulator's log ($s1->{requests})");
+
 # ===================================================================
 # latency
 # ===================================================================
