@@ -7,7 +7,8 @@
  *
  * Included only by client.c, gate.c, http.c, waitfd.c, auth.c and
  * connection.c.  The calls go one way: client.c -> auth.c -> http.c, and
- * client.c -> http.c -> waitfd.c; gate.c uses shared.c and cache.c only;
+ * client.c -> http.c -> waitfd.c; gate.c uses shared.c, cache.c and stats.c
+ * only (client.c and outcome.c count in stats.c too);
  * http.c calls neither client.c nor auth.c, auth.c never calls client.c.
  * No curl.h here: libcurl
  * types appear only as the incomplete struct curl_slist.
