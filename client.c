@@ -674,6 +674,16 @@ exchange_over(RdsRequest *req, const char *retry_reason, long retry_in_ms)
 	x.server = rds_conn_server_name(req->conn);
 	x.method = req->method;
 	x.path = req->sign_path;
+	if (req->kind == RDS_REQUEST_IAM)
+	{
+		char	   *host;
+		char	   *prefix;
+		char	   *query;
+
+		/* the path as on the wire: auth_url's path, then the request's */
+		rds_split_url(req->url, &host, &prefix, &query);
+		x.path = prefix;
+	}
 	x.query = req->query;
 	x.status = resp->status;
 	x.failure = resp->failed ? rds_transfer_failure(req->xfer) : NULL;

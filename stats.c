@@ -38,6 +38,7 @@
 #include "commands/dbcommands.h"
 #include "foreign/foreign.h"
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "port/pg_bitutils.h"
 #include "storage/fd.h"
@@ -540,6 +541,7 @@ void
 rds_stats_error(Oid serverid, const char *server, const char *message)
 {
 	RdsStatsRow *r = stats_row(serverid, server);
+	int			len;
 
 	if (r == NULL)
 		return;
@@ -547,7 +549,9 @@ rds_stats_error(Oid serverid, const char *server, const char *message)
 	stats_lock();
 	pg_atomic_fetch_add_u32(&r->error_seq, 1);
 	pg_write_barrier();
-	strlcpy(r->last_error, message, RDS_STATS_ERROR_LEN);
+	len = pg_mbcliplen(message, strlen(message), RDS_STATS_ERROR_LEN - 1);
+	memcpy(r->last_error, message, len);
+	r->last_error[len] = '\0';
 	r->last_error_at = GetCurrentTimestamp();
 	pg_write_barrier();
 	pg_atomic_fetch_add_u32(&r->error_seq, 1);
@@ -638,7 +642,8 @@ row_values(RdsStatsRow *r, Datum *values, bool *nulls)
 	stats_lock();
 	seq = pg_atomic_read_u32(&r->error_seq);
 	pg_read_barrier();
-	strlcpy(msg, r->last_error, sizeof(msg));
+	memcpy(msg, r->last_error, sizeof(msg));
+	msg[sizeof(msg) - 1] = '\0';
 	at = r->last_error_at;
 	stats_unlock();
 	if ((seq & 1) == 0 && msg[0] != '\0')

@@ -261,7 +261,7 @@ my @lines = $log =~ /(rds_task_fdw: server "[^"]+": .*)/g;
 is(scalar @lines, scalar @{ $sim->log }, 'all: one line per exchange (' . scalar(@lines) . ')');
 like($log, qr{rds_task_fdw: server "m2": GET /v3/$P2/tasklist\?offset=100&limit=50: HTTP 200, [\d.]+ ms, \d+ bytes, attempt 1\n},
 	'all: a successful exchange');
-like($log, qr{rds_task_fdw: server "mp": POST /auth/tokens\?nocatalog=true: HTTP 201},
+like($log, qr{rds_task_fdw: server "mp": POST /v3/auth/tokens\?nocatalog=true: HTTP 201},
 	'all: the IAM token request');
 my $secrets = $sim->ctl('GET', 'tokens');
 my @tokens = ($TOKEN, $PW, map { $_->{token} } @{ $secrets->{issued} });
