@@ -1,6 +1,7 @@
 # t/015_monitoring.pl: what a DBA watches (issue 21).
 #
-#   counts      rds_task_fdw_server_stats after several sessions that ended:
+#   counts      rds_task_fdw_server_stats after several sessions that ended,
+#               and six that scanned at once:
 #               requests equal the simulator's request log, per server
 #   faults      429s (throttled, retries), an error after max_retries (errors,
 #               last_error, last_error_at)
@@ -32,11 +33,12 @@ my $N = 120;    # tasks per project: three pages of 50
 my $P1 = '11111111111111111111111111111111';
 my $P2 = '22222222222222222222222222222222';
 my $P3 = '33333333333333333333333333333333';
+my $P4 = '44444444444444444444444444444444';
 my $TOKEN = 'tok-monitor-secret-0001';
 my $PW = 'alice-Monitor-pw';
 
 my $sim = RdsTest::Sim->start('--tasks', $N, '--token', $TOKEN,
-	'--project', $P1, '--project', $P2, '--project', $P3,
+	'--project', $P1, '--project', $P2, '--project', $P3, '--project', $P4,
 	'--user', "alice:$PW:OTC-DOMAIN-1");
 my $node = new_node('monitor');
 my $url = $sim->url;
@@ -52,6 +54,10 @@ CREATE SERVER mc FOREIGN DATA WRAPPER rds_task_fdw
   OPTIONS (endpoint '$url', project_id '$P3', cache_ttl '60');
 CREATE SERVER mp FOREIGN DATA WRAPPER rds_task_fdw
   OPTIONS (endpoint '$url', project_id '$P3', auth_url '$url/v3');
+CREATE SERVER mx FOREIGN DATA WRAPPER rds_task_fdw
+  OPTIONS (endpoint '$url', project_id '$P4', page_size '10');
+CREATE USER MAPPING FOR CURRENT_USER SERVER mx OPTIONS (auth_token '$TOKEN');
+CREATE FOREIGN TABLE mx_tasks (id text, status text) SERVER mx;
 CREATE USER MAPPING FOR CURRENT_USER SERVER m1 OPTIONS (auth_token '$TOKEN');
 CREATE USER MAPPING FOR CURRENT_USER SERVER m2 OPTIONS (auth_token '$TOKEN');
 CREATE USER MAPPING FOR CURRENT_USER SERVER mc OPTIONS (auth_token '$TOKEN');
@@ -125,6 +131,18 @@ is($s1->{dbname}, 'postgres', 'dbname');
 cmp_ok($s1->{bytes_received}, '>', 3 * 1000, "m1: bytes received ($s1->{bytes_received})");
 is($s1->{last_error}, '', 'm1: no last error');
 like($s1->{stats_since}, qr/^\d{4}-/, 'stats_since set');
+
+# six backends counting at once, then ending: no exchange lost
+my @sessions = map { RdsTest::Session->new($node) } 1 .. 6;
+$_->send('SELECT count(id) FROM mx_tasks;') for @sessions;
+for my $sess (@sessions)
+{
+	$sess->query('SELECT 1');    # waits for the scan before it
+	$sess->quit;
+}
+my $sx = stats('mx');
+is($sx->{requests}, sim_requests($P4), "six concurrent backends: requests equal the simulator's log ($sx->{requests})");
+is($sx->{requests}, 6 * 12, 'six concurrent backends: twelve pages each');
 
 # ===================================================================
 # faults: 429s retried, then an error after max_retries
