@@ -30,11 +30,12 @@ OBJS = \
 	scan.o \
 	search.o \
 	shared.o \
+	stats.o \
 	waitfd.o
 
 EXTENSION = rds_task_fdw
 DATA = rds_task_fdw--1.0.sql rds_task_fdw--1.0--1.1.sql rds_task_fdw--1.1--1.2.sql \
-	rds_task_fdw--1.2--1.3.sql
+	rds_task_fdw--1.2--1.3.sql rds_task_fdw--1.3--1.4.sql
 PGFILEDESC = "rds_task_fdw - foreign data wrapper for the OTC RDS task list"
 
 CURL_CONFIG ?= curl-config

@@ -44,9 +44,12 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/pg_database.h"
 #include "catalog/pg_foreign_server.h"
 #include "catalog/pg_user_mapping.h"
+#include "commands/dbcommands.h"
 #include "common/hashfn.h"
+#include "foreign/foreign.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/fd.h"
@@ -57,6 +60,7 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "rds_compat.h"
 #include "rds_task_fdw.h"
 
 #define RDS_CACHE_MAGIC		0x52445343	/* "RDSC" */
@@ -114,6 +118,7 @@ struct RdsCacheTicket
 
 PG_FUNCTION_INFO_V1(rds_task_fdw_cache_clear);
 PG_FUNCTION_INFO_V1(rds_task_fdw_cache_stats);
+PG_FUNCTION_INFO_V1(rds_task_fdw_cache_stats_by_database);
 
 static void sweep(bool evict);
 
@@ -389,6 +394,7 @@ typedef struct RdsCacheFile
 	TimestampTz fetched_at;
 	off_t		size;
 	Oid			dbid;
+	Oid			serverid;
 	Oid			owner;			/* the user mapping's user, 0 for PUBLIC */
 } RdsCacheFile;
 
@@ -506,6 +512,7 @@ scan_entries(int *n, uint64 *bytes, int64 *removed)
 		files[*n].fetched_at = h.fetched_at;
 		files[*n].size = st.st_size;
 		files[*n].dbid = h.o.dbid;
+		files[*n].serverid = h.o.serverid;
 		files[*n].owner = h.o.owner;
 		*bytes += st.st_size;
 		(*n)++;
@@ -575,14 +582,16 @@ sweep(bool evict)
 
 /*
  * rds_task_fdw_cache_clear(): deletes cached responses for every backend of
- * the cluster; returns how many.  A superuser deletes all of them; another
- * user those of the user mappings of this database whose user they have the
- * privileges of (never those of a PUBLIC mapping, shared by all users).
+ * the cluster; returns how many.  A superuser deletes all of them; the
+ * owner of this database all of this database's; another user those of the
+ * user mappings of this database whose user they have the privileges of
+ * (never those of a PUBLIC mapping, shared by all users).
  */
 Datum
 rds_task_fdw_cache_clear(PG_FUNCTION_ARGS)
 {
 	bool		all = superuser();
+	bool		owner = rds_database_owner(MyDatabaseId, GetUserId());
 	RdsCacheFile *files;
 	uint64		bytes;
 	int			n;
@@ -594,8 +603,10 @@ rds_task_fdw_cache_clear(PG_FUNCTION_ARGS)
 	for (i = 0; i < n; i++)
 	{
 		if (!all &&
-			!(files[i].dbid == MyDatabaseId && OidIsValid(files[i].owner) &&
-			  has_privs_of_role(GetUserId(), files[i].owner)))
+			!(files[i].dbid == MyDatabaseId &&
+			  (owner ||
+			   (OidIsValid(files[i].owner) &&
+				has_privs_of_role(GetUserId(), files[i].owner)))))
 			continue;
 		if (remove_entry(files[i].name))
 		{
@@ -635,4 +646,78 @@ rds_task_fdw_cache_stats(PG_FUNCTION_ARGS)
 	values[4] = Int64GetDatum((int64) pg_atomic_read_u64(&c->merged));
 	values[5] = Int64GetDatum((int64) pg_atomic_read_u64(&c->evictions));
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+static int
+file_server_cmp(const void *a, const void *b)
+{
+	const RdsCacheFile *x = a;
+	const RdsCacheFile *y = b;
+
+	if (x->dbid != y->dbid)
+		return (x->dbid < y->dbid) ? -1 : 1;
+	if (x->serverid != y->serverid)
+		return (x->serverid < y->serverid) ? -1 : 1;
+	return 0;
+}
+
+/*
+ * rds_task_fdw_cache_stats_by_database(): the shared cache's live entries
+ * and bytes per (database, server), to see which database fills
+ * rds_task_fdw.cache_size.  server is NULL for another database's server
+ * (its name is in that database's catalog; serverid names it there).  A
+ * superuser sees every database's rows; other users this database's.
+ */
+Datum
+rds_task_fdw_cache_stats_by_database(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	bool		all = superuser();
+	RdsCacheFile *files;
+	uint64		bytes;
+	int			n;
+	int			i;
+	int64		dead;
+
+	InitMaterializedSRF(fcinfo, 0);
+	files = scan_entries(&n, &bytes, &dead);
+	qsort(files, n, sizeof(RdsCacheFile), file_server_cmp);
+	for (i = 0; i < n;)
+	{
+		Datum		values[5];
+		bool		nulls[5] = {0};
+		int64		entries = 0;
+		int64		size = 0;
+		int			j;
+		char	   *dbname;
+		ForeignServer *srv = NULL;
+
+		for (j = i; j < n && file_server_cmp(&files[i], &files[j]) == 0; j++)
+		{
+			entries++;
+			size += files[j].size;
+		}
+		dbname = get_database_name(files[i].dbid);
+		if ((all || files[i].dbid == MyDatabaseId) && dbname != NULL)
+		{
+			if (files[i].dbid == MyDatabaseId)
+				srv = GetForeignServerExtended(files[i].serverid,
+											   FSV_MISSING_OK);
+			values[0] = CStringGetDatum(dbname);
+			values[0] = DirectFunctionCall1(namein, values[0]);
+			if (srv != NULL)
+				values[1] = DirectFunctionCall1(namein,
+												CStringGetDatum(srv->servername));
+			else
+				nulls[1] = true;
+			values[2] = ObjectIdGetDatum(files[i].serverid);
+			values[3] = Int64GetDatum(entries);
+			values[4] = Int64GetDatum(size);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc,
+								 values, nulls);
+		}
+		i = j;
+	}
+	pfree(files);
+	PG_RETURN_VOID();
 }

@@ -46,6 +46,8 @@ static bool token_ready(RdsConn *conn, bool wait);
 static bool request_gate(RdsRequest *req);
 static void settle_done(RdsConn *conn);
 static bool needs_token(RdsRequest *req);
+static void exchange_over(RdsRequest *req, const char *retry_reason,
+						  long retry_in_ms);
 
 
 /* ------------------------------------------------------------------------
@@ -239,6 +241,16 @@ const char *
 rds_conn_server_name(RdsConn *conn)
 {
 	return conn->opts.server_name ? conn->opts.server_name : "?";
+}
+
+/*
+ * rds_conn_server_id
+ *		The OID of conn's foreign server, for its statistics.
+ */
+Oid
+rds_conn_server_id(RdsConn *conn)
+{
+	return conn->opts.serverid;
 }
 
 /*
@@ -590,6 +602,7 @@ request_settle(RdsRequest *req)
 
 	if (request_succeeded(req))
 	{
+		exchange_over(req, NULL, 0);
 		req->settled = true;
 		rds_gate_answered(&req->gate, resp->body, resp->body_len);
 		return true;
@@ -600,6 +613,7 @@ request_settle(RdsRequest *req)
 		resp->status == 401 &&
 		conn->opts.auth_method == RDS_AUTH_PASSWORD && !req->renewed)
 	{
+		exchange_over(req, "HTTP 401: the IAM token is renewed", 0);
 		req->renewed = true;
 		rds_auth_forget_token(conn->auth, req->token_generation);
 		drop_attempt(req);
@@ -629,6 +643,7 @@ request_settle(RdsRequest *req)
 	{
 		long		delay = rds_retry_delay_ms(req);
 
+		exchange_over(req, rds_retry_reason(req->xfer), delay);
 		drop_attempt(req);
 		req->retries++;
 		req->stats.retries++;
@@ -636,9 +651,48 @@ request_settle(RdsRequest *req)
 		return false;
 	}
 
+	exchange_over(req, NULL, 0);
 	req->settled = true;
 	rds_gate_unlock(&req->gate);	/* a waiting peer now fetches itself */
 	return true;
+}
+
+/*
+ * exchange_over
+ *		Counts req's complete current attempt in the server's figures and
+ *		logs it per rds_task_fdw.log_requests (stats.c); retry_reason says
+ *		why it is repeated after retry_in_ms (NULL: it is not).  Never
+ *		throws but out of memory.
+ */
+static void
+exchange_over(RdsRequest *req, const char *retry_reason, long retry_in_ms)
+{
+	const RdsResponse *resp = rds_transfer_response(req->xfer);
+	RdsExchange x;
+
+	x.serverid = req->conn->opts.serverid;
+	x.server = rds_conn_server_name(req->conn);
+	x.method = req->method;
+	x.path = req->sign_path;
+	if (req->kind == RDS_REQUEST_IAM)
+	{
+		char	   *host;
+		char	   *prefix;
+		char	   *query;
+
+		/* the path as on the wire: auth_url's path, then the request's */
+		rds_split_url(req->url, &host, &prefix, &query);
+		x.path = prefix;
+	}
+	x.query = req->query;
+	x.status = resp->status;
+	x.failure = resp->failed ? rds_transfer_failure(req->xfer) : NULL;
+	x.ms = resp->total_ms;
+	x.bytes = resp->body_len;
+	x.attempt = req->attempts;
+	x.retry_reason = retry_reason;
+	x.retry_in_ms = retry_in_ms;
+	rds_stats_exchange(&x);
 }
 
 /*
@@ -708,6 +762,8 @@ start_attempt(RdsRequest *req)
 	rds_transfer_start(conn->transport, xfer, req->url, req->method,
 					   req->path);
 	req->attempts++;
+	rds_stats_count(conn->opts.serverid, rds_conn_server_name(conn),
+					RDS_STAT_REQUEST);
 }
 
 /*

@@ -39,7 +39,7 @@ rds_gate_init(RdsGate *g, const RdsOptions *opts, const char *url,
 {
 	memset(g, 0, sizeof(RdsGate));
 	g->slot = -1;
-	g->wait_event = PG_WAIT_EXTENSION;
+	g->wait_event = rds_wait_event(RDS_WAIT_BACKOFF);
 	if (cache_ttl > 0)
 	{
 		g->ticket = rds_cache_ticket(opts->serverid, opts->umid, url);
@@ -51,10 +51,11 @@ rds_gate_init(RdsGate *g, const RdsOptions *opts, const char *url,
 
 /* the cache answered: no exchange */
 static RdsGateResult
-gate_hit(RdsGate *g)
+gate_hit(RdsGate *g, const RdsOptions *opts)
 {
 	g->hit = true;
 	rds_cache_count(RDS_CACHE_HIT);
+	rds_stats_count(opts->serverid, opts->server_name, RDS_STAT_CACHE_HIT);
 	return RDS_GATE_HIT;
 }
 
@@ -80,7 +81,7 @@ rds_gate_pass(RdsGate *g, const RdsOptions *opts, TimestampTz *retry_at)
 		RdsLockResult lr;
 
 		if (rds_cache_read(g->ticket, g->cache_ttl, g->hit_body))
-			return gate_hit(g);
+			return gate_hit(g, opts);
 		lr = rds_cache_lock(g->ticket);
 		if (lr == RDS_LOCK_TAKEN)
 		{
@@ -89,7 +90,7 @@ rds_gate_pass(RdsGate *g, const RdsOptions *opts, TimestampTz *retry_at)
 			if (rds_cache_read(g->ticket, g->cache_ttl, g->hit_body))
 			{
 				rds_gate_unlock(g);
-				return gate_hit(g);
+				return gate_hit(g, opts);
 			}
 			rds_cache_count(RDS_CACHE_MISS);
 		}
@@ -103,8 +104,10 @@ rds_gate_pass(RdsGate *g, const RdsOptions *opts, TimestampTz *retry_at)
 												Min(opts->request_timeout,
 													RDS_MERGE_WAIT_MAX_S) * 1000L);
 				rds_cache_count(RDS_CACHE_MERGED);
+				rds_stats_count(opts->serverid, opts->server_name,
+								RDS_STAT_MERGED);
 			}
-			g->wait_event = rds_wait_event(false);
+			g->wait_event = rds_wait_event(RDS_WAIT_PEER);
 			*retry_at = TimestampTzPlusMilliseconds(now, RDS_GATE_POLL_MS);
 			return RDS_GATE_WAIT;
 		}
@@ -121,12 +124,12 @@ rds_gate_pass(RdsGate *g, const RdsOptions *opts, TimestampTz *retry_at)
 		g->slot = rds_slot_acquire(opts->serverid, opts->max_concurrent_requests);
 		if (g->slot < 0)
 		{
-			g->wait_event = rds_wait_event(true);
+			g->wait_event = rds_wait_event(RDS_WAIT_SLOT);
 			*retry_at = TimestampTzPlusMilliseconds(now, RDS_GATE_POLL_MS);
 			return RDS_GATE_WAIT;
 		}
 	}
-	g->wait_event = PG_WAIT_EXTENSION;
+	g->wait_event = rds_wait_event(RDS_WAIT_BACKOFF);
 	return RDS_GATE_OPEN;
 }
 

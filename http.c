@@ -662,6 +662,7 @@ multi_step(void)
 		CURL	   *easy = msg->easy_handle;
 		CURLcode	result = msg->data.result;
 		RdsTransfer *xfer = NULL;
+		double		secs = 0;
 
 		if (msg->msg != CURLMSG_DONE)
 			continue;
@@ -676,6 +677,8 @@ multi_step(void)
 		if (curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &xfer->os_errno) != CURLE_OK)
 			xfer->os_errno = 0;
 		copy_content_type(easy, &xfer->resp);
+		if (curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME, &secs) == CURLE_OK)
+			xfer->resp.total_ms = secs * 1000.0;
 		if (result == CURLE_FILESIZE_EXCEEDED)
 			xfer->resp.too_large = true;
 		if (result == CURLE_OUT_OF_MEMORY)
@@ -752,7 +755,7 @@ rds_transport_wait(RdsTransport *t, RdsTransfer *xfer)
 		multi_step();
 		if (xfer->resp.done)
 			break;
-		multi_wait(RDS_POLL_INTERVAL_MS, PG_WAIT_EXTENSION);
+		multi_wait(RDS_POLL_INTERVAL_MS, rds_wait_event(RDS_WAIT_WIRE));
 	}
 }
 

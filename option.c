@@ -611,6 +611,7 @@ _PG_init(void)
 							   NULL,
 							   NULL);
 	rds_cache_define_settings();
+	rds_stats_define_settings();
 	MarkGUCPrefixReserved("rds_task_fdw");
 }
 

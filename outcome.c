@@ -42,6 +42,9 @@
 static int	outcome_sqlstate(const RdsTransfer *xfer);
 static char *failure_hint(RdsConn *conn, const RdsTransfer *xfer, bool iam);
 static char *printable_text(const char *data, size_t len, size_t max);
+static char *error_summary(RdsRequest *req, const char *user, long status,
+						   const char *failure, const char *error_code,
+						   const char *error_msg);
 
 /*
  * rds_is_transient
@@ -129,6 +132,30 @@ rds_retry_delay_ms(const RdsRequest *req)
 	delay = d / 2 + (long) (rds_random_fraction() * (d / 2));
 
 	return Min(delay, (long) req->conn->opts.request_timeout * 1000);
+}
+
+/*
+ * rds_retry_reason
+ *		Why a failed exchange is retried, for the request log (palloc'd):
+ *		"HTTP 429, Retry-After: 2", "HTTP 503", "timeout" or "connection
+ *		failure: ...".  Never throws but out of memory.
+ */
+const char *
+rds_retry_reason(const RdsTransfer *xfer)
+{
+	const RdsResponse *resp = rds_transfer_response(xfer);
+
+	if (resp->failed)
+	{
+		if (rds_transfer_failure_kind(xfer) == RDS_FAILURE_TIMEOUT)
+			return "timeout";
+		return psprintf("connection failure: %s", rds_transfer_failure(xfer));
+	}
+	if (resp->retry_after[0] != '\0')
+		return psprintf("HTTP %ld, Retry-After: %s", resp->status,
+						printable_text(resp->retry_after,
+									   strlen(resp->retry_after), 64));
+	return psprintf("HTTP %ld", resp->status);
 }
 
 /*
@@ -252,6 +279,11 @@ rds_report_failure(RdsRequest *req)
 
 	hint = failure_hint(conn, xfer, iam);
 
+	/* the server's last error: the message below, without the detail */
+	rds_stats_error(conn->opts.serverid, server,
+					error_summary(req, user, status, failure, error_code,
+								  error_msg));
+
 	rds_request_release(req);
 
 	if (iam)
@@ -313,6 +345,38 @@ rds_report_failure(RdsRequest *req)
 					 errcontext("foreign server \"%s\"", server)));
 	}
 	pg_unreachable();
+}
+
+/*
+ * error_summary
+ *		The message of the error rds_report_failure throws for req, for the
+ *		server's statistics (palloc'd): the status or failure, the API's
+ *		error_code and error_msg (already printable), method and path.
+ */
+static char *
+error_summary(RdsRequest *req, const char *user, long status,
+			  const char *failure, const char *error_code,
+			  const char *error_msg)
+{
+	if (req->kind == RDS_REQUEST_IAM)
+	{
+		if (failure != NULL)
+			return psprintf("could not obtain an IAM token for user \"%s\": %s",
+							user, failure);
+		return psprintf("could not obtain an IAM token for user \"%s\": HTTP %ld%s%s",
+						user, status, error_msg ? " " : "",
+						error_msg ? error_msg : "");
+	}
+	if (failure != NULL)
+		return psprintf("RDS API request %s %s failed: %s",
+						req->method, req->path, failure);
+	if (error_code != NULL || error_msg != NULL)
+		return psprintf("RDS API request %s %s failed: HTTP %ld %s: %s",
+						req->method, req->path, status,
+						error_code ? error_code : "",
+						error_msg ? error_msg : "");
+	return psprintf("RDS API request %s %s failed: HTTP %ld",
+					req->method, req->path, status);
 }
 
 /*

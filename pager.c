@@ -38,6 +38,7 @@ struct RdsPageReq
 	RdsRequest *req;			/* the request (maybe answered by the cache) */
 	char	   *desc;			/* "GET path?query" for messages */
 	const char *server;			/* the foreign server's name, for messages */
+	Oid			serverid;		/* and its OID, for its statistics */
 	int64		offset;
 	int			limit;
 };
@@ -109,6 +110,7 @@ rds_page_start(RdsConn *conn, const char *path, const char *stream,
 							  psprintf("%d", limit));
 	pr->desc = psprintf("GET %s?%s", path, query);
 	pr->server = pstrdup(rds_conn_server_name(conn));
+	pr->serverid = rds_conn_server_id(conn);
 	pr->offset = offset;
 	pr->limit = limit;
 	pr->req = rds_request_start_cached(conn, path, query, cache_ttl, may_read);
@@ -139,6 +141,9 @@ rds_page_cancel(RdsPageReq *pr)
 		pr->req = NULL;
 }
 
+static RdsPage *page_decode(RdsPageReq *pr, StringInfo body,
+							const char *desc);
+
 /*
  * rds_page_finish
  *		Waits for pr's answer and decodes it in CurrentMemoryContext (the
@@ -151,17 +156,49 @@ rds_page_finish(RdsPageReq *pr, RdsHttpStats *stats)
 {
 	StringInfoData body;
 	RdsRequest *req = pr->req;
-	const char *desc = pr->desc;
-	RdsPage    *page;
-	int			n;
-	int64		total;
+	const char *volatile desc = pr->desc;
+	RdsPage    *volatile page = NULL;
+	MemoryContext cxt = CurrentMemoryContext;
 
 	pr->req = NULL;				/* finished, hence released, even on error */
 	initStringInfo(&body);
 	if (rds_request_finish(req, &body, stats))
 		desc = psprintf("%s (the shared cache's copy)", desc);
-	page = rds_page_parse(body.data, body.len, desc, pr->server);
-	pfree(body.data);
+
+	/* an answer that is not a page is the server's error too (its stats) */
+	PG_TRY();
+	{
+		page = page_decode(pr, &body, desc);
+	}
+	PG_CATCH();
+	{
+		MemoryContext ecxt = MemoryContextSwitchTo(cxt);
+		ErrorData  *edata = CopyErrorData();
+
+		MemoryContextSwitchTo(ecxt);
+		rds_stats_error(pr->serverid, pr->server, edata->message);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return page;
+}
+
+/*
+ * page_decode
+ *		pr's answer body, decoded in CurrentMemoryContext (body is freed);
+ *		desc names the request in messages.  Throws if the body is not a
+ *		page of the API's, or holds more tasks than asked for or than its
+ *		total_count allows.
+ */
+static RdsPage *
+page_decode(RdsPageReq *pr, StringInfo body, const char *desc)
+{
+	RdsPage    *page;
+	int			n;
+	int64		total;
+
+	page = rds_page_parse(body->data, body->len, desc, pr->server);
+	pfree(body->data);
 
 	n = rds_page_ntasks(page);
 	total = rds_page_total_count(page);

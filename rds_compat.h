@@ -105,6 +105,18 @@
 #define RDS_HAVE_CUSTOM_WAIT_EVENTS 1
 #endif
 
+/* USAGE on a foreign server; ownership of a database */
+#if PG_VERSION_NUM >= 160000
+#define rds_server_usage_ok(srvid, roleid) \
+	(object_aclcheck(ForeignServerRelationId, srvid, roleid, ACL_USAGE) == ACLCHECK_OK)
+#define rds_database_owner(dbid, roleid) \
+	object_ownercheck(DatabaseRelationId, dbid, roleid)
+#else
+#define rds_server_usage_ok(srvid, roleid) \
+	(pg_foreign_server_aclcheck(srvid, roleid, ACL_USAGE) == ACLCHECK_OK)
+#define rds_database_owner(dbid, roleid) pg_database_ownercheck(dbid, roleid)
+#endif
+
 /* A uniform random number in [0, 1). */
 #include "common/pg_prng.h"
 #define rds_random_fraction() pg_prng_double(&pg_global_prng_state)

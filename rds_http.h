@@ -7,7 +7,8 @@
  *
  * Included only by client.c, gate.c, http.c, waitfd.c, auth.c and
  * connection.c.  The calls go one way: client.c -> auth.c -> http.c, and
- * client.c -> http.c -> waitfd.c; gate.c uses shared.c and cache.c only;
+ * client.c -> http.c -> waitfd.c; gate.c uses shared.c, cache.c and stats.c
+ * only (client.c and outcome.c count in stats.c too);
  * http.c calls neither client.c nor auth.c, auth.c never calls client.c.
  * No curl.h here: libcurl
  * types appear only as the incomplete struct curl_slist.
@@ -87,6 +88,7 @@ typedef struct RdsResponse
 	char		retry_after[64];
 	char		request_id[128];	/* X-Request-Id */
 	char		content_type[64];	/* Content-Type, token characters only */
+	double		total_ms;		/* time of the exchange, libcurl's */
 } RdsResponse;
 
 /* transport failures a message gives advice for (see rds_transfer_failure_kind) */
@@ -244,6 +246,7 @@ struct RdsRequestGuard
 extern void rds_request_release(RdsRequest *req);
 extern bool rds_is_transient(const RdsTransfer *xfer);
 extern long rds_retry_delay_ms(const RdsRequest *req);
+extern const char *rds_retry_reason(const RdsTransfer *xfer);
 RDS_NORETURN extern void rds_report_failure(RdsRequest *req) RDS_NORETURN_ATTR;
 
 #endif							/* RDS_HTTP_H */

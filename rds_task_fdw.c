@@ -11,7 +11,8 @@
  * convert.c; options in option.c; the API client (retries, errors) in
  * client.c over the transport in http.c, with authentication in auth.c;
  * the page decoder in decode.c; the connection cache and the response
- * cache in connection.c and cache.c.
+ * cache in connection.c and cache.c; the per-server statistics and the
+ * request log lines in stats.c.
  *
  *-------------------------------------------------------------------------
  */

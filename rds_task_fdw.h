@@ -30,7 +30,7 @@
 #include "nodes/pg_list.h"
 #include "port/atomics.h"
 
-#define RDS_TASK_FDW_VERSION "1.3.0"
+#define RDS_TASK_FDW_VERSION "1.4.0"
 
 /* The API's upper bound for the limit parameter. */
 #define RDS_MAX_PAGE_SIZE 50
@@ -528,6 +528,7 @@ extern void rds_request_cancel(RdsRequest *req);
 extern bool rds_request_poll(RdsRequest *req);
 extern int	rds_conn_wait_fd(RdsConn *conn);
 extern const char *rds_conn_server_name(RdsConn *conn);
+extern Oid	rds_conn_server_id(RdsConn *conn);
 extern uint64 rds_conn_wait_epoch(RdsConn *conn);
 extern void rds_wait_fd_wake(void);
 extern const char *rds_curl_version(void);
@@ -565,7 +566,48 @@ extern int	rds_slot_acquire(Oid serverid, int max);
 extern void rds_slot_release(Oid serverid, int slot);
 extern RdsSharedCounters *rds_shared_counters(void);
 extern void rds_locks_driving(bool driving);
-extern uint32 rds_wait_event(bool slot);
+
+/* what a backend waits for, as pg_stat_activity shows it */
+typedef enum RdsWaitKind
+{
+	RDS_WAIT_WIRE,				/* the API's answer (on the wire) */
+	RDS_WAIT_PEER,				/* another backend's identical request */
+	RDS_WAIT_SLOT,				/* a request slot (max_concurrent_requests) */
+	RDS_WAIT_BACKOFF			/* the delay before a retry */
+} RdsWaitKind;
+
+extern uint32 rds_wait_event(RdsWaitKind kind);
+
+/* stats.c: per-server figures of the cluster, request log lines */
+typedef enum RdsStatKind
+{
+	RDS_STAT_REQUEST,			/* an exchange sent */
+	RDS_STAT_CACHE_HIT,			/* answered by the shared cache */
+	RDS_STAT_MERGED				/* waited for another backend's request */
+} RdsStatKind;
+
+/* One finished HTTP exchange, as counted and logged. */
+typedef struct RdsExchange
+{
+	Oid			serverid;
+	const char *server;			/* its name */
+	const char *method;
+	const char *path;			/* as on the wire, without the query */
+	const char *query;			/* "" if none; never holds a secret */
+	long		status;			/* HTTP status, if no failure */
+	const char *failure;		/* transport failure, NULL if answered */
+	double		ms;				/* time of the exchange */
+	size_t		bytes;			/* body bytes received */
+	int			attempt;		/* 1 for the first */
+	const char *retry_reason;	/* NULL: not retried */
+	long		retry_in_ms;
+} RdsExchange;
+
+extern void rds_stats_define_settings(void);
+extern void rds_stats_count(Oid serverid, const char *server, RdsStatKind kind);
+extern void rds_stats_exchange(const RdsExchange *x);
+extern void rds_stats_error(Oid serverid, const char *server,
+							const char *message);
 
 /* cache.c: the shared response cache */
 

@@ -7,6 +7,7 @@
  *		  the directory $PGDATA/pg_stat_tmp/rds_task_fdw, byte locks on its
  *		  file "locks", the request slots per server built on them
  *		  (max_concurrent_requests), the counters file, the wait events.
+ *		  The per-server statistics file is stats.c's.
  *
  * The locks are Linux open-file-description locks (F_OFD_SETLK) on single
  * bytes of one file that each backend opens once: the kernel drops them
@@ -26,7 +27,8 @@
  * fetch a merged request themselves.  The exchange itself goes on and is
  * read when the backend comes back; its own release is then a no-op.
  *
- * Byte layout of "locks": byte 0 guards the cache's eviction sweep; bytes
+ * Byte layout of "locks": byte 0 guards the cache's eviction sweep, byte 1
+ * the per-server statistics file (stats.c); bytes
  * from RDS_LOCK_MERGE_BASE are the cache's merge locks (one per request
  * key hash); bytes from RDS_LOCK_SLOT_BASE are request slots, 1024 per
  * (database, server).
@@ -432,27 +434,29 @@ rds_shared_counters(void)
 
 /*
  * rds_wait_event
- *		The wait event shown in pg_stat_activity while a request waits for a
- *		request slot (slot) or for another backend's identical request: on
- *		PostgreSQL 17 and later RdsTaskFdwRequestSlot / RdsTaskFdwPeerFetch
- *		of type Extension, before that the generic "Extension".
+ *		The wait event shown in pg_stat_activity while a request waits: on
+ *		PostgreSQL 17 and later of type Extension, RdsTaskFdwWire for the
+ *		API's answer, RdsTaskFdwPeerFetch for another backend's identical
+ *		request, RdsTaskFdwRequestSlot for a request slot and
+ *		RdsTaskFdwBackoff for the delay before a retry; before 17 the
+ *		generic "Extension" for all four (PostgreSQL 15 and 16 give an
+ *		extension no event names of its own).
  */
 uint32
-rds_wait_event(bool slot)
+rds_wait_event(RdsWaitKind kind)
 {
 #ifdef RDS_HAVE_CUSTOM_WAIT_EVENTS
-	static uint32 slot_event = 0;
-	static uint32 peer_event = 0;
+	static const char *const names[] = {
+		[RDS_WAIT_WIRE] = "RdsTaskFdwWire",
+		[RDS_WAIT_PEER] = "RdsTaskFdwPeerFetch",
+		[RDS_WAIT_SLOT] = "RdsTaskFdwRequestSlot",
+		[RDS_WAIT_BACKOFF] = "RdsTaskFdwBackoff"
+	};
+	static uint32 events[lengthof(names)];
 
-	if (slot)
-	{
-		if (slot_event == 0)
-			slot_event = WaitEventExtensionNew("RdsTaskFdwRequestSlot");
-		return slot_event;
-	}
-	if (peer_event == 0)
-		peer_event = WaitEventExtensionNew("RdsTaskFdwPeerFetch");
-	return peer_event;
+	if (events[kind] == 0)
+		events[kind] = WaitEventExtensionNew(names[kind]);
+	return events[kind];
 #else
 	return PG_WAIT_EXTENSION;
 #endif

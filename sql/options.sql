@@ -7,7 +7,7 @@
 \getenv sim_ca RDS_SIM_CA
 
 -- the version function names all three components
-SELECT rds_task_fdw_version() ~ '^rds_task_fdw 1\.3\.0, libcurl [0-9.]+ \([^)]+\), json-c [0-9.]+$' AS version_ok;
+SELECT rds_task_fdw_version() ~ '^rds_task_fdw 1\.4\.0, libcurl [0-9.]+ \([^)]+\), json-c [0-9.]+$' AS version_ok;
 
 -- the wrapper takes no options, and PUBLIC has no USAGE on it
 CREATE ROLE rds_opt_user LOGIN;

@@ -1,5 +1,5 @@
 -- ===================================================================
--- upgrade: 1.0 to 1.3 (through 1.1 and 1.2) with ALTER EXTENSION ... UPDATE
+-- upgrade: 1.0 to 1.4 (through 1.1, 1.2 and 1.3) with ALTER EXTENSION ... UPDATE
 -- ===================================================================
 DROP EXTENSION rds_task_fdw CASCADE;
 CREATE EXTENSION rds_task_fdw VERSION '1.0';
@@ -31,7 +31,22 @@ SELECT oid::regprocedure AS stats, pg_get_function_arguments(oid) AS columns
   FROM pg_proc WHERE proname = 'rds_task_fdw_cache_stats';
 SELECT entries >= 0 AND hits >= 0 AND misses >= 0 AND bytes >= 0 AS sane
   FROM rds_task_fdw_cache_stats();
--- a fresh install is 1.3 directly (1.0 script plus the updates)
+-- 1.3 to 1.4: per-server statistics, the cache per database
+DROP EXTENSION rds_task_fdw CASCADE;
+CREATE EXTENSION rds_task_fdw VERSION '1.3';
+SELECT count(*) AS server_stats FROM pg_proc WHERE proname LIKE 'rds_task_fdw_server_stats%';
+ALTER EXTENSION rds_task_fdw UPDATE TO '1.4';
+SELECT oid::regprocedure AS function, pg_get_function_result(oid) AS result
+  FROM pg_proc WHERE proname IN ('rds_task_fdw_server_stats', 'rds_task_fdw_server_stats_reset',
+                                 'rds_task_fdw_cache_stats_by_database')
+ ORDER BY 1::text;
+SELECT attname, atttypid::regtype FROM pg_attribute
+ WHERE attrelid = 'rds_task_fdw_server_stats'::regclass AND attnum > 0 ORDER BY attnum;
+SELECT has_function_privilege('public', 'rds_task_fdw_server_stats_reset()', 'EXECUTE') AS public_may_reset,
+       has_table_privilege('public', 'rds_task_fdw_server_stats', 'SELECT') AS public_may_read;
+SELECT count(*) >= 0 AS readable FROM rds_task_fdw_server_stats;
+SELECT count(*) >= 0 AS readable FROM rds_task_fdw_cache_stats_by_database();
+-- a fresh install is 1.4 directly (1.0 script plus the updates)
 DROP EXTENSION rds_task_fdw CASCADE;
 CREATE EXTENSION rds_task_fdw;
 SELECT extversion FROM pg_extension WHERE extname = 'rds_task_fdw';
