@@ -286,9 +286,9 @@ GRAFANA_EXTRA = [
 #   convert_dttm (DateTime)   TO_TIMESTAMP('2026-11-06 00:00:00.000000',
 #                             'YYYY-MM-DD HH24:MI:SS.US')   (the time range's
 #                             ends, start inclusive, end exclusive)
-# The SELECT around them is the shape of a chart's "View query": the grain
+# The SELECT around them is written after a chart's "View query" (the grain
 # aliased as the column, COUNT(*) AS count, GROUP BY the grain expression,
-# the chart's row limit.
+# the chart's row limit), not taken from Superset's query builder.
 # ---------------------------------------------------------------------------
 
 def superset_panels(lo, hi):
@@ -335,11 +335,14 @@ def superset_panels(lo, hi):
 #   sql.qp/date :day      CAST(col AS date)          (h2x/->date)
 #   sql.qp/date :hour     date_trunc('hour', col)    (date-trunc; a timestamptz
 #                         column is not cast, ->timestamp)
-#   sql.qp/date :week     adjust-start-of-week: date_trunc('week', col + INTERVAL
-#                         '1 day') + INTERVAL '-1 day' for weeks from Sunday
+#   sql.qp/date :week     sql.qp/adjust-start-of-week over date-trunc :week:
+#                         db-start-of-week is :monday, so with Metabase's
+#                         default start of week (Sunday) DATE_TRUNC('week', col
+#                         + INTERVAL '1 day') + INTERVAL '-1 day'
 #   add-interval          col + INTERVAL '-7 day' (format-interval)
-# With a report time zone older Metabase versions wrapped the column as
-# (col AT TIME ZONE 'UTC') (src/metabase/driver/sql_jdbc/...).  A relative
+# The form date_trunc('hour', (col AT TIME ZONE 'UTC')) is the one issue 20
+# reports from Metabase with a report time zone; it is not in the file
+# above (kept: the lead's list has it).  A relative
 # filter "previous 7 days" on a timestamp column is
 #   col >= CAST((NOW() + INTERVAL '-7 day') AS date) AND col < CAST(NOW() AS date)
 # identifiers quoted "public"."rds_tasks"."create_time".
