@@ -21,7 +21,10 @@ The panels:
             range bounds TO_TIMESTAMP(...));
   metabase  questions as Metabase's query builder writes them (quoted
             "schema"."table"."column", CAST(... AS date) days, relative
-            bounds CAST((NOW() + INTERVAL '-7 day') AS date)).
+            bounds CAST((NOW() + INTERVAL '-7 day') AS date));
+  other     more forms of issue 20's list (capital units, month buckets,
+            CAST(create_time AS TIMESTAMP), to_timestamp of epoch buckets,
+            ::date with timestamp bounds).
 Each panel has a hand-written form: the same numbers asked for in the forms
 the README documents as pushed (date_trunc('day'|'hour', create_time[,
 'zone']), GROUP BY status | name, timestamptz bounds).
@@ -403,6 +406,39 @@ def metabase_dates_panel(lo, hi):
 
 
 # ---------------------------------------------------------------------------
+# Other forms of the same questions, on issue 20's list but not tied here to
+# one tool's source: units in capitals and month buckets, the column cast to
+# timestamp (as tools that drop the zone write it), to_timestamp() of the
+# epoch buckets, ::date buckets with timestamp bounds.  {F}/{T}: the range's
+# ends as timestamptz literals, {f}/{t}: as timestamp literals in the
+# session's zone.
+# ---------------------------------------------------------------------------
+
+OTHER = [
+    ("DATE_TRUNC('MONTH', create_time)",
+     "SELECT DATE_TRUNC('MONTH', create_time) AS month, count(*) FROM rds_tasks\n"
+     "WHERE create_time >= {F} AND create_time < {T}\nGROUP BY 1 ORDER BY 1",
+     ["SELECT date_trunc('month', day), sum(n) FROM (SELECT date_trunc('day', create_time) AS day,"
+      " count(*) AS n FROM rds_tasks WHERE create_time >= {F} AND create_time < {T} GROUP BY 1) d GROUP BY 1"]),
+    ("DATE_TRUNC('DAY', CAST(create_time AS TIMESTAMP))",
+     "SELECT DATE_TRUNC('DAY', CAST(create_time AS TIMESTAMP)) AS day, count(*) FROM rds_tasks\n"
+     "WHERE create_time >= {F} AND create_time < {T}\nGROUP BY 1 ORDER BY 1",
+     ["SELECT date_trunc('day', create_time), count(*) FROM rds_tasks"
+      " WHERE create_time >= {F} AND create_time < {T} GROUP BY 1"]),
+    ("to_timestamp(floor(epoch/86400)*86400)",
+     "SELECT to_timestamp(floor(extract(epoch from create_time)/86400)*86400) AS day, count(*)\n"
+     "FROM rds_tasks WHERE create_time >= {F} AND create_time < {T}\nGROUP BY 1 ORDER BY 1",
+     ["SELECT date_trunc('day', create_time, 'UTC'), count(*) FROM rds_tasks"
+      " WHERE create_time >= {F} AND create_time < {T} GROUP BY 1"]),
+    ("create_time::date, timestamp bounds",
+     "SELECT create_time::date AS day, count(*) FROM rds_tasks\n"
+     "WHERE create_time >= {f} AND create_time < {t}\nGROUP BY 1 ORDER BY 1",
+     ["SELECT date_trunc('day', create_time), count(*) FROM rds_tasks"
+      " WHERE create_time >= {F} AND create_time < {T} GROUP BY 1"]),
+]
+
+
+# ---------------------------------------------------------------------------
 # running a panel
 # ---------------------------------------------------------------------------
 
@@ -518,6 +554,13 @@ def run_tools(conn, zone, from_ms, to_ms, superset_range, metabase, mb_dates=Non
             check_panel(conn, "grafana", zone, title, sql, hand)
         for title, raw, hand in GRAFANA_EXTRA:
             check_panel(conn, "grafana", zone, title, grafana_expand(raw, from_ms, to_ms),
+                        [h.format(F=F, T=T) for h in hand])
+    if ONLY in ("", "other"):
+        cur.execute("SELECT (%s)::timestamp::text, (%s)::timestamp::text" % (F, T))
+        f, t = ("timestamp '%s'" % v for v in cur.fetchone())
+        conn.rollback()
+        for title, raw, hand in OTHER:
+            check_panel(conn, "other", zone, title, raw.format(F=F, T=T, f=f, t=t),
                         [h.format(F=F, T=T) for h in hand])
     if ONLY in ("", "superset"):
         for title, sql, hand in superset_panels(*superset_range):
