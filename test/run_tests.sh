@@ -92,7 +92,7 @@ run_tap_tests() {
     bad=$(grep -cE '^not ok [0-9]+' "$dir/$name.out")
     if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; fi
     printf '%s t/%-20s %3d passed, %d failed\n' "$label" "$name.pl" "$ok" "$bad"
-    grep -E '^# (load: |cancel latencies|[0-9]+ scans|(contexts|VmRSS|VmHWM|RssAnon|fds): )' \
+    grep -E '^# (load: |cancel latencies|federation: |[0-9]+ scans|(contexts|VmRSS|VmHWM|RssAnon|fds): )' \
       "$dir/$name.out" | sed 's/^# /    /'
     if [ "$bad" -gt 0 ]; then
       grep -E '^not ok|^#' "$dir/$name.out" | head -n 60
