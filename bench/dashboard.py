@@ -9,6 +9,8 @@ build that is installed now (--variant names it):
   - their reference results, computed once over a local copy of the list
     (no pushdown, no cache): every panel result below is compared with them;
   - the requests each panel costs alone, in a fresh session, cache off;
+  - panels as Grafana, Superset and Metabase write them (BI_PANELS), each
+    alone, next to the requests of its hand-written form;
   - for cache_ttl off and on, and 1, 4 and 16 concurrent sessions: several
     refreshes of the whole dashboard (the sessions start each refresh
     together, as viewers of one dashboard do), the API requests per refresh
@@ -63,6 +65,100 @@ GROUPS = {
     2: """SELECT count(DISTINCT name) FROM {t}
            WHERE status = 'Failed' AND create_time >= {t0} - interval '30 days'""",
 }
+
+
+# Panels as BI tools write them (test/bi_panels.py runs these forms against a
+# local copy and cites the tools' sources), each with its hand-written form:
+# the same numbers in forms the README lists as pushed.  {t}: the table,
+# {qt}: the table as Metabase quotes it, {g0}/{g1}: Grafana's range (the
+# last 30 days, as $__timeFilter writes it), {s0}/{s1}: Superset's range
+# (TO_TIMESTAMP literals' text), {m30}/{m7}/{mtoday}: what Metabase's
+# relative bounds evaluate to (hand-written forms only).  A hand-written form
+# may be several statements; their requests add up.
+BI_PANELS = [
+    ("grafana: tasks per day",
+     """SELECT floor(extract(epoch from create_time)/86400)*86400 AS "time", count(*) AS tasks
+          FROM {t} WHERE create_time BETWEEN '{g0}' AND '{g1}' GROUP BY 1 ORDER BY 1""",
+     ["""SELECT date_trunc('day', create_time, 'UTC'), count(*) FROM {t}
+          WHERE create_time >= '{g0}' AND create_time <= '{g1}' GROUP BY 1"""]),
+    ("grafana: per day and status",
+     """SELECT floor(extract(epoch from create_time)/86400)*86400 AS "time", status AS metric,
+               count(*) AS tasks
+          FROM {t} WHERE create_time BETWEEN '{g0}' AND '{g1}' GROUP BY 1, 2 ORDER BY 1, 2""",
+     ["""SELECT date_trunc('day', create_time, 'UTC'), count(*) FROM {t}
+          WHERE status = '%s' AND create_time >= '{g0}' AND create_time <= '{g1}' GROUP BY 1""" % st
+      for st in ("Completed", "Failed", "Running")]),
+    ("grafana: failure rate per day",
+     """SELECT floor(extract(epoch from create_time)/86400)*86400 AS "time",
+               round(100.0 * count(*) FILTER (WHERE status = 'Failed') / count(*), 2) AS "failed %"
+          FROM {t} WHERE create_time BETWEEN '{g0}' AND '{g1}' GROUP BY 1 ORDER BY 1""",
+     ["""SELECT date_trunc('day', create_time, 'UTC'), count(*) FROM {t}
+          WHERE status = 'Failed' AND create_time >= '{g0}' AND create_time <= '{g1}' GROUP BY 1""",
+      """SELECT date_trunc('day', create_time, 'UTC'), count(*) FROM {t}
+          WHERE create_time >= '{g0}' AND create_time <= '{g1}' GROUP BY 1"""]),
+    ("superset: tasks per week",
+     """SELECT DATE_TRUNC('week', create_time) AS create_time, COUNT(*) AS count FROM {t}
+         WHERE create_time >= TO_TIMESTAMP('{s0}', 'YYYY-MM-DD HH24:MI:SS.US')
+           AND create_time < TO_TIMESTAMP('{s1}', 'YYYY-MM-DD HH24:MI:SS.US')
+         GROUP BY DATE_TRUNC('week', create_time) LIMIT 10000""",
+     ["""SELECT date_trunc('week', day), sum(n) FROM (SELECT date_trunc('day', create_time) AS day,
+               count(*) AS n FROM {t} WHERE create_time >= '{s0}' AND create_time < '{s1}'
+               GROUP BY 1) d GROUP BY 1"""]),
+    ("superset: failed per day (CASE)",
+     """SELECT DATE_TRUNC('day', create_time) AS create_time,
+               SUM(CASE WHEN status = 'Failed' THEN 1 ELSE 0 END) AS failed, COUNT(*) AS count
+          FROM {t}
+         WHERE create_time >= TO_TIMESTAMP('{s0}', 'YYYY-MM-DD HH24:MI:SS.US')
+           AND create_time < TO_TIMESTAMP('{s1}', 'YYYY-MM-DD HH24:MI:SS.US')
+         GROUP BY DATE_TRUNC('day', create_time) LIMIT 10000""",
+     ["""SELECT date_trunc('day', create_time), count(*) FROM {t}
+          WHERE status = 'Failed' AND create_time >= '{s0}' AND create_time < '{s1}' GROUP BY 1""",
+      """SELECT date_trunc('day', create_time), count(*) FROM {t}
+          WHERE create_time >= '{s0}' AND create_time < '{s1}' GROUP BY 1"""]),
+    ("metabase: per day, previous 30 days",
+     """SELECT CAST({qt}."create_time" AS date) AS "create_time", COUNT(*) AS "count" FROM {qt}
+         WHERE ({qt}."create_time" >= CAST((NOW() + INTERVAL '-30 day') AS date))
+           AND ({qt}."create_time" < CAST(NOW() AS date))
+         GROUP BY CAST({qt}."create_time" AS date) ORDER BY CAST({qt}."create_time" AS date) ASC""",
+     ["""SELECT date_trunc('day', create_time), count(*) FROM {t}
+          WHERE create_time >= timestamptz '{m30}' AND create_time < timestamptz '{mtoday}' GROUP BY 1"""]),
+    ("metabase: per status, previous 7 days",
+     """SELECT {qt}."status" AS "status", COUNT(*) AS "count" FROM {qt}
+         WHERE ({qt}."create_time" >= CAST((NOW() + INTERVAL '-7 day') AS date))
+           AND ({qt}."create_time" < CAST(NOW() AS date))
+         GROUP BY {qt}."status" ORDER BY {qt}."status" ASC""",
+     ["""SELECT status, count(*) FROM {t}
+          WHERE create_time >= timestamptz '{m7}' AND create_time < timestamptz '{mtoday}' GROUP BY status"""]),
+    ("metabase: per week from Sunday",
+     """SELECT (DATE_TRUNC('week', ({qt}."create_time" + INTERVAL '1 day')) + INTERVAL '-1 day')
+               AS "create_time", COUNT(*) AS "count" FROM {qt}
+         WHERE ({qt}."create_time" >= CAST((NOW() + INTERVAL '-30 day') AS date))
+           AND ({qt}."create_time" < CAST(NOW() AS date))
+         GROUP BY (DATE_TRUNC('week', ({qt}."create_time" + INTERVAL '1 day')) + INTERVAL '-1 day')
+         ORDER BY 1 ASC""",
+     ["""SELECT date_trunc('week', day + interval '1 day') - interval '1 day', sum(n)
+          FROM (SELECT date_trunc('day', create_time) AS day, count(*) AS n FROM {t}
+                 WHERE create_time >= timestamptz '{m30}' AND create_time < timestamptz '{mtoday}'
+                 GROUP BY 1) d GROUP BY 1"""]),
+]
+
+
+def bi_sql(sql, table, qt, bounds):
+    return sql.format(t=table, qt=qt, **bounds)
+
+
+def bi_bounds(admin, base):
+    """The panels' ranges for the simulator's now (base, epoch s)."""
+    def utc(secs, fmt):
+        return time.strftime(fmt, time.gmtime(secs))
+    day0 = base - base % 86400
+    m30, m7, mtoday = admin.query("SELECT CAST((NOW() + INTERVAL '-30 day') AS date),"
+                                  " CAST((NOW() + INTERVAL '-7 day') AS date), CAST(NOW() AS date)")[0].split("|")
+    return {"g0": utc(base - 30 * 86400, "%Y-%m-%dT%H:%M:%S") + ".123Z",
+            "g1": utc(base, "%Y-%m-%dT%H:%M:%SZ"),
+            "s0": utc(day0 - 30 * 86400, "%Y-%m-%d %H:%M:%S") + ".000000",
+            "s1": utc(day0, "%Y-%m-%d %H:%M:%S") + ".000000",
+            "m30": m30, "m7": m7, "mtoday": mtoday}
 
 
 def panel_sql(i, table, t0):
@@ -184,6 +280,30 @@ def main():
         log("  %-28s %4d requests, %3d rows%s" % (PANELS[i][0], req, len(rows),
                                                   "" if rows == reference[i] else "  WRONG"))
 
+    # the BI tools' panels alone, each next to its hand-written form
+    admin = session(args)
+    bounds = bi_bounds(admin, base)
+    bi_ref = [sorted(admin.query(bi_sql(sql, "dash.local", '"dash"."local"', bounds)))
+              for _, sql, _ in BI_PANELS]
+    admin.close()
+    bi = []
+    for k, (name, sql, hand) in enumerate(BI_PANELS):
+        s = session(args)
+        sim.clear_stats()
+        rows = sorted(s.query(bi_sql(sql, "rds_tasks", '"dash"."rds_tasks"', bounds)))
+        req = sim.stats()["requests"]
+        s.close()
+        s = session(args)
+        sim.clear_stats()
+        for h in hand:
+            s.query(bi_sql(h, "rds_tasks", '"dash"."rds_tasks"', bounds))
+        hreq = sim.stats()["requests"]
+        s.close()
+        bi.append({"panel": name, "requests": req, "hand_requests": hreq, "rows": len(rows),
+                   "right": rows == bi_ref[k]})
+        log("  %-36s %4d requests, hand-written %4d, %3d rows%s"
+            % (name, req, hreq, len(rows), "" if rows == bi_ref[k] else "  WRONG"))
+
     # the API's actions may list every name of the filtered list, not only
     # the page's (undocumented): the names panel then needs no page read
     sim.call("POST", "/_sim/config", {"actions": "list"})
@@ -206,7 +326,7 @@ def main():
     with open(args.out, "w") as f:
         json.dump({"variant": args.variant, "version": version, "tasks": n,
                    "latency_ms": args.latency_ms, "alone": alone, "configs": configs,
-                   "names_list": names_list,
+                   "names_list": names_list, "bi": bi,
                    "reference_rows": [len(r) for r in reference]}, f)
 
 

@@ -8,7 +8,8 @@
 # panels (tasks per status in 7 days, failures per day over 30 days, top failing
 # actions, failed tasks of the last 24 hours, failures per team joined with an
 # inventory, running tasks), each compared with the same query over a local
-# copy; each panel's requests alone; then 1, 4 and 16 concurrent sessions
+# copy; each panel's requests alone; panels as Grafana, Superset and Metabase
+# write them, each alone next to its hand-written form; then 1, 4 and 16 concurrent sessions
 # refreshing the dashboard several times, cache_ttl off and on.  Prints
 # requests per refresh and p50/p95 panel times of both builds, and the targets.
 # Leaves this tree's build installed.  Run as root.
@@ -94,6 +95,14 @@ for i, p in enumerate(runs[-1]["alone"]):
           + "   %4d" % p["rows"])
 print("%-28s" % "  (actions: every name)" + "".join("%16d" % r["names_list"]["requests"] for r in runs))
 print()
+print("panels as BI tools write them, requests alone: the tool's form / the hand-written form")
+print("%-36s" % "panel" + "".join("%16s" % r["variant"] for r in runs) + "   rows")
+for i, p in enumerate(runs[-1].get("bi", [])):
+    print("%-36s" % p["panel"]
+          + "".join("%16s" % ("%d / %d" % (r["bi"][i]["requests"], r["bi"][i]["hand_requests"])
+                              if r.get("bi") else "-") for r in runs)
+          + "   %4d" % p["rows"])
+print()
 print("a refresh of the six panels (%d tasks, %.0f ms per request)" % (runs[-1]["tasks"], runs[-1]["latency_ms"]))
 hdr = "%-10s %-9s" % ("cache_ttl", "sessions")
 for r in runs:
@@ -131,6 +140,10 @@ print("%-4s %s, actions listing every name: %d requests for %d groups (the API's
 wrong = [(c["cache_ttl"], c["sessions"], c["wrong"]) for r in runs for c in r["configs"] if c["wrong"]]
 wrong += [(0, 1, [p["panel"]]) for r in runs for p in r["alone"] if not p["right"]]
 wrong += [(0, 1, ["names, actions listing every name"]) for r in runs if not r["names_list"]["right"]]
+wrong += [(0, 1, [p["panel"]]) for r in runs for p in r.get("bi", []) if not p["right"]]
+for p in cur.get("bi", []):
+    target(p["requests"] <= p["hand_requests"] + 2, "%s: %d requests, hand-written form %d (<= + 2)"
+           % (p["panel"], p["requests"], p["hand_requests"]))
 target(not wrong, "every panel result equal to the local, unpushed query%s"
        % ("" if not wrong else ": " + repr(wrong)))
 PY

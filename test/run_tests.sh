@@ -14,6 +14,9 @@
 #   differential  random queries, FDW against a local copy
 #   drivers       pgJDBC and psqlODBC (pyodbc) against the FDW: rows and the
 #                 requests the simulator logged (test/drivers/run.sh)
+#   bi            the SQL Grafana (dashboards/grafana), Superset and Metabase
+#                 generate: rows against a local copy, and each panel's
+#                 requests against its hand-written form's (test/bi_panels.py)
 #   tap           the TAP tests in t/ (each with its own cluster and simulator)
 #   asan          the pg_regress suites against an ASan + UBSan build
 #   fuzz          a short libFuzzer run of the response decoder
@@ -33,7 +36,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 . test/lib.sh
 
-stages="build,sim,regress,differential,drivers,tap,asan,fuzz,deb,matrix"
+stages="build,sim,regress,differential,drivers,bi,tap,asan,fuzz,deb,matrix"
 label=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -89,7 +92,7 @@ run_tap_tests() {
     bad=$(grep -cE '^not ok [0-9]+' "$dir/$name.out")
     if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; fi
     printf '%s t/%-20s %3d passed, %d failed\n' "$label" "$name.pl" "$ok" "$bad"
-    grep -E '^# (load: |cancel latencies|[0-9]+ scans|(contexts|VmRSS|VmHWM|RssAnon|fds): )' \
+    grep -E '^# (load: |cancel latencies|federation: |[0-9]+ scans|(contexts|VmRSS|VmHWM|RssAnon|fds): )' \
       "$dir/$name.out" | sed 's/^# /    /'
     if [ "$bad" -gt 0 ]; then
       grep -E '^not ok|^#' "$dir/$name.out" | head -n 60
@@ -169,7 +172,7 @@ if want sim; then
   count $((n - nf)) "$nf"
 fi
 
-if want regress || want differential || want drivers; then
+if want regress || want differential || want drivers || want bi; then
   start_sim "$work" --tasks 2500 --seed 42 \
     --project 0123456789abcdef0123456789abcdef --project fedcba9876543210fedcba9876543210 \
     --token test-token-0001 --user alice:alice-S3cret-pw:OTC-DOMAIN-1 \
@@ -227,6 +230,19 @@ if want drivers; then
   ok=$(grep -cE '^ok [0-9]+' "$work/drivers.out")
   bad=$(grep -cE '^not ok' "$work/drivers.out")
   if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; tail -n 30 "$work/drivers.out"; fi
+  count "$ok" "$bad"
+fi
+
+# The panels of BI tools: rows, and requests against the hand-written form.
+if want bi; then
+  echo "== BI panels"
+  pg_virtualenv -t -v "$pgv" -o "port=$(free_port)" /usr/bin/python3 test/bi_panels.py \
+    >"$work/bi.out" 2>&1
+  rc=$?
+  grep -E '^not ok|^# bi: |^bi: ' "$work/bi.out" | sed "s/^/$label /"
+  ok=$(grep -cE '^ok [0-9]+' "$work/bi.out")
+  bad=$(grep -cE '^not ok' "$work/bi.out")
+  if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; tail -n 30 "$work/bi.out"; fi
   count "$ok" "$bad"
 fi
 stop_sim
