@@ -16,6 +16,7 @@ OBJS = \
 	decode.o \
 	deparse.o \
 	gate.o \
+	groupagg.o \
 	groupcount.o \
 	groupresult.o \
 	http.o \

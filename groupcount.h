@@ -28,6 +28,14 @@ typedef struct GcGroup
 	int64		count;			/* API's count, then corrected; or local */
 } GcGroup;
 
+/* A row of the scan tuple: groups of one visible key (groupresult.c). */
+typedef struct GcRow
+{
+	GcGroup    *g;				/* the first, whose keys are shown */
+	int64		count;
+	int64	   *by_spec;		/* per aggregate spec: its status's count */
+} GcRow;
+
 /* A grouped count: what it asks, what it counted, how it went. */
 struct RdsGroupCount
 {
@@ -47,7 +55,10 @@ struct RdsGroupCount
 	GcGroup    *local;			/* tasks counted locally, by key */
 	int			nlocal;
 	int			maxlocal;
-	int			next;			/* next result row: groups, then local */
+	int			next;			/* next group: groups, then local */
+	GcRow	   *rows;			/* the scan's rows, once built */
+	int			nrows;
+	int			next_row;
 	RdsIdSet   *seen;
 
 	/* what happened, for EXPLAIN ANALYZE */

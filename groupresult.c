@@ -356,48 +356,118 @@ rds_gc_next_group(RdsGroupCount *gc)
 	}
 }
 
+/* The status a group counts (its key or second key), or NULL. */
+static const char *
+group_status(RdsGroupCount *gc, GcGroup *g)
+{
+	if (gc->kind == RDS_GROUP_STATUS || gc->kind2 == RDS_GROUP_STATUS)
+		return g->text;
+	return NULL;
+}
+
 /*
- * rds_groupcount_next
- *		The next (keys, count) of the result; false at the end: the key in
- *		keys[0], a second key (kind2) in keys[1].  count(*) alone is one
- *		row, even when nothing matched; a group without tasks is no row.
- *		Keys point into the run's memory.
+ * The result's rows, once: each group a row, or with hide_status the
+ * groups of one visible key (the bucket, or none) one row; each row with
+ * its count and, per aggregate spec, the count of the status it names.
+ * count(*) alone, or with hide_status and no visible key, is one row even
+ * when nothing matched.
+ */
+static void
+build_rows(RdsGroupCount *gc, List *specs, bool hide_status)
+{
+	int			nspecs = list_length(specs);
+	bool		one_row = (gc->kind == RDS_GROUP_NONE) ||
+		(hide_status && gc->kind == RDS_GROUP_STATUS);
+	GcGroup    *g;
+	MemoryContext oldcxt = MemoryContextSwitchTo(gc->cxt);
+
+	gc->rows = palloc0(sizeof(GcRow) * (gc->ngroups + gc->nlocal + 1));
+	gc->nrows = 0;
+	if (one_row)
+		gc->rows[gc->nrows++].by_spec = palloc0(sizeof(int64) * Max(nspecs, 1));
+	gc->next = 0;
+	while ((g = rds_gc_next_group(gc)) != NULL)
+	{
+		GcRow	   *row = NULL;
+		const char *status;
+		ListCell   *lc;
+		int			i;
+
+		if (one_row)
+			row = &gc->rows[0];
+		else if (hide_status)
+			for (i = 0; i < gc->nrows && row == NULL; i++)
+				if (rds_bucket_key_equal(gc->key, gc->rows[i].g->label, gc->rows[i].g->isnull,
+										 g->label, g->isnull))
+					row = &gc->rows[i];
+		if (row == NULL)
+		{
+			row = &gc->rows[gc->nrows++];
+			row->by_spec = palloc0(sizeof(int64) * Max(nspecs, 1));
+		}
+		if (row->g == NULL)
+			row->g = g;
+		row->count += g->count;
+		status = group_status(gc, g);
+		i = 0;
+		foreach(lc, specs)
+		{
+			const char *s = rds_group_agg_status(strVal(lfirst(lc)));
+
+			if (s && status && strcmp(s, status) == 0)
+				row->by_spec[i] += g->count;
+			i++;
+		}
+	}
+	gc->next = 0;
+	gc->next_row = 0;
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/*
+ * rds_groupcount_next_row
+ *		The next row of the scan tuple, into values and nulls; false at the
+ *		end: the visible keys (the bucket or status or name, then a second
+ *		key unless hide_status), then per aggregate spec (groupagg.c) its
+ *		value.  A group without tasks is no row.  Keys point into the
+ *		run's memory.
  */
 bool
-rds_groupcount_next(RdsGroupCount *gc, Datum *keys, bool *nulls, int64 *count)
+rds_groupcount_next_row(RdsGroupCount *gc, List *specs, bool hide_status,
+						Datum *values, bool *nulls)
 {
+	GcRow	   *row;
 	GcGroup    *g;
+	ListCell   *lc;
+	int			c = 0;
+	int			i = 0;
 
-	if (gc->kind == RDS_GROUP_NONE)
-	{
-		int64		n = 0;
-		int			j;
-
-		if (gc->next++ > 0)
-			return false;
-		for (j = 0; j < gc->ngroups; j++)
-			n += gc->groups[j].count;
-		for (j = 0; j < gc->nlocal; j++)
-			n += gc->local[j].count;
-		keys[0] = (Datum) 0;
-		nulls[0] = true;
-		*count = n;
-		return true;
-	}
-	if ((g = rds_gc_next_group(gc)) == NULL)
+	if (gc->rows == NULL)
+		build_rows(gc, specs, hide_status);
+	if (gc->next_row >= gc->nrows)
 		return false;
-	nulls[0] = g->isnull;
-	*count = g->count;
-	if (g->isnull)
-		keys[0] = (Datum) 0;
-	else if (is_bucket(gc->kind))
-		keys[0] = g->label;
-	else
-		keys[0] = CStringGetTextDatum(g->text);
-	if (gc->kind2 != RDS_GROUP_NONE)
+	row = &gc->rows[gc->next_row++];
+	g = row->g;
+	if (gc->kind == RDS_GROUP_BUCKET)
 	{
-		nulls[1] = (g->text == NULL);
-		keys[1] = g->text ? CStringGetTextDatum(g->text) : (Datum) 0;
+		nulls[c] = g->isnull;
+		values[c++] = g->isnull ? (Datum) 0 : g->label;
+	}
+	else if (gc->kind != RDS_GROUP_NONE && !hide_status)
+	{
+		nulls[c] = g->isnull;
+		values[c++] = g->isnull ? (Datum) 0 : CStringGetTextDatum(g->text);
+	}
+	if (gc->kind2 != RDS_GROUP_NONE && !hide_status)
+	{
+		nulls[c] = (g->text == NULL);
+		values[c++] = g->text ? CStringGetTextDatum(g->text) : (Datum) 0;
+	}
+	foreach(lc, specs)
+	{
+		values[c] = rds_group_agg_value(strVal(lfirst(lc)), row->count,
+										row->by_spec[i++], &nulls[c]);
+		c++;
 	}
 	return true;
 }

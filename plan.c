@@ -33,6 +33,8 @@ enum RdsPlanItem
 	RdsPlanOffsetIndex,			/* Integer: OFFSET in fdw_exprs, -1 = none */
 	RdsPlanGroupKind,			/* Integer: RdsGroupKind */
 	RdsPlanGroupKind2,			/* Integer: RdsGroupKind */
+	RdsPlanGroupHideStatus,		/* Boolean */
+	RdsPlanGroupAggs,			/* List of String: groupagg.c's specs */
 	RdsPlanBucketUnit,			/* Integer: RdsBucketUnit */
 	RdsPlanBucketSeconds,		/* Integer */
 	RdsPlanBucketShiftDays,		/* Integer */
@@ -141,6 +143,8 @@ rds_plan_to_list(const RdsScanPlan *plan)
 	l = lappend(l, makeInteger(plan->offset_index));	/* RdsPlanOffsetIndex */
 	l = lappend(l, makeInteger(plan->group_kind));	/* RdsPlanGroupKind */
 	l = lappend(l, makeInteger(plan->group_kind2));	/* RdsPlanGroupKind2 */
+	l = lappend(l, makeBoolean(plan->group_hide_status));	/* RdsPlanGroupHideStatus */
+	l = lappend(l, list_copy(plan->group_aggs));	/* RdsPlanGroupAggs */
 	l = lappend(l, makeInteger(plan->bucket.unit)); /* RdsPlanBucketUnit */
 	l = lappend(l, makeInteger(plan->bucket.seconds));	/* RdsPlanBucketSeconds */
 	l = lappend(l, makeInteger(plan->bucket.shift_days));	/* RdsPlanBucketShiftDays */
@@ -176,6 +180,8 @@ rds_plan_from_list(List *fdw_private, RdsScanPlan *plan)
 	plan->offset_index = plan_int(fdw_private, RdsPlanOffsetIndex);
 	plan->group_kind = (RdsGroupKind) plan_int(fdw_private, RdsPlanGroupKind);
 	plan->group_kind2 = (RdsGroupKind) plan_int(fdw_private, RdsPlanGroupKind2);
+	plan->group_hide_status = plan_bool(fdw_private, RdsPlanGroupHideStatus);
+	plan->group_aggs = (List *) list_nth(fdw_private, RdsPlanGroupAggs);
 	plan->bucket.unit = (RdsBucketUnit) plan_int(fdw_private, RdsPlanBucketUnit);
 	plan->bucket.seconds = plan_int(fdw_private, RdsPlanBucketSeconds);
 	plan->bucket.shift_days = plan_int(fdw_private, RdsPlanBucketShiftDays);

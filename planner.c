@@ -83,6 +83,7 @@ typedef struct RdsRelInfo
 	RelOptInfo *baserel;		/* for an upper relation: the foreign table */
 	RdsGroupKind group_kind;	/* RDS_SCAN_GROUPS: the key */
 	RdsGroupKind group_kind2;	/* ... a second key after a bucket, or NONE */
+	bool		group_hide_status;	/* ... status counted, not a column */
 	List	   *group_exprs;	/* RDS_SCAN_GROUPS: the GROUP BY expressions,
 								 * in the order of the keys */
 	List	   *having;			/* RDS_SCAN_GROUPS: HAVING, checked locally */
@@ -758,7 +759,14 @@ rdsGetForeignPlan(PlannerInfo *root, RelOptInfo *foreignrel, Oid foreigntableid,
 		fdw_scan_tlist = group_scan_tlist(fpinfo, best_path->path.pathtarget);
 		plan.group_kind = fpinfo->group_kind;
 		plan.group_kind2 = fpinfo->group_kind2;
+		plan.group_hide_status = fpinfo->group_hide_status;
 		plan.bucket = fpinfo->bucket;
+		/* each column after the keys: its aggregate */
+		foreach(lc, list_copy_tail(fdw_scan_tlist, list_length(fpinfo->group_exprs)))
+			plan.group_aggs = lappend(plan.group_aggs, makeString(
+				rds_group_agg_spec(((TargetEntry *) lfirst(lc))->expr,
+								   fpinfo->baserel->relid,
+								   ((RdsRelInfo *) fpinfo->baserel->fdw_private)->relid)));
 	}
 	else
 	{
@@ -834,48 +842,38 @@ add_upper_path(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *output_rel,
 									   REQUEST_COST, total, NIL, NULL, NIL));
 }
 
-/* Is the expression count(*), or count of a non-null constant, plain? */
-static bool
-is_count_star(Expr *e)
-{
-	Aggref	   *agg = (Aggref *) e;
-
-	if (!IsA(e, Aggref) || agg->aggfilter || agg->aggdistinct || agg->aggorder ||
-		agg->agglevelsup != 0 || agg->aggkind != AGGKIND_NORMAL)
-		return false;
-	if (agg->aggfnoid == F_COUNT_ && agg->aggstar)
-		return true;
-	if (agg->aggfnoid == F_COUNT_ANY && list_length(agg->args) == 1)
-	{
-		Expr	   *arg = ((TargetEntry *) linitial(agg->args))->expr;
-
-		return IsA(arg, Const) && !((Const *) arg)->constisnull;
-	}
-	return false;
-}
-
 /*
- * Can HAVING be checked on the counts' rows?  Its aggregates must be among
- * the counts, its columns inside the GROUP BY expressions.
+ * Can n (an output expression or HAVING) be computed from the counts' rows?
+ * Its aggregates must be ones a grouped count answers (groupagg.c), its
+ * columns inside the GROUP BY expressions.  *by_status: an aggregate counts
+ * one status.
  */
 static bool
-having_is_local(Node *having, List *group_exprs)
+computed_from_counts(Node *n, List *group_exprs, RelOptInfo *rel, bool *by_status)
 {
-	List	   *nodes;
+	RdsRelInfo *fpinfo = (RdsRelInfo *) rel->fdw_private;
 	ListCell   *lc;
 
-	if (having == NULL)
+	if (n == NULL)
 		return true;
-	if (contain_subplans(having) || contain_volatile_functions(having))
+	if (contain_subplans(n) || contain_volatile_functions(n))
 		return false;
-	nodes = pull_var_clause(having, PVC_INCLUDE_AGGREGATES);
-	foreach(lc, nodes)
+	foreach(lc, pull_var_clause(n, PVC_INCLUDE_AGGREGATES))
 	{
 		Expr	   *e = (Expr *) lfirst(lc);
+		char	   *spec;
 
-		if (IsA(e, Aggref) ? !is_count_star(e) :
-			!list_member(pull_var_clause((Node *) group_exprs, 0), e))
+		if (!IsA(e, Aggref))
+		{
+			if (!list_member(pull_var_clause((Node *) group_exprs, 0), e))
+				return false;
+			continue;
+		}
+		spec = rds_group_agg_spec(e, rel->relid, fpinfo->relid);
+		if (spec == NULL)
 			return false;
+		if (rds_group_agg_status(spec) != NULL)
+			*by_status = true;
 	}
 	return true;
 }
@@ -926,11 +924,9 @@ group_scan_tlist(RdsRelInfo *fpinfo, PathTarget *target)
 	foreach(lc, fpinfo->group_exprs)
 		tlist = lappend(tlist, makeTargetEntry(copyObject(lfirst(lc)),
 											   list_length(tlist) + 1, NULL, false));
-	foreach(lc, target->exprs)
-		if (is_count_star((Expr *) lfirst(lc)))
-			tlist = add_to_flat_tlist(tlist, list_make1(lfirst(lc)));
-	/* the counts HAVING uses */
-	foreach(lc, pull_var_clause((Node *) fpinfo->having, PVC_INCLUDE_AGGREGATES))
+	/* the aggregates of the output and of HAVING */
+	foreach(lc, pull_var_clause((Node *) list_make2(target->exprs, fpinfo->having),
+								PVC_INCLUDE_AGGREGATES))
 		if (IsA(lfirst(lc), Aggref))
 			tlist = add_to_flat_tlist(tlist, list_make1(lfirst(lc)));
 	return tlist;
@@ -961,7 +957,10 @@ add_group_count_path(PlannerInfo *root, RelOptInfo *input_rel,
 	RdsBucket	bucket;
 	bool		has_lower = false;
 	bool		has_window = false;
-	bool		has_count = false;
+	bool		has_agg = false;
+	bool		by_status = false;
+	bool		hide_status = false;
+	List	   *group_kinds = NIL;
 	double		groups;
 	double		pages;
 	ListCell   *lc;
@@ -1001,6 +1000,7 @@ add_group_count_path(PlannerInfo *root, RelOptInfo *input_rel,
 
 			if (k == RDS_GROUP_NONE)
 				return;
+			group_kinds = lappend_int(group_kinds, k);
 			if (k == RDS_GROUP_BUCKET)
 				bucket = b;
 			if (group_exprs == NIL || k == RDS_GROUP_BUCKET)
@@ -1021,19 +1021,33 @@ add_group_count_path(PlannerInfo *root, RelOptInfo *input_rel,
 		if (kind == RDS_GROUP_BUCKET && !has_lower)
 			return;
 	}
-	else if (!has_window)
-		return;					/* the plain count(*) path */
 	foreach(lc, target->exprs)
 	{
 		Expr	   *e = (Expr *) lfirst(lc);
 
-		if (is_count_star(e))
-			has_count = true;
-		else if (!list_member(group_exprs, e))
+		if (list_member(group_exprs, e))
+			continue;
+		if (!computed_from_counts((Node *) e, group_exprs, input_rel, &by_status))
 			return;
+		has_agg |= contain_agg_clause((Node *) e);
 	}
-	if (!has_count || !having_is_local(gextra->havingQual, group_exprs))
+	if (!has_agg ||
+		!computed_from_counts(gextra->havingQual, group_exprs, input_rel, &by_status))
 		return;
+	if (!parse->groupClause && !has_window && !by_status)
+		return;					/* the plain count(*) path */
+
+	/* counts of one status: the status is a key, shown or not */
+	if (by_status)
+	{
+		if (kind == RDS_GROUP_NONE)
+			kind = RDS_GROUP_STATUS;
+		else if (kind == RDS_GROUP_BUCKET && kind2 == RDS_GROUP_NONE)
+			kind2 = RDS_GROUP_STATUS;
+		else if (kind != RDS_GROUP_STATUS && kind2 != RDS_GROUP_STATUS)
+			return;
+		hide_status = !list_member_int(group_kinds, RDS_GROUP_STATUS);
+	}
 
 	switch (kind)
 	{
@@ -1059,6 +1073,7 @@ add_group_count_path(PlannerInfo *root, RelOptInfo *input_rel,
 	fpinfo->baserel = input_rel;
 	fpinfo->group_kind = kind;
 	fpinfo->group_kind2 = kind2;
+	fpinfo->group_hide_status = hide_status;
 	fpinfo->group_exprs = group_exprs;
 	fpinfo->having = (List *) gextra->havingQual;
 	fpinfo->bucket = bucket;
@@ -1099,7 +1114,9 @@ rdsGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
 		return;
 
 	/* count(*) over a create_time window, or by groups: groupcount.c */
-	if (stage == UPPERREL_GROUP_AGG && (!ifp->all_exact || parse->groupClause))
+	if (stage == UPPERREL_GROUP_AGG &&
+		(!ifp->all_exact || parse->groupClause ||
+		 !target_is_count_star(root->upper_targets[UPPERREL_GROUP_AGG])))
 	{
 		add_group_count_path(root, input_rel, output_rel,
 							 (GroupPathExtraData *) extra);

@@ -242,6 +242,9 @@ typedef struct RdsScanPlan
 	int			offset_index;	/* likewise */
 	RdsGroupKind group_kind;	/* RDS_SCAN_GROUPS: the key */
 	RdsGroupKind group_kind2;	/* a second key after a bucket, or NONE */
+	bool		group_hide_status;	/* status counted, not a column */
+	List	   *group_aggs;		/* String: the spec (groupagg.c) of each
+								 * column after the keys */
 	RdsBucket	bucket;			/* RDS_GROUP_BUCKET: the key's core */
 	bool		search_desc;	/* RDS_SCAN_SEARCH: the order wanted */
 	bool		search_nulls_first;
@@ -490,8 +493,15 @@ extern RdsGroupCount *rds_groupcount_create(RdsGroupKind kind,
 											const RdsBucket *bucket,
 											Expr *key_expr);
 extern void rds_groupcount_run(RdsGroupCount *gc, RdsGroupScan *scan);
-extern bool rds_groupcount_next(RdsGroupCount *gc, Datum *keys, bool *nulls,
-								int64 *count);
+extern bool rds_groupcount_next_row(RdsGroupCount *gc, List *specs,
+									bool hide_status, Datum *values,
+									bool *nulls);
+
+/* groupagg.c: the aggregates a grouped count answers */
+extern char *rds_group_agg_spec(Expr *e, Index relid, Oid reloid);
+extern Datum rds_group_agg_value(const char *spec, int64 count,
+								 int64 status_count, bool *isnull);
+extern const char *rds_group_agg_status(const char *spec);
 extern char *rds_groupcount_summary(RdsGroupCount *gc);
 extern List *rds_groupcount_explain(RdsGroupKind kind, RdsGroupKind kind2,
 									RdsFilter *f, const RdsOptions *opts,

@@ -504,20 +504,14 @@ count_tasks(RdsScanState *state)
 }
 
 /*
- * RDS_SCAN_GROUPS: the rows (keys, count(*)) groupcount.c counts; the scan
- * tuple is the group keys (none for count(*) alone; a bucket, then status
- * or name, for two) and the counts.
+ * RDS_SCAN_GROUPS: the rows groupcount.c counts; the scan tuple is the
+ * group keys (none for count(*) alone; a bucket, then status or name, for
+ * two; status not shown when only the aggregates count by it) and the
+ * aggregates (groupagg.c).
  */
 static TupleTableSlot *
 iterate_groups(RdsScanState *state, TupleTableSlot *slot)
 {
-	Datum		keys[2];
-	bool		nulls[2];
-	int			nkeys = (state->plan.group_kind == RDS_GROUP_NONE) ? 0 :
-		(state->plan.group_kind2 == RDS_GROUP_NONE) ? 1 : 2;
-	int64		count;
-	int			c;
-
 	if (state->groups == NULL)
 	{
 		MemoryContext oldcxt = MemoryContextSwitchTo(state->scan_cxt);
@@ -540,13 +534,10 @@ iterate_groups(RdsScanState *state, TupleTableSlot *slot)
 		rds_groupcount_run(state->groups, gs);
 		MemoryContextSwitchTo(oldcxt);
 	}
-	if (!rds_groupcount_next(state->groups, keys, nulls, &count))
+	if (!rds_groupcount_next_row(state->groups, state->plan.group_aggs,
+								 state->plan.group_hide_status,
+								 slot->tts_values, slot->tts_isnull))
 		return slot;
-	for (c = 0; c < state->ncolumns; c++)
-	{
-		slot->tts_values[c] = c < nkeys ? keys[c] : Int64GetDatum(count);
-		slot->tts_isnull[c] = c < nkeys ? nulls[c] : false;
-	}
 	return ExecStoreVirtualTuple(slot);
 }
 
@@ -986,10 +977,13 @@ rdsExplainForeignScan(ForeignScanState *node, ExplainState *es)
 		ExplainPropertyText("Pushed down", "count(*) from total_count", es);
 	else if (state->plan.mode == RDS_SCAN_GROUPS)
 		ExplainPropertyText("Pushed down",
-							psprintf("%s from total_count",
+							psprintf("%s from total_count%s",
 									 rds_group_text(state->plan.group_kind,
 													state->plan.group_kind2,
-													&state->plan.bucket)), es);
+													&state->plan.bucket),
+									 state->plan.group_hide_status ?
+									 " (status for the counts of one status, not shown)" : ""),
+							es);
 	else if (state->plan.mode == RDS_SCAN_LIMIT)
 		ExplainPropertyText("Pushed down", "LIMIT/OFFSET", es);
 	else if (state->plan.mode == RDS_SCAN_SEARCH)

@@ -194,6 +194,50 @@ SELECT check_form($$SELECT status, name, count(*) FROM rds_tasks WHERE create_ti
  GROUP BY 1, 2$$);
 
 -- ===================================================================
+-- counts of one status in the same row: FILTER, sum(CASE), count(CASE),
+-- alone (a single stat), per bucket (a rate), per status
+-- ===================================================================
+\! test/simctl reset '{"tasks": 10000, "base_time": 1768478400}'
+SELECT reload();
+EXPLAIN (VERBOSE, COSTS OFF)
+SELECT count(*) FILTER (WHERE status = 'Failed') AS failed, count(*) AS total FROM rds_tasks
+ WHERE create_time >= '2026-01-01' AND create_time < '2026-01-10';
+CREATE TABLE cond_forms (n serial, q text);
+INSERT INTO cond_forms (q) VALUES
+  ($$SELECT count(*) FILTER (WHERE status = 'Failed') AS failed, count(*) AS total FROM rds_tasks
+     WHERE create_time >= '2026-01-01' AND create_time < '2026-01-10'$$),
+  ($$SELECT sum(CASE WHEN status = 'Failed' THEN 1 ELSE 0 END), count(1) FROM rds_tasks
+     WHERE create_time >= '2026-01-01' AND create_time < '2026-01-10'$$),
+  ($$SELECT count(CASE WHEN status = 'Running' THEN 1 END), sum(CASE WHEN status = 'Queued' THEN 1 END)
+     FROM rds_tasks WHERE create_time >= '2026-01-01' AND create_time < '2026-01-10'$$),
+  ($$SELECT count(*) FILTER (WHERE 'Failed' = status), sum(CASE WHEN status = 'Failed' THEN 1 ELSE 0 END)
+     FROM rds_tasks WHERE create_time >= '2031-01-01'$$),
+  ($$SELECT count(*) FILTER (WHERE status = 'Failed') FROM rds_tasks WHERE instance_id = 'nope'$$),
+  ($$SELECT count(*) FILTER (WHERE status = 'Failed') FROM rds_tasks$$),
+  ($$SELECT date_trunc('day', create_time) AS d,
+            round(count(*) FILTER (WHERE status = 'Failed')::numeric / count(*), 4) AS rate
+       FROM rds_tasks WHERE create_time >= '2025-12-25' AND create_time < '2026-01-10' GROUP BY 1$$),
+  ($$SELECT DATE_TRUNC('day', create_time) AS create_time,
+            SUM(CASE WHEN status = 'Failed' THEN 1 ELSE 0 END) AS failed, COUNT(*) AS count
+       FROM rds_tasks WHERE create_time >= TO_TIMESTAMP('2025-12-25 00:00:00.000000', 'YYYY-MM-DD HH24:MI:SS.US')
+        AND create_time < TO_TIMESTAMP('2026-01-10 00:00:00.000000', 'YYYY-MM-DD HH24:MI:SS.US')
+      GROUP BY DATE_TRUNC('day', create_time) ORDER BY failed DESC LIMIT 10000$$),
+  ($$SELECT status, count(*) FILTER (WHERE status = 'Failed'), count(*) FROM rds_tasks GROUP BY 1$$),
+  ($$SELECT date_trunc('day', create_time) d, status, count(*) FILTER (WHERE status = 'Failed')
+       FROM rds_tasks WHERE create_time >= '2026-01-01' AND create_time < '2026-01-10' GROUP BY 1, 2$$),
+  ($$SELECT date_trunc('day', create_time) AS d, count(*) FROM rds_tasks
+      WHERE create_time >= '2025-12-25' AND create_time < '2026-01-10' GROUP BY 1
+     HAVING count(*) FILTER (WHERE status = 'Failed') > 20$$);
+SELECT n, check_form(q) FROM cond_forms ORDER BY n;
+-- not pushed: a status the FILTER does not name by equality, a name
+SELECT check_form($$SELECT count(*) FILTER (WHERE status <> 'Failed'), count(*) FROM rds_tasks
+  WHERE create_time >= '2026-01-01'$$);
+SELECT check_form($$SELECT name, count(*) FILTER (WHERE status = 'Failed') FROM rds_tasks
+  WHERE create_time >= '2026-01-01' GROUP BY 1$$);
+SELECT check_form($$SELECT count(*) FILTER (WHERE name = 'CreateInstance') FROM rds_tasks
+  WHERE create_time >= '2026-01-01'$$);
+
+-- ===================================================================
 -- daylight saving: 60,000 tasks around 26 Oct 2025 (Europe) and 2 Nov
 -- 2025 (America); small pages so that hours are asked as buckets
 -- ===================================================================

@@ -39,7 +39,7 @@ ALTER EXTENSION rds_task_fdw UPDATE TO '1.4';
 SELECT oid::regprocedure AS function, pg_get_function_result(oid) AS result
   FROM pg_proc WHERE proname IN ('rds_task_fdw_server_stats', 'rds_task_fdw_server_stats_reset',
                                  'rds_task_fdw_cache_stats_by_database')
- ORDER BY 1::text;
+ ORDER BY oid::regprocedure::text COLLATE "C";
 SELECT attname, atttypid::regtype FROM pg_attribute
  WHERE attrelid = 'rds_task_fdw_server_stats'::regclass AND attnum > 0 ORDER BY attnum;
 SELECT has_function_privilege('public', 'rds_task_fdw_server_stats_reset()', 'EXECUTE') AS public_may_reset,
