@@ -667,6 +667,9 @@ first_pages(RdsGroupCount *gc, GcRun *run)
 	bool		complete = true;
 	ListCell   *lc;
 
+	/* count(*) without a window: total_count is the count, nothing to check */
+	if (gc->kind == RDS_GROUP_NONE && !run->f->has_lower && !run->f->has_upper)
+		ps = 1;
 	foreach(lc, run->scan->streams)
 		new_req(&run->first, (char *) lfirst(lc), ps, -1);
 	run_requests(gc, run->first, NULL, 0);

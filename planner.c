@@ -753,6 +753,9 @@ rdsGetForeignPlan(PlannerInfo *root, RelOptInfo *foreignrel, Oid foreigntableid,
 		fdw_scan_tlist = add_to_flat_tlist(NIL,
 										   pull_var_clause((Node *) best_path->path.pathtarget->exprs,
 														   PVC_INCLUDE_AGGREGATES));
+		/* every column a count(*) (target_is_count_star) */
+		foreach(lc, fdw_scan_tlist)
+			plan.group_aggs = lappend(plan.group_aggs, makeString("count"));
 	}
 	else if (fpinfo->upper == RDS_SCAN_GROUPS)
 	{

@@ -61,7 +61,6 @@ typedef struct RdsScanState
 	RdsPager   *pager;			/* in scan_cxt; NULL until the first row */
 	int			nstreams;
 	int64		row_budget;		/* LIMIT: rows still to return, -1 = all */
-	bool		count_done;		/* COUNT: the row was returned */
 	bool		started;		/* conditions evaluated, streams built */
 
 	/* the page being returned */
@@ -321,7 +320,6 @@ reset_scan(RdsScanState *state)
 	state->page = NULL;
 	state->page_rows = state->page_row = state->action_row = 0;
 	state->have_row = false;
-	state->count_done = false;
 	state->groups = NULL;
 
 	state->seen = rds_idset_create(state->scan_cxt);
@@ -452,58 +450,6 @@ next_row(RdsScanState *state, bool nowait)
 }
 
 /*
- * count(*): one limit=1 request per stream, summing total_count; when a
- * stream has no total_count, or a field could not be sent, the tasks are
- * counted as they are read.
- */
-static int64
-count_tasks(RdsScanState *state)
-{
-	int64		count = 0;
-	bool		remote = true;
-	ListCell   *lc;
-	int			s;
-
-	foreach(lc, state->filter.fields)
-		if (!((RdsFieldSet *) lfirst(lc))->sent)
-			remote = false;
-
-	for (s = 0; remote && s < state->nstreams; s++)
-	{
-		MemoryContext oldcxt = MemoryContextSwitchTo(state->page_cxt);
-		int64		total;
-
-		/*
-		 * Several streams' totals must be of one version of the list: their
-		 * entries in the cache may be of different fetches, so then they
-		 * are asked afresh (and stored for others).
-		 */
-		total = rds_page_total_count(rds_page_finish(rds_page_start(state->conn, state->path,
-																	rds_pager_stream_query(state->pager, s),
-																	0, 1, state->opts->cache_ttl,
-																	state->nstreams == 1),
-													 &state->stats));
-		MemoryContextSwitchTo(oldcxt);
-		MemoryContextReset(state->page_cxt);
-		if (total < 0)
-			remote = false;
-		else
-			count += total;
-	}
-	if (remote)
-		return count;
-
-	/* count what is read */
-	count = 0;
-	while (next_row(state, false) == RDS_NEXT_FOUND)
-	{
-		state->have_row = false;
-		count++;
-	}
-	return count;
-}
-
-/*
  * RDS_SCAN_GROUPS: the rows groupcount.c counts; the scan tuple is the
  * group keys (none for count(*) alone; a bucket, then status or name, for
  * two; status not shown when only the aggregates count by it) and the
@@ -568,25 +514,9 @@ rdsIterateForeignScan(ForeignScanState *node)
 		state->started = true;
 	}
 
-	if (state->plan.mode == RDS_SCAN_GROUPS)
+	/* count(*) from total_count, with or without groups: groupcount.c */
+	if (state->plan.mode == RDS_SCAN_GROUPS || state->plan.mode == RDS_SCAN_COUNT)
 		return iterate_groups(state, slot);
-
-	if (state->plan.mode == RDS_SCAN_COUNT)
-	{
-		int64		count;
-		int			c;
-
-		if (state->count_done)
-			return slot;
-		count = count_tasks(state);
-		state->count_done = true;
-		for (c = 0; c < state->ncolumns; c++)
-		{
-			slot->tts_values[c] = Int64GetDatum(count);
-			slot->tts_isnull[c] = false;
-		}
-		return ExecStoreVirtualTuple(slot);
-	}
 
 	if (state->plan.mode == RDS_SCAN_SEARCH)
 	{
