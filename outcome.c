@@ -221,6 +221,7 @@ rds_report_failure(RdsRequest *req)
 	char	   *server = pstrdup(conn->opts.server_name ?
 								 conn->opts.server_name : "?");
 	char	   *hint = NULL;
+	char	   *message;
 
 	/* everything needed from the transfer, copied before releasing it */
 	if (resp->too_large)
@@ -279,79 +280,28 @@ rds_report_failure(RdsRequest *req)
 
 	hint = failure_hint(conn, xfer, iam);
 
-	/* the server's last error: the message below, without the detail */
-	rds_stats_error(conn->opts.serverid, server,
-					error_summary(req, user, status, failure, error_code,
-								  error_msg));
+	/* one message: the error's, and the server's last error in its stats */
+	message = error_summary(req, user, status, failure, error_code, error_msg);
+	rds_stats_error(conn->opts.serverid, server, message);
 
 	rds_request_release(req);
 
-	if (iam)
-	{
-		if (failure != NULL)
-			ereport(ERROR,
-					(errcode(sqlstate),
-					 errmsg("could not obtain an IAM token for user \"%s\": %s",
-							user, failure),
-					 detail.len ? errdetail_internal("%s", detail.data) : 0,
-					 no_fd ? errhint("Raise max_files_per_process, or lower parallel_requests.") :
-					 hint ? errhint("%s", hint) : 0,
-					 errcontext("foreign server \"%s\"", server)));
-		else if (error_msg != NULL)
-			ereport(ERROR,
-					(errcode(sqlstate),
-					 errmsg("could not obtain an IAM token for user \"%s\": HTTP %ld %s",
-							user, status, error_msg),
-					 detail.len ? errdetail_internal("%s", detail.data) : 0,
-					 hint ? errhint("%s", hint) : 0,
-					 errcontext("foreign server \"%s\"", server)));
-		else
-			ereport(ERROR,
-					(errcode(sqlstate),
-					 errmsg("could not obtain an IAM token for user \"%s\": HTTP %ld",
-							user, status),
-					 detail.len ? errdetail_internal("%s", detail.data) : 0,
-					 hint ? errhint("%s", hint) : 0,
-					 errcontext("foreign server \"%s\"", server)));
-	}
-	else
-	{
-		if (failure != NULL)
-			ereport(ERROR,
-					(errcode(sqlstate),
-					 errmsg("RDS API request %s %s failed: %s",
-							req->method, req->path, failure),
-					 detail.len ? errdetail_internal("%s", detail.data) : 0,
-					 no_fd ? errhint("Raise max_files_per_process, or lower parallel_requests.") :
-					 hint ? errhint("%s", hint) : 0,
-					 errcontext("foreign server \"%s\"", server)));
-		else if (error_code != NULL || error_msg != NULL)
-			ereport(ERROR,
-					(errcode(sqlstate),
-					 errmsg("RDS API request %s %s failed: HTTP %ld %s: %s",
-							req->method, req->path, status,
-							error_code ? error_code : "",
-							error_msg ? error_msg : ""),
-					 detail.len ? errdetail_internal("%s", detail.data) : 0,
-					 hint ? errhint("%s", hint) : 0,
-					 errcontext("foreign server \"%s\"", server)));
-		else
-			ereport(ERROR,
-					(errcode(sqlstate),
-					 errmsg("RDS API request %s %s failed: HTTP %ld",
-							req->method, req->path, status),
-					 detail.len ? errdetail_internal("%s", detail.data) : 0,
-					 hint ? errhint("%s", hint) : 0,
-					 errcontext("foreign server \"%s\"", server)));
-	}
+	ereport(ERROR,
+			(errcode(sqlstate),
+			 errmsg("%s", message),
+			 detail.len ? errdetail_internal("%s", detail.data) : 0,
+			 no_fd ? errhint("Raise max_files_per_process, or lower parallel_requests.") :
+			 hint ? errhint("%s", hint) : 0,
+			 errcontext("foreign server \"%s\"", server)));
 	pg_unreachable();
 }
 
 /*
  * error_summary
- *		The message of the error rds_report_failure throws for req, for the
- *		server's statistics (palloc'd): the status or failure, the API's
- *		error_code and error_msg (already printable), method and path.
+ *		The message of the error rds_report_failure throws for req, also the
+ *		server's last error in its statistics (palloc'd): the status or
+ *		failure, the API's error_code and error_msg (already printable),
+ *		method and path, or for IAM the user.
  */
 static char *
 error_summary(RdsRequest *req, const char *user, long status,
