@@ -814,6 +814,13 @@ class Generator:
             "SELECT date_trunc('week', " + ct + " + interval '1 day') - interval '1 day' w, count(*)"
             " FROM {T} t%s GROUP BY 1",
             "SELECT d, count(*) FROM (SELECT date_trunc('day', " + ct + ") d FROM {T} t%s) s GROUP BY d",
+            # two keys, and counts of one status (the stacked and the single-stat panels)
+            "SELECT date_trunc('day', " + ct + ") d, t.status, count(*) FROM {T} t%s GROUP BY 1, 2",
+            "SELECT t.name, date_trunc('week', " + ct + ") w, count(*) FROM {T} t%s GROUP BY 1, 2",
+            "SELECT count(*) FILTER (WHERE t.status = 'Failed'), count(*),"
+            " sum(CASE WHEN t.status = 'Running' THEN 1 ELSE 0 END) FROM {T} t%s",
+            "SELECT date_trunc('day', " + ct + ") d, count(CASE WHEN t.status = 'Failed' THEN 1 END),"
+            " sum(CASE WHEN t.status = 'Completed' THEN 1 END) FROM {T} t%s GROUP BY 1",
             "SELECT count(DISTINCT t.instance_id), min(" + ct + "), max(" + ct + ") FROM {T} t%s",
             "SELECT count(*) FILTER (WHERE t.process > 50) FROM {T} t%s",
             "SELECT count(*) FROM {T} t%s HAVING count(*) > 0",
