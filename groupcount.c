@@ -668,7 +668,8 @@ first_pages(RdsGroupCount *gc, GcRun *run)
 	ListCell   *lc;
 
 	/* count(*) without a window: total_count is the count, nothing to check */
-	if (gc->kind == RDS_GROUP_NONE && !run->f->has_lower && !run->f->has_upper)
+	if (gc->kind == RDS_GROUP_NONE && run->scan->time_checks == NIL &&
+		!run->f->has_lower && !run->f->has_upper)
 		ps = 1;
 	foreach(lc, run->scan->streams)
 		new_req(&run->first, (char *) lfirst(lc), ps, -1);
