@@ -61,4 +61,4 @@ include $(PGXS)
 $(filter %.o,$(OBJS)): rds_task_fdw.h rds_compat.h
 auth.o client.o connection.o http.o http_callbacks.o waitfd.o: rds_http.h
 http.o http_callbacks.o: rds_transport.h
-groupcount.o groupresult.o: groupcount.h
+groupcount.o groupresult.o: groupresult.h

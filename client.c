@@ -516,7 +516,7 @@ request_guard_callback(void *arg)
  *		request_settle), waiting out the delay before each retry while the
  *		connection's other transfers progress.  On return req->xfer holds a
  *		successful answer (200 for the API, 201 for IAM); any other outcome
- *		throws (see rds_report_failure).
+ *		throws (see rds_failure_of).
  */
 static void
 request_run(RdsRequest *req)
@@ -524,6 +524,7 @@ request_run(RdsRequest *req)
 	for (;;)
 	{
 		RdsConn    *conn = req->conn;
+		RdsFailure *failure;
 
 		if (conn == NULL)
 			ereport(ERROR,
@@ -563,7 +564,9 @@ request_run(RdsRequest *req)
 		}
 		if (request_succeeded(req))
 			break;
-		rds_report_failure(req);
+		failure = rds_failure_of(req);
+		rds_request_release(req);
+		rds_failure_throw(failure);
 	}
 }
 

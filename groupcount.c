@@ -47,7 +47,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-#include "groupcount.h"
+#include "groupresult.h"
 
 /* Microseconds from the Unix epoch to PostgreSQL's (2000-01-01). */
 #define UNIX_TO_PG_USECS \

@@ -14,7 +14,7 @@
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
-#include "groupcount.h"
+#include "groupresult.h"
 
 /* The statuses the API documents: GROUP BY status asks for each. */
 const char *const rds_gc_documented_statuses[] = {

@@ -187,9 +187,10 @@ outcome_sqlstate(const RdsTransfer *xfer)
 }
 
 /*
- * rds_report_failure
- *		Throws the error for the failed current attempt of req, after
- *		releasing req.  Message: the status or libcurl's error, the API's
+ * rds_failure_of
+ *		The error for the failed current attempt of req (palloc'd), which
+ *		the caller throws with rds_failure_throw once it released req; also
+ *		the server's last error in its statistics.  Message: the status or libcurl's error, the API's
  *		error_code and error_msg, the method and path; detail: the query
  *		string, the request ID, the number of attempts and (for a body that
  *		is not an error envelope) its content type and length, never its
@@ -199,8 +200,8 @@ outcome_sqlstate(const RdsTransfer *xfer)
  *		the foreign server.  Remote text is made printable; no credential is
  *		ever part of it.
  */
-void
-rds_report_failure(RdsRequest *req)
+RdsFailure *
+rds_failure_of(RdsRequest *req)
 {
 	RdsConn    *conn = req->conn;
 	RdsTransfer *xfer = req->xfer;
@@ -220,10 +221,9 @@ rds_report_failure(RdsRequest *req)
 	int			attempts = req->attempts;
 	char	   *server = pstrdup(conn->opts.server_name ?
 								 conn->opts.server_name : "?");
-	char	   *hint = NULL;
-	char	   *message;
+	RdsFailure *f;
 
-	/* everything needed from the transfer, copied before releasing it */
+	/* everything needed from the transfer, copied: the caller releases it */
 	if (resp->too_large)
 		failure = psprintf("response body exceeds %d bytes",
 						   RDS_MAX_RESPONSE_SIZE);
@@ -278,27 +278,38 @@ rds_report_failure(RdsRequest *req)
 		appendStringInfo(&detail, "%sTransport: %s.",
 						 detail.len ? " " : "", libcurl_text);
 
-	hint = failure_hint(conn, xfer, iam);
+	f = palloc0(sizeof(RdsFailure));
+	f->sqlstate = sqlstate;
+	f->detail = detail.len ? detail.data : NULL;
+	f->hint = no_fd ? "Raise max_files_per_process, or lower parallel_requests." :
+		failure_hint(conn, xfer, iam);
+	f->server = server;
 
 	/* one message: the error's, and the server's last error in its stats */
-	message = error_summary(req, user, status, failure, error_code, error_msg);
-	rds_stats_error(conn->opts.serverid, server, message);
+	f->message = error_summary(req, user, status, failure, error_code, error_msg);
+	rds_stats_error(conn->opts.serverid, server, f->message);
+	return f;
+}
 
-	rds_request_release(req);
-
+/*
+ * rds_failure_throw
+ *		Throws the error rds_failure_of described.
+ */
+void
+rds_failure_throw(const RdsFailure *f)
+{
 	ereport(ERROR,
-			(errcode(sqlstate),
-			 errmsg("%s", message),
-			 detail.len ? errdetail_internal("%s", detail.data) : 0,
-			 no_fd ? errhint("Raise max_files_per_process, or lower parallel_requests.") :
-			 hint ? errhint("%s", hint) : 0,
-			 errcontext("foreign server \"%s\"", server)));
+			(errcode(f->sqlstate),
+			 errmsg("%s", f->message),
+			 f->detail ? errdetail_internal("%s", f->detail) : 0,
+			 f->hint ? errhint("%s", f->hint) : 0,
+			 errcontext("foreign server \"%s\"", f->server)));
 	pg_unreachable();
 }
 
 /*
  * error_summary
- *		The message of the error rds_report_failure throws for req, also the
+ *		The message of the error rds_failure_of describes for req, also the
  *		server's last error in its statistics (palloc'd): the status or
  *		failure, the API's error_code and error_msg (already printable),
  *		method and path, or for IAM the user.

@@ -247,6 +247,17 @@ extern void rds_request_release(RdsRequest *req);
 extern bool rds_is_transient(const RdsTransfer *xfer);
 extern long rds_retry_delay_ms(const RdsRequest *req);
 extern const char *rds_retry_reason(const RdsTransfer *xfer);
-RDS_NORETURN extern void rds_report_failure(RdsRequest *req) RDS_NORETURN_ATTR;
+/* What a failed request throws, copied from it before it is released. */
+typedef struct RdsFailure
+{
+	int			sqlstate;
+	char	   *message;
+	char	   *detail;			/* or NULL */
+	const char *hint;			/* or NULL */
+	char	   *server;			/* the foreign server, for the context */
+} RdsFailure;
+
+extern RdsFailure *rds_failure_of(RdsRequest *req);
+RDS_NORETURN extern void rds_failure_throw(const RdsFailure *f) RDS_NORETURN_ATTR;
 
 #endif							/* RDS_HTTP_H */

@@ -1,14 +1,14 @@
 /*-------------------------------------------------------------------------
  *
- * groupcount.h
- *		  Private to the grouped count (groupcount.c, which asks, and
- *		  groupresult.c, which keeps what was counted): a run's state, its
- *		  groups, and the functions the two share.
+ * groupresult.h
+ *		  What a grouped count counted, private to groupresult.c, which
+ *		  keeps it, and groupcount.c, which asks: a run's state, its groups
+ *		  and rows, and groupresult.c's functions.
  *
  *-------------------------------------------------------------------------
  */
-#ifndef RDS_GROUPCOUNT_H
-#define RDS_GROUPCOUNT_H
+#ifndef RDS_GROUPRESULT_H
+#define RDS_GROUPRESULT_H
 
 #include "rds_task_fdw.h"
 
@@ -100,4 +100,4 @@ extern void rds_gc_store_result(RdsGroupCount *gc, StringInfo buf);
 extern bool rds_gc_load_result(RdsGroupCount *gc, const char *data, int len);
 extern GcGroup *rds_gc_next_group(RdsGroupCount *gc);
 
-#endif							/* RDS_GROUPCOUNT_H */
+#endif							/* RDS_GROUPRESULT_H */
