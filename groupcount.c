@@ -259,14 +259,18 @@ group_streams(RdsGroupScan *scan, RdsFilter *base, const char *field,
  * rds_groupcount_create
  *		A grouped count by kind; for buckets, of the query's key expression
  *		key_expr whose core is bucket, and by kind2 (status or name) too if
- *		not RDS_GROUP_NONE.  In the current memory context.
+ *		not RDS_GROUP_NONE; its rows hold the keys (status not shown if
+ *		hide_status) and the aggregates of specs (groupagg.c).  In the
+ *		current memory context.
  */
 RdsGroupCount *
 rds_groupcount_create(RdsGroupKind kind, RdsGroupKind kind2, const RdsBucket *bucket,
-					  Expr *key_expr)
+					  Expr *key_expr, List *specs, bool hide_status)
 {
 	RdsGroupCount *gc = palloc0(sizeof(RdsGroupCount));
 
+	gc->specs = specs;
+	gc->hide_status = hide_status;
 	gc->kind = kind;
 	gc->kind2 = (kind == RDS_GROUP_BUCKET) ? kind2 : RDS_GROUP_NONE;
 	gc->window_total = -1;
@@ -999,12 +1003,37 @@ tally_complete_buckets(RdsGroupCount *gc, GcRun *run)
 static void count_window(RdsGroupCount *gc, RdsGroupScan *scan);
 
 /*
+ * The statuses the aggregates count, and NULL: the window as a whole (its
+ * totals).
+ */
+static List *
+aggregate_statuses(RdsGroupCount *gc)
+{
+	List	   *statuses = NIL;
+	ListCell   *lc;
+
+	foreach(lc, gc->specs)
+	{
+		const char *s = rds_group_agg_status(strVal(lfirst(lc)));
+
+		if (s && !list_member(statuses, makeString((char *) s)))
+			statuses = lappend(statuses, makeString((char *) s));
+	}
+	foreach(lc, statuses)
+		lfirst(lc) = strVal(lfirst(lc));
+	return lappend(statuses, NULL);
+}
+
+/*
  * Two keys, a bucket and status or name: one bucket count per value of the
  * field, over the window narrowed to it, each exact on its own (its own
  * first pages, buckets, edges and sum check, or its pages).  The values'
  * windows must add up to the window's total_count, else a task has a value
- * outside them (or the list moved) and the window's pages are read.
- * Tried only when every value's requests cost less than the pages.
+ * outside them (or the list moved) and the window's pages are read.  When
+ * status only serves counts of one status (hide_status), only those
+ * statuses are counted, and the window as a whole for the totals
+ * (totals_apart).  Tried only when every value's requests cost less than
+ * the pages.
  */
 static GcNext
 count_by_field(RdsGroupCount *gc, GcRun *run)
@@ -1017,6 +1046,7 @@ count_by_field(RdsGroupCount *gc, GcRun *run)
 	int64		sum = 0;
 	const char *why;
 	int			nbuckets;
+	bool		apart = gc->hide_status && gc->kind2 == RDS_GROUP_STATUS;
 	ListCell   *lc;
 
 	if (!window_holds_checks(gc, run->f))
@@ -1031,7 +1061,7 @@ count_by_field(RdsGroupCount *gc, GcRun *run)
 	gc->tail_start_ms = -1;
 	if (why)
 		return give_up(run, GC_READ_REST, why);
-	domain = field_domain(gc, run, field);
+	domain = apart ? aggregate_statuses(gc) : field_domain(gc, run, field);
 	asks = (int64) list_length(domain) * nstreams * (nbuckets + 3);
 	if (run->pages <= asks)
 		return give_up(run, GC_READ_REST, "fewer requests than groups");
@@ -1044,7 +1074,7 @@ count_by_field(RdsGroupCount *gc, GcRun *run)
 		const char *value = (const char *) lfirst(lc);
 		RdsGroupCount *sub = palloc0(sizeof(RdsGroupCount));
 		RdsGroupScan *ss = palloc(sizeof(RdsGroupScan));
-		char	   *text = pg_any_to_server(value, strlen(value), PG_UTF8);
+		char	   *text = value ? pg_any_to_server(value, strlen(value), PG_UTF8) : NULL;
 		GcGroup    *g;
 
 		sub->kind = RDS_GROUP_BUCKET;
@@ -1054,7 +1084,8 @@ count_by_field(RdsGroupCount *gc, GcRun *run)
 		sub->may_read = gc->may_read;
 		*ss = *run->scan;
 		ss->filter = rds_filter_copy(run->f);
-		rds_filter_add_values(ss->filter, field, list_make1(pstrdup(value)));
+		if (value)
+			rds_filter_add_values(ss->filter, field, list_make1(pstrdup(value)));
 		ss->streams = rds_filter_streams(ss->filter, ss->opts, RDS_MAX_STREAMS);
 		if (!all_sent(ss->filter))
 			return give_up(run, GC_READ_ALL, "a field is matched locally");
@@ -1069,11 +1100,12 @@ count_by_field(RdsGroupCount *gc, GcRun *run)
 			*lg = *g;
 			lg->text = text;
 		}
-		if (sum > run->total)
+		if (sum > run->total && !apart)
 			break;
 	}
 	gc->ngroups = 0;
-	if (sum != run->total)
+	gc->totals_apart = apart;
+	if (sum != run->total && !apart)
 	{
 		gc->nlocal = 0;
 		return give_up(run, GC_READ_ALL,

@@ -195,7 +195,7 @@ typedef struct GcStoredRow
 	int32		len;			/* bytes of text that follow; -1 = none */
 } GcStoredRow;
 
-#define GC_STORED_MAGIC 0x52444733	/* "RDG3" */
+#define GC_STORED_MAGIC 0x52444734	/* "RDG4" */
 
 /*
  * The cache key of the count's result: the kind, date_trunc's zone or the
@@ -240,6 +240,7 @@ rds_gc_store_result(RdsGroupCount *gc, StringInfo buf)
 	GcGroup    *g;
 
 	appendBinaryStringInfo(buf, (char *) &magic, sizeof(magic));
+	appendStringInfoChar(buf, gc->totals_apart ? 1 : 0);
 	gc->next = 0;
 	while ((g = rds_gc_next_group(gc)) != NULL)
 	{
@@ -273,12 +274,15 @@ rds_gc_load_result(RdsGroupCount *gc, const char *data, int len)
 	const char *end = data + len;
 	uint32		magic;
 
-	if (len < (int) sizeof(magic))
+	bool		apart;
+
+	if (len < (int) sizeof(magic) + 1)
 		return false;
 	memcpy(&magic, p, sizeof(magic));
 	if (magic != GC_STORED_MAGIC)
 		return false;
-	for (p += sizeof(magic); p < end;)
+	apart = (p[sizeof(magic)] != 0);
+	for (p += sizeof(magic) + 1; p < end;)
 	{
 		GcStoredRow row;
 
@@ -291,7 +295,8 @@ rds_gc_load_result(RdsGroupCount *gc, const char *data, int len)
 		p += Max(row.len, 0);
 	}
 	gc->ngroups = gc->nlocal = gc->next = 0;
-	for (p = data + sizeof(magic); p < end;)
+	gc->totals_apart = apart;
+	for (p = data + sizeof(magic) + 1; p < end;)
 	{
 		GcStoredRow row;
 		GcGroup    *g;
@@ -373,8 +378,10 @@ group_status(RdsGroupCount *gc, GcGroup *g)
  * when nothing matched.
  */
 static void
-build_rows(RdsGroupCount *gc, List *specs, bool hide_status)
+build_rows(RdsGroupCount *gc)
 {
+	List	   *specs = gc->specs;
+	bool		hide_status = gc->hide_status;
 	int			nspecs = list_length(specs);
 	bool		one_row = (gc->kind == RDS_GROUP_NONE) ||
 		(hide_status && gc->kind == RDS_GROUP_STATUS);
@@ -407,8 +414,9 @@ build_rows(RdsGroupCount *gc, List *specs, bool hide_status)
 		}
 		if (row->g == NULL)
 			row->g = g;
-		row->count += g->count;
 		status = group_status(gc, g);
+		if (!gc->totals_apart || status == NULL)
+			row->count += g->count;
 		i = 0;
 		foreach(lc, specs)
 		{
@@ -433,9 +441,9 @@ build_rows(RdsGroupCount *gc, List *specs, bool hide_status)
  *		run's memory.
  */
 bool
-rds_groupcount_next_row(RdsGroupCount *gc, List *specs, bool hide_status,
-						Datum *values, bool *nulls)
+rds_groupcount_next_row(RdsGroupCount *gc, Datum *values, bool *nulls)
 {
+	bool		hide_status = gc->hide_status;
 	GcRow	   *row;
 	GcGroup    *g;
 	ListCell   *lc;
@@ -443,7 +451,7 @@ rds_groupcount_next_row(RdsGroupCount *gc, List *specs, bool hide_status,
 	int			i = 0;
 
 	if (gc->rows == NULL)
-		build_rows(gc, specs, hide_status);
+		build_rows(gc);
 	if (gc->next_row >= gc->nrows)
 		return false;
 	row = &gc->rows[gc->next_row++];
@@ -463,7 +471,7 @@ rds_groupcount_next_row(RdsGroupCount *gc, List *specs, bool hide_status,
 		nulls[c] = (g->text == NULL);
 		values[c++] = g->text ? CStringGetTextDatum(g->text) : (Datum) 0;
 	}
-	foreach(lc, specs)
+	foreach(lc, gc->specs)
 	{
 		values[c] = rds_group_agg_value(strVal(lfirst(lc)), row->count,
 										row->by_spec[i++], &nulls[c]);

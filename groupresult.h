@@ -41,6 +41,10 @@ struct RdsGroupCount
 {
 	RdsGroupKind kind;
 	RdsGroupKind kind2;			/* with a bucket: STATUS or NAME, a second key */
+	List	   *specs;			/* String: each aggregate column (groupagg.c) */
+	bool		hide_status;	/* status only for the aggregates, not shown */
+	bool		totals_apart;	/* groups without a status are the totals, the
+								 * others only the aggregates' statuses */
 	RdsBucket	bucket;			/* RDS_GROUP_BUCKET: the key's core */
 	Expr	   *key_expr;		/* RDS_GROUP_BUCKET: the query's key */
 	RdsBucketKey *key;			/* ... evaluated (bucket.c) */

@@ -491,10 +491,10 @@ extern char *rds_group_text(RdsGroupKind kind, RdsGroupKind kind2,
 extern RdsGroupCount *rds_groupcount_create(RdsGroupKind kind,
 											RdsGroupKind kind2,
 											const RdsBucket *bucket,
-											Expr *key_expr);
+											Expr *key_expr, List *specs,
+											bool hide_status);
 extern void rds_groupcount_run(RdsGroupCount *gc, RdsGroupScan *scan);
-extern bool rds_groupcount_next_row(RdsGroupCount *gc, List *specs,
-									bool hide_status, Datum *values,
+extern bool rds_groupcount_next_row(RdsGroupCount *gc, Datum *values,
 									bool *nulls);
 
 /* groupagg.c: the aggregates a grouped count answers */

@@ -476,13 +476,13 @@ iterate_groups(RdsScanState *state, TupleTableSlot *slot)
 		state->groups = rds_groupcount_create(state->plan.group_kind,
 											  state->plan.group_kind2,
 											  &state->plan.bucket,
-											  state->group_expr);
+											  state->group_expr,
+											  state->plan.group_aggs,
+											  state->plan.group_hide_status);
 		rds_groupcount_run(state->groups, gs);
 		MemoryContextSwitchTo(oldcxt);
 	}
-	if (!rds_groupcount_next_row(state->groups, state->plan.group_aggs,
-								 state->plan.group_hide_status,
-								 slot->tts_values, slot->tts_isnull))
+	if (!rds_groupcount_next_row(state->groups, slot->tts_values, slot->tts_isnull))
 		return slot;
 	return ExecStoreVirtualTuple(slot);
 }
