@@ -269,6 +269,7 @@ SELECT n, check_form(format($$SELECT %s AS k, count(*) FROM rds_tasks
   WHERE create_time >= %L AND create_time < %L GROUP BY 1$$, key, lo, hi)) FROM dst_forms ORDER BY n;
 ALTER SERVER bk OPTIONS (DROP page_size);
 RESET TimeZone;
+\! test/simctl reset '{"tasks": 2500, "base_time": 1768478400}'
 
 DROP SCHEMA bk CASCADE;
 DROP SERVER bk CASCADE;

@@ -5,8 +5,9 @@
 # and PG* variables for a cluster where the extension is installed, e.g.
 #   pg_virtualenv -v 15 bash test/run_differential.sh [differential.py options]
 # Creates its own database (DIFF_DB, default rds_differential; dropped again
-# unless DIFF_KEEP=1), resets the simulator (unless DIFF_SIM_RESET=0) so that
-# no fault or configuration of an earlier suite is left, sets up the server,
+# unless DIFF_KEEP=1), resets the simulator (unless DIFF_SIM_RESET=0) to
+# DIFF_TASKS tasks (2500) so that no fault, configuration or list size of an
+# earlier suite is left, sets up the server,
 # user mapping, foreign tables and the local copy of the data, and runs
 # differential.py with the given options (DIFF_SEEDS="s1 s2 ..." runs one
 # pass per seed; DIFF_QUERIES sets --queries).  Exit status non-zero on any
@@ -69,8 +70,8 @@ ca="${RDS_SIM_CA:-}"
 psql_q() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 
 if [ "${DIFF_SIM_RESET:-1}" != 0 ]; then
-  curl -sS -f -X POST -H 'Content-Type: application/json' --data-binary '{}' \
-    "$sim/_sim/reset" >/dev/null
+  curl -sS -f -X POST -H 'Content-Type: application/json' \
+    --data-binary "{\"tasks\": ${DIFF_TASKS:-2500}}" "$sim/_sim/reset" >/dev/null
 fi
 
 psql_q -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" \
