@@ -105,9 +105,11 @@ my $asks_each_instance = sub {
 	return join(',', sort keys %seen) eq join(',', sort @inst);
 };
 
-# the first day of the list, the bucket path's lower bound
-my $lower = $node->safe_psql('postgres',
-	"SELECT date_trunc('day', min(create_time)) FROM local_tasks");
+# the days of the list, the bucket path's bounds (without an upper one the
+# buckets would reach the month of now)
+my ($lower, $upper) = split /\|/, $node->safe_psql('postgres',
+	"SELECT date_trunc('day', min(create_time)), date_trunc('day', max(create_time)) + interval '1 day'"
+	  . " FROM local_tasks");
 
 # the read paths: the query (TBL replaced by the table), its EXPLAIN
 # (VERBOSE) assertions, and a check of the requests of a run that sent some
@@ -169,7 +171,7 @@ my %paths = (
 	bucket => {
 		# a literal bound: a count's stored result is keyed by its bounds
 		sql => "SELECT date_trunc('month', create_time, 'Europe/Berlin') AS m, count(*) FROM TBL"
-		  . " WHERE create_time >= '$lower' GROUP BY 1 ORDER BY 1",
+		  . " WHERE create_time >= '$lower' AND create_time < '$upper' GROUP BY 1 ORDER BY 1",
 		explain => [
 			qr/Pushed down: count\(\*\) GROUP BY date_trunc\('month', create_time, 'Europe\/Berlin'\) from total_count$/m,
 			qr{Remote request: GET /v3/\w+/tasklist\?start_time=<bucket start>&end_time=<bucket end>&offset=0&limit=1 }m
