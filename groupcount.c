@@ -675,8 +675,9 @@ first_pages(RdsGroupCount *gc, GcRun *run)
 	if (gc->kind == RDS_GROUP_NONE && run->scan->time_checks == NIL &&
 		!run->f->has_lower && !run->f->has_upper)
 		ps = 1;
+	/* kept: a window within them is counted from their tasks */
 	foreach(lc, run->scan->streams)
-		new_req(&run->first, (char *) lfirst(lc), ps, -1);
+		new_req(&run->first, (char *) lfirst(lc), ps, -1)->keep = true;
 	run_requests(gc, run->first, NULL, 0);
 	foreach(lc, run->first)
 	{

@@ -450,8 +450,8 @@ next_row(RdsScanState *state, bool nowait)
 }
 
 /*
- * RDS_SCAN_GROUPS: the rows groupcount.c counts; the scan tuple is the
- * group keys (none for count(*) alone; a bucket, then status or name, for
+ * RDS_SCAN_GROUPS and RDS_SCAN_COUNT: the rows groupcount.c counts; the
+ * scan tuple is the group keys (none for count(*) alone; a bucket, then status or name, for
  * two; status not shown when only the aggregates count by it) and the
  * aggregates (groupagg.c).
  */
