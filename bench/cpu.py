@@ -14,6 +14,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402
@@ -44,11 +45,39 @@ def perf_profile(s, sql, work):
     return "\n".join(out)
 
 
+def syscall_counts(s, sim, sql, work):
+    """strace -c of the backend during one run of sql: system calls per
+    request, the busiest first."""
+    if shutil.which("strace") is None:
+        return "strace is not installed"
+    out = os.path.join(work, "strace.txt")
+    sim.clear_stats()
+    tr = subprocess.Popen(["strace", "-c", "-q", "-o", out, "-p", str(s.pid)],
+                          stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    try:
+        s.query(sql)
+    finally:
+        tr.send_signal(2)
+        tr.wait()
+    reqs = max(1, sim.stats()["requests"])
+    rows = []
+    for line in open(out):
+        f = line.split()
+        if len(f) >= 5 and f[3].isdigit() and f[-1] != "total":
+            rows.append((int(f[3]), f[-1]))
+    rows.sort(reverse=True)
+    total = sum(c for c, _ in rows)
+    return ("  %.1f system calls per request (%d requests): " % (total / reqs, reqs)
+            + ", ".join("%s %.1f" % (name, c / reqs) for c, name in rows[:8]))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tasks", type=int, default=50000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--perf", action="store_true")
+    ap.add_argument("--syscalls", action="store_true")
     ap.add_argument("--work", default="/tmp")
     args = ap.parse_args()
     n = args.tasks
@@ -89,6 +118,7 @@ def main():
                 bench.log("  run %d %-9s %.3f s CPU, %.3f s wall, %d requests"
                           % (rep, name, c, wall, reqs))
         profile = perf_profile(s, cases[2][2], args.work) if args.perf else None
+        calls = syscall_counts(s, sim, cases[2][2], args.work) if args.syscalls else None
     finally:
         s.close()
     load1 = open("/proc/loadavg").read().split()[0]
@@ -106,6 +136,9 @@ def main():
         print("| %s | %.2f | %.2fx | %s |" % (label, us, us / ref,
                                              " ".join("%.3f" % x for x in cpu[name])))
     print("same rows in all three: %s" % ("yes" if same else "NO"))
+    if calls:
+        print("\nSystem calls of one live scan (strace -c):")
+        print(calls)
     if profile:
         print("\nProfile of one live scan (perf, self time):")
         print(profile)

@@ -20,6 +20,7 @@
 #   --tasks N       task list size (50000)
 #   --repeats N     measured runs of each case after a warm-up (3)
 #   --perf          also profile one live scan (perf record -p backend)
+#   --syscalls      also count the system calls of one live scan (strace -c)
 #   --no-build      use the installed extension as it is
 set -euo pipefail
 
@@ -35,7 +36,8 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --tasks) tasks=${2:?}; shift 2 ;;
     --repeats) repeats=${2:?}; shift 2 ;;
-    --perf) perf="--perf"; shift ;;
+    --perf) perf="$perf --perf"; shift ;;
+    --syscalls) perf="$perf --syscalls"; shift ;;
     --no-build) build=0; shift ;;
     -h|--help) usage 0 ;;
     *) echo "unknown option: $1" >&2; usage 2 ;;
