@@ -156,6 +156,19 @@ hex_digit(char c)
 	return -1;
 }
 
+/* Bytes a JSON string cannot hold as they are: controls, '"' and '\\'. */
+static const bool string_special[256] = {
+	[0x00] = true, [0x01] = true, [0x02] = true, [0x03] = true,
+	[0x04] = true, [0x05] = true, [0x06] = true, [0x07] = true,
+	[0x08] = true, [0x09] = true, [0x0a] = true, [0x0b] = true,
+	[0x0c] = true, [0x0d] = true, [0x0e] = true, [0x0f] = true,
+	[0x10] = true, [0x11] = true, [0x12] = true, [0x13] = true,
+	[0x14] = true, [0x15] = true, [0x16] = true, [0x17] = true,
+	[0x18] = true, [0x19] = true, [0x1a] = true, [0x1b] = true,
+	[0x1c] = true, [0x1d] = true, [0x1e] = true, [0x1f] = true,
+	['"'] = true, ['\\'] = true
+};
+
 /*
  * p just past a string's opening quote: the position after its closing
  * quote, or NULL if the string is not plain (a control character, a bad
@@ -166,17 +179,18 @@ scan_plain_string(const char *p, const char *end)
 {
 	while (p < end)
 	{
-		unsigned char c = (unsigned char) *p;
+		unsigned char c;
 
+		while (!string_special[(unsigned char) *p])
+		{
+			if (++p >= end)
+				return NULL;
+		}
+		c = (unsigned char) *p;
 		if (c == '"')
 			return p + 1;
-		if (c < 0x20)
-			return NULL;
 		if (c != '\\')
-		{
-			p++;
-			continue;
-		}
+			return NULL;		/* a control character */
 		if (p + 1 >= end)
 			return NULL;
 		c = (unsigned char) p[1];
@@ -344,10 +358,12 @@ is_plain_json(const char *p, size_t len)
 
 /*
  * Parse a whole body into a json-c tree, or return NULL and set *why.
- * The caller owns the tree (json_object_put).
+ * The caller owns the tree (json_object_put).  *plain (if not NULL) says
+ * whether is_plain_json passed the body: then no string in it holds
+ * \u0000.
  */
 static struct json_object *
-parse_body(const char *body, size_t len, const char **why)
+parse_body(const char *body, size_t len, const char **why, bool *plain)
 {
 	struct json_tokener *tok;
 	struct json_object *root;
@@ -432,8 +448,14 @@ parse_body(const char *body, size_t len, const char **why)
 	 * throw here: without de-escaping pg_parse_json allocates nothing, and
 	 * json-c has already bounded the nesting.
 	 */
-	if (root != NULL && !is_plain_json(body, len) &&
-		pg_parse_json(lex, &nullSemAction) != JSON_SUCCESS)
+	if (plain)
+		*plain = false;
+	if (root != NULL && is_plain_json(body, len))
+	{
+		if (plain)
+			*plain = true;
+	}
+	else if (root != NULL && pg_parse_json(lex, &nullSemAction) != JSON_SUCCESS)
 	{
 		json_object_put(root);
 		root = NULL;
@@ -462,10 +484,11 @@ rds_task_field_no(const char *name)
 
 /*
  * One walk over a task object's members into its slots (zeroed by the
- * caller).  Members that are no task field are skipped.  Does not throw.
+ * caller).  Members that are no task field are skipped.  no_nul: the body
+ * holds no \u0000, so no string needs its length checked.  Does not throw.
  */
 static void
-fill_slots(RdsSlot *slots, struct json_object *task)
+fill_slots(RdsSlot *slots, struct json_object *task, bool no_nul)
 {
 	json_object_object_foreach(task, key, val)
 	{
@@ -485,7 +508,7 @@ fill_slots(RdsSlot *slots, struct json_object *task)
 			const char *s = json_object_get_string(val);
 			int			len = json_object_get_string_len(val);
 
-			if (strlen(s) != (size_t) len)
+			if (!no_nul && strlen(s) != (size_t) len)
 				slot->state = SLOT_NUL;
 			else if (len > 0)
 			{
@@ -511,6 +534,7 @@ rds_page_parse(const char *body, size_t len, const char *request_desc,
 	struct json_object *root;
 	struct json_object *val;
 	const char *why = NULL;
+	bool		plain;
 	int			i,
 				n;
 
@@ -519,7 +543,7 @@ rds_page_parse(const char *body, size_t len, const char *request_desc,
 	page->desc = pstrdup(request_desc);
 	page->server = pstrdup(server ? server : "?");
 
-	root = parse_body(body, len, &why);
+	root = parse_body(body, len, &why, &plain);
 	if (root == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_REPLY_HANDLE),
@@ -564,7 +588,7 @@ rds_page_parse(const char *body, size_t len, const char *request_desc,
 					 errmsg("unexpected response to %s: element %d of \"tasks\" is not an object",
 							request_desc, i),
 					 errcontext("foreign server \"%s\"", page->server)));
-		fill_slots(page->slots + (Size) i * RDS_NTASK_FIELDS, task);
+		fill_slots(page->slots + (Size) i * RDS_NTASK_FIELDS, task, plain);
 	}
 
 	page->total_count = -1;
@@ -737,7 +761,7 @@ rds_decode_error(const char *body, size_t len, char **error_code,
 	*error_code = *error_msg = *request_id = NULL;
 	if (body == NULL || len == 0)
 		return false;
-	root = parse_body(body, len, &why);
+	root = parse_body(body, len, &why, NULL);
 	if (root == NULL)
 		return false;
 
@@ -874,7 +898,7 @@ rds_decode_token_expiry(const char *body, size_t len, TimestampTz *expires_at)
 	bool		have = false;
 	const char *why;
 
-	root = parse_body(body, len, &why);
+	root = parse_body(body, len, &why, NULL);
 	if (root == NULL)
 		return false;
 
