@@ -117,7 +117,10 @@ def main():
                 cpu[name].append(c)
                 bench.log("  run %d %-9s %.3f s CPU, %.3f s wall, %d requests"
                           % (rep, name, c, wall, reqs))
-        profile = perf_profile(s, cases[2][2], args.work) if args.perf else None
+        profile = None
+        if args.perf:
+            profile = ("  (b) cached:\n" + perf_profile(s, cases[1][2], args.work)
+                       + "\n  (c) live:\n" + perf_profile(s, cases[2][2], args.work))
         calls = syscall_counts(s, sim, cases[2][2], args.work) if args.syscalls else None
     finally:
         s.close()
@@ -140,7 +143,7 @@ def main():
         print("\nSystem calls of one live scan (strace -c):")
         print(calls)
     if profile:
-        print("\nProfile of one live scan (perf, self time):")
+        print("\nProfile of one cached and one live scan (perf, self time):")
         print(profile)
     if not same:
         sys.exit(1)
