@@ -483,18 +483,41 @@ rds_task_field_no(const char *name)
 }
 
 /*
+ * The field number of a member name, trying first the field that had this
+ * position in the task before (the API writes every task's members in the
+ * same order), then the table.  guess is updated.
+ */
+static inline int
+member_field_no(const char *key, int8 *guess)
+{
+	int			f = *guess;
+
+	if (f >= 0 && strcmp(key, rds_task_fields[f].name) == 0)
+		return f;
+	f = rds_task_field_no(key);
+	*guess = (int8) f;
+	return f;
+}
+
+/*
  * One walk over a task object's members into its slots (zeroed by the
  * caller).  Members that are no task field are skipped.  no_nul: the body
- * holds no \u0000, so no string needs its length checked.  Does not throw.
+ * holds no \u0000, so no string needs its length checked.  order: the
+ * field numbers of the previous task's members by position (-1: none),
+ * RDS_NTASK_FIELDS + 1 of them.  Does not throw.
  */
 static void
-fill_slots(RdsSlot *slots, struct json_object *task, bool no_nul)
+fill_slots(RdsSlot *slots, struct json_object *task, bool no_nul, int8 *order)
 {
+	int			k = 0;
+
 	json_object_object_foreach(task, key, val)
 	{
-		int			f = rds_task_field_no(key);
+		int			f;
 		RdsSlot    *slot;
 
+		f = member_field_no(key, &order[Min(k, RDS_NTASK_FIELDS)]);
+		k++;
 		if (f < 0 || val == NULL)
 			continue;			/* not a task field, or null */
 		slot = &slots[f];
@@ -535,6 +558,7 @@ rds_page_parse(const char *body, size_t len, const char *request_desc,
 	struct json_object *val;
 	const char *why = NULL;
 	bool		plain;
+	int8		order[RDS_NTASK_FIELDS + 1];
 	int			i,
 				n;
 
@@ -575,6 +599,7 @@ rds_page_parse(const char *body, size_t len, const char *request_desc,
 				 errcontext("foreign server \"%s\"", page->server)));
 	page->tasks = val;
 
+	memset(order, -1, sizeof(order));
 	n = (int) json_object_array_length(page->tasks);
 	page->ntasks = n;
 	page->slots = palloc0(sizeof(RdsSlot) * RDS_NTASK_FIELDS * Max(n, 1));
@@ -588,7 +613,8 @@ rds_page_parse(const char *body, size_t len, const char *request_desc,
 					 errmsg("unexpected response to %s: element %d of \"tasks\" is not an object",
 							request_desc, i),
 					 errcontext("foreign server \"%s\"", page->server)));
-		fill_slots(page->slots + (Size) i * RDS_NTASK_FIELDS, task, plain);
+		fill_slots(page->slots + (Size) i * RDS_NTASK_FIELDS, task, plain,
+				   order);
 	}
 
 	page->total_count = -1;
