@@ -51,7 +51,7 @@ PG_CFLAGS += -Werror
 endif
 
 REGRESS_OPTS = --load-extension=rds_task_fdw
-REGRESS = options import scan types auth errors pushdown groupcount partition analyze history search bucket upgrade
+REGRESS = options import scan types timestamps auth errors pushdown groupcount partition analyze history search bucket upgrade
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)

@@ -21,31 +21,12 @@
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
+#include "utils/datetime.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
 #include "rds_task_fdw.h"
-
-/*
- * The fields of a task object, in the order of the table IMPORT FOREIGN
- * SCHEMA creates: the one list of them, for conversion (here), the query
- * parameters (deparse.c) and IMPORT (rds_task_fdw.c).
- */
-const RdsTaskField rds_task_fields[] = {
-	{"id", "text", true},
-	{"name", "text", true},
-	{"instance_id", "text", true},
-	{"instance_name", "text", false},
-	{"instance_status", "text", false},
-	{"order_id", "text", true},
-	{"process", "integer", false},
-	{"fail_reason", "text", false},
-	{"create_time", "timestamptz", false},
-	{"end_time", "timestamptz", false},
-	{"status", "text", true},
-	{NULL, NULL, false}
-};
 
 /*
  * Where a scan column's value comes from.
@@ -64,6 +45,7 @@ struct RdsColumn
 {
 	RdsColumnSource source;
 	const char *field;			/* task field name for COL_FIELD */
+	int			fieldno;		/* its RdsTaskFieldNo (tasks only) */
 	const char *attname;
 	Oid			typid;
 	int32		typmod;
@@ -86,17 +68,6 @@ typedef struct ConversionContext
  *		Columns
  * ----------------------------------------------------------------
  */
-
-static bool
-is_task_field(const char *name)
-{
-	const RdsTaskField *f;
-
-	for (f = rds_task_fields; f->name; f++)
-		if (strcmp(f->name, name) == 0)
-			return true;
-	return false;
-}
 
 static char *
 task_field_list(void)
@@ -154,7 +125,7 @@ map_table_column(const RdsOptions *opts, RdsColumn *col, Relation rel,
 	else if (strcmp(field, "raw") == 0 &&
 			 (att->atttypid == JSONOID || att->atttypid == JSONBOID))
 		col->source = COL_RAW;
-	else if (is_task_field(field))
+	else if ((col->fieldno = rds_task_field_no(field)) >= 0)
 		col->source = COL_FIELD;
 	else
 		ereport(ERROR,
@@ -219,7 +190,7 @@ conversion_error_callback(void *arg)
 	const char *id = NULL;
 
 	if (ctx->page)
-		id = rds_page_task_field(ctx->page, ctx->row, "id");
+		id = rds_page_task_value(ctx->page, ctx->row, RDS_FIELD_ID, NULL);
 	if (id)
 		errcontext("column \"%s\" (task field \"%s\") of foreign table \"%s\", task %s",
 				   ctx->column->attname, ctx->column->field, ctx->relname, id);
@@ -274,6 +245,116 @@ utc_timestamp_text(const char *s)
 	return (*p == '\0') ? psprintf("%s+00", s) : s;
 }
 
+/* The value of n digits at s; -1 unless they are all digits. */
+static inline int
+digits_value(const char *s, int n)
+{
+	int			v = 0;
+
+	while (n-- > 0)
+	{
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (*s++ - '0');
+	}
+	return v;
+}
+
+/*
+ * The API's timestamp format read without timestamptz_in:
+ * YYYY-MM-DD, T or space, hh:mm:ss, an optional fraction of 1 to 6 digits,
+ * and an offset +hhmm, +hh:mm, +hh or Z, or none (UTC).  Returns false for
+ * anything else, or a value timestamptz_in would judge by rules of its own
+ * (year 0, hour 24, second 60, a day the month lacks, an offset of 15 hours
+ * or more): the caller then asks timestamptz_in, so results never differ.
+ */
+static bool
+fast_timestamptz(const char *s, int len, TimestampTz *result)
+{
+	int			y, mo, d, h, mi, sec, off = 0;
+	int64		fsec = 0;
+	const char *p;
+	const char *end = s + len;
+	static const int mdays[2][12] = {
+		{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31},
+		{31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}};
+
+	if (len < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') ||
+		s[13] != ':' || s[16] != ':')
+		return false;
+	if ((y = digits_value(s, 4)) < 1 || (mo = digits_value(s + 5, 2)) < 1 ||
+		mo > 12 || (d = digits_value(s + 8, 2)) < 1 ||
+		d > mdays[isleap(y) ? 1 : 0][mo - 1] ||
+		(h = digits_value(s + 11, 2)) < 0 || h > 23 ||
+		(mi = digits_value(s + 14, 2)) < 0 || mi > 59 ||
+		(sec = digits_value(s + 17, 2)) < 0 || sec > 59)
+		return false;
+	p = s + 19;
+	if (p < end && *p == '.')
+	{
+		int			n = 0;
+
+		for (p++; p < end && *p >= '0' && *p <= '9' && n < 7; p++, n++)
+			fsec = fsec * 10 + (*p - '0');
+		if (n == 0 || n > 6)
+			return false;
+		for (; n < 6; n++)
+			fsec *= 10;
+	}
+	if (p < end && *p == 'Z' && p + 1 == end)
+		p++;
+	else if (p < end && (*p == '+' || *p == '-'))
+	{
+		int			oh = digits_value(p + 1, Min(2, (int) (end - p - 1)));
+		int			om = 0;
+		const char *q = p + 3;
+
+		if (end - p < 3 || oh < 0 || oh > 14)
+			return false;
+		if (q < end && *q == ':')
+			q++;
+		if (q < end || q == p + 4)
+		{
+			/* +hhmm or +hh:mm: two digits of minutes end the text */
+			if (end - q != 2 || (om = digits_value(q, 2)) < 0 || om > 59)
+				return false;
+			q += 2;
+		}
+		off = (oh * MINS_PER_HOUR + om) * SECS_PER_MINUTE;
+		if (*p == '-')
+			off = -off;
+		p = q;
+	}
+	if (p != end)
+		return false;
+
+	*result = (TimestampTz) (date2j(y, mo, d) - POSTGRES_EPOCH_JDATE) * USECS_PER_DAY +
+		((int64) ((h * MINS_PER_HOUR + mi) * SECS_PER_MINUTE + sec - off)) * USECS_PER_SEC +
+		fsec;
+	return true;
+}
+
+/*
+ * A timestamp of the API (UTF-8 text of len bytes) as an instant, as a
+ * timestamptz column reads it (utc_timestamp_text, then timestamptz_in);
+ * the API's own format takes fast_timestamptz.  Throws on a value
+ * timestamptz_in refuses.
+ */
+static TimestampTz
+api_timestamptz(const char *v, int len)
+{
+	TimestampTz ts;
+	char	   *converted;
+
+	if (fast_timestamptz(v, len, &ts))
+		return ts;
+	converted = pg_any_to_server(v, len, PG_UTF8);
+	return DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in,
+												   CStringGetDatum(utc_timestamp_text(converted)),
+												   ObjectIdGetDatum(InvalidOid),
+												   Int32GetDatum(-1)));
+}
+
 /*
  * rds_task_create_time
  *		Task i's create_time as an instant, converted as a timestamptz
@@ -283,17 +364,13 @@ utc_timestamp_text(const char *s)
 TimestampTz
 rds_task_create_time(RdsPage *page, int i, bool *isnull)
 {
-	const char *v = rds_page_task_field(page, i, "create_time");
-	char	   *converted;
+	int			len;
+	const char *v = rds_page_task_value(page, i, RDS_FIELD_CREATE_TIME, &len);
 
 	*isnull = (v == NULL || v[0] == '\0');
 	if (*isnull)
 		return 0;
-	converted = pg_any_to_server(v, strlen(v), PG_UTF8);
-	return DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in,
-												   CStringGetDatum(utc_timestamp_text(converted)),
-												   ObjectIdGetDatum(InvalidOid),
-												   Int32GetDatum(-1)));
+	return api_timestamptz(v, len);
 }
 
 /*
@@ -304,7 +381,7 @@ rds_task_create_time(RdsPage *page, int i, bool *isnull)
  */
 static Datum
 convert_value(RdsColumn *col, const char *relname, RdsPage *page,
-			  int row, const char *value)
+			  int row, const char *value, int len)
 {
 	ConversionContext ctx;
 	ErrorContextCallback errcb;
@@ -320,31 +397,29 @@ convert_value(RdsColumn *col, const char *relname, RdsPage *page,
 	errcb.previous = error_context_stack;
 	error_context_stack = &errcb;
 
-	/* The API speaks UTF-8; this also rejects invalid byte sequences. */
-	converted = pg_any_to_server(value, strlen(value), PG_UTF8);
-
 	if (col->typid == TIMESTAMPTZOID || col->typid == TIMESTAMPOID ||
 		col->typid == DATEOID)
-		converted = unconstify(char *, utc_timestamp_text(converted));
-
-	if (col->typid == TIMESTAMPOID || col->typid == DATEOID)
 	{
-		TimestampTz ts = DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in,
-																 CStringGetDatum(converted),
-																 ObjectIdGetDatum(InvalidOid),
-																 Int32GetDatum(-1)));
-
 		/* a TimestampTz is UTC wall-clock time read as a Timestamp */
-		result = TimestampGetDatum(ts);
+		result = TimestampTzGetDatum(api_timestamptz(value, len));
 		if (col->typid == DATEOID)
 			result = DirectFunctionCall1(timestamp_date, result);
 		else if (col->typmod >= 0)
-			result = DirectFunctionCall2(timestamp_scale, result,
-										 Int32GetDatum(col->typmod));
+			result = DirectFunctionCall2(col->typid == TIMESTAMPOID ?
+										 timestamp_scale : timestamptz_scale,
+										 result, Int32GetDatum(col->typmod));
 	}
 	else
-		result = InputFunctionCall(&col->input, converted, col->ioparam,
-								   col->typmod);
+	{
+		/* The API speaks UTF-8; this also rejects invalid byte sequences. */
+		converted = pg_any_to_server(value, len, PG_UTF8);
+		if (col->typid == TEXTOID)
+			result = PointerGetDatum(cstring_to_text_with_len(converted,
+															  converted == value ? len : (int) strlen(converted)));
+		else
+			result = InputFunctionCall(&col->input, converted, col->ioparam,
+									   col->typmod);
+	}
 
 	error_context_stack = errcb.previous;
 	return result;
@@ -367,6 +442,7 @@ rds_store_task(RdsColumn *columns, int ncolumns, const char *relname,
 	{
 		RdsColumn  *col = &columns[c];
 		const char *value;
+		int			len;
 
 		slot->tts_isnull[c] = true;
 		switch (col->source)
@@ -381,15 +457,17 @@ rds_store_task(RdsColumn *columns, int ncolumns, const char *relname,
 				break;
 			case COL_RAW:
 				/* converted to the database encoding like every field */
+				value = rds_page_task_json(page, i);
 				slot->tts_values[c] = convert_value(col, relname, page, i,
-													rds_page_task_json(page, i));
+													value, (int) strlen(value));
 				slot->tts_isnull[c] = false;
 				break;
 			case COL_FIELD:
-				value = rds_page_task_field(page, i, col->field);
+				value = rds_page_task_value(page, i, col->fieldno, &len);
 				if (value != NULL)
 				{
-					slot->tts_values[c] = convert_value(col, relname, page, i, value);
+					slot->tts_values[c] = convert_value(col, relname, page, i,
+														value, len);
 					slot->tts_isnull[c] = false;
 				}
 				break;
@@ -420,7 +498,8 @@ rds_store_action(RdsColumn *columns, int ncolumns, const char *relname,
 		}
 		else if (col->source == COL_FIELD)
 		{
-			slot->tts_values[c] = convert_value(col, relname, NULL, 0, action);
+			slot->tts_values[c] = convert_value(col, relname, NULL, 0, action,
+												(int) strlen(action));
 			slot->tts_isnull[c] = false;
 		}
 	}

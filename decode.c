@@ -11,7 +11,10 @@
  *
  * A decoded page owns a json-c tree; the tree is released by a reset
  * callback on the memory context the page was decoded in, so an ERROR
- * anywhere later cannot leak it.
+ * anywhere later cannot leak it.  The page is walked once when decoded:
+ * every task's fields land in slots indexed by their position in
+ * rds_task_fields, so reading a field is an array access, not a look-up by
+ * name in the task's object.
  *
  *-------------------------------------------------------------------------
  */
@@ -37,10 +40,53 @@
 /* Nesting deeper than this is not a task list; refuse it early. */
 #define RDS_JSON_MAX_DEPTH 32
 
+/*
+ * The fields of a task object, in the order of the table IMPORT FOREIGN
+ * SCHEMA creates and of RdsTaskFieldNo: the one list of them, for decoding
+ * (here), conversion (convert.c), the query parameters (deparse.c) and
+ * IMPORT (rds_task_fdw.c).
+ */
+const RdsTaskField rds_task_fields[] = {
+	{"id", "text", true},
+	{"name", "text", true},
+	{"instance_id", "text", true},
+	{"instance_name", "text", false},
+	{"instance_status", "text", false},
+	{"order_id", "text", true},
+	{"process", "integer", false},
+	{"fail_reason", "text", false},
+	{"create_time", "timestamptz", false},
+	{"end_time", "timestamptz", false},
+	{"status", "text", true},
+	{NULL, NULL, false}
+};
+
+StaticAssertDecl(lengthof(rds_task_fields) == RDS_NTASK_FIELDS + 1,
+				 "rds_task_fields and RdsTaskFieldNo disagree");
+
+/* What one field of one task holds */
+typedef enum SlotState
+{
+	SLOT_NONE = 0,				/* missing, null or "" */
+	SLOT_STRING,				/* a non-empty string without \u0000 */
+	SLOT_NUL,					/* a string containing \u0000 */
+	SLOT_OTHER					/* another JSON type (type says which) */
+} SlotState;
+
+typedef struct RdsSlot
+{
+	const char *value;			/* SLOT_STRING: in the page's tree */
+	int			len;			/* SLOT_STRING: strlen(value) */
+	uint8		state;			/* SlotState */
+	uint8		type;			/* SLOT_OTHER: enum json_type */
+} RdsSlot;
+
 struct RdsPage
 {
 	struct json_object *root;
 	struct json_object *tasks;	/* array of objects, never NULL */
+	int			ntasks;
+	RdsSlot    *slots;			/* ntasks * RDS_NTASK_FIELDS */
 	struct json_object *actions;	/* array of strings, or NULL */
 	int64		total_count;	/* -1 when absent */
 	const char *desc;			/* request description for messages */
@@ -82,18 +128,248 @@ tokener_flags(void)
 }
 
 /*
+ * The tokener, made on first use and kept for the backend's life; reset
+ * before each body.  malloc'd by json-c; nothing may throw while it holds
+ * a partial tree.
+ */
+static struct json_tokener *shared_tokener = NULL;
+
+/* Skip JSON whitespace. */
+static inline const char *
+skip_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* The value of a hex digit (either case), or -1. */
+static inline int
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Bytes a JSON string cannot hold as they are: controls, '"' and '\\'. */
+static const bool string_special[256] = {
+	[0x00] = true, [0x01] = true, [0x02] = true, [0x03] = true,
+	[0x04] = true, [0x05] = true, [0x06] = true, [0x07] = true,
+	[0x08] = true, [0x09] = true, [0x0a] = true, [0x0b] = true,
+	[0x0c] = true, [0x0d] = true, [0x0e] = true, [0x0f] = true,
+	[0x10] = true, [0x11] = true, [0x12] = true, [0x13] = true,
+	[0x14] = true, [0x15] = true, [0x16] = true, [0x17] = true,
+	[0x18] = true, [0x19] = true, [0x1a] = true, [0x1b] = true,
+	[0x1c] = true, [0x1d] = true, [0x1e] = true, [0x1f] = true,
+	['"'] = true, ['\\'] = true
+};
+
+/*
+ * p just past a string's opening quote: the position after its closing
+ * quote, or NULL if the string is not plain (a control character, a bad
+ * escape, \u0000 or a \u surrogate, which PostgreSQL's parser judges).
+ */
+static const char *
+scan_plain_string(const char *p, const char *end)
+{
+	while (p < end)
+	{
+		unsigned char c;
+
+		while (!string_special[(unsigned char) *p])
+		{
+			if (++p >= end)
+				return NULL;
+		}
+		c = (unsigned char) *p;
+		if (c == '"')
+			return p + 1;
+		if (c != '\\')
+			return NULL;		/* a control character */
+		if (p + 1 >= end)
+			return NULL;
+		c = (unsigned char) p[1];
+		if (c == 'u')
+		{
+			int			v = 0;
+			int			k;
+
+			if (p + 6 > end)
+				return NULL;
+			for (k = 2; k < 6; k++)
+			{
+				int			d = hex_digit(p[k]);
+
+				if (d < 0)
+					return NULL;
+				v = (v << 4) | d;
+			}
+			if (v == 0 || (v >= 0xd800 && v <= 0xdfff))
+				return NULL;
+			p += 6;
+		}
+		else if (strchr("\"\\/bfnrt", c) != NULL && c != '\0')
+			p += 2;
+		else
+			return NULL;
+	}
+	return NULL;
+}
+
+/* Skip digits. */
+static inline const char *
+skip_digit_run(const char *p, const char *end)
+{
+	while (p < end && *p >= '0' && *p <= '9')
+		p++;
+	return p;
+}
+
+/*
+ * A JSON number at p (RFC 8259's grammar): the position after it, or NULL.
+ */
+static const char *
+scan_number(const char *p, const char *end)
+{
+	const char *q;
+
+	if (p < end && *p == '-')
+		p++;
+	if (p >= end || *p < '0' || *p > '9')
+		return NULL;
+	p = (*p == '0') ? p + 1 : skip_digit_run(p, end);
+	if (p < end && *p == '.')
+	{
+		q = skip_digit_run(p + 1, end);
+		if (q == p + 1)
+			return NULL;
+		p = q;
+	}
+	if (p < end && (*p == 'e' || *p == 'E'))
+	{
+		p++;
+		if (p < end && (*p == '+' || *p == '-'))
+			p++;
+		q = skip_digit_run(p, end);
+		if (q == p)
+			return NULL;
+		p = q;
+	}
+	return p;
+}
+
+/*
+ * A scalar value at p (string, number, true, false, null): the position
+ * after it, or NULL.
+ */
+static const char *
+scan_scalar(const char *p, const char *end)
+{
+	if (*p == '"')
+		return scan_plain_string(p + 1, end);
+	if (*p == '-' || (*p >= '0' && *p <= '9'))
+		return scan_number(p, end);
+	if (end - p >= 4 && (memcmp(p, "true", 4) == 0 || memcmp(p, "null", 4) == 0))
+		return p + 4;
+	if (end - p >= 5 && memcmp(p, "false", 5) == 0)
+		return p + 5;
+	return NULL;
+}
+
+/* An object's key and its colon at p: the position after the colon, or NULL. */
+static const char *
+scan_key(const char *p, const char *end)
+{
+	p = skip_ws(p, end);
+	if (p >= end || *p != '"' || (p = scan_plain_string(p + 1, end)) == NULL)
+		return NULL;
+	p = skip_ws(p, end);
+	return (p < end && *p == ':') ? p + 1 : NULL;
+}
+
+/*
+ * Is body plain JSON, which PostgreSQL's parser accepts for certain?  RFC
+ * 8259's grammar, nesting within RDS_JSON_MAX_DEPTH, strings without
+ * \u0000 or \u surrogates.  One pass, no allocation.  False means "not
+ * known": PostgreSQL's parser decides.  (This is a subset of what
+ * pg_parse_json accepts; the API's pages are in it.)
+ */
+static bool
+is_plain_json(const char *p, size_t len)
+{
+	const char *end = p + len;
+	char		stack[RDS_JSON_MAX_DEPTH];
+	int			depth = 0;
+
+	for (;;)
+	{
+		/* a value is expected */
+		p = skip_ws(p, end);
+		if (p >= end)
+			return false;
+		if (*p == '{' || *p == '[')
+		{
+			char		close = (*p == '{') ? '}' : ']';
+
+			if (depth == RDS_JSON_MAX_DEPTH)
+				return false;
+			p = skip_ws(p + 1, end);
+			if (p < end && *p == close)
+				p++;
+			else
+			{
+				stack[depth++] = close;
+				if (close == '}' && (p = scan_key(p, end)) == NULL)
+					return false;
+				continue;
+			}
+		}
+		else if ((p = scan_scalar(p, end)) == NULL)
+			return false;
+
+		/* a value ended: close containers, or go on after a comma */
+		for (;;)
+		{
+			p = skip_ws(p, end);
+			if (depth == 0)
+				return p == end;
+			if (p >= end)
+				return false;
+			if (*p == stack[depth - 1])
+			{
+				depth--;
+				p++;
+				continue;
+			}
+			if (*p != ',')
+				return false;
+			p++;
+			if (stack[depth - 1] == '}' && (p = scan_key(p, end)) == NULL)
+				return false;
+			break;
+		}
+	}
+}
+
+/*
  * Parse a whole body into a json-c tree, or return NULL and set *why.
- * The caller owns the tree (json_object_put).
+ * The caller owns the tree (json_object_put).  *plain (if not NULL) says
+ * whether is_plain_json passed the body: then no string in it holds
+ * \u0000.
  */
 static struct json_object *
-parse_body(const char *body, size_t len, const char **why)
+parse_body(const char *body, size_t len, const char **why, bool *plain)
 {
 	struct json_tokener *tok;
 	struct json_object *root;
 	enum json_tokener_error jerr;
 	JsonLexContext lexbuf;
 	JsonLexContext *lex;
-	JsonParseErrorType perr;
 
 	if (len > INT_MAX)
 	{
@@ -116,13 +392,18 @@ parse_body(const char *body, size_t len, const char **why)
 	/* made before json-c holds anything, since palloc can throw */
 	lex = rds_make_json_lex(&lexbuf, unconstify(char *, body), (int) len);
 
-	tok = json_tokener_new_ex(RDS_JSON_MAX_DEPTH);
-	if (tok == NULL)
+	if (shared_tokener == NULL)
 	{
-		*why = "out of memory";
-		rds_free_json_lex(lex);
-		return NULL;
+		shared_tokener = json_tokener_new_ex(RDS_JSON_MAX_DEPTH);
+		if (shared_tokener == NULL)
+		{
+			*why = "out of memory";
+			rds_free_json_lex(lex);
+			return NULL;
+		}
 	}
+	tok = shared_tokener;
+	json_tokener_reset(tok);
 	json_tokener_set_flags(tok, tokener_flags());
 	root = json_tokener_parse_ex(tok, body, (int) len);
 	jerr = json_tokener_get_error(tok);
@@ -156,17 +437,25 @@ parse_body(const char *body, size_t len, const char **why)
 			root = NULL;
 		}
 	}
-	json_tokener_free(tok);
+	json_tokener_reset(tok);
 
 	/*
 	 * json-c's strict mode still takes some text that is not JSON (numbers
 	 * such as "60.") and prints it back as it came, which json_in and
-	 * jsonb_in then refuse.  PostgreSQL's own parser has the last word.  It
-	 * cannot throw here: without de-escaping it allocates nothing, and
+	 * jsonb_in then refuse; json-c 0.18 runs without it.  PostgreSQL's own
+	 * parser has the last word, asked only when is_plain_json cannot vouch
+	 * for the body (what it passes, pg_parse_json accepts).  Neither can
+	 * throw here: without de-escaping pg_parse_json allocates nothing, and
 	 * json-c has already bounded the nesting.
 	 */
-	if (root != NULL &&
-		(perr = pg_parse_json(lex, &nullSemAction)) != JSON_SUCCESS)
+	if (plain)
+		*plain = false;
+	if (root != NULL && is_plain_json(body, len))
+	{
+		if (plain)
+			*plain = true;
+	}
+	else if (root != NULL && pg_parse_json(lex, &nullSemAction) != JSON_SUCCESS)
 	{
 		json_object_put(root);
 		root = NULL;
@@ -175,6 +464,83 @@ parse_body(const char *body, size_t len, const char **why)
 	}
 	rds_free_json_lex(lex);
 	return root;
+}
+
+/*
+ * rds_task_field_no
+ *		The position of a task field in rds_task_fields, or -1.
+ */
+int
+rds_task_field_no(const char *name)
+{
+	int			f;
+
+	for (f = 0; f < RDS_NTASK_FIELDS; f++)
+		if (name[0] == rds_task_fields[f].name[0] &&
+			strcmp(name, rds_task_fields[f].name) == 0)
+			return f;
+	return -1;
+}
+
+/*
+ * The field number of a member name, trying first the field that had this
+ * position in the task before (the API writes every task's members in the
+ * same order), then the table.  guess is updated.
+ */
+static inline int
+member_field_no(const char *key, int8 *guess)
+{
+	int			f = *guess;
+
+	if (f >= 0 && strcmp(key, rds_task_fields[f].name) == 0)
+		return f;
+	f = rds_task_field_no(key);
+	*guess = (int8) f;
+	return f;
+}
+
+/*
+ * One walk over a task object's members into its slots (zeroed by the
+ * caller).  Members that are no task field are skipped.  no_nul: the body
+ * holds no \u0000, so no string needs its length checked.  order: the
+ * field numbers of the previous task's members by position (-1: none),
+ * RDS_NTASK_FIELDS + 1 of them.  Does not throw.
+ */
+static void
+fill_slots(RdsSlot *slots, struct json_object *task, bool no_nul, int8 *order)
+{
+	int			k = 0;
+
+	json_object_object_foreach(task, key, val)
+	{
+		int			f;
+		RdsSlot    *slot;
+
+		f = member_field_no(key, &order[Min(k, RDS_NTASK_FIELDS)]);
+		k++;
+		if (f < 0 || val == NULL)
+			continue;			/* not a task field, or null */
+		slot = &slots[f];
+		if (!json_object_is_type(val, json_type_string))
+		{
+			slot->state = SLOT_OTHER;
+			slot->type = (uint8) json_object_get_type(val);
+		}
+		else
+		{
+			const char *s = json_object_get_string(val);
+			int			len = json_object_get_string_len(val);
+
+			if (!no_nul && strlen(s) != (size_t) len)
+				slot->state = SLOT_NUL;
+			else if (len > 0)
+			{
+				slot->state = SLOT_STRING;
+				slot->value = s;
+				slot->len = len;
+			}
+		}
+	}
 }
 
 /*
@@ -191,6 +557,8 @@ rds_page_parse(const char *body, size_t len, const char *request_desc,
 	struct json_object *root;
 	struct json_object *val;
 	const char *why = NULL;
+	bool		plain;
+	int8		order[RDS_NTASK_FIELDS + 1];
 	int			i,
 				n;
 
@@ -199,7 +567,7 @@ rds_page_parse(const char *body, size_t len, const char *request_desc,
 	page->desc = pstrdup(request_desc);
 	page->server = pstrdup(server ? server : "?");
 
-	root = parse_body(body, len, &why);
+	root = parse_body(body, len, &why, &plain);
 	if (root == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_REPLY_HANDLE),
@@ -231,16 +599,22 @@ rds_page_parse(const char *body, size_t len, const char *request_desc,
 				 errcontext("foreign server \"%s\"", page->server)));
 	page->tasks = val;
 
+	memset(order, -1, sizeof(order));
 	n = (int) json_object_array_length(page->tasks);
+	page->ntasks = n;
+	page->slots = palloc0(sizeof(RdsSlot) * RDS_NTASK_FIELDS * Max(n, 1));
 	for (i = 0; i < n; i++)
 	{
-		if (!json_object_is_type(json_object_array_get_idx(page->tasks, i),
-								 json_type_object))
+		struct json_object *task = json_object_array_get_idx(page->tasks, i);
+
+		if (!json_object_is_type(task, json_type_object))
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_REPLY_HANDLE),
 					 errmsg("unexpected response to %s: element %d of \"tasks\" is not an object",
 							request_desc, i),
 					 errcontext("foreign server \"%s\"", page->server)));
+		fill_slots(page->slots + (Size) i * RDS_NTASK_FIELDS, task, plain,
+				   order);
 	}
 
 	page->total_count = -1;
@@ -285,7 +659,7 @@ rds_page_parse(const char *body, size_t len, const char *request_desc,
 int
 rds_page_ntasks(RdsPage *page)
 {
-	return (int) json_object_array_length(page->tasks);
+	return page->ntasks;
 }
 
 /* total_count of the page, or -1 when the response had none. */
@@ -296,36 +670,54 @@ rds_page_total_count(RdsPage *page)
 }
 
 /*
- * The value of one field of task i as a C string, or NULL when the field is
- * missing, null or "".  The API sends every task field as a string; any
- * other JSON type, or a string containing \u0000 (which no text value can
- * hold), is an ERROR naming the request.  The string lives as long as the
- * page.
+ * rds_page_task_value
+ *		The value of field number field (RdsTaskFieldNo) of task i as a C
+ *		string, or NULL when the field is missing, null or "".  *len (if
+ *		not NULL) gets its length.  The API sends every task field as a
+ *		string; any other JSON type, or a string containing \u0000 (which
+ *		no text value can hold), is an ERROR naming the request.  The string
+ *		lives as long as the page.
+ */
+const char *
+rds_page_task_value(RdsPage *page, int i, int field, int *len)
+{
+	const RdsSlot *slot;
+
+	Assert(i >= 0 && i < page->ntasks);
+	Assert(field >= 0 && field < RDS_NTASK_FIELDS);
+	slot = &page->slots[(Size) i * RDS_NTASK_FIELDS + field];
+	if (likely(slot->state == SLOT_STRING))
+	{
+		if (len)
+			*len = slot->len;
+		return slot->value;
+	}
+	if (slot->state == SLOT_OTHER)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
+				 errmsg("unexpected response to %s: field \"%s\" of a task is a JSON %s, not a string",
+						page->desc, rds_task_fields[field].name,
+						json_type_to_name((enum json_type) slot->type)),
+				 errcontext("foreign server \"%s\"", page->server)));
+	if (slot->state == SLOT_NUL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNTRANSLATABLE_CHARACTER),
+				 errmsg("unexpected response to %s: field \"%s\" of a task contains \\u0000",
+						page->desc, rds_task_fields[field].name),
+				 errcontext("foreign server \"%s\"", page->server)));
+	return NULL;
+}
+
+/*
+ * The value of the task field named field of task i, as
+ * rds_page_task_value; NULL for a name that is no task field.
  */
 const char *
 rds_page_task_field(RdsPage *page, int i, const char *field)
 {
-	struct json_object *task = json_object_array_get_idx(page->tasks, i);
-	struct json_object *val;
-	const char *s;
+	int			f = rds_task_field_no(field);
 
-	if (!json_object_object_get_ex(task, field, &val) || val == NULL)
-		return NULL;
-	if (!json_object_is_type(val, json_type_string))
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
-				 errmsg("unexpected response to %s: field \"%s\" of a task is a JSON %s, not a string",
-						page->desc, field,
-						json_type_to_name(json_object_get_type(val))),
-				 errcontext("foreign server \"%s\"", page->server)));
-	s = json_object_get_string(val);
-	if (strlen(s) != (size_t) json_object_get_string_len(val))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNTRANSLATABLE_CHARACTER),
-				 errmsg("unexpected response to %s: field \"%s\" of a task contains \\u0000",
-						page->desc, field),
-				 errcontext("foreign server \"%s\"", page->server)));
-	return (s[0] == '\0') ? NULL : s;
+	return (f < 0) ? NULL : rds_page_task_value(page, i, f, NULL);
 }
 
 /* Task i as compact JSON text, palloc'd. */
@@ -395,7 +787,7 @@ rds_decode_error(const char *body, size_t len, char **error_code,
 	*error_code = *error_msg = *request_id = NULL;
 	if (body == NULL || len == 0)
 		return false;
-	root = parse_body(body, len, &why);
+	root = parse_body(body, len, &why, NULL);
 	if (root == NULL)
 		return false;
 
@@ -532,7 +924,7 @@ rds_decode_token_expiry(const char *body, size_t len, TimestampTz *expires_at)
 	bool		have = false;
 	const char *why;
 
-	root = parse_body(body, len, &why);
+	root = parse_body(body, len, &why, NULL);
 	if (root == NULL)
 		return false;
 

@@ -149,7 +149,7 @@ rds_gc_tally_task(RdsGroupCount *gc, RdsPage *page, int i, bool check_filter)
 	t = rds_task_create_time(page, i, &isnull);
 	if (!rds_gc_time_checks_pass(gc->scan->time_checks, t, isnull))
 		return;
-	id = rds_page_task_field(page, i, "id");
+	id = rds_page_task_value(page, i, RDS_FIELD_ID, NULL);
 	if (id != NULL && rds_idset_add(gc->seen, id))
 		return;
 	rds_gc_task_key(gc, page, i, &key);

@@ -91,36 +91,44 @@ rds_idset_create(MemoryContext cxt)
 	return set;
 }
 
-/* The value of a lowercase hex digit, or -1. */
-static inline int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
+/*
+ * The value of each byte as a lowercase hex digit, 0x10 for every other
+ * byte (the terminator included).
+ */
+static const uint8 hex_value[256] = {
+#define X16 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, \
+	0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10
+	X16, X16, X16,
+	0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10,
+	0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10,
+	X16,
+	0x10, 10, 11, 12, 13, 14, 15, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10,
+	X16,
+	X16, X16, X16, X16, X16, X16, X16, X16
+#undef X16
+};
 
 /*
  * If key is exactly 32 lowercase hex digits, its 16 bytes as two words;
- * lowercase only, so that the mapping is one to one.
+ * lowercase only, so that the mapping is one to one.  Reads no byte past
+ * the first that is no such digit (the terminator of a shorter key).
  */
 static inline bool
 parse_hex_id(const char *key, uint64 *a, uint64 *b)
 {
+	const unsigned char *k = (const unsigned char *) key;
 	uint64		w[2] = {0, 0};
 	int			i;
 
 	for (i = 0; i < 32; i++)
 	{
-		int			v = hex_value(key[i]);
+		uint8		d = hex_value[k[i]];
 
-		if (v < 0)
-			return false;		/* also the terminator of a shorter key */
-		w[i >> 4] = (w[i >> 4] << 4) | (uint64) v;
+		if (unlikely(d & 0x10))
+			return false;
+		w[i >> 4] = (w[i >> 4] << 4) | d;
 	}
-	if (key[32] != '\0')
+	if (k[32] != '\0')
 		return false;
 	*a = w[0];
 	*b = w[1];

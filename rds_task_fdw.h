@@ -395,6 +395,8 @@ extern int	rds_page_ntasks(RdsPage *page);
 extern int64 rds_page_total_count(RdsPage *page);
 extern const char *rds_page_task_field(RdsPage *page, int i,
 									   const char *field);
+extern const char *rds_page_task_value(RdsPage *page, int i, int field,
+									   int *len);
 extern char *rds_page_task_json(RdsPage *page, int i);
 extern int	rds_page_nactions(RdsPage *page);
 extern const char *rds_page_action(RdsPage *page, int i);
@@ -404,7 +406,7 @@ extern bool rds_decode_token_expiry(const char *body, size_t len,
 									TimestampTz *expires_at);
 extern const char *rds_json_c_version(void);
 
-/* convert.c: the task's fields, columns and values */
+/* decode.c: the task's fields */
 /* A field of a task object: its column type, whether the API filters on it */
 typedef struct RdsTaskField
 {
@@ -414,6 +416,27 @@ typedef struct RdsTaskField
 } RdsTaskField;
 
 extern const RdsTaskField rds_task_fields[];	/* ends with name NULL */
+
+/* Positions in rds_task_fields, which must list the fields in this order */
+typedef enum RdsTaskFieldNo
+{
+	RDS_FIELD_ID,
+	RDS_FIELD_NAME,
+	RDS_FIELD_INSTANCE_ID,
+	RDS_FIELD_INSTANCE_NAME,
+	RDS_FIELD_INSTANCE_STATUS,
+	RDS_FIELD_ORDER_ID,
+	RDS_FIELD_PROCESS,
+	RDS_FIELD_FAIL_REASON,
+	RDS_FIELD_CREATE_TIME,
+	RDS_FIELD_END_TIME,
+	RDS_FIELD_STATUS,
+	RDS_NTASK_FIELDS
+} RdsTaskFieldNo;
+
+extern int	rds_task_field_no(const char *name);
+
+/* convert.c: columns and values */
 
 
 extern RdsColumn *rds_map_columns(const RdsOptions *opts, Relation rel,

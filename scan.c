@@ -434,7 +434,7 @@ next_row(RdsScanState *state, bool nowait)
 			int			i = state->page_row++;
 
 			if (!rds_filter_match(&state->filter, state->page, i) ||
-				seen_before(state, rds_page_task_field(state->page, i, "id")))
+				seen_before(state, rds_page_task_value(state->page, i, RDS_FIELD_ID, NULL)))
 			{
 				row_dropped(state);
 				continue;
