@@ -16,9 +16,9 @@
  *	  create_time::date, W::date
  *	  floor(extract(epoch from create_time) / N)	(or date_part)
  *
- * for units minute to year, wrapped in anything that depends on the core
- * alone (casts, interval arithmetic, "* N", to_timestamp(), ...): the forms
- * BI tools write.  The core fixes where the key can change: at a boundary
+ * for units minute to year, wrapped in casts, interval or constant
+ * arithmetic ("* N"), to_timestamp() and the like (wrapper_functions): the
+ * forms BI tools write.  The core fixes where the key can change: at a boundary
  * of the unit on the wall clock of the zone (the session's TimeZone unless
  * named), or at a change of the zone's offset from UTC (daylight saving),
  * or every N seconds since the Unix epoch.  Between two such instants the
@@ -366,11 +366,58 @@ unsafe_walker(Node *node, void *context)
 }
 
 /*
+ * The functions a wrapper of the core may call: casts, interval and
+ * constant arithmetic, zones, truncation, to_timestamp: none of them fails
+ * on a time the API can hold, so evaluating the key where no task is (a
+ * bucket's bound) raises no error the query would not.
+ */
+static const Oid wrapper_functions[] = {
+	F_DATE_TRUNC_TEXT_TIMESTAMPTZ, F_DATE_TRUNC_TEXT_TIMESTAMPTZ_TEXT,
+	F_DATE_TRUNC_TEXT_TIMESTAMP, F_DATE_TIMESTAMPTZ, F_DATE_TIMESTAMP,
+	F_TIMESTAMP_TIMESTAMPTZ, F_TIMESTAMPTZ_TIMESTAMP, F_TIMESTAMPTZ_DATE,
+	F_TIMESTAMP_DATE, F_TIMEZONE_TEXT_TIMESTAMPTZ, F_TIMEZONE_TEXT_TIMESTAMP,
+	F_TIMESTAMPTZ_PL_INTERVAL, F_TIMESTAMPTZ_MI_INTERVAL,
+	F_TIMESTAMP_PL_INTERVAL, F_TIMESTAMP_MI_INTERVAL, F_TO_TIMESTAMP_FLOAT8,
+	F_NUMERIC_MUL, F_NUMERIC_ADD, F_NUMERIC_SUB, F_FLOAT8MUL, F_FLOAT8PL,
+	F_FLOAT8MI, F_FLOAT8_NUMERIC, F_NUMERIC_FLOAT8, F_INT8_NUMERIC,
+	F_NUMERIC_INT8, F_INT8_FLOAT8, F_FLOAT8_INT8
+};
+
+/* Is n, down to the core, made of constants and wrapper_functions only? */
+static bool
+wrapper_safe(Node *n, Node *core)
+{
+	Oid			fn;
+	List	   *args;
+	ListCell   *lc;
+	size_t		i;
+
+	if (n == core || (n && IsA(n, Const)))
+		return true;
+	if (n && IsA(n, RelabelType))
+		return wrapper_safe((Node *) ((RelabelType *) n)->arg, core);
+	if (n && IsA(n, CoerceViaIO))	/* to text: an output function */
+		return (((CoerceViaIO *) n)->resulttype == TEXTOID ||
+				((CoerceViaIO *) n)->resulttype == VARCHAROID) &&
+			wrapper_safe((Node *) ((CoerceViaIO *) n)->arg, core);
+	if (!call_of(n, &fn, &args))
+		return false;
+	for (i = 0; i < lengthof(wrapper_functions); i++)
+		if (wrapper_functions[i] == fn)
+			break;
+	if (i == lengthof(wrapper_functions))
+		return false;
+	foreach(lc, args)
+		if (!wrapper_safe((Node *) lfirst(lc), core))
+			return false;
+	return true;
+}
+
+/*
  * rds_bucket_recognize
  *		Is e, a GROUP BY expression of relation relid (table reloid), a
  *		bucket key (see the top of the file)?  Then its core goes to *b.
- *		A wrapper may hold anything but variables, parameters, sub-queries
- *		and volatile functions.
+ *		A wrapper holds constants and wrapper_functions only.
  */
 bool
 rds_bucket_recognize(Expr *e, Index relid, Oid reloid, RdsBucket *b)
@@ -391,7 +438,7 @@ rds_bucket_recognize(Expr *e, Index relid, Oid reloid, RdsBucket *b)
 		ListCell   *lc;
 
 		if (is_core(n, &kc))
-			return true;
+			return wrapper_safe((Node *) e, n);
 		(void) expression_tree_walker(n, child_walker, &children);
 		foreach(lc, children)
 			if (contain_var_clause((Node *) lfirst(lc)))

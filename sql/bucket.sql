@@ -120,6 +120,11 @@ SELECT check_form($$SELECT date_trunc('second', create_time) k, count(*) FROM rd
   WHERE create_time >= '2026-01-13 00:00:00+00' GROUP BY 1$$);
 SELECT check_form($$SELECT date_trunc('day', coalesce(end_time, create_time)) k, count(*) FROM rds_tasks
   WHERE create_time >= '2026-01-13 00:00:00+00' GROUP BY 1$$);
+-- a wrapper that could fail where no task is (the key is evaluated at each
+-- bucket's bounds): not pushed, and no error the query would not raise
+SELECT check_form($$SELECT 100 / (extract(hour from date_trunc('hour', create_time)) - 5) k, count(*)
+  FROM rds_tasks WHERE create_time >= '2026-01-13 06:00:00+00' AND create_time < '2026-01-13 12:00:00+00'
+ GROUP BY 1$$);
 
 -- ===================================================================
 -- the bounds BI tools send
