@@ -18,6 +18,7 @@ OBJS = \
 	gate.o \
 	groupagg.o \
 	groupcount.o \
+	grouppath.o \
 	groupresult.o \
 	http.o \
 	http_callbacks.o \
@@ -62,3 +63,4 @@ $(filter %.o,$(OBJS)): rds_task_fdw.h rds_compat.h
 auth.o client.o connection.o http.o http_callbacks.o waitfd.o: rds_http.h
 http.o http_callbacks.o: rds_transport.h
 groupcount.o groupresult.o: groupresult.h
+planner.o grouppath.o: planner.h

@@ -52,43 +52,14 @@
 
 #include "rds_compat.h"
 #include "rds_task_fdw.h"
+#include "planner.h"
 
-/* One HTTP exchange, in units of seq_page_cost: a remote round trip. */
-#define REQUEST_COST			100.0
 /* Decoding and converting one task, on top of cpu_tuple_cost. */
 #define DECODE_COST_PER_ROW		0.02
 /* The list size assumed when the API cannot be asked. */
 #define DEFAULT_TOTAL_TASKS		1000.0
 /* How long a remote size estimate is reused by a backend. */
 #define ESTIMATE_TTL_SECS		300
-
-/*
- * Planner state of a relation (RelOptInfo.fdw_private): for the foreign
- * table itself, and for the upper relations we offer paths for.
- */
-typedef struct RdsRelInfo
-{
-	Oid			relid;			/* the foreign table */
-	RdsOptions *opts;
-	List	   *remote_conds;	/* RdsCond * of baserestrictinfo */
-	List	   *local_conds;	/* RestrictInfo * checked locally */
-	bool		all_exact;		/* nothing is left to check locally */
-	bool		has_fanout;		/* an IN list is pushed */
-	double		total_tasks;	/* estimated size of the whole list */
-	double		streams;		/* estimated request streams */
-	double		fetched_rows;	/* estimated rows the requests return */
-	List	   *remote_rinfos;	/* RestrictInfo * of remote_conds */
-	List	   *unpushed_rinfos;	/* RestrictInfo * the API does not see */
-	RdsScanMode upper;			/* for an upper relation: what it does */
-	RelOptInfo *baserel;		/* for an upper relation: the foreign table */
-	RdsGroupKind group_kind;	/* RDS_SCAN_GROUPS: the key */
-	RdsGroupKind group_kind2;	/* ... a second key after a bucket, or NONE */
-	bool		group_hide_status;	/* ... status counted, not a column */
-	List	   *group_exprs;	/* RDS_SCAN_GROUPS: the GROUP BY expressions,
-								 * in the order of the keys */
-	List	   *having;			/* RDS_SCAN_GROUPS: HAVING, checked locally */
-	RdsBucket	bucket;			/* RDS_GROUP_BUCKET: the key's core */
-} RdsRelInfo;
 
 /* A remembered size of a task list, per user mapping. */
 typedef struct RdsEstimateKey
@@ -106,7 +77,6 @@ typedef struct RdsEstimate
 
 static HTAB *estimate_cache = NULL;
 
-static List *group_scan_tlist(RdsRelInfo *fpinfo, PathTarget *target);
 
 /* ----------------------------------------------------------------
  *		Planning: estimates
@@ -759,7 +729,7 @@ rdsGetForeignPlan(PlannerInfo *root, RelOptInfo *foreignrel, Oid foreigntableid,
 	}
 	else if (fpinfo->upper == RDS_SCAN_GROUPS)
 	{
-		fdw_scan_tlist = group_scan_tlist(fpinfo, best_path->path.pathtarget);
+		fdw_scan_tlist = rds_group_scan_tlist(fpinfo, best_path->path.pathtarget);
 		plan.group_kind = fpinfo->group_kind;
 		plan.group_kind2 = fpinfo->group_kind2;
 		plan.group_hide_status = fpinfo->group_hide_status;
@@ -846,250 +816,6 @@ add_upper_path(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *output_rel,
 }
 
 /*
- * Can n (an output expression or HAVING) be computed from the counts' rows?
- * Its aggregates must be ones a grouped count answers (groupagg.c), its
- * columns inside the GROUP BY expressions.  *by_status: an aggregate counts
- * one status.
- */
-static bool
-computed_from_counts(Node *n, List *group_exprs, RelOptInfo *rel, bool *by_status)
-{
-	RdsRelInfo *fpinfo = (RdsRelInfo *) rel->fdw_private;
-	ListCell   *lc;
-
-	if (n == NULL)
-		return true;
-	if (contain_subplans(n) || contain_volatile_functions(n))
-		return false;
-	foreach(lc, pull_var_clause(n, PVC_INCLUDE_AGGREGATES))
-	{
-		Expr	   *e = (Expr *) lfirst(lc);
-		char	   *spec;
-
-		if (!IsA(e, Aggref))
-		{
-			if (!list_member(pull_var_clause((Node *) group_exprs, 0), e))
-				return false;
-			continue;
-		}
-		spec = rds_group_agg_spec(e, rel->relid, fpinfo->relid);
-		if (spec == NULL)
-			return false;
-		if (rds_group_agg_status(spec) != NULL)
-			*by_status = true;
-	}
-	return true;
-}
-
-/*
- * What a GROUP BY expression groups by, for groupcount.c: a text column of
- * the task field status or name (compared by bytes), or a time bucket of a
- * timestamptz create_time column (bucket.c; its core goes to *bucket);
- * RDS_GROUP_NONE for anything else.
- */
-static RdsGroupKind
-group_kind_of(Expr *e, RelOptInfo *baserel, RdsRelInfo *fpinfo, RdsBucket *bucket)
-{
-	Var		   *var;
-	const char *field;
-
-	if (rds_bucket_recognize(e, baserel->relid, fpinfo->relid, bucket))
-		return RDS_GROUP_BUCKET;
-	while (e && IsA(e, RelabelType))
-		e = ((RelabelType *) e)->arg;
-	if (e == NULL || !IsA(e, Var))
-		return RDS_GROUP_NONE;
-	var = (Var *) e;
-	if (var->varno != (int) baserel->relid || var->varlevelsup != 0 ||
-		var->varattno <= 0 || var->vartypmod >= 0 ||
-		(var->vartype != TEXTOID && var->vartype != VARCHAROID) ||
-		(OidIsValid(var->varcollid) &&
-		 !get_collation_isdeterministic(var->varcollid)))
-		return RDS_GROUP_NONE;
-	field = rds_column_field_name(fpinfo->relid, var->varattno);
-	if (strcmp(field, "status") == 0)
-		return RDS_GROUP_STATUS;
-	if (strcmp(field, "name") == 0)
-		return RDS_GROUP_NAME;
-	return RDS_GROUP_NONE;
-}
-
-/*
- * The scan tuple of a grouped count: the GROUP BY expression (if any), then
- * the count(*) aggregates.
- */
-static List *
-group_scan_tlist(RdsRelInfo *fpinfo, PathTarget *target)
-{
-	List	   *tlist = NIL;
-	ListCell   *lc;
-
-	foreach(lc, fpinfo->group_exprs)
-		tlist = lappend(tlist, makeTargetEntry(copyObject(lfirst(lc)),
-											   list_length(tlist) + 1, NULL, false));
-	/* the aggregates of the output and of HAVING */
-	foreach(lc, pull_var_clause((Node *) list_make2(target->exprs, fpinfo->having),
-								PVC_INCLUDE_AGGREGATES))
-		if (IsA(lfirst(lc), Aggref))
-			tlist = add_to_flat_tlist(tlist, list_make1(lfirst(lc)));
-	return tlist;
-}
-
-/*
- * count(*) [GROUP BY status | name | a time bucket of create_time]
- * answered by groupcount.c: every condition is pushed, the only ones the
- * requests do not enforce being create_time bounds of a timestamptz column
- * by a timestamptz, timestamp or date value, or of its ::date (rechecked
- * there on the window's edges, converted as PostgreSQL's comparison
- * converts them); HAVING only of the key and the counts, checked above the
- * scan.  Buckets need a lower bound.
- * Costed as the group requests or the pages, whichever is fewer: the
- * executor chooses the same way once it knows total_count.
- */
-static void
-add_group_count_path(PlannerInfo *root, RelOptInfo *input_rel,
-					 RelOptInfo *output_rel, GroupPathExtraData *gextra)
-{
-	RdsRelInfo *ifp = (RdsRelInfo *) input_rel->fdw_private;
-	RdsRelInfo *fpinfo;
-	Query	   *parse = root->parse;
-	PathTarget *target = root->upper_targets[UPPERREL_GROUP_AGG];
-	RdsGroupKind kind = RDS_GROUP_NONE;
-	List	   *group_exprs = NIL;
-	RdsGroupKind kind2 = RDS_GROUP_NONE;
-	RdsBucket	bucket;
-	bool		has_lower = false;
-	bool		has_window = false;
-	bool		has_agg = false;
-	bool		by_status = false;
-	bool		hide_status = false;
-	List	   *group_kinds = NIL;
-	double		groups;
-	double		pages;
-	ListCell   *lc;
-
-	memset(&bucket, 0, sizeof(bucket));
-	bucket.zone = "";
-	if (parse->groupingSets || parse->hasWindowFuncs ||
-		parse->hasTargetSRFs || ifp->unpushed_rinfos != NIL ||
-		gextra->patype == PARTITIONWISE_AGGREGATE_PARTIAL)
-		return;
-	foreach(lc, ifp->remote_conds)
-	{
-		RdsCond    *c = (RdsCond *) lfirst(lc);
-
-		if (c->exact)
-			continue;
-		if (strcmp(c->field, "create_time") != 0 || c->valtype != TIMESTAMPTZOID ||
-			(c->argtype != TIMESTAMPTZOID && c->argtype != TIMESTAMPOID &&
-			 c->argtype != DATEOID) ||
-			(c->kind != RDS_COND_LOWER && c->kind != RDS_COND_UPPER &&
-			 c->kind != RDS_COND_TIME_EQ))
-			return;
-		has_window = true;
-		if (c->kind != RDS_COND_UPPER)
-			has_lower = true;
-	}
-	if (parse->groupClause)
-	{
-		/* one key, or a bucket and status or name (in either order) */
-		if (list_length(parse->groupClause) > 2)
-			return;
-		foreach(lc, parse->groupClause)
-		{
-			Expr	   *e = (Expr *) get_sortgroupclause_expr(lfirst(lc), parse->targetList);
-			RdsBucket	b;
-			RdsGroupKind k = group_kind_of(e, input_rel, ifp, &b);
-
-			if (k == RDS_GROUP_NONE)
-				return;
-			group_kinds = lappend_int(group_kinds, k);
-			if (k == RDS_GROUP_BUCKET)
-				bucket = b;
-			if (group_exprs == NIL || k == RDS_GROUP_BUCKET)
-			{
-				kind2 = kind;
-				kind = k;
-				group_exprs = lcons(e, group_exprs);
-			}
-			else
-			{
-				kind2 = k;
-				group_exprs = lappend(group_exprs, e);
-			}
-		}
-		if (list_length(group_exprs) == 2 &&
-			(kind != RDS_GROUP_BUCKET || kind2 == RDS_GROUP_BUCKET))
-			return;
-		if (kind == RDS_GROUP_BUCKET && !has_lower)
-			return;
-	}
-	foreach(lc, target->exprs)
-	{
-		Expr	   *e = (Expr *) lfirst(lc);
-
-		if (list_member(group_exprs, e))
-			continue;
-		if (!computed_from_counts((Node *) e, group_exprs, input_rel, &by_status))
-			return;
-		has_agg |= contain_agg_clause((Node *) e);
-	}
-	if (!has_agg ||
-		!computed_from_counts(gextra->havingQual, group_exprs, input_rel, &by_status))
-		return;
-	if (!parse->groupClause && !has_window && !by_status)
-		return;					/* the plain count(*) path */
-
-	/* counts of one status: the status is a key, shown or not */
-	if (by_status)
-	{
-		if (kind == RDS_GROUP_NONE)
-			kind = RDS_GROUP_STATUS;
-		else if (kind == RDS_GROUP_BUCKET && kind2 == RDS_GROUP_NONE)
-			kind2 = RDS_GROUP_STATUS;
-		else if (kind != RDS_GROUP_STATUS && kind2 != RDS_GROUP_STATUS)
-			return;
-		hide_status = !list_member_int(group_kinds, RDS_GROUP_STATUS);
-	}
-
-	switch (kind)
-	{
-		case RDS_GROUP_STATUS:
-			groups = 3;
-			break;
-		case RDS_GROUP_NAME:
-			groups = 15;
-			break;
-		case RDS_GROUP_BUCKET:
-			groups = rds_bucket_guess(&bucket) *
-				(kind2 == RDS_GROUP_STATUS ? 3 : kind2 == RDS_GROUP_NAME ? 15 : 1);
-			break;
-		default:
-			groups = 1;
-			break;
-	}
-	pages = ifp->streams * Max(1.0, ceil(ifp->fetched_rows / Max(ifp->streams, 1.0) /
-										 ifp->opts->page_size));
-	fpinfo = palloc0(sizeof(RdsRelInfo));
-	*fpinfo = *ifp;
-	fpinfo->upper = RDS_SCAN_GROUPS;
-	fpinfo->baserel = input_rel;
-	fpinfo->group_kind = kind;
-	fpinfo->group_kind2 = kind2;
-	fpinfo->group_hide_status = hide_status;
-	fpinfo->group_exprs = group_exprs;
-	fpinfo->having = (List *) gextra->havingQual;
-	fpinfo->bucket = bucket;
-	output_rel->fdw_private = fpinfo;
-	add_path(output_rel, (Path *)
-			 rds_create_foreign_upper_path(root, output_rel, target, groups,
-										   REQUEST_COST,
-										   REQUEST_COST * (1.0 + Min(groups * ifp->streams + 2, pages) /
-														   ifp->opts->parallel_requests) * 0.5,
-										   NIL, NULL, NIL));
-}
-
-/*
  * Upper paths: count(*) answered from total_count, and LIMIT/OFFSET sent
  * as offset/limit.  Both only when every condition is enforced by the
  * requests, so that nothing local could drop a row.
@@ -1121,8 +847,8 @@ rdsGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
 		(!ifp->all_exact || parse->groupClause ||
 		 !target_is_count_star(root->upper_targets[UPPERREL_GROUP_AGG])))
 	{
-		add_group_count_path(root, input_rel, output_rel,
-							 (GroupPathExtraData *) extra);
+		rds_add_group_count_path(root, input_rel, output_rel,
+								 (GroupPathExtraData *) extra);
 		return;
 	}
 	if (!ifp->all_exact)
