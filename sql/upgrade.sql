@@ -11,9 +11,13 @@ CREATE SERVER up FOREIGN DATA WRAPPER rds_task_fdw
 CREATE USER MAPPING FOR CURRENT_USER SERVER up OPTIONS (auth_token 't');
 ALTER EXTENSION rds_task_fdw UPDATE;
 SELECT extversion FROM pg_extension WHERE extname = 'rds_task_fdw';
+-- (a view's row type, and its array, are members too on 17 and later)
 SELECT pg_describe_object(classid, objid, 0) AS member
   FROM pg_depend WHERE refclassid = 'pg_extension'::regclass
    AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'rds_task_fdw')
+   AND NOT (classid = 'pg_type'::regclass AND EXISTS
+            (SELECT 1 FROM pg_type t LEFT JOIN pg_type e ON e.oid = t.typelem
+              WHERE t.oid = objid AND (t.typrelid <> 0 OR e.typrelid <> 0)))
  ORDER BY 1;
 SELECT srvname, srvoptions FROM pg_foreign_server WHERE srvname = 'up';
 -- 1.1 to 1.2: the signer takes the keys from the caller's user mapping
