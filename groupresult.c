@@ -2,7 +2,8 @@
  *
  * groupresult.c
  *		  What a grouped count counts (groupcount.c asks): the groups' keys,
- *		  tasks counted locally, the result's rows, its stored copy in the
+ *		  tasks counted locally (also the window's pages, when they are
+ *		  the count's way), the result's rows, its stored copy in the
  *		  response cache, and what EXPLAIN says.
  *
  *-------------------------------------------------------------------------
@@ -12,6 +13,7 @@
 #include "common/hashfn.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "groupresult.h"
@@ -170,6 +172,132 @@ rds_gc_tally_task(RdsGroupCount *gc, RdsPage *page, int i, bool check_filter)
 		g->label = rds_bucket_key_copy(gc->key, key.label, key.isnull);
 	g->count = 1;
 	MemoryContextSwitchTo(oldcxt);
+}
+
+/* ----------------------------------------------------------------
+ *		Counting the window's pages
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * Count by reading the window's pages (the scan's own paging): a fallback
+ * when the groups could not be trusted, else the cheaper way; reason says
+ * why, for EXPLAIN ANALYZE.
+ */
+void
+rds_gc_read_pages(RdsGroupCount *gc, const char *reason, bool fallback)
+{
+	RdsGroupScan *scan = gc->scan;
+	MemoryContext page_cxt = AllocSetContextCreate(CurrentMemoryContext,
+												   "rds_task_fdw group page",
+												   ALLOCSET_DEFAULT_SIZES);
+	MemoryContext oldcxt;
+	RdsPager   *pager;
+	RdsPagerPage got;
+	ListCell   *lc;
+	int			i;
+
+	gc->reason = pstrdup(reason);
+	gc->fallback = fallback;
+	gc->how = "pages";
+	gc->ngroups = 0;
+	gc->nlocal = 0;
+	gc->seen = rds_idset_create(CurrentMemoryContext);
+	pager = rds_pager_create(CurrentMemoryContext, scan->conn, scan->opts,
+							 scan->path, gc->may_read, scan->stats);
+	foreach(lc, scan->streams)
+		rds_pager_add_stream(pager, (char *) lfirst(lc), 0, -1);
+	oldcxt = MemoryContextSwitchTo(page_cxt);
+	while (rds_pager_next(pager, false, &got) == RDS_NEXT_FOUND)
+	{
+		for (i = 0; i < rds_page_ntasks(got.page); i++)
+			rds_gc_tally_task(gc, got.page, i, true);
+		MemoryContextReset(page_cxt);
+	}
+	MemoryContextSwitchTo(oldcxt);
+	rds_pager_destroy(pager);
+	MemoryContextDelete(page_cxt);
+}
+
+/*
+ * Count the window from its first pages and the pages after them, read
+ * here (parallel_requests at a time) rather than by the scan: the first
+ * pages are not asked for twice.  Should a page's total_count differ from
+ * its first page's (the list moved), the scan's paging, which repeats such
+ * a pass, counts instead.  A stream whose pages end before its unchanged
+ * total_count (a total_count that is wrong) ends there, as the scan's
+ * paging ends it, and the reason says so.  fallback: the groups were tried
+ * and could not be trusted.
+ */
+void
+rds_gc_read_rest_pages(RdsGroupCount *gc, List *first, const char *reason, bool fallback)
+{
+	RdsGroupScan *scan = gc->scan;
+	int			ps = scan->opts->page_size;
+	MemoryContext page_cxt = AllocSetContextCreate(gc->cxt, "rds_task_fdw pages",
+												   ALLOCSET_DEFAULT_SIZES);
+	MemoryContext oldcxt;
+	RdsPager   *pager;
+	RdsPagerPage got;
+	ListCell   *lc;
+	char	   *ended = NULL;
+	bool		moved = false;
+	int			i;
+
+	gc->fallback = fallback;
+	gc->how = "pages";
+	gc->ngroups = 0;
+	gc->nlocal = 0;
+	gc->seen = rds_idset_create(gc->cxt);
+	pager = rds_pager_create(gc->cxt, scan->conn, scan->opts, scan->path,
+							 gc->may_read, scan->stats);
+	foreach(lc, first)
+	{
+		GcReq	   *r0 = (GcReq *) lfirst(lc);
+
+		if (r0->ntasks < ps && r0->ntasks < r0->total)
+		{
+			moved = true;		/* a short page before the end */
+			break;
+		}
+		for (i = 0; i < r0->ntasks; i++)
+			rds_gc_tally_task(gc, r0->page, i, true);
+		rds_pager_resume_stream(pager, r0->stream, r0->page, ps);
+	}
+
+	/* the pages after the first ones, in flight as the pager keeps them */
+	oldcxt = MemoryContextSwitchTo(page_cxt);
+	while (!moved && rds_pager_next(pager, false, &got) == RDS_NEXT_FOUND)
+	{
+		GcReq	   *r0 = (GcReq *) list_nth(first, got.stream);
+		int			n = rds_page_ntasks(got.page);
+
+		if (got.pass > 0 || rds_page_total_count(got.page) != r0->total)
+			moved = true;
+		else
+		{
+			/* a page that ends early: counted as far as it goes */
+			if (n < Min((int64) ps, r0->total - got.offset) && ended == NULL)
+				ended = MemoryContextStrdup(gc->cxt,
+											psprintf("total_count " INT64_FORMAT " is wrong: the pages end at offset " INT64_FORMAT,
+													 r0->total, got.offset + n));
+			for (i = 0; i < n; i++)
+				rds_gc_tally_task(gc, got.page, i, true);
+		}
+		MemoryContextReset(page_cxt);
+	}
+	MemoryContextSwitchTo(oldcxt);
+	rds_pager_destroy(pager);
+	MemoryContextDelete(page_cxt);
+
+	if (moved)
+	{
+		rds_gc_read_pages(gc, "the list moved while its pages were read", true);
+		return;
+	}
+	gc->reason = ended ? psprintf("%s; %s", reason, ended) : pstrdup(reason);
+	if (ended)
+		gc->fallback = true;
 }
 
 /* ----------------------------------------------------------------

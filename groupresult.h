@@ -28,6 +28,27 @@ typedef struct GcGroup
 	int64		count;			/* API's count, then corrected; or local */
 } GcGroup;
 
+/*
+ * One request: a query, its answer.  A limit=1 request keeps only its
+ * total_count and task count: its body and page are freed as soon as they
+ * are read.  A page request (limit = page_size) keeps its page, whose tasks
+ * are counted or rechecked.
+ */
+typedef struct GcReq
+{
+	char	   *stream;			/* the filter parameters */
+	int64		offset;
+	int			limit;
+	int			group;			/* the group it counts, -1 none */
+	bool		keep;			/* keep the page once read */
+	MemoryContext cxt;			/* the request, body and page; NULL once
+								 * freed */
+	RdsPageReq *pr;				/* maybe answered by the response cache */
+	RdsPage    *page;
+	int64		total;
+	int			ntasks;
+} GcReq;
+
 /* A row of the scan tuple: groups of one visible key (groupresult.c). */
 typedef struct GcRow
 {
@@ -103,5 +124,8 @@ extern char *rds_gc_result_key(RdsGroupCount *gc, RdsGroupScan *scan);
 extern void rds_gc_store_result(RdsGroupCount *gc, StringInfo buf);
 extern bool rds_gc_load_result(RdsGroupCount *gc, const char *data, int len);
 extern GcGroup *rds_gc_next_group(RdsGroupCount *gc);
+extern void rds_gc_read_pages(RdsGroupCount *gc, const char *reason, bool fallback);
+extern void rds_gc_read_rest_pages(RdsGroupCount *gc, List *first,
+								   const char *reason, bool fallback);
 
 #endif							/* RDS_GROUPRESULT_H */
