@@ -862,8 +862,8 @@ tally_complete_buckets(RdsGroupCount *gc, GcRun *run)
 static void count_window(RdsGroupCount *gc, RdsGroupScan *scan);
 
 /*
- * The statuses the aggregates count, and NULL: the window as a whole (its
- * totals).
+ * The statuses the aggregates count, as the API spells them (UTF-8), and
+ * NULL: the window as a whole (its totals).
  */
 static List *
 aggregate_statuses(RdsGroupCount *gc)
@@ -879,7 +879,8 @@ aggregate_statuses(RdsGroupCount *gc)
 			statuses = lappend(statuses, makeString((char *) s));
 	}
 	foreach(lc, statuses)
-		lfirst(lc) = strVal(lfirst(lc));
+		lfirst(lc) = pg_server_to_any(strVal(lfirst(lc)), strlen(strVal(lfirst(lc))),
+									  PG_UTF8);
 	return lappend(statuses, NULL);
 }
 
