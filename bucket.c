@@ -428,7 +428,7 @@ rds_bucket_recognize(Expr *e, Index relid, Oid reloid, RdsBucket *b)
 	kc.relid = relid;
 	kc.reloid = reloid;
 	kc.b = b;
-	if (e == NULL || unsafe_walker(n, NULL) || contain_volatile_functions(n) ||
+	if (e == NULL || unsafe_walker(n, NULL) ||
 		list_length(pull_var_clause(n, 0)) != 1)
 		return false;
 	while (n)
