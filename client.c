@@ -86,16 +86,18 @@ rds_append_query_param(StringInfo buf, const char *key, const char *value)
  *		answer: an entry younger than cache_ttl answers it if may_read; if
  *		another backend is sending the identical request, this one waits
  *		for that answer (polled like a retry's backoff); a successful answer
- *		is stored.  Throws on failure to set up the transfer.
+ *		is stored as a page image (gate.c), with each task's raw JSON if
+ *		want_raw.  Throws on failure to set up the transfer.
  */
 RdsRequest *
 rds_request_start_cached(RdsConn *conn, const char *path, const char *query,
-						 int cache_ttl, bool may_read)
+						 int cache_ttl, bool may_read, bool want_raw)
 {
 	RdsRequest *req;
 
 	req = request_create(conn, RDS_REQUEST_API, "GET", path, query);
-	rds_gate_init(&req->gate, &conn->opts, req->url, cache_ttl, may_read);
+	rds_gate_init(&req->gate, &conn->opts, req->url, cache_ttl, may_read,
+				  want_raw);
 	/* without a token yet, the attempt starts once it is there */
 	if (!needs_token(req) || token_ready(conn, false))
 		start_attempt(req);
@@ -105,18 +107,19 @@ rds_request_start_cached(RdsConn *conn, const char *path, const char *query,
 /*
  * rds_request_finish
  *		Drives conn until this request has succeeded (HTTP 200), retrying
- *		per the connection's max_retries, and appends the body to body
+ *		per the connection's max_retries, and appends the answer to body
  *		(allocated in body's context).  Other requests of the connection
- *		progress meanwhile.  Adds to *stats (may be NULL).  Returns true if
- *		the body is the shared cache's copy, not an answer of this request
- *		(messages about the body must say so).  The request is released
+ *		progress meanwhile.  Adds to *stats (may be NULL).  Returns what
+ *		body holds: the response body, or with cache_ttl the page image
+ *		made of it, or the shared cache's page image (not an answer of this
+ *		request: messages about it must say so).  The request is released
  *		afterwards, also when this throws: any failure is an ERROR.
  */
-bool
+RdsAnswer
 rds_request_finish(RdsRequest *req, StringInfo body, RdsHttpStats *stats)
 {
 	const RdsResponse *resp;
-	volatile bool hit = false;
+	volatile RdsAnswer answer = RDS_ANSWER_BODY;
 
 	if (req->released)
 		elog(ERROR, "RDS API request was already finished or cancelled");
@@ -124,12 +127,19 @@ rds_request_finish(RdsRequest *req, StringInfo body, RdsHttpStats *stats)
 	PG_TRY();
 	{
 		request_run(req);
-		hit = req->gate.hit;
-		if (hit)
+		if (req->gate.hit)
 		{
+			answer = RDS_ANSWER_CACHED;
 			if (body != NULL)
 				appendBinaryStringInfo(body, req->gate.hit_body->data,
 									   req->gate.hit_body->len);
+		}
+		else if (req->gate.image != NULL)
+		{
+			answer = RDS_ANSWER_IMAGE;
+			if (body != NULL)
+				appendBinaryStringInfo(body, req->gate.image,
+									   (int) req->gate.image_size);
 		}
 		else
 		{
@@ -151,7 +161,7 @@ rds_request_finish(RdsRequest *req, StringInfo body, RdsHttpStats *stats)
 		rds_request_release(req);
 	}
 	PG_END_TRY();
-	return hit;
+	return answer;
 }
 
 /*
@@ -462,7 +472,7 @@ request_create(RdsConn *conn, RdsRequestKind kind, const char *method,
 							req->query[0] ? "?" : "", req->query);
 	}
 
-	rds_gate_init(&req->gate, &conn->opts, req->url, 0, false);
+	rds_gate_init(&req->gate, &conn->opts, req->url, 0, false, false);
 
 	/* from here on the request is tracked and cleaned up with its context */
 	guard->req = req;

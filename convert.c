@@ -426,6 +426,21 @@ convert_value(RdsColumn *col, const char *relname, RdsPage *page,
 }
 
 /*
+ * rds_columns_want_raw
+ *		Whether a column of the scan is filled with the task's raw JSON.
+ */
+bool
+rds_columns_want_raw(const RdsColumn *columns, int ncolumns)
+{
+	int			c;
+
+	for (c = 0; c < ncolumns; c++)
+		if (columns[c].source == COL_RAW)
+			return true;
+	return false;
+}
+
+/*
  * rds_store_task
  *		Fills the slot's values and nulls (not the tuple itself) with task i
  *		of page.  Converted values are allocated in the current context; a
@@ -457,9 +472,9 @@ rds_store_task(RdsColumn *columns, int ncolumns, const char *relname,
 				break;
 			case COL_RAW:
 				/* converted to the database encoding like every field */
-				value = rds_page_task_json(page, i);
+				value = rds_page_task_json(page, i, &len);
 				slot->tts_values[c] = convert_value(col, relname, page, i,
-													value, (int) strlen(value));
+													value, len);
 				slot->tts_isnull[c] = false;
 				break;
 			case COL_FIELD:

@@ -9,12 +9,12 @@
  * clashes with PostgreSQL's json_object() SQL function, so no header that
  * declares the latter (utils/builtins.h, fmgrprotos.h) is included here.
  *
- * A decoded page owns a json-c tree; the tree is released by a reset
- * callback on the memory context the page was decoded in, so an ERROR
- * anywhere later cannot leak it.  The page is walked once when decoded:
- * every task's fields land in slots indexed by their position in
- * rds_task_fields, so reading a field is an array access, not a look-up by
- * name in the task's object.
+ * A page is decoded in one walk over json-c's tree into an image: one flat
+ * block holding every task's fields in slots indexed by their position in
+ * rds_task_fields (reading a field is an array access, not a look-up by
+ * name) and the strings themselves.  The tree is released as soon as the
+ * image is made.  The image has no pointers, so it is also what the shared
+ * cache stores: a page served from the cache is not decoded again.
  *
  *-------------------------------------------------------------------------
  */
@@ -31,6 +31,7 @@
 #include "common/jsonapi.h"
 #include "fmgr.h"
 #include "mb/pg_wchar.h"
+#include "utils/memutils.h"
 #include "utils/datetime.h"
 #include "utils/timestamp.h"
 
@@ -73,36 +74,65 @@ typedef enum SlotState
 	SLOT_OTHER					/* another JSON type (type says which) */
 } SlotState;
 
+/* One string of a page image: a task field, a task's raw JSON, an action */
 typedef struct RdsSlot
 {
-	const char *value;			/* SLOT_STRING: in the page's tree */
-	int			len;			/* SLOT_STRING: strlen(value) */
+	uint32		off;			/* SLOT_STRING: offset in the image */
+	uint32		len;			/* SLOT_STRING: its length (a NUL follows) */
 	uint8		state;			/* SlotState */
 	uint8		type;			/* SLOT_OTHER: enum json_type */
 } RdsSlot;
 
+/* "RDP" and the layout's version: an image of another layout is no image */
+#define RDS_IMAGE_MAGIC		0x52445002
+/* flags: the image holds each task's raw JSON */
+#define RDS_IMAGE_RAW		0x0001
+
+/*
+ * A decoded page as one flat block, what the shared cache stores: the
+ * header, the slots (ntasks * RDS_NTASK_FIELDS field slots; with
+ * RDS_IMAGE_RAW one raw-JSON slot per task; one slot per action), then the
+ * strings, each followed by a NUL.  No pointer inside: it can be copied
+ * between backends as it is.
+ */
+typedef struct RdsPageImage
+{
+	uint32		magic;			/* RDS_IMAGE_MAGIC */
+	uint32		size;			/* bytes of the image */
+	int64		total_count;	/* -1 when absent */
+	int32		ntasks;
+	int32		nactions;
+	uint32		flags;			/* RDS_IMAGE_RAW */
+	uint32		nslots;
+	RdsSlot		slots[FLEXIBLE_ARRAY_MEMBER];
+} RdsPageImage;
+
 struct RdsPage
 {
-	struct json_object *root;
-	struct json_object *tasks;	/* array of objects, never NULL */
-	int			ntasks;
-	RdsSlot    *slots;			/* ntasks * RDS_NTASK_FIELDS */
-	struct json_object *actions;	/* array of strings, or NULL */
-	int64		total_count;	/* -1 when absent */
+	const RdsPageImage *img;
+	const RdsSlot *raw;			/* with RDS_IMAGE_RAW: ntasks slots, else NULL */
+	const RdsSlot *actions;		/* nactions slots */
 	const char *desc;			/* request description for messages */
 	const char *server;			/* foreign server's name, for messages */
-	MemoryContextCallback cb;
 };
 
-static void
-page_release(void *arg)
+/* Why a body is not a page of the API's (page_image's verdict) */
+typedef enum PageFault
 {
-	RdsPage    *page = (RdsPage *) arg;
+	FAULT_NONE = 0,
+	FAULT_JSON,					/* not JSON: why says how */
+	FAULT_NOT_OBJECT,			/* the body is no JSON object */
+	FAULT_NO_TASKS,				/* "tasks" missing or not an array */
+	FAULT_TASK,					/* element index of "tasks" is no object */
+	FAULT_TOTAL_COUNT			/* "total_count" is no non-negative integer */
+} PageFault;
 
-	if (page->root)
-		json_object_put(page->root);
-	page->root = NULL;
-}
+typedef struct PageVerdict
+{
+	PageFault	fault;
+	const char *why;			/* FAULT_JSON */
+	int			index;			/* FAULT_TASK */
+} PageVerdict;
 
 /*
  * The json-c tokener flags: strict JSON.  UTF-8 is not json-c's to check:
@@ -126,13 +156,6 @@ tokener_flags(void)
 		return 0;
 	return JSON_TOKENER_STRICT;
 }
-
-/*
- * The tokener, made on first use and kept for the backend's life; reset
- * before each body.  malloc'd by json-c; nothing may throw while it holds
- * a partial tree.
- */
-static struct json_tokener *shared_tokener = NULL;
 
 /* Skip JSON whitespace. */
 static inline const char *
@@ -174,6 +197,24 @@ static const bool string_special[256] = {
  * quote, or NULL if the string is not plain (a control character, a bad
  * escape, \u0000 or a \u surrogate, which PostgreSQL's parser judges).
  */
+/*
+ * Whether any of the 8 bytes of w is special (string_special): a byte
+ * equal to '"' or '\\', or below 0x20.  Each test is exact (true only if
+ * such a byte is there).
+ */
+static inline bool
+word_has_special(uint64 w)
+{
+	const uint64 ones = UINT64CONST(0x0101010101010101);
+	const uint64 highs = UINT64CONST(0x8080808080808080);
+	uint64		quote = w ^ (ones * '"');
+	uint64		backslash = w ^ (ones * '\\');
+
+	return ((((quote - ones) & ~quote) |
+			 ((backslash - ones) & ~backslash) |
+			 ((w - ones * 0x20) & ~w)) & highs) != 0;
+}
+
 static const char *
 scan_plain_string(const char *p, const char *end)
 {
@@ -181,6 +222,18 @@ scan_plain_string(const char *p, const char *end)
 	{
 		unsigned char c;
 
+		/* plain bytes 8 at a time, then one at a time up to the special one */
+		while (end - p >= 8)
+		{
+			uint64		w;
+
+			memcpy(&w, p, 8);
+			if (word_has_special(w))
+				break;
+			p += 8;
+		}
+		if (p >= end)
+			return NULL;
 		while (!string_special[(unsigned char) *p])
 		{
 			if (++p >= end)
@@ -392,18 +445,19 @@ parse_body(const char *body, size_t len, const char **why, bool *plain)
 	/* made before json-c holds anything, since palloc can throw */
 	lex = rds_make_json_lex(&lexbuf, unconstify(char *, body), (int) len);
 
-	if (shared_tokener == NULL)
+	/*
+	 * A new tokener for each body: json_tokener_reset leaves a lone high
+	 * surrogate's state behind (json-c 0.16), so a reused one decodes the
+	 * same string differently after such a body.  malloc'd by json-c;
+	 * nothing may throw while it or a partial tree is held.
+	 */
+	tok = json_tokener_new_ex(RDS_JSON_MAX_DEPTH);
+	if (tok == NULL)
 	{
-		shared_tokener = json_tokener_new_ex(RDS_JSON_MAX_DEPTH);
-		if (shared_tokener == NULL)
-		{
-			*why = "out of memory";
-			rds_free_json_lex(lex);
-			return NULL;
-		}
+		*why = "out of memory";
+		rds_free_json_lex(lex);
+		return NULL;
 	}
-	tok = shared_tokener;
-	json_tokener_reset(tok);
 	json_tokener_set_flags(tok, tokener_flags());
 	root = json_tokener_parse_ex(tok, body, (int) len);
 	jerr = json_tokener_get_error(tok);
@@ -437,7 +491,7 @@ parse_body(const char *body, size_t len, const char **why, bool *plain)
 			root = NULL;
 		}
 	}
-	json_tokener_reset(tok);
+	json_tokener_free(tok);
 
 	/*
 	 * json-c's strict mode still takes some text that is not JSON (numbers
@@ -500,14 +554,40 @@ member_field_no(const char *key, int8 *guess)
 }
 
 /*
+ * Where the strings of an image being built go: the image, and the offset
+ * of its free space.
+ */
+typedef struct ImageWriter
+{
+	RdsPageImage *img;
+	uint32		used;
+	uint32		cap;			/* bytes allocated */
+} ImageWriter;
+
+/* Copy s (len bytes, then a NUL) into the image and point slot at it. */
+static inline void
+put_string(ImageWriter *w, RdsSlot *slot, const char *s, size_t len)
+{
+	if (len >= w->cap - w->used)	/* page_image's bound rules this out */
+		elog(ERROR, "page image overflow");
+	memcpy((char *) w->img + w->used, s, len);
+	((char *) w->img)[w->used + len] = '\0';
+	slot->state = SLOT_STRING;
+	slot->off = w->used;
+	slot->len = (uint32) len;
+	w->used += (uint32) len + 1;
+}
+
+/*
  * One walk over a task object's members into its slots (zeroed by the
  * caller).  Members that are no task field are skipped.  no_nul: the body
  * holds no \u0000, so no string needs its length checked.  order: the
  * field numbers of the previous task's members by position (-1: none),
- * RDS_NTASK_FIELDS + 1 of them.  Does not throw.
+ * RDS_NTASK_FIELDS + 1 of them.
  */
 static void
-fill_slots(RdsSlot *slots, struct json_object *task, bool no_nul, int8 *order)
+fill_slots(ImageWriter *w, RdsSlot *slots, struct json_object *task,
+		   bool no_nul, int8 *order)
 {
 	int			k = 0;
 
@@ -534,139 +614,386 @@ fill_slots(RdsSlot *slots, struct json_object *task, bool no_nul, int8 *order)
 			if (!no_nul && strlen(s) != (size_t) len)
 				slot->state = SLOT_NUL;
 			else if (len > 0)
-			{
-				slot->state = SLOT_STRING;
-				slot->value = s;
-				slot->len = len;
-			}
+				put_string(w, slot, s, len);
 		}
 	}
 }
 
-/*
- * Decode one task-list page from foreign server server.  Throws ERROR
- * (naming request_desc, with a context line naming the server) when the body
- * is not JSON or not the expected envelope.  The result and its json-c tree
- * belong to CurrentMemoryContext.
- */
-RdsPage *
-rds_page_parse(const char *body, size_t len, const char *request_desc,
-			   const char *server)
+/* total_count of a page's root: *tc (-1 if absent); false if malformed */
+static bool
+read_total_count(struct json_object *root, int64 *tc)
 {
-	RdsPage    *page;
-	struct json_object *root;
 	struct json_object *val;
-	const char *why = NULL;
-	bool		plain;
+
+	*tc = -1;
+	if (!json_object_object_get_ex(root, "total_count", &val) ||
+		json_object_is_type(val, json_type_null))
+		return true;
+	if (json_object_is_type(val, json_type_int))
+	{
+		errno = 0;
+		*tc = json_object_get_int64(val);
+		if (errno != 0)
+			*tc = -1;
+	}
+	else if (json_object_is_type(val, json_type_string))
+	{
+		const char *s = json_object_get_string(val);
+		char	   *end;
+
+		errno = 0;
+		*tc = strtoll(s, &end, 10);
+		if (errno != 0 || end == s || *end != '\0')
+			*tc = -1;
+	}
+	return *tc >= 0;
+}
+
+/*
+ * The image of a page's json-c tree (body_len: the length of the body it
+ * came from), palloc'd; NULL with v->fault set when the tree is not a page
+ * of the API's.  plain: the body holds no \u0000.  want_raw: keep each
+ * task's raw JSON too.  Throws only if out of memory; the caller owns and
+ * releases the tree.
+ */
+static RdsPageImage *
+page_image(struct json_object *root, size_t body_len, bool plain,
+		   bool want_raw, PageVerdict *v)
+{
+	struct json_object *tasks;
+	struct json_object *actions = NULL;
+	const char **raw = NULL;
+	size_t	   *raw_len = NULL;
+	size_t		bound;
+	int64		total;
+	int			n;
+	int			nactions;
+	int			nslots;
+	int			i;
 	int8		order[RDS_NTASK_FIELDS + 1];
-	int			i,
-				n;
-
-	/* Allocate first: nothing may throw between parsing and registering. */
-	page = palloc0(sizeof(RdsPage));
-	page->desc = pstrdup(request_desc);
-	page->server = pstrdup(server ? server : "?");
-
-	root = parse_body(body, len, &why, &plain);
-	if (root == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_REPLY_HANDLE),
-				 errmsg("invalid JSON in the response to %s: %s",
-						request_desc, why),
-				 errdetail_internal("The body (%zu bytes) is not shown: it is not the API's.",
-									len),
-				 errcontext("foreign server \"%s\"", page->server)));
-
-	/* From here on the tree is owned by the page's context callback. */
-	page->root = root;
-	page->cb.func = page_release;
-	page->cb.arg = page;
-	MemoryContextRegisterResetCallback(CurrentMemoryContext, &page->cb);
+	ImageWriter w;
+	RdsSlot    *slot;
 
 	if (!json_object_is_type(root, json_type_object))
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_REPLY_HANDLE),
-				 errmsg("unexpected response to %s: the body is not a JSON object",
-						request_desc),
-				 errcontext("foreign server \"%s\"", page->server)));
-
-	if (!json_object_object_get_ex(root, "tasks", &val) ||
-		!json_object_is_type(val, json_type_array))
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_REPLY_HANDLE),
-				 errmsg("unexpected response to %s: \"tasks\" is missing or not an array",
-						request_desc),
-				 errcontext("foreign server \"%s\"", page->server)));
-	page->tasks = val;
-
-	memset(order, -1, sizeof(order));
-	n = (int) json_object_array_length(page->tasks);
-	page->ntasks = n;
-	page->slots = palloc0(sizeof(RdsSlot) * RDS_NTASK_FIELDS * Max(n, 1));
+	{
+		v->fault = FAULT_NOT_OBJECT;
+		return NULL;
+	}
+	if (!json_object_object_get_ex(root, "tasks", &tasks) ||
+		!json_object_is_type(tasks, json_type_array))
+	{
+		v->fault = FAULT_NO_TASKS;
+		return NULL;
+	}
+	n = (int) json_object_array_length(tasks);
 	for (i = 0; i < n; i++)
 	{
-		struct json_object *task = json_object_array_get_idx(page->tasks, i);
+		if (!json_object_is_type(json_object_array_get_idx(tasks, i),
+								 json_type_object))
+		{
+			v->fault = FAULT_TASK;
+			v->index = i;
+			return NULL;
+		}
+	}
+	if (!read_total_count(root, &total))
+	{
+		v->fault = FAULT_TOTAL_COUNT;
+		return NULL;
+	}
+	if (json_object_object_get_ex(root, "actions", &actions) &&
+		json_object_is_type(actions, json_type_array))
+		nactions = (int) json_object_array_length(actions);
+	else
+	{
+		actions = NULL;
+		nactions = 0;
+	}
 
-		if (!json_object_is_type(task, json_type_object))
+	/*
+	 * The strings kept are decoded from string tokens of the body, none
+	 * twice, each one shorter than its token with the quotes: the body's
+	 * length bounds them with their NULs.  Raw JSON is json-c's printing of
+	 * each task, measured first.
+	 */
+	nslots = n * RDS_NTASK_FIELDS + (want_raw ? n : 0) + nactions;
+	bound = offsetof(RdsPageImage, slots) + sizeof(RdsSlot) * (Size) nslots +
+		body_len + 1;
+	if (want_raw)
+	{
+		raw = palloc(sizeof(char *) * Max(n, 1));
+		raw_len = palloc(sizeof(size_t) * Max(n, 1));
+		for (i = 0; i < n; i++)
+		{
+			raw[i] = json_object_to_json_string_length(json_object_array_get_idx(tasks, i),
+													   JSON_C_TO_STRING_PLAIN |
+													   JSON_C_TO_STRING_NOSLASHESCAPE,
+													   &raw_len[i]);
+			if (raw[i] == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_OUT_OF_MEMORY),
+						 errmsg("out of memory")));
+			bound += raw_len[i] + 1;
+		}
+	}
+	if (bound >= MaxAllocSize)
+	{
+		v->fault = FAULT_JSON;
+		v->why = "body too large";
+		return NULL;
+	}
+
+	w.img = palloc(bound);
+	w.cap = (uint32) bound;
+	w.used = offsetof(RdsPageImage, slots) + sizeof(RdsSlot) * (Size) nslots;
+	memset(w.img, 0, w.used);
+	w.img->magic = RDS_IMAGE_MAGIC;
+	w.img->total_count = total;
+	w.img->ntasks = n;
+	w.img->nactions = nactions;
+	w.img->flags = want_raw ? RDS_IMAGE_RAW : 0;
+	w.img->nslots = nslots;
+
+	memset(order, -1, sizeof(order));
+	slot = w.img->slots;
+	for (i = 0; i < n; i++, slot += RDS_NTASK_FIELDS)
+		fill_slots(&w, slot, json_object_array_get_idx(tasks, i), plain, order);
+	for (i = 0; want_raw && i < n; i++, slot++)
+		put_string(&w, slot, raw[i], raw_len[i]);
+	for (i = 0; i < nactions; i++, slot++)
+	{
+		struct json_object *a = json_object_array_get_idx(actions, i);
+		const char *s;
+		int			len;
+
+		if (a == NULL || !json_object_is_type(a, json_type_string))
+			continue;
+		s = json_object_get_string(a);
+		len = json_object_get_string_len(a);
+		if (len > 0 && strlen(s) == (size_t) len)
+			put_string(&w, slot, s, len);
+	}
+	w.img->size = w.used;
+	if (raw)
+	{
+		pfree(raw);
+		pfree(raw_len);
+	}
+	return w.img;
+}
+
+/*
+ * The image of a task-list page's body, palloc'd in CurrentMemoryContext,
+ * or NULL with *v saying why the body is not one.  json-c's tree lives only
+ * while the image is made.  Throws only if out of memory.
+ */
+static RdsPageImage *
+decode_image(const char *body, size_t len, bool want_raw, PageVerdict *v)
+{
+	struct json_object *volatile root;
+	RdsPageImage *volatile img = NULL;
+	bool		plain;
+
+	memset(v, 0, sizeof(PageVerdict));
+	root = parse_body(body, len, &v->why, &plain);
+	if (root == NULL)
+	{
+		v->fault = FAULT_JSON;
+		return NULL;
+	}
+	PG_TRY();
+	{
+		img = page_image(root, len, plain, want_raw, v);
+	}
+	PG_FINALLY();
+	{
+		json_object_put(root);
+	}
+	PG_END_TRY();
+	return img;
+}
+
+/*
+ * rds_page_encode
+ *		The image of a task-list page's body, as the shared cache stores it
+ *		(with each task's raw JSON if want_raw), palloc'd in
+ *		CurrentMemoryContext; *size gets its length.  NULL when the body is
+ *		not a page of the API's (rds_page_parse then says why).  Throws only
+ *		if out of memory.
+ */
+char *
+rds_page_encode(const char *body, size_t len, bool want_raw, size_t *size)
+{
+	PageVerdict v;
+	RdsPageImage *img = decode_image(body, len, want_raw, &v);
+
+	*size = img ? img->size : 0;
+	return (char *) img;
+}
+
+/* The page of an image, whose bytes it keeps (not copied). */
+static RdsPage *
+page_of_image(const RdsPageImage *img, const char *request_desc,
+			  const char *server)
+{
+	RdsPage    *page = palloc(sizeof(RdsPage));
+	const RdsSlot *after = img->slots + (Size) img->ntasks * RDS_NTASK_FIELDS;
+
+	page->img = img;
+	page->raw = (img->flags & RDS_IMAGE_RAW) ? after : NULL;
+	page->actions = after + ((img->flags & RDS_IMAGE_RAW) ? img->ntasks : 0);
+	page->desc = pstrdup(request_desc);
+	page->server = pstrdup(server ? server : "?");
+	return page;
+}
+
+/*
+ * Decode one task-list page from foreign server server (want_raw: keep
+ * each task's raw JSON for rds_page_task_json).  Throws ERROR (naming
+ * request_desc, with a context line naming the server) when the body is
+ * not JSON or not the expected envelope.  The result belongs to
+ * CurrentMemoryContext; the body is not referenced afterwards.
+ */
+RdsPage *
+rds_page_parse(const char *body, size_t len, bool want_raw,
+			   const char *request_desc, const char *server)
+{
+	PageVerdict v;
+	RdsPageImage *img = decode_image(body, len, want_raw, &v);
+	const char *srv = server ? server : "?";
+
+	switch (v.fault)
+	{
+		case FAULT_NONE:
+			break;
+		case FAULT_JSON:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_REPLY_HANDLE),
+					 errmsg("invalid JSON in the response to %s: %s",
+							request_desc, v.why),
+					 errdetail_internal("The body (%zu bytes) is not shown: it is not the API's.",
+										len),
+					 errcontext("foreign server \"%s\"", srv)));
+			break;
+		case FAULT_NOT_OBJECT:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_REPLY_HANDLE),
+					 errmsg("unexpected response to %s: the body is not a JSON object",
+							request_desc),
+					 errcontext("foreign server \"%s\"", srv)));
+			break;
+		case FAULT_NO_TASKS:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_REPLY_HANDLE),
+					 errmsg("unexpected response to %s: \"tasks\" is missing or not an array",
+							request_desc),
+					 errcontext("foreign server \"%s\"", srv)));
+			break;
+		case FAULT_TASK:
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_REPLY_HANDLE),
 					 errmsg("unexpected response to %s: element %d of \"tasks\" is not an object",
-							request_desc, i),
-					 errcontext("foreign server \"%s\"", page->server)));
-		fill_slots(page->slots + (Size) i * RDS_NTASK_FIELDS, task, plain,
-				   order);
-	}
-
-	page->total_count = -1;
-	if (json_object_object_get_ex(root, "total_count", &val) &&
-		!json_object_is_type(val, json_type_null))
-	{
-		int64		tc = -1;
-
-		if (json_object_is_type(val, json_type_int))
-		{
-			errno = 0;
-			tc = json_object_get_int64(val);
-			if (errno != 0)
-				tc = -1;
-		}
-		else if (json_object_is_type(val, json_type_string))
-		{
-			const char *s = json_object_get_string(val);
-			char	   *end;
-
-			errno = 0;
-			tc = strtoll(s, &end, 10);
-			if (errno != 0 || end == s || *end != '\0')
-				tc = -1;
-		}
-		if (tc < 0)
+							request_desc, v.index),
+					 errcontext("foreign server \"%s\"", srv)));
+			break;
+		case FAULT_TOTAL_COUNT:
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_REPLY_HANDLE),
 					 errmsg("unexpected response to %s: \"total_count\" is not a non-negative integer",
 							request_desc),
-					 errcontext("foreign server \"%s\"", page->server)));
-		page->total_count = tc;
+					 errcontext("foreign server \"%s\"", srv)));
+			break;
 	}
+	return page_of_image(img, request_desc, server);
+}
 
-	if (json_object_object_get_ex(root, "actions", &val) &&
-		json_object_is_type(val, json_type_array))
-		page->actions = val;
+/* Is slot a valid string slot of an image of size bytes? */
+static inline bool
+slot_ok(const char *base, uint32 strings, uint32 size, const RdsSlot *slot)
+{
+	if (slot->state != SLOT_STRING)
+		return slot->state <= SLOT_OTHER;
+	return slot->off >= strings && slot->off < size &&
+		slot->len < size - slot->off && base[slot->off + slot->len] == '\0';
+}
 
-	return page;
+/*
+ * rds_page_image_ok
+ *		Whether bytes (size of them, MAXALIGNed) look like a page image of
+ *		this build's layout: its header only.  A shared cache entry that
+ *		does not (one written by another version) is no answer.
+ */
+bool
+rds_page_image_ok(const char *bytes, size_t size)
+{
+	const RdsPageImage *img = (const RdsPageImage *) bytes;
+
+	return size >= offsetof(RdsPageImage, slots) &&
+		img->magic == RDS_IMAGE_MAGIC && img->size == size;
+}
+
+/*
+ * rds_page_from_image
+ *		The page of an image made by rds_page_encode (want_raw: the image
+ *		must hold raw JSON), whose bytes (MAXALIGNed) it keeps, for messages
+ *		naming request_desc and server.  Every slot is checked against the
+ *		image's bounds: an image that fails is an internal ERROR (the
+ *		shared cache's copy is damaged).
+ */
+RdsPage *
+rds_page_from_image(const char *bytes, size_t size, bool want_raw,
+					const char *request_desc, const char *server)
+{
+	const RdsPageImage *img = (const RdsPageImage *) bytes;
+	uint32		strings;
+	uint32		i;
+
+	if (!rds_page_image_ok(bytes, size) || img->ntasks < 0 ||
+		img->nactions < 0 || img->total_count < -1 ||
+		(want_raw && !(img->flags & RDS_IMAGE_RAW)) ||
+		(uint64) img->nslots != (uint64) img->ntasks * RDS_NTASK_FIELDS +
+		((img->flags & RDS_IMAGE_RAW) ? (uint64) img->ntasks : 0) +
+		(uint64) img->nactions ||
+		img->nslots > (size - offsetof(RdsPageImage, slots)) / sizeof(RdsSlot))
+		goto damaged;
+	strings = offsetof(RdsPageImage, slots) + sizeof(RdsSlot) * img->nslots;
+	for (i = 0; i < img->nslots; i++)
+		if (!slot_ok(bytes, strings, img->size, &img->slots[i]))
+			goto damaged;
+	return page_of_image(img, request_desc, server);
+
+damaged:
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("the shared cache's copy of the answer to %s is damaged",
+					request_desc),
+			 errhint("Run SELECT rds_task_fdw_cache_clear()."),
+			 errcontext("foreign server \"%s\"", server ? server : "?")));
+	return NULL;				/* keep the compiler quiet */
+}
+
+/*
+ * rds_page_image
+ *		The page's image (what rds_page_encode made) and its size.
+ */
+const char *
+rds_page_image(RdsPage *page, size_t *size)
+{
+	*size = page->img->size;
+	return (const char *) page->img;
 }
 
 int
 rds_page_ntasks(RdsPage *page)
 {
-	return page->ntasks;
+	return page->img->ntasks;
 }
 
 /* total_count of the page, or -1 when the response had none. */
 int64
 rds_page_total_count(RdsPage *page)
 {
-	return page->total_count;
+	return page->img->total_count;
 }
 
 /*
@@ -683,14 +1010,14 @@ rds_page_task_value(RdsPage *page, int i, int field, int *len)
 {
 	const RdsSlot *slot;
 
-	Assert(i >= 0 && i < page->ntasks);
+	Assert(i >= 0 && i < page->img->ntasks);
 	Assert(field >= 0 && field < RDS_NTASK_FIELDS);
-	slot = &page->slots[(Size) i * RDS_NTASK_FIELDS + field];
+	slot = &page->img->slots[(Size) i * RDS_NTASK_FIELDS + field];
 	if (likely(slot->state == SLOT_STRING))
 	{
 		if (len)
-			*len = slot->len;
-		return slot->value;
+			*len = (int) slot->len;
+		return (const char *) page->img + slot->off;
 	}
 	if (slot->state == SLOT_OTHER)
 		ereport(ERROR,
@@ -720,21 +1047,27 @@ rds_page_task_field(RdsPage *page, int i, const char *field)
 	return (f < 0) ? NULL : rds_page_task_value(page, i, f, NULL);
 }
 
-/* Task i as compact JSON text, palloc'd. */
-char *
-rds_page_task_json(RdsPage *page, int i)
+/*
+ * Task i as compact JSON text (json-c's printing), living as long as the
+ * page; *len gets its length.  Only a page decoded with want_raw has it.
+ */
+const char *
+rds_page_task_json(RdsPage *page, int i, int *len)
 {
-	struct json_object *task = json_object_array_get_idx(page->tasks, i);
+	const RdsSlot *slot;
 
-	return pstrdup(json_object_to_json_string_ext(task,
-												  JSON_C_TO_STRING_PLAIN |
-												  JSON_C_TO_STRING_NOSLASHESCAPE));
+	if (page->raw == NULL)
+		elog(ERROR, "page of %s was decoded without raw JSON", page->desc);
+	Assert(i >= 0 && i < page->img->ntasks);
+	slot = &page->raw[i];
+	*len = (int) slot->len;
+	return (const char *) page->img + slot->off;
 }
 
 int
 rds_page_nactions(RdsPage *page)
 {
-	return page->actions ? (int) json_object_array_length(page->actions) : 0;
+	return page->img->nactions;
 }
 
 /*
@@ -744,15 +1077,10 @@ rds_page_nactions(RdsPage *page)
 const char *
 rds_page_action(RdsPage *page, int i)
 {
-	struct json_object *val = json_object_array_get_idx(page->actions, i);
-	const char *s;
+	const RdsSlot *slot = &page->actions[i];
 
-	if (val == NULL || !json_object_is_type(val, json_type_string))
-		return NULL;
-	s = json_object_get_string(val);
-	if (strlen(s) != (size_t) json_object_get_string_len(val))
-		return NULL;
-	return (s[0] == '\0') ? NULL : s;
+	Assert(i >= 0 && i < page->img->nactions);
+	return (slot->state == SLOT_STRING) ? (const char *) page->img + slot->off : NULL;
 }
 
 /* pstrdup of a string member, or NULL. */

@@ -7,6 +7,12 @@
  *		  for that answer; and it takes one of the server's request slots
  *		  (max_concurrent_requests).
  *
+ * What the cache stores is the answer decoded: the page's image
+ * (decode.c), made once when the answer arrives, so that no reader decodes
+ * it again.  An answer that is no page of the API's is not stored.  A scan
+ * that wants each task's raw JSON stores and reads images that hold it,
+ * under a key of their own.
+ *
  * Waiting is never blocking: the gate says when to look again, and the
  * client (client.c) waits like a retry's backoff, so that an asynchronous
  * Append keeps every other partition going.  The locks are shared.c's:
@@ -31,22 +37,40 @@
 /*
  * rds_gate_init
  *		The gate of a request for url: cached (an entry younger than
- *		cache_ttl may answer it if may_read) when cache_ttl > 0.
+ *		cache_ttl may answer it if may_read) when cache_ttl > 0, as a page
+ *		image with raw JSON if want_raw.  The image of an answer is made in
+ *		CurrentMemoryContext.
  */
 void
 rds_gate_init(RdsGate *g, const RdsOptions *opts, const char *url,
-			  int cache_ttl, bool may_read)
+			  int cache_ttl, bool may_read, bool want_raw)
 {
 	memset(g, 0, sizeof(RdsGate));
 	g->slot = -1;
 	g->wait_event = rds_wait_event(RDS_WAIT_BACKOFF);
+	g->cxt = CurrentMemoryContext;
+	g->want_raw = want_raw;
 	if (cache_ttl > 0)
 	{
-		g->ticket = rds_cache_ticket(opts->serverid, opts->umid, url);
+		/* a newline is in no URL: the raw images' key can't be another's */
+		g->ticket = rds_cache_ticket(opts->serverid, opts->umid,
+									 want_raw ? psprintf("%s\nraw", url) : url);
 		g->cache_ttl = cache_ttl;
 		g->may_read = may_read;
 		g->hit_body = makeStringInfo();
 	}
+}
+
+/*
+ * Whether the cache holds an answer for g: an entry younger than its ttl
+ * that is a page image of this build's (not one a backend of another
+ * version stored).
+ */
+static bool
+cache_answers(RdsGate *g)
+{
+	return rds_cache_read(g->ticket, g->cache_ttl, g->hit_body) &&
+		rds_page_image_ok(g->hit_body->data, g->hit_body->len);
 }
 
 /* the cache answered: no exchange */
@@ -80,14 +104,14 @@ rds_gate_pass(RdsGate *g, const RdsOptions *opts, TimestampTz *retry_at)
 	{
 		RdsLockResult lr;
 
-		if (rds_cache_read(g->ticket, g->cache_ttl, g->hit_body))
+		if (cache_answers(g))
 			return gate_hit(g, opts);
 		lr = rds_cache_lock(g->ticket);
 		if (lr == RDS_LOCK_TAKEN)
 		{
 			g->locked = true;
 			/* the peer may have stored it between the read and the lock */
-			if (rds_cache_read(g->ticket, g->cache_ttl, g->hit_body))
+			if (cache_answers(g))
 			{
 				rds_gate_unlock(g);
 				return gate_hit(g, opts);
@@ -147,15 +171,24 @@ rds_gate_exchange_over(RdsGate *g, Oid serverid)
 
 /*
  * rds_gate_answered
- *		The request's answer: stored for the cache's readers and the peers
- *		waiting for it (a failure to store only means no entry).  Throws
- *		only if out of memory.
+ *		The request's answer: its page image made (in the request's
+ *		context, g->image) and stored for the cache's readers and the peers
+ *		waiting for it.  A body that is no page is not stored (the reader
+ *		decodes it and says why); a failure to store only means no entry.
+ *		Throws only if out of memory.
  */
 void
 rds_gate_answered(RdsGate *g, const char *body, size_t len)
 {
 	if (g->ticket != NULL)
-		rds_cache_write(g->ticket, body, len);
+	{
+		MemoryContext old = MemoryContextSwitchTo(g->cxt);
+
+		g->image = rds_page_encode(body, len, g->want_raw, &g->image_size);
+		MemoryContextSwitchTo(old);
+		if (g->image != NULL)
+			rds_cache_write(g->ticket, g->image, g->image_size);
+	}
 	rds_gate_unlock(g);
 }
 

@@ -102,7 +102,7 @@ start_req(RdsGroupCount *gc, GcReq *r)
 								   ALLOCSET_SMALL_SIZES);
 	oldcxt = MemoryContextSwitchTo(r->cxt);
 	r->pr = rds_page_start(scan->conn, scan->path, r->stream, r->offset,
-						   r->limit, scan->opts->cache_ttl, gc->may_read);
+						   r->limit, scan->opts->cache_ttl, gc->may_read, false);
 	MemoryContextSwitchTo(oldcxt);
 }
 

@@ -8,9 +8,11 @@
  *
  * Every page of the task list is fetched through rds_page_start and
  * rds_page_finish: the query string and the "GET path?query" text come
- * from deparse.c's rds_request_query, a body the shared cache answered is
+ * from deparse.c's rds_request_query, a page the shared cache answered is
  * named as the cache's copy in messages, and a page that holds more tasks
- * than asked for, or more than its total_count, is refused.
+ * than asked for, or more than its total_count, is refused.  A page is
+ * decoded once: with cache_ttl the gate (gate.c) makes its image when the
+ * answer arrives, and a cache hit is that image, read as it is.
  *
  * A pager (RdsPager) reads request streams: the pages of one filter, from
  * a start offset to the end of the list or to an end offset.  A stream
@@ -41,6 +43,7 @@ struct RdsPageReq
 	Oid			serverid;		/* and its OID, for its statistics */
 	int64		offset;
 	int			limit;
+	bool		want_raw;		/* keep each task's raw JSON */
 };
 
 /* One request stream: the pages of one combination of filter values. */
@@ -75,6 +78,7 @@ struct RdsPager
 	const RdsOptions *opts;
 	const char *path;
 	bool		use_cache;		/* the first pass may read the cache */
+	bool		want_raw;		/* pages keep each task's raw JSON */
 	RdsHttpStats *stats;
 
 	int			nstreams;
@@ -96,12 +100,14 @@ struct RdsPager
  * rds_page_start
  *		Sends GET path?{stream}&offset=..&limit=.. on conn and returns at
  *		once.  With cache_ttl > 0 and may_read, the shared cache may answer.
+ *		want_raw: the page keeps each task's raw JSON (rds_page_task_json).
  *		Allocated in CurrentMemoryContext (the request is released with it).
  *		Throws if the request cannot be started.
  */
 RdsPageReq *
 rds_page_start(RdsConn *conn, const char *path, const char *stream,
-			   int64 offset, int limit, int cache_ttl, bool may_read)
+			   int64 offset, int limit, int cache_ttl, bool may_read,
+			   bool want_raw)
 {
 	RdsPageReq *pr = palloc(sizeof(RdsPageReq));
 	char	   *query;
@@ -113,7 +119,9 @@ rds_page_start(RdsConn *conn, const char *path, const char *stream,
 	pr->serverid = rds_conn_server_id(conn);
 	pr->offset = offset;
 	pr->limit = limit;
-	pr->req = rds_request_start_cached(conn, path, query, cache_ttl, may_read);
+	pr->want_raw = want_raw;
+	pr->req = rds_request_start_cached(conn, path, query, cache_ttl, may_read,
+									   want_raw);
 	return pr;
 }
 
@@ -142,12 +150,12 @@ rds_page_cancel(RdsPageReq *pr)
 }
 
 static RdsPage *page_decode(RdsPageReq *pr, StringInfo body,
-							const char *desc);
+							RdsAnswer answer, const char *desc);
 
 /*
  * rds_page_finish
- *		Waits for pr's answer and decodes it in CurrentMemoryContext (the
- *		body is freed once decoded).  Adds to *stats (may be NULL).  Throws
+ *		Waits for pr's answer and decodes it in CurrentMemoryContext (or
+ *		reads its image).  Adds to *stats (may be NULL).  Throws
  *		if the request failed, or the body is not a page of the API's, or
  *		holds more tasks than asked for or than its total_count allows.
  */
@@ -159,16 +167,18 @@ rds_page_finish(RdsPageReq *pr, RdsHttpStats *stats)
 	const char *volatile desc = pr->desc;
 	RdsPage    *volatile page = NULL;
 	MemoryContext cxt = CurrentMemoryContext;
+	RdsAnswer	answer;
 
 	pr->req = NULL;				/* finished, hence released, even on error */
 	initStringInfo(&body);
-	if (rds_request_finish(req, &body, stats))
+	answer = rds_request_finish(req, &body, stats);
+	if (answer == RDS_ANSWER_CACHED)
 		desc = psprintf("%s (the shared cache's copy)", desc);
 
 	/* an answer that is not a page is the server's error too (its stats) */
 	PG_TRY();
 	{
-		page = page_decode(pr, &body, desc);
+		page = page_decode(pr, &body, answer, desc);
 	}
 	PG_CATCH();
 	{
@@ -185,20 +195,28 @@ rds_page_finish(RdsPageReq *pr, RdsHttpStats *stats)
 
 /*
  * page_decode
- *		pr's answer body, decoded in CurrentMemoryContext (body is freed);
- *		desc names the request in messages.  Throws if the body is not a
- *		page of the API's, or holds more tasks than asked for or than its
- *		total_count allows.
+ *		pr's answer, decoded in CurrentMemoryContext (a body is freed once
+ *		decoded; an image is kept by the page); desc names the request in
+ *		messages.  Throws if the body is not a page of the API's, or holds
+ *		more tasks than asked for or than its total_count allows.
  */
 static RdsPage *
-page_decode(RdsPageReq *pr, StringInfo body, const char *desc)
+page_decode(RdsPageReq *pr, StringInfo body, RdsAnswer answer,
+			const char *desc)
 {
 	RdsPage    *page;
 	int			n;
 	int64		total;
 
-	page = rds_page_parse(body->data, body->len, desc, pr->server);
-	pfree(body->data);
+	if (answer == RDS_ANSWER_BODY)
+	{
+		page = rds_page_parse(body->data, body->len, pr->want_raw, desc,
+							  pr->server);
+		pfree(body->data);
+	}
+	else
+		page = rds_page_from_image(body->data, body->len, pr->want_raw, desc,
+								   pr->server);
 
 	n = rds_page_ntasks(page);
 	total = rds_page_total_count(page);
@@ -229,7 +247,7 @@ rds_page_get(RdsConn *conn, const char *path, const char *stream,
 			 int64 offset, int limit, int cache_ttl, RdsHttpStats *stats)
 {
 	return rds_page_finish(rds_page_start(conn, path, stream, offset, limit,
-										  cache_ttl, true),
+										  cache_ttl, true, false),
 						   stats);
 }
 
@@ -263,6 +281,18 @@ rds_pager_create(MemoryContext parent, RdsConn *conn, const RdsOptions *opts,
 	pg->streams = MemoryContextAllocZero(cxt, sizeof(RdsStream) * pg->maxstreams);
 	pg->pending = MemoryContextAllocZero(cxt, sizeof(RdsPending) * opts->parallel_requests);
 	return pg;
+}
+
+/*
+ * rds_pager_want_raw
+ *		The pager's pages keep each task's raw JSON (rds_page_task_json).
+ *		Before the first stream is added.
+ */
+void
+rds_pager_want_raw(RdsPager *pg)
+{
+	Assert(pg->nstreams == 0);
+	pg->want_raw = true;
 }
 
 /*
@@ -357,7 +387,7 @@ start_page_request(RdsPager *pg, int s)
 	p->stream = s;
 	p->pr = rds_page_start(pg->conn, pg->path, st->query, st->next_offset,
 						   limit, pg->opts->cache_ttl,
-						   pg->use_cache && st->passes == 0);
+						   pg->use_cache && st->passes == 0, pg->want_raw);
 	pg->npending++;
 	st->inflight++;
 	st->next_offset += limit;

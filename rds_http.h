@@ -41,8 +41,12 @@ typedef struct RdsGate
 	RdsCacheTicket *ticket;		/* NULL: not cached */
 	int			cache_ttl;
 	bool		may_read;		/* an entry may answer it */
+	bool		want_raw;		/* its page image keeps each task's raw JSON */
 	bool		hit;			/* answered from the cache: no transfer */
-	StringInfo	hit_body;
+	StringInfo	hit_body;		/* the cache's page image */
+	MemoryContext cxt;			/* the request's, for the image */
+	char	   *image;			/* the answer's page image, when stored */
+	size_t		image_size;
 	bool		locked;			/* holds the merge lock of its key */
 	bool		merging;		/* waits (waited) for a peer's fetch */
 	bool		merge_off;		/* fetches without the merge lock */
@@ -59,7 +63,7 @@ typedef enum RdsGateResult
 } RdsGateResult;
 
 extern void rds_gate_init(RdsGate *g, const RdsOptions *opts, const char *url,
-						  int cache_ttl, bool may_read);
+						  int cache_ttl, bool may_read, bool want_raw);
 extern RdsGateResult rds_gate_pass(RdsGate *g, const RdsOptions *opts,
 								   TimestampTz *retry_at);
 extern void rds_gate_exchange_over(RdsGate *g, Oid serverid);

@@ -368,7 +368,7 @@ typedef struct RdsPagerPage
 
 extern RdsPageReq *rds_page_start(RdsConn *conn, const char *path,
 								  const char *stream, int64 offset, int limit,
-								  int cache_ttl, bool may_read);
+								  int cache_ttl, bool may_read, bool want_raw);
 extern bool rds_page_ready(RdsPageReq *pr);
 extern void rds_page_cancel(RdsPageReq *pr);
 extern RdsPage *rds_page_finish(RdsPageReq *pr, RdsHttpStats *stats);
@@ -378,6 +378,7 @@ extern RdsPage *rds_page_get(RdsConn *conn, const char *path,
 extern RdsPager *rds_pager_create(MemoryContext parent, RdsConn *conn,
 								  const RdsOptions *opts, const char *path,
 								  bool use_cache, RdsHttpStats *stats);
+extern void rds_pager_want_raw(RdsPager *pg);
 extern int	rds_pager_add_stream(RdsPager *pg, const char *query,
 								 int64 start_offset, int64 end_offset);
 extern int	rds_pager_resume_stream(RdsPager *pg, const char *query,
@@ -389,15 +390,22 @@ extern void rds_pager_cancel(RdsPager *pg);
 extern void rds_pager_destroy(RdsPager *pg);
 
 /* decode.c: a page's envelope and fields (json-c) */
-extern RdsPage *rds_page_parse(const char *body, size_t len,
+extern RdsPage *rds_page_parse(const char *body, size_t len, bool want_raw,
 							   const char *request_desc, const char *server);
+extern char *rds_page_encode(const char *body, size_t len, bool want_raw,
+							 size_t *size);
+extern bool rds_page_image_ok(const char *bytes, size_t size);
+extern RdsPage *rds_page_from_image(const char *bytes, size_t size,
+									bool want_raw, const char *request_desc,
+									const char *server);
+extern const char *rds_page_image(RdsPage *page, size_t *size);
 extern int	rds_page_ntasks(RdsPage *page);
 extern int64 rds_page_total_count(RdsPage *page);
 extern const char *rds_page_task_field(RdsPage *page, int i,
 									   const char *field);
 extern const char *rds_page_task_value(RdsPage *page, int i, int field,
 									   int *len);
-extern char *rds_page_task_json(RdsPage *page, int i);
+extern const char *rds_page_task_json(RdsPage *page, int i, int *len);
 extern int	rds_page_nactions(RdsPage *page);
 extern const char *rds_page_action(RdsPage *page, int i);
 extern bool rds_decode_error(const char *body, size_t len, char **error_code,
@@ -442,6 +450,7 @@ extern int	rds_task_field_no(const char *name);
 extern RdsColumn *rds_map_columns(const RdsOptions *opts, Relation rel,
 								  TupleDesc scandesc, List *attnos,
 								  bool count);
+extern bool rds_columns_want_raw(const RdsColumn *columns, int ncolumns);
 extern void rds_store_task(RdsColumn *columns, int ncolumns,
 						   const char *relname, RdsPage *page, int i,
 						   TupleTableSlot *slot);
@@ -552,11 +561,19 @@ extern TimestampTz rds_bucket_next(RdsBucketKey *k, TimestampTz t);
 extern RdsConn *rds_get_connection(const RdsOptions *opts);
 extern void rds_append_query_param(StringInfo buf, const char *key,
 								   const char *value);
+/* What rds_request_finish hands back */
+typedef enum RdsAnswer
+{
+	RDS_ANSWER_BODY,			/* the response body as it came */
+	RDS_ANSWER_IMAGE,			/* the page image made of it (to be cached) */
+	RDS_ANSWER_CACHED			/* the shared cache's page image */
+} RdsAnswer;
+
 extern RdsRequest *rds_request_start_cached(RdsConn *conn, const char *path,
 											const char *query, int cache_ttl,
-											bool may_read);
-extern bool rds_request_finish(RdsRequest *req, StringInfo body,
-							   RdsHttpStats *stats);
+											bool may_read, bool want_raw);
+extern RdsAnswer rds_request_finish(RdsRequest *req, StringInfo body,
+									RdsHttpStats *stats);
 extern void rds_request_cancel(RdsRequest *req);
 extern bool rds_request_poll(RdsRequest *req);
 extern int	rds_conn_wait_fd(RdsConn *conn);

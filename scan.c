@@ -242,6 +242,8 @@ build_streams(RdsScanState *state, ExprContext *econtext)
 	state->nstreams = list_length(queries);
 	state->pager = rds_pager_create(state->scan_cxt, state->conn, state->opts,
 									state->path, true, &state->stats);
+	if (rds_columns_want_raw(state->columns, state->ncolumns))
+		rds_pager_want_raw(state->pager);
 	foreach(lc, queries)
 		rds_pager_add_stream(state->pager, (char *) lfirst(lc), offset,
 							 state->row_budget >= 0 ? offset + state->row_budget : -1);

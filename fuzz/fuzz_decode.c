@@ -5,10 +5,14 @@
  *
  * Each input is taken as a response body and fed to rds_page_parse (then
  * every accessor on every task: all fields, the raw JSON, the actions,
- * total_count), to rds_decode_error and to rds_decode_token_expiry.  The
- * fake memory context is reset after each input, which runs the page's
- * reset callback and so releases its json-c tree: LeakSanitizer then sees
- * any json-c object the decoder failed to hand over.
+ * total_count), to rds_decode_error and to rds_decode_token_expiry.  A page
+ * that decodes is also taken through its image, as the shared cache stores
+ * it (rds_page_image, rds_page_encode, rds_page_from_image): the page read
+ * back must be the same, field by field.  The input is also read as an
+ * image itself: rds_page_from_image must refuse it or return a page whose
+ * every accessor is safe.  The fake memory context is reset after each
+ * input; LeakSanitizer then sees any json-c object the decoder failed to
+ * release.
  *
  * Each entry point is also re-run with allocation 1, 2, ... failing (an
  * ERROR "out of memory" from palloc), to check that an ERROR at any point
@@ -34,6 +38,9 @@
 #include "pg_stubs.h"
 
 #define DESC "GET /v3/{project_id}/tasklist (fuzz)"
+
+/* a body cut off after a high surrogate's escape */
+#define POISON "{\"tasks\":[{\"name\":\"x\\ud800"
 
 /* The documented task fields, plus names a column option could give. */
 static const char *const task_fields[] = {
@@ -123,28 +130,38 @@ check_string(const char *where, const char *s, bool null_ok, bool empty_ok)
 		violation(where, "not valid in the database encoding");
 }
 
-/* PostgreSQL's JSON parser over json (17 fills a caller's lexer context). */
+/*
+ * PostgreSQL's JSON parser over len bytes of text (17 fills a caller's
+ * lexer context).
+ */
 static JsonParseErrorType
-parse_as_postgres(char *json, bool need_escapes)
+parse_as_postgres_len(const char *text, size_t len, bool need_escapes)
 {
+	char	   *json = unconstify(char *, text);
 	JsonParseErrorType rc;
 #if PG_VERSION_NUM >= 170000
 	JsonLexContext lex;
 
-	makeJsonLexContextCstringLen(&lex, json, strlen(json), PG_UTF8, need_escapes);
+	makeJsonLexContextCstringLen(&lex, json, len, PG_UTF8, need_escapes);
 	rc = pg_parse_json(&lex, &nullSemAction);
 	freeJsonLexContext(&lex);
 #else
-	rc = pg_parse_json(makeJsonLexContextCstringLen(json, (int) strlen(json),
+	rc = pg_parse_json(makeJsonLexContextCstringLen(json, (int) len,
 													 PG_UTF8, need_escapes),
 					   &nullSemAction);
 #endif
 	return rc;
 }
 
+static JsonParseErrorType
+parse_as_postgres(const char *json, bool need_escapes)
+{
+	return parse_as_postgres_len(json, strlen(json), need_escapes);
+}
+
 /* The raw task JSON must be an object that PostgreSQL's json type accepts. */
 static void
-check_task_json(char *json)
+check_task_json(const char *json)
 {
 	JsonParseErrorType rc;
 
@@ -162,9 +179,9 @@ check_task_json(char *json)
 	}
 }
 
-/* Every accessor on every task of a decoded page. */
+/* Every accessor on every task of a decoded page (raw: and its JSON). */
 static void
-walk_page(RdsPage *page)
+walk_page(RdsPage *page, bool raw)
 {
 	const char *kept[MAX_KEPT];
 	volatile int nkept = 0;		/* changed inside PG_TRY */
@@ -202,15 +219,15 @@ walk_page(RdsPage *page)
 			PG_END_TRY();
 		}
 
-		PG_TRY();
+		if (raw)
 		{
-			check_task_json(rds_page_task_json(page, i));
+			int			len;
+			const char *json = rds_page_task_json(page, i, &len);
+
+			if (strlen(json) != (size_t) len)
+				violation("rds_page_task_json", "length");
+			check_task_json(json);
 		}
-		PG_CATCH();
-		{
-			caught("rds_page_task_json", 0, 0);
-		}
-		PG_END_TRY();
 	}
 
 	nactions = rds_page_nactions(page);
@@ -232,13 +249,132 @@ walk_page(RdsPage *page)
 		violation("rds_page_ntasks", "changed while walking");
 }
 
+/* One task field of a page: its string, or "<error>" if reading throws. */
+static const char *
+field_or_error(RdsPage *page, int i, int f)
+{
+	const char *volatile v = NULL;
+
+	PG_TRY();
+	{
+		v = rds_page_task_value(page, i, f, NULL);
+	}
+	PG_CATCH();
+	{
+		FlushErrorState();
+		v = "<error>";
+	}
+	PG_END_TRY();
+	return v;
+}
+
+/* a and b hold the same tasks, fields, actions and total_count (raw: and JSON) */
+static void
+same_pages(const char *what, RdsPage *a, RdsPage *b, bool raw)
+{
+	int			i;
+	int			f;
+
+	if (rds_page_ntasks(a) != rds_page_ntasks(b) ||
+		rds_page_total_count(a) != rds_page_total_count(b) ||
+		rds_page_nactions(a) != rds_page_nactions(b))
+		violation(what, "counts differ");
+	for (i = 0; i < rds_page_ntasks(a); i++)
+	{
+		for (f = 0; f < RDS_NTASK_FIELDS; f++)
+		{
+			const char *x = field_or_error(a, i, f);
+			const char *y = field_or_error(b, i, f);
+
+			if ((x == NULL) != (y == NULL) || (x && strcmp(x, y) != 0))
+				violation(what, "a task field differs");
+		}
+		if (raw)
+		{
+			int			lx,
+						ly;
+			const char *x = rds_page_task_json(a, i, &lx);
+			const char *y = rds_page_task_json(b, i, &ly);
+
+			if (lx != ly || memcmp(x, y, lx) != 0)
+				violation(what, "raw JSON differs");
+		}
+	}
+	for (i = 0; i < rds_page_nactions(a); i++)
+	{
+		const char *x = rds_page_action(a, i);
+		const char *y = rds_page_action(b, i);
+
+		if ((x == NULL) != (y == NULL) || (x && strcmp(x, y) != 0))
+			violation(what, "an action differs");
+	}
+}
+
+/* bytes copied to a MAXALIGNed block, as the shared cache hands them back */
+static char *
+aligned_copy(const char *bytes, size_t len)
+{
+	char	   *copy = palloc(len + 1);
+
+	memcpy(copy, bytes, len);
+	copy[len] = '\0';
+	return copy;
+}
+
+/*
+ * The page through its image: the image it has, and one rds_page_encode
+ * makes of the body without raw JSON, read back with rds_page_from_image.
+ */
+static void
+check_images(RdsPage *page, const char *body, size_t len)
+{
+	size_t		size;
+	const char *img = rds_page_image(page, &size);
+	char	   *enc;
+
+	same_pages("rds_page_from_image",
+			   page, rds_page_from_image(aligned_copy(img, size), size, true,
+										 DESC, "fuzz"), true);
+
+	/*
+	 * Decoding does not depend on what was decoded before: a body cut off
+	 * inside a surrogate pair's escape comes first (json-c 0.16 keeps its
+	 * state in a reused tokener).
+	 */
+	if (rds_page_encode(POISON, strlen(POISON), false, &size) != NULL)
+		violation("rds_page_encode", "took a cut-off body");
+	enc = rds_page_encode(body, len, false, &size);
+	if (enc == NULL)
+		violation("rds_page_encode", "refuses a body rds_page_parse took");
+	same_pages("rds_page_encode",
+			   page, rds_page_from_image(enc, size, false, DESC, "fuzz"), false);
+}
+
+/* The input read as an image: refused, or a page that walks safely. */
+static void
+run_image(const char *body, size_t len)
+{
+	PG_TRY();
+	{
+		RdsPage    *page = rds_page_from_image(aligned_copy(body, len), len,
+											   false, DESC, "fuzz");
+
+		walk_page(page, false);
+	}
+	PG_CATCH();
+	{
+		caught("rds_page_from_image", ERRCODE_DATA_CORRUPTED, 0);
+	}
+	PG_END_TRY();
+}
+
 /* rds_page_parse and, if it succeeds, the walk. */
 static void
 run_page(const char *body, size_t len, bool walk)
 {
 	PG_TRY();
 	{
-		RdsPage    *page = rds_page_parse(body, len, DESC, "fuzz");
+		RdsPage    *page = rds_page_parse(body, len, true, DESC, "fuzz");
 
 		if (page == NULL)
 			violation("rds_page_parse", "returned NULL");
@@ -247,7 +383,13 @@ run_page(const char *body, size_t len, bool walk)
 					rds_page_ntasks(page), rds_page_nactions(page),
 					rds_page_total_count(page));
 		if (walk)
-			walk_page(page);
+		{
+			/* a body accepted is one json_in accepts (decode.c's promise) */
+			if (parse_as_postgres_len(body, len, false) != JSON_SUCCESS)
+				violation("rds_page_parse", "PostgreSQL's JSON parser rejects the body");
+			walk_page(page, true);
+			check_images(page, body, len);
+		}
 	}
 	PG_CATCH();
 	{
@@ -375,6 +517,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		violation("reset", "chunks left");
 
 	with_failures(run_page_only, body, size);
+	with_failures(run_image, body, size);
 	with_failures(run_error, body, size);
 	/* the error envelope again, decoded for a LATIN1 database */
 	stub_set_database_encoding(PG_LATIN1);
