@@ -2,7 +2,8 @@
  *
  * cache.c
  *		  The response cache of rds_task_fdw, shared by every backend of the
- *		  cluster: bodies of successful requests, reused for cache_ttl
+ *		  cluster: answers of successful requests (the page decoded, see
+ *		  gate.c; a grouped count's result), reused for cache_ttl
  *		  seconds by any backend sending the identical request under the
  *		  same server and user mapping; and the merge locks that let one
  *		  backend fetch while the others asking the same wait for its answer.
@@ -13,7 +14,7 @@
  * writing leaves only a temporary file, removed by the next sweep).  The
  * file holds the full key, checked on every read (a hash collision is a
  * miss, never a wrong body), the fetch time (the reader's cache_ttl is
- * applied to it) and the body.  The key is the database, server and user
+ * applied to it) and the answer.  The key is the database, server and user
  * mapping OIDs, the xmin of their catalog rows (an ALTER SERVER or ALTER
  * USER MAPPING writes a new row version, so entries of the old one are never
  * served again; a database created with the OID of a dropped one has
@@ -64,7 +65,8 @@
 #include "rds_task_fdw.h"
 
 #define RDS_CACHE_MAGIC		0x52445343	/* "RDSC" */
-#define RDS_CACHE_FORMAT	2
+/* 3: an entry of a task-list request holds its page image, not the body */
+#define RDS_CACHE_FORMAT	3
 #define RDS_CACHE_SUFFIX	".entry"
 #define RDS_CACHE_TMP		"tmp."
 
@@ -95,7 +97,7 @@ typedef struct RdsCacheOrigin
 	Oid			owner;			/* the user mapping's user, 0 for PUBLIC */
 } RdsCacheOrigin;
 
-/* The header of an entry file; the key and the body follow. */
+/* The header of an entry file; the key and the answer follow. */
 typedef struct RdsCacheHeader
 {
 	uint32		magic;

@@ -546,8 +546,17 @@ member_field_no(const char *key, int8 *guess)
 {
 	int			f = *guess;
 
-	if (f >= 0 && strcmp(key, rds_task_fields[f].name) == 0)
-		return f;
+	if (f >= 0)
+	{
+		/* inline: the names are short, and a call costs more than this */
+		const char *k = key;
+		const char *name = rds_task_fields[f].name;
+
+		while (*name != '\0' && *k == *name)
+			k++, name++;
+		if (*k == '\0' && *name == '\0')
+			return f;
+	}
 	f = rds_task_field_no(key);
 	*guess = (int8) f;
 	return f;
@@ -965,7 +974,7 @@ rds_page_from_image(const char *bytes, size_t size, bool want_raw,
 damaged:
 	ereport(ERROR,
 			(errcode(ERRCODE_DATA_CORRUPTED),
-			 errmsg("the shared cache's copy of the answer to %s is damaged",
+			 errmsg("unexpected response to %s: the entry is damaged",
 					request_desc),
 			 errhint("Run SELECT rds_task_fdw_cache_clear()."),
 			 errcontext("foreign server \"%s\"", server ? server : "?")));

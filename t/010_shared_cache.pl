@@ -17,6 +17,10 @@
 #   fallback    the fetching backend is cancelled: the waiter fetches itself
 #   crash       the fetching backend is SIGKILLed: after the restart the next
 #               query works at once (no stuck lock, no half-written entry)
+#   images      the cache stores decoded pages: a raw column's pages are
+#               entries of their own; an answer that is no page is never
+#               stored; an entry in another layout is a miss, a damaged one
+#               a clear ERROR
 use strict;
 use warnings;
 
@@ -316,5 +320,91 @@ is($n, 3, '... fetched from the API (nothing half-written was served)');
 is("$out/$n", "$N|$N/0", '... and cached again');
 $k->quit;
 $kw->quit;
+
+# ===================================================================
+# what is stored is the page decoded (its image, decode.c): a raw column
+# needs images that keep each task's JSON, entries of their own
+# ===================================================================
+$node->safe_psql(
+	'postgres', q{
+CREATE FOREIGN TABLE sc_raw (id text, raw jsonb) SERVER sc;
+CREATE FOREIGN TABLE sc_raw_live (id text, raw jsonb) SERVER sc OPTIONS (cache_ttl '0');
+});
+my $RQ = "SELECT md5(string_agg(id || ' ' || raw::text, ',' ORDER BY id)), count(*) FROM %s";
+(my $live, $n) = requests(sprintf($RQ, 'sc_raw_live'));
+is($n, 3, 'raw JSON, uncached: three requests');
+like($live, qr/^[0-9a-f]{32}\|$N$/, '... every task');
+($out, $n) = requests(sprintf($RQ, 'sc_raw'));
+is("$out/$n", "$live/3",
+	'raw JSON, cached: fetched (the plain entries hold no raw JSON), the same rows');
+($out, $n) = requests(sprintf($RQ, 'sc_raw'));
+is("$out/$n", "$live/0", '... then served by its own entries, the same rows');
+($out, $n) = requests($Q);
+is("$out/$n", "$N|$N/0", 'the plain entries still serve the plain scan');
+
+# an answer that is no page of the API's is not stored: the next query
+# asks for that page again (before, its body was stored and served)
+$node->safe_psql('postgres', 'SELECT rds_task_fdw_cache_clear()');
+$sim->faults({ kind => 'malformed', params => { offset => '50' } });
+$sim->clear_log;
+my ($rc, $o, $e) = $node->psql('postgres', $Q);
+like($e, qr/invalid JSON in the response to GET \S+offset=50/, 'a body that is no page: the error');
+unlike($e, qr/shared cache's copy/, '... about the answer itself');
+$sim->clear_faults;
+($out, $n) = requests($Q);
+is($out, "$N|$N", 'the next query: every task');
+is(scalar @{ $sim->tasklist(offset => '50') }, 1, '... the page that failed asked again: never stored');
+($out, $n) = requests($Q);
+is("$out/$n", "$N|$N/0", '... and now stored');
+
+# an entry file holding another layout (a raw body, as an older version
+# stored) is a miss; a damaged image is an ERROR naming the cache's copy
+my $pgdata = $node->data_dir;
+my @files = glob("$pgdata/pg_stat_tmp/rds_task_fdw/*.entry");
+is(scalar @files, 3, 'three entries on disk');
+sub rewrite_entries
+{
+	my ($edit) = @_;
+	for my $f (@files)
+	{
+		open(my $fh, '<:raw', $f) or die "$f: $!";
+		local $/;
+		my $bytes = <$fh>;
+		close $fh;
+		$bytes = $edit->($bytes);
+		open($fh, '>:raw', $f) or die "$f: $!";
+		print $fh $bytes;
+		close $fh;
+	}
+}
+# the image starts with its magic, RDS_IMAGE_MAGIC little-endian
+my $magic = pack('V', 0x52445002);
+rewrite_entries(
+	sub {
+		my $b = shift;
+		my $at = index($b, $magic);
+		die "no image in an entry" if $at < 0;
+		# the same length, not an image: the magic's bytes changed
+		substr($b, $at, 4) = pack('V', 0x52445001);
+		return $b;
+	});
+($out, $n) = requests($Q);
+is("$out/$n", "$N|$N/3", 'entries in another layout: misses, fetched again');
+@files = glob("$pgdata/pg_stat_tmp/rds_task_fdw/*.entry");
+rewrite_entries(
+	sub {
+		my $b = shift;
+		my $at = index($b, $magic);
+		# the first slot's offset (after 32 bytes of header) points past the end
+		substr($b, $at + 32, 4) = pack('V', 0x7fffffff);
+		return $b;
+	});
+($rc, $o, $e) = $node->psql('postgres', $Q);
+like($e, qr/unexpected response to GET \S+ \(the shared cache's copy\): the entry is damaged/,
+	'a damaged image: an ERROR naming the cache\'s copy');
+like($e, qr/rds_task_fdw_cache_clear/, '... with the way out');
+$node->safe_psql('postgres', 'SELECT rds_task_fdw_cache_clear()');
+($out, $n) = requests($Q);
+is("$out/$n", "$N|$N/3", '... which works');
 
 done_testing();
