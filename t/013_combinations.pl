@@ -11,7 +11,9 @@
 #             instance_id), a nested-loop join with a local table (one
 #             stream per outer row), count(*), count(*) GROUP BY status,
 #             count(*) GROUP BY a month bucket (bucket.c), the time-window
-#             search, ANALYZE (pg_class.reltuples)
+#             search, ANALYZE (pg_class.reltuples), a scan of the raw jsonb
+#             column (pages that keep each task's JSON: cache entries of
+#             their own)
 #
 # Each run's rows are compared with the same query over a local copy of the
 # simulator's data set; its tasklist requests with what the cell should send
@@ -53,7 +55,8 @@ my %auth = (
 my @auths = qw(token iam aksk);
 
 # per auth method a server (IAM: the simulator's, named explicitly), and
-# two tables: cache off (<auth>_tasks) and on (<auth>_cached)
+# two tables: cache off (<auth>_tasks) and on (<auth>_cached), each also
+# with a raw column (<auth>_tasks_raw, <auth>_cached_raw)
 for my $a (@auths)
 {
 	my $srv = $a eq 'iam' ? "auth_url '$url/v3'" : '';
@@ -65,6 +68,9 @@ CREATE FOREIGN TABLE ${a}_cached (
   order_id text, process integer, fail_reason text,
   create_time timestamptz, end_time timestamptz, status text
 ) SERVER $a OPTIONS (cache_ttl '300');
+CREATE FOREIGN TABLE ${a}_tasks_raw (id text, status text, raw jsonb) SERVER $a;
+CREATE FOREIGN TABLE ${a}_cached_raw (id text, status text, raw jsonb)
+  SERVER $a OPTIONS (cache_ttl '300');
 });
 }
 
@@ -189,6 +195,20 @@ my %paths = (
 			return (grep { defined $_->{params}{start_time} } @$log) && @$log < $PAGES;
 		},
 	},
+	raw => {
+		sql => q{SELECT id, raw->>'name', nullif(raw->>'create_time', '')::timestamptz, raw->>'process'}
+		  . q{ FROM TBL_raw WHERE status = 'Completed' ORDER BY id},
+		local => q{SELECT id, name, create_time, process FROM local_tasks}
+		  . q{ WHERE status = 'Completed' ORDER BY id},
+		explain => [
+			qr{Remote request: GET /v3/\w+/tasklist\?status=Completed&offset=0&limit=50$}m
+		],
+		unexplain => [qr/Pushed down:/, qr/Filter:/],
+		log => sub {
+			my ($log) = @_;
+			return !grep { ($_->{params}{status} // '') ne 'Completed' } @$log;
+		},
+	},
 	analyze => {
 		sql => 'ANALYZE TBL',
 		check => "SELECT reltuples::bigint FROM pg_class WHERE oid = 'TBL'::regclass",
@@ -200,11 +220,11 @@ my %paths = (
 		},
 	},
 );
-my @paths = qw(scan in join count group bucket search analyze);
+my @paths = qw(scan in join count group bucket search raw analyze);
 
 for my $p (@paths)
 {
-	(my $local = $paths{$p}{sql}) =~ s/TBL/local_tasks/g;
+	(my $local = $paths{$p}{local} // $paths{$p}{sql}) =~ s/TBL/local_tasks/g;
 	$paths{$p}{expected} //= $node->safe_psql('postgres', $local);
 	$paths{$p}{cacheable} = $p ne 'search' && $p ne 'analyze';
 }
@@ -262,6 +282,8 @@ my $pages_of = q{SELECT sum(ceil(c / 50.0))::int FROM (SELECT count(*) AS c FROM
  WHERE %s GROUP BY %s) x};
 my %cold = (
 	scan => $node->safe_psql('postgres',
+		sprintf($pages_of, "status = 'Completed'", 'status')),
+	raw => $node->safe_psql('postgres',
 		sprintf($pages_of, "status = 'Completed'", 'status')),
 	in => $node->safe_psql('postgres', sprintf($pages_of, "instance_id IN ($in)", 'instance_id')),
 	count => 1,
