@@ -63,12 +63,12 @@
  */
 #define IDSET_MAX_HINT		((int64) 1 << 22)
 #define IDSET_MIN_BUCKETS	16
-/* the fewest buckets whose slots are 14 bytes (2^17 + 1) */
-#define IDSET_NARROW_BUCKETS	131073
+/* the fewest buckets whose slots are 14 bytes (2^17) */
+#define IDSET_NARROW_BUCKETS	131072
 /* moves of one insertion before the table grows instead */
 #define IDSET_MAX_KICKS		500
-/* buckets set to empty at once when first written */
-#define IDSET_CHUNK			64
+/* a bucket's meta: the slots it uses in the low bits, a Bloom filter above */
+#define IDSET_COUNT_MASK	0x000f
 /* the bytes of one arena block for the other keys */
 #define IDSET_ARENA_BLOCK	8192
 
@@ -96,17 +96,18 @@ typedef struct RdsOtherKey
 /*
  * The cuckoo table of the 32-hex ids.  A slot is width bytes: lo in the
  * first 8 (little-endian), then the tag, quotient << 1 | (in its second
- * bucket), in the other width - 8; a tag of all ones marks an empty slot.
- * The slots of a bucket are filled in order, and none is ever emptied.
+ * bucket), in the other width - 8.  The slots of a bucket are filled in
+ * order and none is ever emptied; its meta (16 bits, apart from the slots)
+ * holds how many it uses and a 12-bit Bloom filter of the values it has
+ * held, which answers most lookups of a new id without reading the slots.
  */
 typedef struct RdsIdTable
 {
 	char	   *slots;			/* nbuckets * IDSET_BUCKET slots */
-	uint64	   *ready;			/* bit c: chunk c has been set to empty */
+	uint16	   *meta;			/* per bucket: slots used, Bloom filter */
 	uint32		nbuckets;
 	uint32		width;			/* bytes of a slot: 14, 15 or 16 */
 	uint32		shift;			/* 64 - the bits of the tag */
-	uint64		empty;			/* the tag of an empty slot */
 	uint64		salt;			/* of the second buckets */
 } RdsIdTable;
 
@@ -284,55 +285,35 @@ other_bucket(const RdsIdTable *tab, uint32 bucket, uint64 *tag, uint64 lo)
 	return bucket + off >= tab->nbuckets ? bucket + off - tab->nbuckets : bucket + off;
 }
 
-static inline bool
-bucket_ready(const RdsIdTable *tab, uint32 bucket)
+/* The Bloom filter bit of a value: one of the meta's top 12 bits. */
+static inline uint16
+bloom_bit(uint64 lo)
 {
-	uint32		c = bucket / IDSET_CHUNK;
-
-	return (tab->ready[c >> 6] & (UINT64CONST(1) << (c & 63))) != 0;
-}
-
-/* Set the chunk of a bucket to empty slots before its first write. */
-static inline void
-bucket_make_ready(RdsIdTable *tab, uint32 bucket)
-{
-	uint32		c = bucket / IDSET_CHUNK;
-	uint32		first = c * IDSET_CHUNK;
-	uint32		n = Min(IDSET_CHUNK, tab->nbuckets - first);
-
-	memset(slot_at(tab, first, 0), 0xff, (Size) n * IDSET_BUCKET * tab->width);
-	tab->ready[c >> 6] |= UINT64CONST(1) << (c & 63);
+	return (uint16) (0x10 << ((((lo >> 32) & 0xffff) * 12) >> 16));
 }
 
 /*
  * Whether bucket holds (tag, lo); *avail is its first empty slot, or
- * IDSET_BUCKET if it is full.
+ * IDSET_BUCKET if it is full.  Reads the slots only if the Bloom filter
+ * lets the value through.
  */
 static inline bool
 bucket_find(const RdsIdTable *tab, uint32 bucket, uint64 tag, uint64 lo, int *avail)
 {
+	uint16		meta = tab->meta[bucket];
+	int			n = meta & IDSET_COUNT_MASK;
 	const char *slot;
 	int			s;
 
-	if (!bucket_ready(tab, bucket))
-	{
-		*avail = 0;
+	*avail = n;
+	if (!(meta & bloom_bit(lo)))
 		return false;
-	}
 	slot = slot_at(tab, bucket, 0);
-	for (s = 0; s < IDSET_BUCKET; s++, slot += tab->width)
+	for (s = 0; s < n; s++, slot += tab->width)
 	{
-		uint64		t = slot_tag(tab, slot);
-
-		if (t == tab->empty)
-		{
-			*avail = s;
-			return false;
-		}
-		if (t == tag && load_le64(slot) == lo)
+		if (slot_tag(tab, slot) == tag && load_le64(slot) == lo)
 			return true;
 	}
-	*avail = IDSET_BUCKET;
 	return false;
 }
 
@@ -340,26 +321,17 @@ bucket_find(const RdsIdTable *tab, uint32 bucket, uint64 tag, uint64 lo, int *av
 static inline int
 bucket_free(const RdsIdTable *tab, uint32 bucket)
 {
-	const char *slot;
-	int			s;
-
-	if (!bucket_ready(tab, bucket))
-		return 0;
-	slot = slot_at(tab, bucket, 0);
-	for (s = 0; s < IDSET_BUCKET; s++, slot += tab->width)
-	{
-		if (slot_tag(tab, slot) == tab->empty)
-			break;
-	}
-	return s;
+	return tab->meta[bucket] & IDSET_COUNT_MASK;
 }
 
+/* Put (tag, lo) in slot s of bucket, its first empty one or a used one. */
 static inline void
 bucket_put(RdsIdTable *tab, uint32 bucket, int s, uint64 tag, uint64 lo)
 {
-	if (!bucket_ready(tab, bucket))
-		bucket_make_ready(tab, bucket);
 	slot_put(tab, slot_at(tab, bucket, s), tag, lo);
+	tab->meta[bucket] |= bloom_bit(lo);
+	if (s == (tab->meta[bucket] & IDSET_COUNT_MASK))
+		tab->meta[bucket]++;
 }
 
 /* The permuted value held by a slot of bucket. */
@@ -424,7 +396,7 @@ bucket_shift(RdsIdTable *tab, uint32 bucket, uint64 tag, uint64 lo)
 		if (avail < IDSET_BUCKET)
 		{
 			bucket_put(tab, other[s], avail, otag[s], olo[s]);
-			slot_put(tab, slot_at(tab, bucket, s), tag, lo);
+			bucket_put(tab, bucket, s, tag, lo);
 			return true;
 		}
 	}
@@ -479,10 +451,11 @@ table_place(RdsIdSet *set, RdsIdTable *tab, uint64 *hi, uint64 *lo)
 		set->walk ^= set->walk << 13;
 		set->walk ^= set->walk >> 7;
 		set->walk ^= set->walk << 17;
-		slot = slot_at(tab, bucket, (int) ((set->walk >> 32) % IDSET_BUCKET));
+		s = (int) ((set->walk >> 32) % IDSET_BUCKET);
+		slot = slot_at(tab, bucket, s);
 		vtag = slot_tag(tab, slot);
 		vlo = load_le64(slot);
-		slot_put(tab, slot, tag, l);
+		bucket_put(tab, bucket, s, tag, l);
 		set->kicks++;
 
 		tag = vtag;
@@ -532,23 +505,21 @@ table_init(RdsIdTable *tab, MemoryContext cxt, uint32 nbuckets)
 	uint64		maxq = PG_UINT64_MAX / nbuckets;
 	uint32		width;
 
-	/* the narrowest slot whose tag, at most 2 maxq + 1, is never all ones */
+	/* the narrowest slot that holds a tag, at most 2 maxq + 1 */
 	for (width = 14; width < 16; width++)
 	{
-		if (maxq < (UINT64CONST(1) << (8 * (width - 8) - 1)) - 1)
+		if (maxq < (UINT64CONST(1) << (8 * (width - 8) - 1)))
 			break;
 	}
 	tab->nbuckets = nbuckets;
 	tab->salt = pg_prng_uint64(&pg_global_prng_state);
 	tab->width = width;
 	tab->shift = 8 * (16 - width);
-	tab->empty = PG_UINT64_MAX >> tab->shift;
 	tab->slots = MemoryContextAllocExtended(cxt,
 											(Size) nbuckets * IDSET_BUCKET * width,
 											MCXT_ALLOC_HUGE);
-	tab->ready = MemoryContextAllocExtended(cxt,
-											((Size) nbuckets / IDSET_CHUNK / 64 + 1) * sizeof(uint64),
-											MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	tab->meta = MemoryContextAllocExtended(cxt, (Size) nbuckets * sizeof(uint16),
+										   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 }
 
 static Size
@@ -557,7 +528,7 @@ table_bytes(const RdsIdTable *tab)
 	if (tab->nbuckets == 0)
 		return 0;
 	return (Size) tab->nbuckets * IDSET_BUCKET * tab->width +
-		((Size) tab->nbuckets / IDSET_CHUNK / 64 + 1) * sizeof(uint64);
+		(Size) tab->nbuckets * sizeof(uint16);
 }
 
 /*
@@ -579,22 +550,15 @@ resize(RdsIdSet *set, uint32 nbuckets, const uint64 *extra)
 		table_init(&tab, set->cxt, nbuckets);
 		for (b = 0; ok && b < old.nbuckets; b++)
 		{
-			const char *slot;
+			const char *slot = slot_at(&old, b, 0);
+			int			n = bucket_free(&old, b);
 			int			s;
 
-			if (!bucket_ready(&old, b))
-			{
-				b = (b / IDSET_CHUNK + 1) * IDSET_CHUNK - 1;
-				continue;
-			}
-			slot = slot_at(&old, b, 0);
-			for (s = 0; ok && s < IDSET_BUCKET; s++, slot += old.width)
+			for (s = 0; ok && s < n; s++, slot += old.width)
 			{
 				uint64		hi,
 							lo;
 
-				if (slot_tag(&old, slot) == old.empty)
-					break;
 				slot_value(&old, b, slot, &hi, &lo);
 				ok = table_place(set, &tab, &hi, &lo);
 			}
@@ -609,7 +573,7 @@ resize(RdsIdSet *set, uint32 nbuckets, const uint64 *extra)
 		if (ok)
 			break;
 		pfree(tab.slots);
-		pfree(tab.ready);
+		pfree(tab.meta);
 		nbuckets = buckets_for((int64) nbuckets * IDSET_BUCKET * 5 / 4);
 	}
 	set->tab = tab;
@@ -617,7 +581,7 @@ resize(RdsIdSet *set, uint32 nbuckets, const uint64 *extra)
 	if (old.slots)
 	{
 		pfree(old.slots);
-		pfree(old.ready);
+		pfree(old.meta);
 	}
 }
 
@@ -698,8 +662,10 @@ rds_idset_add(RdsIdSet *set, const char *key)
 		b1 = (uint32) (hi - q * tab->nbuckets);
 		tag = q << 1;
 		b2 = other_bucket(tab, b1, &tag, lo);
-		bucket_prefetch(tab, b1);
-		bucket_prefetch(tab, b2);
+		if (tab->meta[b1] & bloom_bit(lo))
+			bucket_prefetch(tab, b1);
+		if (tab->meta[b2] & bloom_bit(lo))
+			bucket_prefetch(tab, b2);
 		if (bucket_find(tab, b1, q << 1, lo, &free1) ||
 			bucket_find(tab, b2, tag, lo, &free2))
 			return true;
@@ -747,7 +713,7 @@ rds_idset_counts(const RdsIdSet *set, int64 *ids, int64 *others)
 	*others = set->others ? (int64) set->others->members : 0;
 }
 
-/* Bytes the set allocated: its table and chunk bitmap, arena and header. */
+/* Bytes the set allocated: its slots and metas, arena and header. */
 Size
 rds_idset_bytes(const RdsIdSet *set)
 {

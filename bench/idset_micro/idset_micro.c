@@ -181,7 +181,7 @@ check_add(CheckRun *run, const char *key)
 
 /*
  * The table's own invariants: every slot's value sits in one of its two
- * buckets with the right tag, buckets fill in order, one slot per id.
+ * buckets with the right tag and in its Bloom filter, one slot per id.
  */
 static void
 check_table(CheckRun *run)
@@ -192,12 +192,12 @@ check_table(CheckRun *run)
 
 	for (b = 0; b < tab->nbuckets; b++)
 	{
-		bool		seen_empty = false;
+		int			n = tab->meta[b] & IDSET_COUNT_MASK;
 		int			s;
 
-		if (!bucket_ready(tab, b))
-			continue;
-		for (s = 0; s < IDSET_BUCKET; s++)
+		if (n > IDSET_BUCKET)
+			elog(ERROR, "idset_check %s: bucket %u uses %d slots", run->name, b, n);
+		for (s = 0; s < n; s++)
 		{
 			const char *slot = slot_at(tab, b, s);
 			uint64		tag = slot_tag(tab, slot);
@@ -208,15 +208,10 @@ check_table(CheckRun *run)
 						second;
 			uint64		t2;
 
-			if (tag == tab->empty)
-			{
-				seen_empty = true;
-				continue;
-			}
-			if (seen_empty)
-				elog(ERROR, "idset_check %s: bucket %u has a value after an empty slot", run->name, b);
 			used++;
 			slot_value(tab, b, slot, &hi, &lo);
+			if (!(tab->meta[b] & bloom_bit(lo)))
+				elog(ERROR, "idset_check %s: bucket %u's Bloom filter misses a value it holds", run->name, b);
 			q = hi / tab->nbuckets;
 			first = (uint32) (hi % tab->nbuckets);
 			t2 = q << 1;
