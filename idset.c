@@ -16,21 +16,21 @@
  * a slot and its bucket the permuted value, hence the id, is recovered
  * exactly: a key is reported as seen only if the same bytes were added (no
  * fingerprint, nothing probabilistic).  A slot is 14 bytes in a table of
- * more than 2^17 buckets (the quotient then fits 47 bits), 15 or 16 in a
+ * at least 2^17 buckets (the quotient then fits 47 bits), 15 or 16 in a
  * smaller one.  The table is sized from the number of rows the scan expects
- * (total_count of the first page) at a load of 24/25, or 2^17 + 1 buckets
- * when that costs fewer bytes: a million ids take 14,680,176 bytes of slots,
- * 14.7 per id.  A slot whose stored bits are all ones is empty (no quotient
- * reaches that value); buckets are set to that in chunks when first written,
- * so pages of a large table the ids never reach are not touched.  An
+ * (total_count of the first page) at a load of 24/25, or 2^17 buckets when
+ * that costs fewer bytes: a million ids take 14,680,064 bytes of slots and
+ * 262,144 of metas, 14.9 per id.  A bucket's meta (16 bits) holds how many
+ * slots it uses and a 12-bit Bloom filter of the values it has held: a
+ * lookup reads a bucket's slots only when the filter lets the value
+ * through (it decides whether to look, never the answer), so a new id is
+ * often placed without reading a slot, and no slot needs an "empty" value:
+ * pages of a large table the ids never reach are not touched.  An
  * insertion into two full buckets moves a resident to its other bucket (one
  * that has room if any, else a bounded random walk); the table grows by half
  * when more ids arrive than the hint allows (above a load of 49/50) or a
  * walk gives up, and is rebuilt from the slots (old and new table exist
- * together only then).  Per new id, a lookup reads two buckets (fetched
- * together): about one memory access however full the table is, where the
- * 16-byte open-addressing table it replaced often needed none while it was
- * still sparse (bench/idset_micro.sh).
+ * together only then).
  *
  * Every other key, of any length, goes to a second table (simplehash) whose
  * strings live in a bump arena.
