@@ -51,6 +51,20 @@ build_and_install() {
   $sudo make -s install PG_CONFIG="$pgc" >/dev/null
 }
 
+# build_idset_check: compile warnings-clean and install bench/idset_micro,
+# the module whose pg_regress suite checks the duplicate filter (idset.c)
+# against a reference set.
+build_idset_check() {
+  local sudo="" pgc
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  pgc=$(pg_config_path)
+  make -s -C "$(dirname "${BASH_SOURCE[0]}")/../bench/idset_micro" clean PG_CONFIG="$pgc" >/dev/null
+  make -s -C "$(dirname "${BASH_SOURCE[0]}")/../bench/idset_micro" PG_CONFIG="$pgc" RDS_WERROR=1 2>&1 |
+    { grep -v '^$' || true; }
+  [ "${PIPESTATUS[0]}" -eq 0 ] || return 1
+  $sudo make -s -C "$(dirname "${BASH_SOURCE[0]}")/../bench/idset_micro" install PG_CONFIG="$pgc" >/dev/null
+}
+
 # start_sim WORKDIR [simulator options...]: start the simulator over HTTP
 # and HTTPS (a throwaway CA in WORKDIR/ca), wait until it listens, and
 # export RDS_SIM_HTTP, RDS_SIM_HTTPS, RDS_SIM_CA, RDS_SIM_PID.

@@ -31,8 +31,11 @@
 #    exit), abort_on_error=1, log_path=<work>/sanitizer/asan;
 #    UBSAN_OPTIONS: print_stacktrace=1, halt_on_error=1,
 #    log_path=<work>/sanitizer/ubsan.  jit=off.
+#  - Builds bench/idset_micro (the duplicate filter's check against a
+#    reference set, which compiles idset.c into itself) the same way.
 #  - Starts the API simulator as test/run_tests.sh does and runs
-#    "make installcheck" with the same environment (RDS_SIM_HTTP,
+#    "make installcheck" (the extension's, then bench/idset_micro's) with
+#    the same environment (RDS_SIM_HTTP,
 #    RDS_SIM_HTTPS, RDS_SIM_CA, RDS_SIM_OTHER_CA, RDS_TEST_DATA).
 #  - Prints every sanitizer report and exits non-zero if there is any, or if
 #    a suite fails.  The last line is "asan: N suites ok, M failed, R reports".
@@ -82,6 +85,9 @@ tar -C "$root" --exclude=./.git --exclude=./fuzz --exclude=./results \
   -cf - . | tar -C "$work/src" -xf -
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g"
 (cd "$work/src" && make -s with_llvm=no PG_CONFIG="$pgc" COPT="$san" >"$work/build.log" 2>&1 &&
+   make -s with_llvm=no PG_CONFIG="$pgc" COPT="$san" install DESTDIR="$work/inst" >>"$work/build.log" 2>&1 &&
+   cd bench/idset_micro &&
+   make -s with_llvm=no PG_CONFIG="$pgc" COPT="$san" >>"$work/build.log" 2>&1 &&
    make -s with_llvm=no PG_CONFIG="$pgc" COPT="$san" install DESTDIR="$work/inst" >>"$work/build.log" 2>&1) ||
   { cat "$work/build.log"; fail "build failed"; }
 grep -v '^$' "$work/build.log" || true
@@ -193,6 +199,9 @@ echo "== pg_regress"
 (cd "$work/src" && PGHOST="$work/sock" PGPORT="$port" PGUSER=postgres \
    make with_llvm=no PG_CONFIG="$pgc" installcheck) >"$work/regress.out" 2>&1
 rc=$?
+# the duplicate filter's check against a reference set (bench/idset_micro)
+(cd "$work/src/bench/idset_micro" && PGHOST="$work/sock" PGPORT="$port" PGUSER=postgres \
+   make with_llvm=no PG_CONFIG="$pgc" installcheck) >>"$work/regress.out" 2>&1 || rc=1
 regress_results "$work/regress.out" asan >"$work/regress.res"
 sed '$d' "$work/regress.res"
 read -r ok bad < <(tail -n 1 "$work/regress.res")
@@ -200,8 +209,10 @@ if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
   bad=1
   tail -n 30 "$work/regress.out"
 fi
-if [ "$bad" -gt 0 ] && [ -f "$work/src/regression.diffs" ]; then
-  head -n 200 "$work/src/regression.diffs"
+if [ "$bad" -gt 0 ]; then
+  for d in "$work/src/regression.diffs" "$work/src/bench/idset_micro/regression.diffs"; do
+    [ -f "$d" ] && head -n 200 "$d"
+  done
 fi
 
 # stop the server so that every backend has exited and flushed its reports

@@ -10,7 +10,9 @@
 #
 #   build         the warnings-clean build and install
 #   sim           the simulator's self-tests
-#   regress       every pg_regress suite in a throwaway cluster (pg_virtualenv)
+#   regress       every pg_regress suite in a throwaway cluster (pg_virtualenv),
+#                 and the duplicate filter's check against a reference set
+#                 (bench/idset_micro, a separate module the build stage makes)
 #   differential  random queries, FDW against a local copy
 #   drivers       pgJDBC and psqlODBC (pyodbc) against the FDW: rows and the
 #                 requests the simulator logged (test/drivers/run.sh)
@@ -151,7 +153,7 @@ if want build; then
   echo "== build"
   echo "$label: PostgreSQL $($pgc --version | awk '{print $2}'), $(gcc --version | head -n 1)," \
     "libcurl $(curl-config --version | awk '{print $2}'), json-c $(pkg-config --modversion json-c)"
-  if build_and_install; then
+  if build_and_install && build_idset_check; then
     echo "$label build ... ok"
     count 1 0
   else
@@ -185,7 +187,11 @@ fi
 
 if want regress; then
   echo "== pg_regress"
-  pg_virtualenv -t -v "$pgv" -o "port=$(free_port)" make installcheck PG_CONFIG="$pgc" \
+  # the extension's suites, then the duplicate filter's check (its module
+  # is built and installed by the build stage, or here if that did not run)
+  want build || build_idset_check >"$work/idset_build.out" 2>&1 || cat "$work/idset_build.out"
+  pg_virtualenv -t -v "$pgv" -o "port=$(free_port)" bash -c \
+    "make installcheck PG_CONFIG='$pgc'; rc=\$?; make -C bench/idset_micro installcheck PG_CONFIG='$pgc' || rc=1; exit \$rc" \
     >"$work/regress.out" 2>&1
   rc=$?
   regress_results "$work/regress.out" "$label" >"$work/regress.res"
@@ -195,8 +201,10 @@ if want regress; then
     bad=1
     tail -n 30 "$work/regress.out"
   fi
-  if [ "$bad" -gt 0 ] && [ -f regression.diffs ]; then
-    head -n 300 regression.diffs
+  if [ "$bad" -gt 0 ]; then
+    for d in regression.diffs bench/idset_micro/regression.diffs; do
+      [ -f "$d" ] && head -n 300 "$d"
+    done
   fi
   count "$ok" "$bad"
 fi
