@@ -19,6 +19,7 @@
 #include "postgres.h"
 
 #include <errno.h>
+#include <time.h>
 #include <unistd.h>
 #ifdef __linux__
 #include <sys/epoll.h>
@@ -47,6 +48,20 @@ static uint64 ticks_seen = 0;
 
 /* the timer was made to fire at once: its next expiration is no tick */
 static bool woken = false;
+
+#ifdef RDS_HAVE_WAIT_FD
+/*
+ * When the timer was last armed (CLOCK_MONOTONIC, µs, taken just after
+ * arming it, so never before the true arming), and the earliest time its
+ * next unread expiration can be due: before then a read would find nothing,
+ * and rds_waitfd_ticks does not make one (a scan asks for every row).
+ */
+static int64 tick_armed_us = 0;
+static int64 tick_due_us = 0;
+
+static int64 monotonic_us(void);
+static void read_ticks(bool force);
+#endif
 
 /*
  * rds_waitfd_get
@@ -97,6 +112,8 @@ rds_waitfd_get(void)
 		wait_tick_fd = wait_epfd = -1;
 		return -1;
 	}
+	tick_armed_us = monotonic_us();
+	tick_due_us = tick_armed_us + RDS_WAIT_TICK_MS * 1000L;
 	memset(watched, 0, sizeof(watched));
 	max_watched = -1;
 	return wait_epfd;
@@ -141,25 +158,51 @@ rds_waitfd_close(void)
  * rds_waitfd_ticks
  *		How many times the timer has ticked so far (reading it clears its
  *		readiness; a wake-up is not counted, so that it does not make every
- *		waiting scan look again).  0 while there is no wait descriptor.
- *		Never throws.
+ *		waiting scan look again).  The timer is read only once an expiration
+ *		can be due (or a wake-up is pending), not on every call: an
+ *		asynchronous scan asks for every row.  0 while there is no wait
+ *		descriptor.  Never throws.
  */
 uint64
 rds_waitfd_ticks(void)
 {
 #ifdef RDS_HAVE_WAIT_FD
-	uint64		n;
+	read_ticks(false);
+#endif
+	return ticks_seen;
+}
 
-	if (wait_tick_fd >= 0 && read(wait_tick_fd, &n, sizeof(n)) == sizeof(n))
+#ifdef RDS_HAVE_WAIT_FD
+/*
+ * read_ticks
+ *		Reads the timer into ticks_seen, if an expiration can be due by now
+ *		(or a wake-up is pending), or if force.
+ */
+static void
+read_ticks(bool force)
+{
+	uint64		n;
+	int64		now;
+	int64		period = RDS_WAIT_TICK_MS * 1000L;
+
+	if (wait_tick_fd < 0)
+		return;
+	now = monotonic_us();
+	if (!force && !woken && now < tick_due_us)
+		return;
+	if (read(wait_tick_fd, &n, sizeof(n)) == sizeof(n))
 	{
 		if (woken && n > 0)
 			n--;				/* not a tick, only a wake-up */
 		woken = false;
 		ticks_seen += n;
+		/* the first expiration after now (until then, nothing to read) */
+		tick_due_us = tick_armed_us +
+			((now - tick_armed_us) / period + 1) * period;
 	}
-#endif
-	return ticks_seen;
+	/* else not fired yet (timer slack): look again next time */
 }
+#endif
 
 /*
  * rds_waitfd_wake
@@ -176,34 +219,27 @@ rds_waitfd_wake(void)
 
 	if (wait_tick_fd < 0 || woken)
 		return;
-	(void) rds_waitfd_ticks();	/* re-arming drops the ticks not read */
+	read_ticks(true);			/* re-arming drops the ticks not read */
 	woken = true;
 	memset(&tick, 0, sizeof(tick));
 	tick.it_value.tv_nsec = 1;
 	tick.it_interval.tv_nsec = RDS_WAIT_TICK_MS * 1000000L;
 	(void) timerfd_settime(wait_tick_fd, 0, &tick, NULL);
+	tick_armed_us = monotonic_us();
 #endif
 }
 
-/*
- * rds_waitfd_ready
- *		Whether anything in the wait set (a socket, the timer) is ready now.
- *		True when there is no set: the caller must then look anyway.  Never
- *		throws.
- */
-bool
-rds_waitfd_ready(void)
-{
 #ifdef RDS_HAVE_WAIT_FD
-	struct epoll_event ev;
+/* CLOCK_MONOTONIC (the timer's clock) in µs; no system call (vDSO) */
+static int64
+monotonic_us(void)
+{
+	struct timespec ts;
 
-	if (wait_epfd < 0)
-		return true;
-	return epoll_wait(wait_epfd, &ev, 1, 0) != 0;
-#else
-	return true;
-#endif
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
+#endif
 
 /*
  * rds_waitfd_forget
