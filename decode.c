@@ -871,47 +871,30 @@ rds_page_parse(const char *body, size_t len, bool want_raw,
 	RdsPageImage *img = decode_image(body, len, want_raw, &v);
 	const char *srv = server ? server : "?";
 
-	switch (v.fault)
+	if (v.fault == FAULT_JSON)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_REPLY_HANDLE),
+				 errmsg("invalid JSON in the response to %s: %s",
+						request_desc, v.why),
+				 errdetail_internal("The body (%zu bytes) is not shown: it is not the API's.",
+									len),
+				 errcontext("foreign server \"%s\"", srv)));
+	if (v.fault != FAULT_NONE)
 	{
-		case FAULT_NONE:
-			break;
-		case FAULT_JSON:
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_REPLY_HANDLE),
-					 errmsg("invalid JSON in the response to %s: %s",
-							request_desc, v.why),
-					 errdetail_internal("The body (%zu bytes) is not shown: it is not the API's.",
-										len),
-					 errcontext("foreign server \"%s\"", srv)));
-			break;
-		case FAULT_NOT_OBJECT:
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_REPLY_HANDLE),
-					 errmsg("unexpected response to %s: the body is not a JSON object",
-							request_desc),
-					 errcontext("foreign server \"%s\"", srv)));
-			break;
-		case FAULT_NO_TASKS:
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_REPLY_HANDLE),
-					 errmsg("unexpected response to %s: \"tasks\" is missing or not an array",
-							request_desc),
-					 errcontext("foreign server \"%s\"", srv)));
-			break;
-		case FAULT_TASK:
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_REPLY_HANDLE),
-					 errmsg("unexpected response to %s: element %d of \"tasks\" is not an object",
-							request_desc, v.index),
-					 errcontext("foreign server \"%s\"", srv)));
-			break;
-		case FAULT_TOTAL_COUNT:
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_REPLY_HANDLE),
-					 errmsg("unexpected response to %s: \"total_count\" is not a non-negative integer",
-							request_desc),
-					 errcontext("foreign server \"%s\"", srv)));
-			break;
+		const char *what;
+
+		if (v.fault == FAULT_NOT_OBJECT)
+			what = "the body is not a JSON object";
+		else if (v.fault == FAULT_NO_TASKS)
+			what = "\"tasks\" is missing or not an array";
+		else if (v.fault == FAULT_TASK)
+			what = psprintf("element %d of \"tasks\" is not an object", v.index);
+		else
+			what = "\"total_count\" is not a non-negative integer";
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_REPLY_HANDLE),
+				 errmsg("unexpected response to %s: %s", request_desc, what),
+				 errcontext("foreign server \"%s\"", srv)));
 	}
 	return page_of_image(img, request_desc, server);
 }

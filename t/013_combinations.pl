@@ -119,6 +119,11 @@ my ($lower, $upper) = split /\|/, $node->safe_psql('postgres',
 
 # the read paths: the query (TBL replaced by the table), its EXPLAIN
 # (VERBOSE) assertions, and a check of the requests of a run that sent some
+# the requests of the scan of status 'Completed' (plain or raw): no other
+my $asks_completed = sub {
+	my ($log) = @_;
+	return !grep { ($_->{params}{status} // '') ne 'Completed' } @$log;
+};
 my %paths = (
 	scan => {
 		sql => q{SELECT * FROM TBL WHERE status = 'Completed' ORDER BY id},
@@ -126,10 +131,7 @@ my %paths = (
 			qr{Remote request: GET /v3/\w+/tasklist\?status=Completed&offset=0&limit=50$}m
 		],
 		unexplain => [qr/Pushed down:/, qr/Filter:/],
-		log => sub {
-			my ($log) = @_;
-			return !grep { ($_->{params}{status} // '') ne 'Completed' } @$log;
-		},
+		log => $asks_completed,
 	},
 	in => {
 		sql => "SELECT * FROM TBL WHERE instance_id IN ($in) ORDER BY id",
@@ -204,10 +206,7 @@ my %paths = (
 			qr{Remote request: GET /v3/\w+/tasklist\?status=Completed&offset=0&limit=50$}m
 		],
 		unexplain => [qr/Pushed down:/, qr/Filter:/],
-		log => sub {
-			my ($log) = @_;
-			return !grep { ($_->{params}{status} // '') ne 'Completed' } @$log;
-		},
+		log => $asks_completed,
 	},
 	analyze => {
 		sql => 'ANALYZE TBL',
