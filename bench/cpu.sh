@@ -13,13 +13,14 @@
 #   (c) live       the FDW over HTTPS (no cache)
 # and prints µs per row (median of the repeats, backend CPU from
 # /proc/PID/task/*/schedstat) and each ratio to (a).  The three results are
-# compared for equality.  With --perf, perf profiles of one cached and one
-# live scan of the backend, summarized by shared object and by symbol.  Run as root.
+# compared for equality.  With --perf, perf profiles of three cached and
+# three live scans of the backend, summarized by shared object and by
+# symbol.  Run as root.
 #
 # Options:
 #   --tasks N       task list size (50000)
 #   --repeats N     measured runs of each case after a warm-up (3)
-#   --perf          also profile one cached and one live scan (perf record -p)
+#   --perf          also profile three cached and three live scans (perf record -p)
 #   --syscalls      also count the system calls of one live scan (strace -c)
 #   --no-build      use the installed extension as it is
 set -euo pipefail
