@@ -103,7 +103,7 @@ cmp_ok($st->{misses}, '>=', 3, "stats: misses counted ($st->{misses})");
 is($st->{entries}, 3, 'stats: three entries');
 cmp_ok($st->{bytes}, '>', 1000, "stats: bytes ($st->{bytes})");
 
-# the entries hold the URL and the body, never the token that fetched them
+# the entries hold the URL and the decoded page, never the token that fetched them
 my $dir = $node->data_dir . '/pg_stat_tmp/rds_task_fdw';
 my @files = glob("$dir/*");
 my @entries = grep { /\.entry$/ } @files;
