@@ -360,12 +360,12 @@ is("$out/$n", "$N|$N/0", '... and now stored');
 # an entry file holding another layout (a raw body, as an older version
 # stored) is a miss; a damaged image is an ERROR naming the cache's copy
 my $pgdata = $node->data_dir;
-my @files = glob("$pgdata/pg_stat_tmp/rds_task_fdw/*.entry");
-is(scalar @files, 3, 'three entries on disk');
+my @entry_files = glob("$pgdata/pg_stat_tmp/rds_task_fdw/*.entry");
+is(scalar @entry_files, 3, 'three entries on disk');
 sub rewrite_entries
 {
 	my ($edit) = @_;
-	for my $f (@files)
+	for my $f (@entry_files)
 	{
 		open(my $fh, '<:raw', $f) or die "$f: $!";
 		local $/;
@@ -390,7 +390,7 @@ rewrite_entries(
 	});
 ($out, $n) = requests($Q);
 is("$out/$n", "$N|$N/3", 'entries in another layout: misses, fetched again');
-@files = glob("$pgdata/pg_stat_tmp/rds_task_fdw/*.entry");
+@entry_files = glob("$pgdata/pg_stat_tmp/rds_task_fdw/*.entry");
 rewrite_entries(
 	sub {
 		my $b = shift;
