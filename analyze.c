@@ -97,7 +97,7 @@ rdsAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *func,
 	oldcxt = MemoryContextSwitchTo(tmpcxt);
 	total = rds_page_total_count(rds_page_get(rds_get_connection(opts),
 											  rds_task_list_path(opts), "",
-											  0, 1, 0, NULL));
+											  0, 1, 0, false, NULL));
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(tmpcxt);
 
@@ -218,7 +218,7 @@ acquire_sample_rows(Relation relation, int elevel, HeapTuple *rows,
 	if ((total = take_size(RelationGetRelid(relation))) < 0)
 	{
 		total = Max(rds_page_total_count(rds_page_get(conn, path, "", 0, 1,
-													  0, NULL)), 0);
+													  0, false, NULL)), 0);
 		requests++;
 	}
 
@@ -230,7 +230,9 @@ acquire_sample_rows(Relation relation, int elevel, HeapTuple *rows,
 	npages = Max((total + opts->page_size - 1) / opts->page_size, 1);
 	nsample = (int) Min(npages, (int64) opts->analyze_sample_pages);
 	start = pg_prng_double(&pg_global_prng_state);
-	pager = rds_pager_create(page_cxt, conn, opts, path, false, NULL);
+	pager = rds_pager_create(page_cxt, conn, opts, path, false,
+							 rds_columns_want_raw(s.columns, tupdesc->natts),
+							 NULL);
 	for (i = 0; i < nsample; i++)
 	{
 		int64		pageno = Min((int64) floor((i + start) * npages / nsample),

@@ -204,7 +204,7 @@ rds_gc_read_pages(RdsGroupCount *gc, const char *reason, bool fallback)
 	gc->nlocal = 0;
 	gc->seen = rds_idset_create(CurrentMemoryContext);
 	pager = rds_pager_create(CurrentMemoryContext, scan->conn, scan->opts,
-							 scan->path, gc->may_read, scan->stats);
+							 scan->path, gc->may_read, false, scan->stats);
 	foreach(lc, scan->streams)
 		rds_pager_add_stream(pager, (char *) lfirst(lc), 0, -1);
 	oldcxt = MemoryContextSwitchTo(page_cxt);
@@ -250,7 +250,7 @@ rds_gc_read_rest_pages(RdsGroupCount *gc, List *first, const char *reason, bool 
 	gc->nlocal = 0;
 	gc->seen = rds_idset_create(gc->cxt);
 	pager = rds_pager_create(gc->cxt, scan->conn, scan->opts, scan->path,
-							 gc->may_read, scan->stats);
+							 gc->may_read, false, scan->stats);
 	foreach(lc, first)
 	{
 		GcReq	   *r0 = (GcReq *) lfirst(lc);

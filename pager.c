@@ -244,10 +244,11 @@ page_decode(RdsPageReq *pr, StringInfo body, RdsAnswer answer,
  */
 RdsPage *
 rds_page_get(RdsConn *conn, const char *path, const char *stream,
-			 int64 offset, int limit, int cache_ttl, RdsHttpStats *stats)
+			 int64 offset, int limit, int cache_ttl, bool want_raw,
+			 RdsHttpStats *stats)
 {
 	return rds_page_finish(rds_page_start(conn, path, stream, offset, limit,
-										  cache_ttl, true, false),
+										  cache_ttl, true, want_raw),
 						   stats);
 }
 
@@ -261,11 +262,15 @@ rds_page_get(RdsConn *conn, const char *path, const char *stream,
  * rds_pager_create
  *		A pager with no stream, in a context of its own under parent.  The
  *		first pass of a stream may read the shared cache if use_cache (and
- *		opts->cache_ttl > 0).  Adds the requests' figures to *stats.
+ *		opts->cache_ttl > 0).  want_raw: its pages keep each task's raw JSON
+ *		(rds_page_task_json), which a reader storing rows of a table with a
+ *		raw column needs (rds_columns_want_raw).  Adds the requests'
+ *		figures to *stats.
  */
 RdsPager *
 rds_pager_create(MemoryContext parent, RdsConn *conn, const RdsOptions *opts,
-				 const char *path, bool use_cache, RdsHttpStats *stats)
+				 const char *path, bool use_cache, bool want_raw,
+				 RdsHttpStats *stats)
 {
 	MemoryContext cxt = AllocSetContextCreate(parent, "rds_task_fdw pager",
 											  ALLOCSET_SMALL_SIZES);
@@ -276,23 +281,12 @@ rds_pager_create(MemoryContext parent, RdsConn *conn, const RdsOptions *opts,
 	pg->opts = opts;
 	pg->path = path;
 	pg->use_cache = use_cache;
+	pg->want_raw = want_raw;
 	pg->stats = stats;
 	pg->maxstreams = 4;
 	pg->streams = MemoryContextAllocZero(cxt, sizeof(RdsStream) * pg->maxstreams);
 	pg->pending = MemoryContextAllocZero(cxt, sizeof(RdsPending) * opts->parallel_requests);
 	return pg;
-}
-
-/*
- * rds_pager_want_raw
- *		The pager's pages keep each task's raw JSON (rds_page_task_json).
- *		Before the first stream is added.
- */
-void
-rds_pager_want_raw(RdsPager *pg)
-{
-	Assert(pg->nstreams == 0);
-	pg->want_raw = true;
 }
 
 /*

@@ -126,7 +126,7 @@ remote_total_tasks(RdsOptions *opts)
 								   ALLOCSET_SMALL_SIZES);
 	oldcxt = MemoryContextSwitchTo(tmpcxt);
 	total = rds_page_total_count(rds_page_get(rds_get_connection(opts), path,
-											  "", 0, 1, 0, NULL));
+											  "", 0, 1, 0, false, NULL));
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(tmpcxt);
 

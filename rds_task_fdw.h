@@ -374,11 +374,11 @@ extern void rds_page_cancel(RdsPageReq *pr);
 extern RdsPage *rds_page_finish(RdsPageReq *pr, RdsHttpStats *stats);
 extern RdsPage *rds_page_get(RdsConn *conn, const char *path,
 							 const char *stream, int64 offset, int limit,
-							 int cache_ttl, RdsHttpStats *stats);
+							 int cache_ttl, bool want_raw, RdsHttpStats *stats);
 extern RdsPager *rds_pager_create(MemoryContext parent, RdsConn *conn,
 								  const RdsOptions *opts, const char *path,
-								  bool use_cache, RdsHttpStats *stats);
-extern void rds_pager_want_raw(RdsPager *pg);
+								  bool use_cache, bool want_raw,
+								  RdsHttpStats *stats);
 extern int	rds_pager_add_stream(RdsPager *pg, const char *query,
 								 int64 start_offset, int64 end_offset);
 extern int	rds_pager_resume_stream(RdsPager *pg, const char *query,

@@ -241,9 +241,10 @@ build_streams(RdsScanState *state, ExprContext *econtext)
 	queries = rds_filter_streams(&state->filter, state->opts, RDS_MAX_STREAMS);
 	state->nstreams = list_length(queries);
 	state->pager = rds_pager_create(state->scan_cxt, state->conn, state->opts,
-									state->path, true, &state->stats);
-	if (rds_columns_want_raw(state->columns, state->ncolumns))
-		rds_pager_want_raw(state->pager);
+									state->path, true,
+									rds_columns_want_raw(state->columns,
+														 state->ncolumns),
+									&state->stats);
 	foreach(lc, queries)
 		rds_pager_add_stream(state->pager, (char *) lfirst(lc), offset,
 							 state->row_budget >= 0 ? offset + state->row_budget : -1);

@@ -113,6 +113,7 @@ struct RdsSearch
 	int			time_col;		/* index of create_time in the scan tuple */
 	RdsColumn  *columns;
 	int			ncolumns;
+	bool		want_raw;		/* a column holds the task's raw JSON */
 	const char *relname;
 	RdsHttpStats *stats;
 	RdsSearchStats *sstats;
@@ -264,7 +265,8 @@ fetch(RdsSearch *s, const char *stream, int64 offset, int limit)
 	if (stream == NULL)
 		return r;
 	oldcxt = MemoryContextSwitchTo(s->page_cxt);
-	r.page = rds_page_get(s->conn, s->path, stream, offset, limit, 0, s->stats);
+	r.page = rds_page_get(s->conn, s->path, stream, offset, limit, 0,
+						  s->want_raw, s->stats);
 	MemoryContextSwitchTo(oldcxt);
 	s->sstats->requests++;
 	return page_counts(r.page, r);
@@ -600,7 +602,7 @@ read_window(RdsSearch *s, bool windowed, int64 lo, int64 hi, SearchPage *first,
 	/* the search reads the API only: a window is one version of the list */
 	MemoryContextReset(s->window_cxt);
 	pager = rds_pager_create(s->window_cxt, s->conn, s->opts, s->path, false,
-							 s->stats);
+							 s->want_raw, s->stats);
 	if (stream != NULL && first != NULL)
 		rds_pager_resume_stream(pager, stream, first->page, s->opts->page_size);
 	else if (stream != NULL)
@@ -918,6 +920,7 @@ rds_search_begin(MemoryContext cxt, const RdsOptions *opts, RdsConn *conn,
 	s->time_col = time_col;
 	s->columns = columns;
 	s->ncolumns = ncolumns;
+	s->want_raw = rds_columns_want_raw(columns, ncolumns);
 	s->relname = relname;
 	s->stats = stats;
 	s->sstats = sstats;

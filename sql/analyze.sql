@@ -146,6 +146,13 @@ SELECT c.relname, c.reltuples FROM pg_class c
  WHERE c.relname IN ('all_tasks_an', 'all_tasks_an_nl') ORDER BY 1;
 SELECT count(*) AS parent_columns_with_stats FROM pg_stats WHERE schemaname = 'an' AND tablename = 'all_tasks';
 
+-- a raw column: ANALYZE's sample pages keep each task's JSON (they were
+-- read without it: "decoded without raw JSON")
+CREATE FOREIGN TABLE raw_an (id text, raw jsonb) SERVER an;
+ANALYZE raw_an;
+SELECT reltuples FROM pg_class WHERE oid = 'raw_an'::regclass;
+SELECT attname, null_frac FROM pg_stats WHERE schemaname = 'an' AND tablename = 'raw_an' ORDER BY 1;
+
 DROP SCHEMA an CASCADE;
 DROP SERVER an, an_nl CASCADE;
 RESET search_path;

@@ -99,6 +99,16 @@ SELECT fdw_lines($$SELECT id FROM rds_tasks ORDER BY create_time DESC NULLS LAST
 \! test/simctl clearlog
 SELECT requests('SELECT id, create_time FROM rds_tasks ORDER BY create_time DESC LIMIT 10');
 \! test/simctl rawlog | sed -e 's/time=[0-9]*/time=T/g'
+-- a raw column: the search's pages keep each task's JSON, its first page
+-- and its windows' pages alike (they were read without it)
+CREATE FOREIGN TABLE raw_search (id text, create_time timestamptz, raw jsonb) SERVER se;
+SELECT fdw_lines($$SELECT id FROM raw_search ORDER BY create_time DESC, id LIMIT 12$$);
+SELECT (SELECT array_agg(id || ' ' || (raw->>'status') ORDER BY create_time DESC, id)
+          FROM (SELECT id, create_time, raw FROM raw_search
+                 ORDER BY create_time DESC, id LIMIT 12) s)
+     = (SELECT array_agg(id || ' ' || status ORDER BY create_time DESC, id)
+          FROM (SELECT id, create_time, status FROM local_tasks
+                 ORDER BY create_time DESC, id LIMIT 12) l) AS raw_same_as_local;
 -- an unpushable ORDER BY expression reads every page and sorts (before)
 SELECT requests($$SELECT id FROM rds_tasks ORDER BY create_time + interval '0' DESC LIMIT 10$$);
 -- no LIMIT: PostgreSQL's Sort over the plain read is cheaper
