@@ -34,13 +34,6 @@
  * waits for one of them, or, if the backend has none, fails with a clear
  * error.
  *
- * Driving: libcurl's socket interface.  Its socket and timer callbacks
- * (http_callbacks.c) record which sockets it waits on and when its timer
- * expires; a wait polls those sockets, all in one call, and tells libcurl
- * which one is ready (curl_multi_socket_action), so that libcurl works only
- * on the transfers that have something to do and reads a socket it is told
- * is readable without polling it first.
- *
  * This file calls no other file of the client: auth.c and client.c call it.
  *
  *-------------------------------------------------------------------------
@@ -54,7 +47,7 @@
 #include <curl/curl.h>
 
 #if LIBCURL_VERSION_NUM < 0x074200
-#error "rds_task_fdw needs libcurl 7.66 or later"
+#error "rds_task_fdw needs libcurl 7.66 or later (curl_multi_poll)"
 #endif
 
 #include "miscadmin.h"
@@ -70,7 +63,10 @@
 #include "rds_http.h"
 #include "rds_transport.h"
 
-/* longest wait for the network between interrupt checks */
+/* most connections the backend keeps open at once, whatever the budget */
+#define RDS_MAX_CONNECTIONS		1024
+
+/* longest wait in curl_multi_poll between interrupt checks */
 #define RDS_POLL_INTERVAL_MS	RDS_WAIT_TICK_MS
 
 #define RDS_USER_AGENT			"rds_task_fdw/" RDS_TASK_FDW_VERSION
@@ -103,9 +99,9 @@ static void setup_easy(RdsTransport *t, RdsTransfer *xfer, const char *url);
 static CURL *take_easy(void);
 static void return_easy(CURL *easy);
 static void wipe_slist(struct curl_slist *list);
-static void multi_drive(long wait_ms, uint32 wait_event);
-static void multi_act(curl_socket_t s, int ev_bitmask);
-static void multi_collect(void);
+static bool multi_due(void);
+static void multi_step(void);
+static void multi_wait(long timeout_ms, uint32 wait_event);
 
 
 /* ------------------------------------------------------------------------
@@ -207,15 +203,7 @@ core_create(void)
 		curl_multi_setopt(rds_core.multi, CURLMOPT_MAXCONNECTS,
 						  budget) != CURLM_OK ||
 		curl_multi_setopt(rds_core.multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
-						  budget) != CURLM_OK ||
-		curl_multi_setopt(rds_core.multi, CURLMOPT_SOCKETFUNCTION,
-						  rds_socket_callback) != CURLM_OK ||
-		curl_multi_setopt(rds_core.multi, CURLMOPT_SOCKETDATA,
-						  &rds_core) != CURLM_OK ||
-		curl_multi_setopt(rds_core.multi, CURLMOPT_TIMERFUNCTION,
-						  rds_timer_callback) != CURLM_OK ||
-		curl_multi_setopt(rds_core.multi, CURLMOPT_TIMERDATA,
-						  &rds_core) != CURLM_OK)
+						  budget) != CURLM_OK)
 	{
 		core_destroy();
 		ereport(ERROR,
@@ -638,26 +626,19 @@ copy_content_type(CURL *easy, RdsResponse *resp)
 }
 
 /*
- * multi_drive
- *		Lets libcurl act on what is due: the sockets it waits on that are
- *		ready, then its timer if that expired.  The sockets are polled, in
- *		one call for all, only if wait_ms >= 0, and for up to wait_ms (no
- *		longer than libcurl's timer), shown as wait_event while it waits;
- *		with wait_ms < 0 only an expired timer is served (a transfer just
- *		started goes on the wire).  Records the transfers that completed
- *		(multi_collect).  Exits if the postmaster died during a wait.
- *		Throws only if libcurl itself fails.
- *
- * libcurl's socket interface (curl_multi_socket_action) makes libcurl work
- * only on the transfer whose socket is ready, and tells it that the socket
- * is readable, so that it does not poll the socket itself first
- * (curl_multi_perform runs every transfer and polls each one's socket).
+ * multi_step
+ *		Lets libcurl make progress on every transfer of the backend, records
+ *		the ones that completed (taking them off the multi handle, and
+ *		counting them in their connection's epoch), and mirrors the sockets
+ *		libcurl now waits on in the wait set.
  */
 static void
-multi_drive(long wait_ms, uint32 wait_event)
+multi_step(void)
 {
-	int			nready = 0;
-	int			i;
+	CURLMcode	mc;
+	CURLMsg    *msg;
+	int			running;
+	int			left;
 
 	/* a socket was refused: no more connections than the ones open */
 	if (rds_core.want_max_sockets > 0 && rds_core.want_max_sockets < rds_core.max_sockets)
@@ -668,99 +649,13 @@ multi_drive(long wait_ms, uint32 wait_event)
 	}
 	rds_core.want_max_sockets = 0;
 
-	if (wait_ms >= 0)
-	{
-		long		timeout_ms = wait_ms;
-
-		if (rds_core.timer_set && timeout_ms > 0)
-		{
-			long		timer_ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(),
-																   rds_core.timer_at);
-
-			timeout_ms = Min(timeout_ms, timer_ms);
-		}
-		if (timeout_ms > 0)
-		{
-			pgstat_report_wait_start(wait_event);
-			nready = poll(rds_core.watch, rds_core.nwatch, (int) timeout_ms);
-			pgstat_report_wait_end();
-			if (!PostmasterIsAlive())
-				proc_exit(1);
-		}
-		else if (rds_core.nwatch > 0)
-			nready = poll(rds_core.watch, rds_core.nwatch, 0);
-		if (nready < 0 && errno != EINTR)
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_ERROR),
-					 errmsg("could not wait for RDS API requests: %m")));
-	}
-
-	/*
-	 * libcurl's callbacks change the watched set while it acts: act on a
-	 * copy of the ready sockets.  Each action also serves the expired timer.
-	 */
-	if (nready > 0)
-	{
-		struct pollfd ready[RDS_MAX_WATCHED];
-		int			n = 0;
-
-		for (i = 0; i < rds_core.nwatch; i++)
-		{
-			if (rds_core.watch[i].revents != 0)
-				ready[n++] = rds_core.watch[i];
-		}
-		for (i = 0; i < n; i++)
-		{
-			short		re = ready[i].revents;
-
-			if (re & POLLNVAL)
-			{
-				/* closed behind libcurl's back: it cannot be waited on */
-				rds_unwatch_socket(&rds_core, ready[i].fd);
-				continue;
-			}
-			multi_act(ready[i].fd,
-					  ((re & (POLLIN | POLLHUP)) ? CURL_CSELECT_IN : 0) |
-					  ((re & POLLOUT) ? CURL_CSELECT_OUT : 0) |
-					  ((re & POLLERR) ? CURL_CSELECT_ERR : 0));
-		}
-	}
-	if (rds_core.timer_set && GetCurrentTimestamp() >= rds_core.timer_at)
-		multi_act(CURL_SOCKET_TIMEOUT, 0);
-
-	if (rds_core.watch_full)
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_ERROR),
-				 errmsg("libcurl failed to drive RDS API requests: too many sockets to watch")));
-	multi_collect();
-}
-
-/* curl_multi_socket_action on s (or the timer), throwing if libcurl fails */
-static void
-multi_act(curl_socket_t s, int ev_bitmask)
-{
-	CURLMcode	mc;
-	int			running;
-
-	mc = curl_multi_socket_action(rds_core.multi, s, ev_bitmask, &running);
+	rds_core.perform_ticks = rds_waitfd_ticks();
+	mc = curl_multi_perform(rds_core.multi, &running);
 	if (mc != CURLM_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("libcurl failed to drive RDS API requests: %s",
 						curl_multi_strerror(mc))));
-}
-
-/*
- * multi_collect
- *		Records the transfers that completed (taking them off the multi
- *		handle, and counting them in their connection's epoch), and mirrors
- *		the sockets libcurl now waits on in the wait set.
- */
-static void
-multi_collect(void)
-{
-	CURLMsg    *msg;
-	int			left;
 
 	while ((msg = curl_multi_info_read(rds_core.multi, &left)) != NULL)
 	{
@@ -799,22 +694,68 @@ multi_collect(void)
 }
 
 /*
+ * multi_due
+ *		Whether a non-blocking poll has to let libcurl work: when something
+ *		in the wait set is ready, a timer of libcurl's is due, the timer
+ *		ticked since the last time (a socket the set could not watch is
+ *		served at least that often), or the set may not mirror libcurl's
+ *		sockets.  Saves a scan of a hundred servers' transfers for every
+ *		poll of every scan.  Never throws.
+ */
+static bool
+multi_due(void)
+{
+	long		timeout_ms;
+
+	if (rds_core.fds_stale || !rds_waitfd_open())
+		return true;
+	if (curl_multi_timeout(rds_core.multi, &timeout_ms) != CURLM_OK ||
+		timeout_ms == 0)
+		return true;
+	if (rds_waitfd_ticks() != rds_core.perform_ticks)
+		return true;
+	return rds_waitfd_ready();
+}
+
+/*
+ * multi_wait
+ *		Waits up to timeout_ms for activity on the backend's sockets, visible
+ *		in pg_stat_activity as wait_event.  Exits if the postmaster died.
+ */
+static void
+multi_wait(long timeout_ms, uint32 wait_event)
+{
+	CURLMcode	mc;
+
+	pgstat_report_wait_start(wait_event);
+	mc = curl_multi_poll(rds_core.multi, NULL, 0, (int) timeout_ms, NULL);
+	pgstat_report_wait_end();
+
+	if (mc != CURLM_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("libcurl failed to wait for RDS API requests: %s",
+						curl_multi_strerror(mc))));
+	if (!PostmasterIsAlive())
+		proc_exit(1);
+}
+
+/*
  * rds_transport_wait
  *		Drives the backend's transfers until xfer is complete, checking for
  *		interrupts (query cancel, statement_timeout, termination) at least
- *		every RDS_POLL_INTERVAL_MS.  If xfer is complete already, only
- *		what is due without looking at the sockets (a request just started
- *		goes on the wire).
+ *		every RDS_POLL_INTERVAL_MS.
  */
 void
 rds_transport_wait(RdsTransport *t, RdsTransfer *xfer)
 {
-	CHECK_FOR_INTERRUPTS();
-	multi_drive(-1, 0);
-	while (!xfer->resp.done)
+	for (;;)
 	{
-		multi_drive(RDS_POLL_INTERVAL_MS, rds_wait_event(RDS_WAIT_WIRE));
 		CHECK_FOR_INTERRUPTS();
+		multi_step();
+		if (xfer->resp.done)
+			break;
+		multi_wait(RDS_POLL_INTERVAL_MS, rds_wait_event(RDS_WAIT_WIRE));
 	}
 }
 
@@ -841,7 +782,10 @@ rds_transport_sleep(RdsTransport *t, long delay_ms, uint32 wait_event)
 			break;
 
 		if (rds_core.nattached > 0)
-			multi_drive(Min(remaining, RDS_POLL_INTERVAL_MS), wait_event);
+		{
+			multi_step();
+			multi_wait(Min(remaining, RDS_POLL_INTERVAL_MS), wait_event);
+		}
 		else
 		{
 			(void) WaitLatch(MyLatch,
@@ -855,16 +799,17 @@ rds_transport_sleep(RdsTransport *t, long delay_ms, uint32 wait_event)
 /*
  * rds_transport_poll
  *		Lets the backend's transfers progress without waiting (if anything
- *		is due: a ready socket, libcurl's timer).  Returns true once xfer is
- *		complete, whatever its outcome (false if xfer is NULL: only drive
- *		the others).  Throws only if libcurl itself fails.
+ *		happened since the last time).  Returns true once xfer is complete,
+ *		whatever its outcome (false if xfer is NULL: only drive the
+ *		others).  Throws only if libcurl itself fails.
  */
 bool
 rds_transport_poll(RdsTransport *t, RdsTransfer *xfer)
 {
 	if (xfer != NULL && xfer->resp.done)
 		return true;
-	multi_drive(0, 0);
+	if (multi_due())
+		multi_step();
 	return xfer != NULL && xfer->resp.done;
 }
 

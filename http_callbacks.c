@@ -3,9 +3,7 @@
  * http_callbacks.c
  *		  What libcurl calls back during a transfer: sockets opened and
  *		  closed (each counted as a PostgreSQL external descriptor), body
- *		  bytes and the response headers we use; and on the multi handle,
- *		  the sockets it waits on and its timer (libcurl's socket
- *		  interface).  http.c installs them.
+ *		  bytes and the response headers we use.  http.c installs them.
  *
  * Callbacks run inside libcurl: they never palloc, never ereport and touch
  * no PostgreSQL state but the descriptor count; a failure is recorded in
@@ -20,7 +18,6 @@
 #include <curl/curl.h>
 
 #include "storage/fd.h"
-#include "utils/timestamp.h"
 
 #include "rds_compat.h"
 #include "rds_http.h"
@@ -75,86 +72,11 @@ rds_close_socket_callback(void *clientp, curl_socket_t item)
 {
 	RdsCore    *c = (RdsCore *) clientp;
 
-	rds_unwatch_socket(c, item);
 	rds_waitfd_forget(item);
 	close(item);
 	ReleaseExternalFD();
 	c->nsockets--;
 	return 0;
-}
-
-/*
- * rds_socket_callback
- *		Records what libcurl wants to wait for on socket s (CURL_POLL_IN,
- *		_OUT, _INOUT, or _REMOVE when it no longer does) in the backend's
- *		RdsCore (userp), which http.c polls.  If the set is full (it never
- *		should be: see RDS_MAX_WATCHED) records that, for http.c to report.
- */
-int
-rds_socket_callback(CURL *easy, curl_socket_t s, int what, void *userp,
-					void *socketp)
-{
-	RdsCore    *c = (RdsCore *) userp;
-	int			i;
-
-	if (what == CURL_POLL_REMOVE)
-	{
-		rds_unwatch_socket(c, s);
-		return 0;
-	}
-	for (i = 0; i < c->nwatch && c->watch[i].fd != s; i++)
-		;
-	if (i == c->nwatch)
-	{
-		if (i >= RDS_MAX_WATCHED)
-		{
-			c->watch_full = true;
-			return -1;
-		}
-		c->nwatch++;
-	}
-	c->watch[i].fd = s;
-	c->watch[i].events = ((what & CURL_POLL_IN) ? POLLIN : 0) |
-		((what & CURL_POLL_OUT) ? POLLOUT : 0);
-	c->watch[i].revents = 0;
-	return 0;
-}
-
-/*
- * rds_timer_callback
- *		Records when libcurl wants to be told that its timer expired
- *		(timeout_ms from now; -1: no timer) in the backend's RdsCore
- *		(userp).
- */
-int
-rds_timer_callback(CURLM *multi, long timeout_ms, void *userp)
-{
-	RdsCore    *c = (RdsCore *) userp;
-
-	c->timer_set = (timeout_ms >= 0);
-	if (c->timer_set)
-		c->timer_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-												  timeout_ms);
-	return 0;
-}
-
-/*
- * rds_unwatch_socket
- *		Stops watching socket s (if it is watched).
- */
-void
-rds_unwatch_socket(RdsCore *c, curl_socket_t s)
-{
-	int			i;
-
-	for (i = 0; i < c->nwatch; i++)
-	{
-		if (c->watch[i].fd == s)
-		{
-			c->watch[i] = c->watch[--c->nwatch];
-			return;
-		}
-	}
 }
 
 /*

@@ -146,6 +146,7 @@ extern bool rds_waitfd_open(void);
 extern void rds_waitfd_close(void);
 extern uint64 rds_waitfd_ticks(void);
 extern void rds_waitfd_wake(void);
+extern bool rds_waitfd_ready(void);
 extern void rds_waitfd_forget(int fd);
 extern bool rds_waitfd_sync(void *multi);
 

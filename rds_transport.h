@@ -10,23 +10,12 @@
 #ifndef RDS_TRANSPORT_H
 #define RDS_TRANSPORT_H
 
-#include <poll.h>
-
 #include <curl/curl.h>
 
 #include "rds_http.h"
 
 /* idle easy handles kept for reuse */
 #define RDS_EASY_POOL_SIZE		16
-
-/* most connections the backend keeps open at once, whatever the budget */
-#define RDS_MAX_CONNECTIONS		1024
-
-/*
- * most sockets libcurl may ask to be watched at once: one per connection,
- * and one for each name being resolved (its resolver's socket pair)
- */
-#define RDS_MAX_WATCHED			(2 * RDS_MAX_CONNECTIONS + 16)
 
 /*
  * The libcurl side of the backend, shared by every RdsTransport: created
@@ -44,19 +33,8 @@ typedef struct RdsCore
 	long		max_sockets;	/* cap set on the multi handle */
 	long		want_max_sockets;	/* cap to set after a refused socket */
 	bool		fds_stale;		/* the wait set may not mirror libcurl's
-								 * sockets: drive before trusting it */
-
-	/*
-	 * libcurl's socket interface: what its socket and timer callbacks asked
-	 * for.  The transfers are driven by telling libcurl which socket is
-	 * ready (or that its timer expired), so that it neither polls each
-	 * socket itself nor looks at transfers that have nothing to do.
-	 */
-	struct pollfd watch[RDS_MAX_WATCHED];	/* sockets libcurl waits on */
-	int			nwatch;
-	bool		watch_full;		/* a socket could not be recorded */
-	bool		timer_set;		/* libcurl's timer runs ... */
-	TimestampTz timer_at;		/* ... and expires then */
+								 * sockets: perform before trusting it */
+	uint64		perform_ticks;	/* timer ticks at the last perform */
 } RdsCore;
 
 extern RdsCore rds_core;
@@ -82,15 +60,10 @@ struct RdsTransfer
 	char		errbuf[CURL_ERROR_SIZE];
 };
 
-/* http_callbacks.c: installed by http.c on every easy handle ... */
+/* http_callbacks.c: installed on every easy handle by http.c */
 extern curl_socket_t rds_open_socket_callback(void *clientp, curlsocktype purpose,
 											  struct curl_sockaddr *address);
 extern int	rds_close_socket_callback(void *clientp, curl_socket_t item);
-/* ... and on the multi handle */
-extern int	rds_socket_callback(CURL *easy, curl_socket_t s, int what,
-								void *userp, void *socketp);
-extern int	rds_timer_callback(CURLM *multi, long timeout_ms, void *userp);
-extern void rds_unwatch_socket(RdsCore *c, curl_socket_t s);
 extern size_t rds_write_callback(char *ptr, size_t size, size_t nmemb,
 								 void *userdata);
 extern size_t rds_header_callback(char *buffer, size_t size, size_t nitems,

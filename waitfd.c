@@ -242,6 +242,26 @@ monotonic_us(void)
 #endif
 
 /*
+ * rds_waitfd_ready
+ *		Whether anything in the wait set (a socket, the timer) is ready now.
+ *		True when there is no set: the caller must then look anyway.  Never
+ *		throws.
+ */
+bool
+rds_waitfd_ready(void)
+{
+#ifdef RDS_HAVE_WAIT_FD
+	struct epoll_event ev;
+
+	if (wait_epfd < 0)
+		return true;
+	return epoll_wait(wait_epfd, &ev, 1, 0) != 0;
+#else
+	return true;
+#endif
+}
+
+/*
  * rds_waitfd_forget
  *		The socket fd is being closed (the kernel drops it from the set):
  *		forget it, so that a new socket given the same number is added
