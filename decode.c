@@ -964,17 +964,6 @@ damaged:
 	return NULL;				/* keep the compiler quiet */
 }
 
-/*
- * rds_page_image
- *		The page's image (what rds_page_encode made) and its size.
- */
-const char *
-rds_page_image(RdsPage *page, size_t *size)
-{
-	*size = page->img->size;
-	return (const char *) page->img;
-}
-
 int
 rds_page_ntasks(RdsPage *page)
 {

@@ -398,7 +398,6 @@ extern bool rds_page_image_ok(const char *bytes, size_t size);
 extern RdsPage *rds_page_from_image(const char *bytes, size_t size,
 									bool want_raw, const char *request_desc,
 									const char *server);
-extern const char *rds_page_image(RdsPage *page, size_t *size);
 extern int	rds_page_ntasks(RdsPage *page);
 extern int64 rds_page_total_count(RdsPage *page);
 extern const char *rds_page_task_field(RdsPage *page, int i,
