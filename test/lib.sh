@@ -39,30 +39,23 @@ clang_version() {
   echo "$v"
 }
 
-# build_and_install: compile warnings-clean (-Werror) and install the
-# extension for pg_version.
+# build_and_install [DIR]: compile warnings-clean (-Werror) and install
+# the extension (or the module in DIR) for pg_version.
 build_and_install() {
-  local sudo="" pgc
+  local sudo="" pgc dir="${1:-.}"
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   pgc=$(pg_config_path)
-  make -s clean PG_CONFIG="$pgc" >/dev/null
-  make -s PG_CONFIG="$pgc" RDS_WERROR=1 2>&1 | { grep -v '^$' || true; }
+  make -s -C "$dir" clean PG_CONFIG="$pgc" >/dev/null
+  make -s -C "$dir" PG_CONFIG="$pgc" RDS_WERROR=1 2>&1 | { grep -v '^$' || true; }
   [ "${PIPESTATUS[0]}" -eq 0 ] || return 1
-  $sudo make -s install PG_CONFIG="$pgc" >/dev/null
+  $sudo make -s -C "$dir" install PG_CONFIG="$pgc" >/dev/null
 }
 
-# build_idset_check: compile warnings-clean and install bench/idset_micro,
-# the module whose pg_regress suite checks the duplicate filter (idset.c)
-# against a reference set.
+# build_idset_check: build_and_install of bench/idset_micro, the module
+# whose pg_regress suite checks the duplicate filter (idset.c) against a
+# reference set.
 build_idset_check() {
-  local sudo="" pgc
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  pgc=$(pg_config_path)
-  make -s -C "$(dirname "${BASH_SOURCE[0]}")/../bench/idset_micro" clean PG_CONFIG="$pgc" >/dev/null
-  make -s -C "$(dirname "${BASH_SOURCE[0]}")/../bench/idset_micro" PG_CONFIG="$pgc" RDS_WERROR=1 2>&1 |
-    { grep -v '^$' || true; }
-  [ "${PIPESTATUS[0]}" -eq 0 ] || return 1
-  $sudo make -s -C "$(dirname "${BASH_SOURCE[0]}")/../bench/idset_micro" install PG_CONFIG="$pgc" >/dev/null
+  build_and_install "$(dirname "${BASH_SOURCE[0]}")/../bench/idset_micro"
 }
 
 # start_sim WORKDIR [simulator options...]: start the simulator over HTTP
